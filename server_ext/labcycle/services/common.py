@@ -1,0 +1,162 @@
+"""Small helpers shared by the services: ids, clocks, validation, pagination, audit."""
+
+from __future__ import annotations
+
+import base64
+import math
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Connection, insert
+
+from ..errors import InvalidInput
+from ..store.models import AuditEvent
+
+MAX_KEY_LENGTH = 250
+MAX_PAGE = 1000
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat()
+
+
+def validate_key(key: Any, field: str) -> str:
+    """Keys name params, metrics and tags: short, printable, no path syntax."""
+    if not isinstance(key, str) or not key:
+        raise InvalidInput(f"{field} must be a non-empty string.", field=field)
+    if len(key) > MAX_KEY_LENGTH:
+        raise InvalidInput(f"{field} may have at most {MAX_KEY_LENGTH} characters.", field=field)
+    if key != key.strip():
+        raise InvalidInput(f"{field} {key!r} may not start or end with white space.", field=field)
+    if any(ord(ch) < 32 or ch in "/\\" for ch in key) or ".." in key:
+        raise InvalidInput(
+            f"{field} {key!r} may not contain '/', '\\', '..' or control characters such as NUL; "
+            "use letters, digits, '_', '-', '.', ':' or spaces.",
+            field=field,
+        )
+    return key
+
+
+def validate_name(name: Any, field: str, max_length: int = 200) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidInput(f"{field} must be a non-empty string.", field=field)
+    name = name.strip()
+    if len(name) > max_length:
+        raise InvalidInput(f"{field} may have at most {max_length} characters.", field=field)
+    if any(ord(ch) < 32 for ch in name):
+        raise InvalidInput(f"{field} may not contain control characters.", field=field)
+    return name
+
+
+def validate_id(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value or len(value) > 64:
+        raise InvalidInput(f"{field} must be an id string.", field=field)
+    return value
+
+
+_SPECIAL_FLOATS = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf,
+                   "inf": math.inf, "-inf": -math.inf, "+infinity": math.inf}
+
+
+def to_float(value: Any, field: str) -> float:
+    """A metric value: a real number, or "NaN"/"Infinity"/"-Infinity" from JSON."""
+    if isinstance(value, bool):
+        raise InvalidInput(f"{field} must be a number, not a boolean.", field=field)
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str) and value.strip().lower() in _SPECIAL_FLOATS:
+        return _SPECIAL_FLOATS[value.strip().lower()]
+    # numpy scalars and the like
+    if hasattr(value, "__float__") and not isinstance(value, (str, bytes)):
+        try:
+            return float(value)
+        except (TypeError, ValueError):
+            pass
+    raise InvalidInput(
+        f"{field} must be a number (or \"NaN\", \"Infinity\", \"-Infinity\"), got {type(value).__name__}.",
+        field=field,
+    )
+
+
+def to_int(value: Any, field: str, default: int | None = None) -> int:
+    if value is None and default is not None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        if hasattr(value, "__index__"):
+            return int(value.__index__())
+        raise InvalidInput(f"{field} must be an integer, got {type(value).__name__}.", field=field)
+    return value
+
+
+def param_value(value: Any, field: str) -> str:
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, (str, int, float)):
+        text = value if isinstance(value, str) else repr(value)
+    elif hasattr(value, "item") and callable(value.item):  # numpy scalar
+        text = repr(value.item())
+    elif value is None:
+        text = "None"
+    else:
+        raise InvalidInput(
+            f"{field} must be a string, number or boolean, got {type(value).__name__}.", field=field
+        )
+    if len(text) > 65_535:
+        raise InvalidInput(f"{field} may have at most 65,535 characters.", field=field)
+    return text
+
+
+def page_bounds(max_results: Any, page_token: str | None, default: int = 100) -> tuple[int, int]:
+    limit = default if max_results is None else to_int(max_results, "max_results")
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(f"max_results must be between 1 and {MAX_PAGE}.", field="max_results")
+    offset = 0
+    if page_token:
+        try:
+            offset = int(base64.urlsafe_b64decode(page_token.encode()).decode())
+            if offset < 0:
+                raise ValueError
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("page_token is not one that LabCycle issued.", field="page_token") from None
+    return limit, offset
+
+
+def next_token(offset: int, limit: int, got: int) -> str | None:
+    if got <= limit:
+        return None
+    return base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
+
+
+def audit(
+    conn: Connection,
+    actor: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    details: dict | None = None,
+) -> None:
+    """Record one write in the audit log, inside the writer's transaction."""
+    conn.execute(
+        insert(AuditEvent).values(
+            at=now_ms(),
+            user=actor,
+            action=action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            details=details,
+        )
+    )
