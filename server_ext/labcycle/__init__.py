@@ -1,2 +1,72 @@
-"""LabCycle: the whole data science lifecycle inside Jupyter."""
+"""LabCycle: the whole data science lifecycle inside Jupyter.
+
+``import labcycle as lc`` gives the Python API (``lc.start_run``, ``lc.log_metric``, ...);
+``%load_ext labcycle`` the notebook magics; the package is also a jupyter_server
+extension and ships the JupyterLab extension.
+"""
+
 from ._version import __version__
+from .fluent import (
+    ActiveRun,
+    Run,
+    active_run,
+    configure,
+    end_run,
+    flush,
+    get_run,
+    log_artifact,
+    log_dataset,
+    log_metric,
+    log_metrics,
+    log_param,
+    log_params,
+    search_runs,
+    set_tag,
+    set_tags,
+    start_run,
+)
+
+
+def load_ipython_extension(ipython):  # noqa: ANN001
+    """``%load_ext labcycle``: the ``%lc`` magics and cell-execution tracking."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
+def unload_ipython_extension(ipython):  # noqa: ANN001
+    from .magics import unload_ipython_extension as unload
+
+    unload(ipython)
+
+
+def _jupyter_labextension_paths():
+    return [{"src": "labextension", "dest": "labcycle"}]
+
+
+def _jupyter_server_extension_points():
+    from .server import LabCycleApp
+
+    return [{"module": "labcycle.server", "app": LabCycleApp}]
+
+
+__all__ = [
+    "ActiveRun",
+    "Run",
+    "__version__",
+    "active_run",
+    "configure",
+    "end_run",
+    "flush",
+    "get_run",
+    "log_artifact",
+    "log_dataset",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "search_runs",
+    "set_tag",
+    "set_tags",
+    "start_run",
+]

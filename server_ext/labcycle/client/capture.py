@@ -1,0 +1,58 @@
+"""What a run records about where it ran: Python, packages, git."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+MAX_DIFF_BYTES = 1_000_000
+
+
+def python_version() -> str:
+    return platform.python_version()
+
+
+def installed_packages() -> dict[str, str]:
+    packages = {}
+    for dist in metadata.distributions():
+        name = dist.metadata.get("Name")
+        if name:
+            packages[name.lower()] = dist.version
+    return dict(sorted(packages.items()))
+
+
+def _git(args: list[str], cwd: Path) -> str | None:
+    try:
+        done = subprocess.run(
+            ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def git_info(path: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Remote, commit, branch and uncommitted diff of the repository holding ``path``."""
+    folder = Path(path or os.getcwd())
+    if folder.is_file():
+        folder = folder.parent
+    commit = _git(["rev-parse", "HEAD"], folder)
+    if commit is None:
+        return {}
+    branch = (_git(["rev-parse", "--abbrev-ref", "HEAD"], folder) or "").strip() or None
+    remote = (_git(["config", "--get", "remote.origin.url"], folder) or "").strip() or None
+    diff = _git(["diff", "HEAD"], folder) or ""
+    status = _git(["status", "--porcelain"], folder) or ""
+    if len(diff.encode()) > MAX_DIFF_BYTES:
+        diff = diff.encode()[:MAX_DIFF_BYTES].decode(errors="ignore") + "\n[diff truncated]\n"
+    return {
+        "remote": remote,
+        "commit": commit.strip(),
+        "branch": branch,
+        "dirty": bool(status.strip()),
+        "diff": diff or None,
+    }

@@ -1,0 +1,81 @@
+"""One interface, two transports.
+
+``LocalTransport`` calls the services on the store named by the configuration (scripts,
+tests, papermill jobs); ``HttpTransport`` calls the REST API of a Jupyter server with the
+LabCycle extension. Kernels started by such a server find ``LABCYCLE_API_URL`` and
+``LABCYCLE_API_TOKEN`` in their environment and use HTTP without any set-up.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+
+class Transport(ABC):
+    """What the Python API needs from a store. Methods mirror the services one to one."""
+
+    #: the user recorded on runs (HTTP: the server decides from its identity provider)
+    user: str | None = None
+
+    @abstractmethod
+    def create_run(self, **fields: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def update_run(self, run_id: str, **fields: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def get_run(self, run_id: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def log_batch(
+        self, run_id: str, *, params: dict | None = None, metrics: list | None = None,
+        tags: dict | None = None,
+    ) -> None: ...
+
+    @abstractmethod
+    def log_cells(self, run_id: str, cells: list[dict]) -> None: ...
+
+    @abstractmethod
+    def search_runs(self, **query: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def metric_history(self, run_id: str, key: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def upload_artifact(self, run_id: str, path: str, local_file: Path) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def list_artifacts(self, run_id: str) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    def download_artifact(self, run_id: str, path: str) -> bytes: ...
+
+    @abstractmethod
+    def attach_notebook(self, run_id: str, notebook_path: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def register_dataset(self, **fields: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def link_input(self, run_id: str, dataset_id: str, context: str) -> None: ...
+
+    @abstractmethod
+    def list_experiments(self) -> list[dict[str, Any]]: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+def default_transport() -> Transport:
+    """HTTP when a LabCycle server is announced in the environment, else the local store."""
+    url = os.environ.get("LABCYCLE_API_URL")
+    if url and os.environ.get("LABCYCLE_TRANSPORT", "auto") != "local":
+        from .http import HttpTransport
+
+        return HttpTransport(url, os.environ.get("LABCYCLE_API_TOKEN"))
+    from .local import LocalTransport
+
+    return LocalTransport.from_config()
