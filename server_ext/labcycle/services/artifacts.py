@@ -37,18 +37,30 @@ def _guess_media_type(path: str) -> str:
     return mimetypes.guess_type(path)[0] or "application/octet-stream"
 
 
-def out_of_order(executed_cell_ids: list[str | None], notebook: dict) -> bool | None:
+def out_of_order(executed: list[dict[str, Any]], notebook: dict) -> bool | None:
     """True when cells ran in an order other than top to bottom.
 
-    Compares the position in the saved notebook of each executed cell with the one
-    executed before it; a step backwards means later numbers may depend on state that
-    a fresh top-to-bottom run would not have. None when the cells cannot be matched.
+    Each executed cell is placed in the saved notebook by its cell id (JupyterLab sends
+    one) or, failing that, by identical source; a step backwards from one executed cell
+    to the next means later numbers may depend on state that a fresh top-to-bottom run
+    would not have. None when no executed cell can be placed.
     """
-    positions = {cell.get("id"): i for i, cell in enumerate(notebook.get("cells", [])) if cell.get("id")}
-    seen = [positions[c] for c in executed_cell_ids if c in positions]
+    cells = notebook.get("cells", [])
+    by_id = {cell.get("id"): i for i, cell in enumerate(cells) if cell.get("id")}
+    by_source: dict[str, int] = {}
+    for i, cell in enumerate(cells):
+        source = cell.get("source", "")
+        by_source.setdefault("".join(source) if isinstance(source, list) else source, i)
+    seen = []
+    for cell in executed:
+        position = by_id.get(cell.get("cell_id"))
+        if position is None:
+            position = by_source.get(cell.get("source"))
+        if position is not None:
+            seen.append(position)
     if not seen:
         return None
-    return any(b < a for a, b in zip(seen, seen[1:]))
+    return any(b < a for a, b in zip(seen, seen[1:], strict=False))
 
 
 class ArtifactService:
@@ -187,8 +199,7 @@ class ArtifactService:
             raise InvalidInput("The notebook snapshot has no cells.", field="notebook")
         artifact = self.log_bytes(run_id, name, content, actor=actor,
                                   media_type="application/x-ipynb+json")
-        cell_ids = [c["cell_id"] for c in self.list_cells(run_id)]
-        flag = out_of_order(cell_ids, notebook)
+        flag = out_of_order(self.list_cells(run_id), notebook)
         with self.store.write() as conn:
             conn.execute(update(R).where(R.c.id == run_id).values(out_of_order=flag, updated_at=now_ms()))
         return artifact

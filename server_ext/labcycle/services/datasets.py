@@ -10,7 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from ..errors import InvalidInput, NotFound
 from ..store import Store
 from ..store.models import Dataset, Run, RunInput
-from .common import audit, iso, new_id, next_token, now_ms, page_bounds, to_int, validate_id, validate_name
+from .common import (
+    audit,
+    iso,
+    new_id,
+    next_token,
+    now_ms,
+    page_bounds,
+    to_int,
+    validate_id,
+    validate_name,
+)
 
 D, RI, R = Dataset.__table__, RunInput.__table__, Run.__table__
 

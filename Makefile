@@ -1,0 +1,56 @@
+# Two commands do all the set-up on a fresh Debian machine with Python 3.11 and Node 20:
+#   make demo   – install, seed a demo hub, start JupyterLab on 127.0.0.1
+#   make test   – install, then run the whole test suite
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := .demo
+PORT ?= 8888
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+.PHONY: demo test install lint format bench clean chromium
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Editable install: builds the JupyterLab extension (Node via jlpm), links it, enables the server extension.
+$(VENV)/.installed: $(BIN)/python pyproject.toml package.json
+	$(BIN)/pip install -q -e ".[test,postgres]"
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jupyter labextension develop --overwrite . >/dev/null
+	$(BIN)/jupyter server extension enable --sys-prefix labcycle >/dev/null
+	touch $@
+
+install: $(VENV)/.installed
+
+# Browser tests drive Debian's Chromium (never a downloaded browser).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+demo: install
+	@mkdir -p $(DEMO)/workspace
+	@test -f $(DEMO)/workspace/.labcycle-demo.json || LABCYCLE_HOME=$(CURDIR)/$(DEMO)/home $(BIN)/labcycle demo seed --workspace $(DEMO)/workspace
+	@echo "LabCycle demo: open the URL that JupyterLab prints below (http://127.0.0.1:$(PORT)/lab?token=...)."
+	cd $(DEMO)/workspace && LABCYCLE_HOME=$(CURDIR)/$(DEMO)/home $(CURDIR)/$(BIN)/jupyter lab \
+		--ip=127.0.0.1 --port=$(PORT) --no-browser $(ROOT_FLAG) \
+		--ServerApp.open_browser=False --LabApp.news_url=None
+
+test: install chromium
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+lint:
+	$(BIN)/ruff check server_ext tests bench
+	$(BIN)/ruff format --check server_ext tests bench
+	$(BIN)/jlpm lint:check
+
+format:
+	$(BIN)/ruff check --fix server_ext tests bench
+	$(BIN)/ruff format server_ext tests bench
+
+bench: install
+	$(BIN)/pip install -q -e ".[bench]"
+	$(BIN)/python bench/tracking.py
+
+clean:
+	rm -rf lib server_ext/labcycle/labextension tsconfig.tsbuildinfo .pytest_cache
