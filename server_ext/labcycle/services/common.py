@@ -4,18 +4,30 @@ from __future__ import annotations
 
 import base64
 import math
+import sys
 import time
 import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Table, insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import InvalidInput
 from ..store.models import AuditEvent
 
 MAX_KEY_LENGTH = 250
 MAX_PAGE = 1000
+
+
+def insert_on_conflict(conn: Connection, table: Table) -> Any:
+    """An INSERT that supports ``on_conflict_do_nothing/_update`` on the connection's dialect.
+
+    Check-then-insert races on PostgreSQL (two transactions both see no row, both insert);
+    ``ON CONFLICT`` resolves it atomically on both backends.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def new_id() -> str:
@@ -70,19 +82,33 @@ _SPECIAL_FLOATS = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf
                    "inf": math.inf, "-inf": -math.inf, "+infinity": math.inf}
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _is_bool(value: Any) -> bool:
+    """True for Python and numpy booleans (``numpy.bool_`` is not a ``bool`` subclass)."""
+    if isinstance(value, bool):
+        return True
+    numpy = sys.modules.get("numpy")  # if numpy is not imported, value is no numpy bool
+    return numpy is not None and isinstance(value, numpy.bool_)
+
+
 def to_float(value: Any, field: str) -> float:
     """A metric value: a real number, or "NaN"/"Infinity"/"-Infinity" from JSON."""
-    if isinstance(value, bool):
+    if _is_bool(value):
         raise InvalidInput(f"{field} must be a number, not a boolean.", field=field)
     if isinstance(value, (int, float)):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond the float range
+            raise InvalidInput(f"{field} is too large for a 64-bit float.", field=field) from None
     if isinstance(value, str) and value.strip().lower() in _SPECIAL_FLOATS:
         return _SPECIAL_FLOATS[value.strip().lower()]
     # numpy scalars and the like
     if hasattr(value, "__float__") and not isinstance(value, (str, bytes)):
         try:
             return float(value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             pass
     raise InvalidInput(
         f"{field} must be a number (or \"NaN\", \"Infinity\", \"-Infinity\"), got {type(value).__name__}.",
@@ -91,24 +117,38 @@ def to_float(value: Any, field: str) -> float:
 
 
 def to_int(value: Any, field: str, default: int | None = None) -> int:
+    """An integer that fits the database's 64-bit columns; booleans are refused."""
     if value is None and default is not None:
         return default
-    if isinstance(value, bool) or not isinstance(value, int):
+    if _is_bool(value):
+        raise InvalidInput(f"{field} must be an integer, not a boolean.", field=field)
+    if not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if hasattr(value, "__index__"):
-            return int(value.__index__())
-        raise InvalidInput(f"{field} must be an integer, got {type(value).__name__}.", field=field)
-    return value
+            value = int(value)
+        elif hasattr(value, "__index__"):
+            value = int(value.__index__())
+        else:
+            raise InvalidInput(f"{field} must be an integer, got {type(value).__name__}.", field=field)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidInput(f"{field} must be between -2**63 and 2**63 - 1.", field=field)
+    return int(value)
 
 
 def param_value(value: Any, field: str) -> str:
+    if not isinstance(value, str) and callable(getattr(value, "item", None)):
+        # A numpy scalar; checked first because np.float64 is also a float, whose repr is
+        # "np.float64(0.5)" under numpy 2. An array has item() too, but is not a value.
+        try:
+            value = value.item()
+        except (TypeError, ValueError):
+            raise InvalidInput(
+                f"{field} must be a string, number or boolean, got {type(value).__name__}.",
+                field=field,
+            ) from None
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, (str, int, float)):
         text = value if isinstance(value, str) else repr(value)
-    elif hasattr(value, "item") and callable(value.item):  # numpy scalar
-        text = repr(value.item())
     elif value is None:
         text = "None"
     else:

@@ -12,6 +12,7 @@ from ..store import Store
 from ..store.models import Dataset, Run, RunInput
 from .common import (
     audit,
+    insert_on_conflict,
     iso,
     new_id,
     next_token,
@@ -87,11 +88,14 @@ class DatasetService:
                 raise NotFound(f"No run with id {run_id!r}.", field="run_id")
             if not conn.execute(select(D.c.id).where(D.c.id == dataset_id)).first():
                 raise NotFound(f"No dataset with id {dataset_id!r}.", field="dataset_id")
-            linked = conn.execute(
-                select(RI.c.context).where(RI.c.run_id == run_id, RI.c.dataset_id == dataset_id)
+            # Atomic: two writers linking the same dataset at once must not collide (PostgreSQL).
+            inserted = conn.execute(
+                insert_on_conflict(conn, RI)
+                .values(run_id=run_id, dataset_id=dataset_id, context=context)
+                .on_conflict_do_nothing(index_elements=["run_id", "dataset_id"])
+                .returning(RI.c.run_id)
             ).first()
-            if linked is None:
-                conn.execute(insert(RI).values(run_id=run_id, dataset_id=dataset_id, context=context))
+            if inserted is not None:
                 audit(conn, actor, "run.input", "run", run_id,
                       {"dataset_id": dataset_id, "context": context})
         return {"run_id": run_id, "dataset_id": dataset_id, "context": context}

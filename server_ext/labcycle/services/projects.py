@@ -37,7 +37,11 @@ class ProjectService:
         with self.store.write() as conn:
             if conn.execute(select(P.c.id).where(P.c.name == name)).first():
                 raise Conflict(f"A project named {name!r} exists already.", field="name")
-            row = self._insert_project(conn, name, description or "", actor)
+            try:
+                with conn.begin_nested():
+                    row = self._insert_project(conn, name, description or "", actor)
+            except IntegrityError:  # created meanwhile by another process (PostgreSQL)
+                raise Conflict(f"A project named {name!r} exists already.", field="name") from None
         return project_dict(row)
 
     def _insert_project(self, conn: Connection, name: str, description: str, actor: str) -> Any:
@@ -71,7 +75,13 @@ class ProjectService:
         """The id of the project named ``name``, created if missing (inside ``conn``)."""
         name = validate_name(name, "project")
         found = conn.execute(select(P.c.id).where(P.c.name == name)).scalar()
-        return found or self._insert_project(conn, name, "", actor).id
+        if found:
+            return found
+        try:
+            with conn.begin_nested():
+                return self._insert_project(conn, name, "", actor).id
+        except IntegrityError:  # created meanwhile by another process (PostgreSQL)
+            return conn.execute(select(P.c.id).where(P.c.name == name)).scalar_one()
 
     # -- experiments --------------------------------------------------------------------
     def _experiment_query(self):
@@ -122,7 +132,13 @@ class ProjectService:
             ).first()
             if exists:
                 raise Conflict(f"The project has an experiment named {name!r} already.", field="name")
-            experiment_id = self._insert_experiment(conn, project_id, name, description, actor)
+            try:
+                with conn.begin_nested():
+                    experiment_id = self._insert_experiment(conn, project_id, name, description, actor)
+            except IntegrityError:  # created meanwhile by another process (PostgreSQL)
+                raise Conflict(
+                    f"The project has an experiment named {name!r} already.", field="name"
+                ) from None
         return self.get_experiment(experiment_id)
 
     def _resolve_project(

@@ -23,16 +23,21 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Float,
+    Numeric,
+    String,
     Table,
     and_,
     cast,
     exists,
     false,
+    func,
+    literal,
     not_,
     or_,
     select,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from ..errors import InvalidInput
 
@@ -318,6 +323,44 @@ def _compare(column: ColumnElement, op: str, value: Any) -> ColumnElement:
     }[op](value)
 
 
+class _number_text(FunctionElement):
+    """A param or tag value if it spells a number (JSON number syntax, which is what
+    ``repr`` gives for Python ints and finite floats), else NULL.
+
+    Numeric filters compare ``CAST(_number_text(value) AS NUMERIC)``: a value such as
+    'auto' then matches no comparison, where a bare CAST would make it 0 on SQLite and
+    fail the whole query on PostgreSQL.
+    """
+
+    type = String()
+    inherit_cache = True
+    name = "labcycle_number_text"
+
+
+@compiles(_number_text)
+def _number_text_sqlite(element: _number_text, compiler: Any, **kw: Any) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    # Nested CASE: json_type() raises on malformed JSON, so it runs only on valid JSON.
+    return (f"CASE WHEN json_valid({arg}) THEN CASE WHEN json_type({arg}) IN ('integer', 'real') "
+            f"THEN {arg} END END")
+
+
+@compiles(_number_text, "postgresql")
+def _number_text_postgresql(element: _number_text, compiler: Any, **kw: Any) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    # A three-digit exponent at most: NUMERIC holds every such value, so the CAST cannot fail.
+    pattern = r"^[[:space:]]*-?(0|[1-9][0-9]*)([.][0-9]+)?([eE][-+]?[0-9]{1,3})?[[:space:]]*$"
+    return f"CASE WHEN {arg} ~ '{pattern}' THEN {arg} END"
+
+
+def _as_number(value: Any) -> Any:
+    """A bound filter value compared as NUMERIC (PostgreSQL cannot compare NUMERIC to float8
+    without converting the column to float8, which fails for values beyond its range)."""
+    if isinstance(value, list):
+        return [cast(literal(v), Numeric) for v in value]
+    return cast(literal(value), Numeric)
+
+
 class RunQueryCompiler:
     """Turns parsed filters and orderings into SQL over the run tables."""
 
@@ -353,9 +396,10 @@ class RunQueryCompiler:
             if not numeric:
                 value = [str(v) for v in value]
         if numeric and op not in ("like", "ilike"):
-            column = cast(column, Float)
+            column, value = cast(_number_text(column), Numeric), _as_number(value)
         elif isinstance(value, bool):
-            value = str(value).lower()
+            # Python's True is stored as "True" (common.param_value); JSON clients send "true".
+            column, value = func.lower(column), str(value).lower()
         if op in ("is null", "not in", "!="):
             # A run without the key satisfies "is null", and counts as "different".
             present = exists().where(table.c.run_id == self.runs.c.id, table.c.key == field.key)

@@ -127,9 +127,16 @@ class ArtifactStore:
         return self.fs.open(path, "rb")
 
     def iter_chunks(self, digest: str, chunk_size: int = CHUNK) -> Iterator[bytes]:
-        with self.open(digest) as fh:
-            while chunk := fh.read(chunk_size):
-                yield chunk
+        """The blob's bytes in chunks. Opens the blob now, so that a missing blob raises
+        NotFound here and not at the first chunk, after a response may have started."""
+        fh = self.open(digest)
+
+        def chunks() -> Iterator[bytes]:
+            with fh:
+                while chunk := fh.read(chunk_size):
+                    yield chunk
+
+        return chunks()
 
     def read_bytes(self, digest: str) -> bytes:
         with self.open(digest) as fh:

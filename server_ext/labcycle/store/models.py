@@ -20,9 +20,28 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 ID = String(32)
 KEY = String(250)
+
+
+class SQLiteExactFloat(UserDefinedType):
+    """A SQLite column for floats that must round-trip bit for bit (metric values).
+
+    SQLite gives a FLOAT/REAL column REAL affinity, and stores a REAL with an integral
+    value as an integer: -0.0 comes back as 0.0. A column declared BLOB has no affinity,
+    so the double is kept as it is; comparisons and sorting stay numeric, since only
+    floats and NULL (NaN) are ever stored there.
+    """
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:  # noqa: ANN003
+        return "BLOB"
+
+
+METRIC_VALUE = Float(53).with_variant(SQLiteExactFloat(), "sqlite")
 
 
 class Base(DeclarativeBase):
@@ -102,7 +121,7 @@ class Metric(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(KEY)
     step: Mapped[int] = mapped_column(BigInteger)
-    value: Mapped[float | None] = mapped_column(Float(53))
+    value: Mapped[float | None] = mapped_column(METRIC_VALUE)
     timestamp: Mapped[int] = mapped_column(BigInteger)
     server_time: Mapped[int] = mapped_column(BigInteger)
 
@@ -114,7 +133,7 @@ class LatestMetric(Base):
     run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
     key: Mapped[str] = mapped_column(KEY, primary_key=True)
     step: Mapped[int] = mapped_column(BigInteger)
-    value: Mapped[float | None] = mapped_column(Float(53))
+    value: Mapped[float | None] = mapped_column(METRIC_VALUE)
     timestamp: Mapped[int] = mapped_column(BigInteger)
 
 

@@ -1,0 +1,163 @@
+"""The LabCycle jupyter_server extension: REST API under ``<base_url>labcycle/api/v1/``.
+
+Configuration
+-------------
+Every option lives in one traitlets section, ``LabCycle``::
+
+    c.LabCycle.home = "/data/labcycle"                  # env LABCYCLE_HOME
+    c.LabCycle.db_url = "postgresql://db/labcycle"      # env LABCYCLE_DB_URL
+    c.LabCycle.artifact_url = "s3://bucket/labcycle"    # env LABCYCLE_ARTIFACT_URL
+    c.LabCycle.max_upload_bytes = 10 * 1024**3
+    c.LabCycle.services_class = "mypkg.FakeServices"    # tests, alternative backends
+
+(or ``jupyter lab --LabCycle.db_url=...``). :class:`LabCycle` is the shared
+:class:`~labcycle.config.LabCycleConfig` (the data location, with its environment-variable
+defaults, the same object the CLI and the Python API use) plus the options that only
+the server has. The extension app builds it from its own config
+(``LabCycle(parent=app)``), which holds everything the server loaded, so the section
+works in ``jupyter_server_config.py``, ``jupyter_labcycle_config.py`` and on the command
+line. ``c.LabCycleConfig.*`` works too, as the parent class's section.
+
+Kernels find the API without a pasted token
+-------------------------------------------
+When the extension starts it sets, in the server process's environment,
+``LABCYCLE_API_URL`` (the server's own URL on this machine plus its base_url, e.g.
+``http://127.0.0.1:8888/``), ``LABCYCLE_API_TOKEN`` (the server's token, when it has
+one) and ``LABCYCLE_SERVER_ROOT`` (the contents root, so that a kernel can turn a notebook's
+absolute path into the server-relative one ``POST runs/{id}/notebook`` takes). Kernels and terminals started by the server inherit its environment, so the
+LabCycle client inside a kernel talks to this server over HTTP with no set-up. The
+token is the one the user already holds for this server; a kernel can read it from the
+server's runtime file in any case. Both are refreshed once the server has bound its
+port (which may differ from the configured one) and removed when the extension stops.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
+from traitlets import Int, Type, Unicode, default
+
+from ..config import LabCycleConfig
+from ..services import Services
+from .base import OPTIONS_KEY, SERVICES_KEY
+from .handlers import OPENAPI_KEY
+
+API_URL_ENV = "LABCYCLE_API_URL"
+API_TOKEN_ENV = "LABCYCLE_API_TOKEN"
+SERVER_ROOT_ENV = "LABCYCLE_SERVER_ROOT"
+
+
+class LabCycle(LabCycleConfig):
+    """The ``c.LabCycle`` section: where LabCycle keeps its data and how the server serves it."""
+
+    services_class = Type(
+        default_value=Services,
+        klass=object,
+        help="Class whose from_config(LabCycle) builds the services (swap in a fake or "
+        "another backend).",
+    ).tag(config=True)
+    max_upload_bytes = Int(
+        2 * 1024**3, help="Largest artifact, in bytes, that PUT runs/{id}/artifacts/{path} accepts."
+    ).tag(config=True)
+    upload_tmp_dir = Unicode(
+        "", help="Folder for uploads in progress (default: the system's temp folder)."
+    ).tag(config=True)
+    owner = Unicode(
+        help="Who acts on a single-user server whose identity provider names nobody (the stock "
+        "token/password login gives every request a random anonymous name). Default: env "
+        "LABCYCLE_USER, else the OS user running the server. JupyterHub and custom identity "
+        "providers name users themselves, and their names are used instead."
+    ).tag(config=True)
+
+    @default("owner")
+    def _owner_default(self) -> str:
+        from ..client.local import local_user
+
+        return local_user()
+
+
+def server_api_url(serverapp: ServerApp) -> str | None:
+    """The server's URL as seen from this machine, with its base_url; None on a UNIX socket."""
+    if getattr(serverapp, "sock", ""):
+        return None
+    ip = serverapp.ip
+    if ip in ("", "localhost", "0.0.0.0", "*"):  # noqa: S104 - loopback reaches all of these
+        ip = "127.0.0.1"
+    elif ip == "::":
+        ip = "::1"
+    host = f"[{ip}]" if ":" in ip else ip
+    scheme = "https" if serverapp.certfile else "http"
+    return f"{scheme}://{host}:{serverapp.port}{serverapp.base_url}"
+
+
+class LabCycleApp(ExtensionApp):
+    """The LabCycle server extension (module docstring: configuration, kernel environment)."""
+
+    name = "labcycle"
+    load_other_extensions = True
+    classes = [ServerApp, LabCycle]
+
+    options: LabCycle
+    services: Any = None
+    _exported: dict[str, str]
+
+    def initialize_settings(self) -> None:
+        from .openapi import build_document
+
+        self.options = LabCycle(parent=self)
+        self.services = self.options.services_class.from_config(self.options)
+        self.settings[SERVICES_KEY] = self.services
+        self.settings[OPTIONS_KEY] = self.options
+        self.settings[OPENAPI_KEY] = build_document(self.serverapp.base_url)
+        self.log.info(
+            "LabCycle: metadata at %s, artifacts at %s",
+            _safe_url(self.options.db_url),
+            self.options.artifact_url,
+        )
+        self._exported = {}
+        self.export_api_environment()
+
+    def initialize_handlers(self) -> None:
+        from .routes import tornado_handlers
+
+        self.handlers.extend(tornado_handlers())
+
+    async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
+        # The port is final only now (ServerApp.port_retries may have moved it).
+        self.export_api_environment()
+
+    def export_api_environment(self) -> None:
+        """Tell kernels (which inherit our environment) where the API is and how to log in."""
+        values = {}
+        url = server_api_url(self.serverapp)
+        if url:
+            values[API_URL_ENV] = url
+        token = getattr(self.serverapp.identity_provider, "token", "")
+        if token:
+            values[API_TOKEN_ENV] = token
+        root = getattr(self.serverapp, "root_dir", "")
+        if root:
+            values[SERVER_ROOT_ENV] = os.path.abspath(os.path.expanduser(root))
+        os.environ.update(values)
+        self._exported.update(values)
+
+    async def stop_extension(self) -> None:
+        for name, value in getattr(self, "_exported", {}).items():
+            if os.environ.get(name) == value:
+                del os.environ[name]
+        if self.services is not None:
+            self.services.close()
+            self.services = None
+
+
+def _safe_url(url: str) -> str:
+    """A database URL without its password, for the log."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - only for a log line
+        return "(unparsable URL)"

@@ -1,0 +1,98 @@
+"""Fixtures shared by every LabCycle test suite.
+
+Only what more than one suite needs lives here: a PostgreSQL server to create throwaway
+databases on. Suite-specific fixtures belong in that suite's own ``conftest.py``.
+
+PostgreSQL: ``LABCYCLE_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``)
+names a server and a database to connect to for ``CREATE DATABASE``. Each test session
+works in databases of its own (``labcycle_test_<random>``), dropped at the end, so
+sessions (and pytest-xdist workers) never see each other's rows. When the server cannot
+be reached, tests that need it are skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import URL, make_url
+
+DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+class PostgresServer:
+    """A reachable PostgreSQL server on which tests create and drop their own databases."""
+
+    def __init__(self, url: str) -> None:
+        url_obj = make_url(url)
+        if url_obj.drivername in ("postgresql", "postgres"):
+            url_obj = url_obj.set(drivername="postgresql+psycopg")
+        self.admin_url: URL = url_obj
+        self.admin = create_engine(url_obj, isolation_level="AUTOCOMMIT", pool_size=1)
+        self._created: list[str] = []
+
+    def check(self) -> None:
+        with self.admin.connect() as conn:
+            conn.execute(text("SELECT 1"))
+
+    def create_database(self) -> str:
+        """Create an empty database and return its URL (as a string, password included)."""
+        name = f"labcycle_test_{uuid.uuid4().hex[:12]}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            # A throwaway database needs no durability; commits no longer wait for fsync.
+            conn.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+        self._created.append(name)
+        return self.admin_url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, url: str) -> None:
+        name = make_url(url).database
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if name in self._created:
+            self._created.remove(name)
+
+    def close(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self._created:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        self._created.clear()
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The PostgreSQL server of ``LABCYCLE_TEST_PG_URL``; skips the test if it is unreachable."""
+    url = os.environ.get("LABCYCLE_TEST_PG_URL") or DEFAULT_PG_URL
+    server = PostgresServer(url)
+    try:
+        server.check()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server"
+        server.admin.dispose()
+        shown = server.admin_url.render_as_string(hide_password=True)
+        pytest.skip(
+            f"PostgreSQL is not reachable at {shown} ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); start it or set "
+            "LABCYCLE_TEST_PG_URL to run the postgres tests."
+        )
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def pg_url(postgres_server: PostgresServer) -> str:
+    """URL of an empty PostgreSQL database that lives for the whole test session."""
+    return postgres_server.create_database()
+
+
+@pytest.fixture(scope="session")
+def live_jupyter(tmp_path_factory):
+    """A real JupyterLab server with LabCycle, shared by the integration and browser tests."""
+    from live_jupyter import LiveJupyter
+
+    server = LiveJupyter(tmp_path_factory.mktemp("live-jupyter")).start()
+    yield server
+    server.stop()
