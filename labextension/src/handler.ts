@@ -72,12 +72,7 @@ export function apiUrl(
 }
 
 export type QueryValue =
-  | string
-  | number
-  | boolean
-  | null
-  | undefined
-  | ReadonlyArray<string | number>;
+  string | number | boolean | null | undefined | ReadonlyArray<string | number>;
 
 /**
  * Call the LabCycle REST API and return the raw response (for downloads).

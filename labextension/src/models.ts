@@ -27,7 +27,11 @@ export interface IErrorBody {
   error: {
     code: ErrorCode;
     message: string;
-    details?: { field?: string; [key: string]: unknown } | null;
+    details?: {
+      field?: string;
+      errors?: Array<{ field: string; message: string; type?: string }>;
+      [key: string]: unknown;
+    } | null;
   };
 }
 
@@ -37,6 +41,8 @@ export type ErrorCode =
   | 'invalid_input'
   | 'forbidden'
   | 'unauthorized'
+  | 'method_not_allowed'
+  | 'too_large'
   | 'internal';
 
 export interface IProject {
@@ -93,6 +99,7 @@ export interface IDataset {
   schema: Record<string, string> | null;
   row_count: number | null;
   source: string | null;
+  content_digest?: string | null;
   created_by: string | null;
   created_at: string;
 }
@@ -103,6 +110,8 @@ export interface IRunDataset {
 }
 
 export interface IRunDetail extends IRun {
+  experiment_name?: string | null;
+  project_name?: string | null;
   kernel: string | null;
   git: Partial<IGitInfo> | null;
   python_version: string | null;

@@ -1,0 +1,145 @@
+import { ServerConnection } from '@jupyterlab/services';
+
+import { apiUrl, encodePath, requestAPI, requestRaw } from './handler';
+import {
+  IArtifact,
+  ICellExecution,
+  IExperiment,
+  IItems,
+  IListRunsQuery,
+  IMetricHistory,
+  IPage,
+  IProject,
+  IRun,
+  IRunDetail,
+  IVersionInfo
+} from './models';
+
+/** A list truncated at the client's limit says so. */
+export interface IListResult<T> {
+  items: T[];
+  truncated: boolean;
+}
+
+/**
+ * The LabCycle REST API as typed methods.
+ *
+ * It fetches data and throws `LabCycleAPIError`; deciding how to show an
+ * error is the UI's business.
+ */
+export class LabCycleClient {
+  constructor(
+    readonly serverSettings: ServerConnection.ISettings = ServerConnection.makeSettings()
+  ) {}
+
+  /** `GET version`: also tells whether the server extension is there. */
+  getVersion(): Promise<IVersionInfo> {
+    return this._get<IVersionInfo>('version');
+  }
+
+  listProjects(limit = 1000): Promise<IListResult<IProject>> {
+    return this._listAll<IProject>('projects', {}, limit);
+  }
+
+  /** Experiments of one project, or of every project. */
+  listExperiments(
+    projectId?: string,
+    limit = 1000
+  ): Promise<IListResult<IExperiment>> {
+    return this._listAll<IExperiment>(
+      'experiments',
+      { project_id: projectId },
+      limit
+    );
+  }
+
+  /** Runs, newest first unless `query.order_by` says otherwise. */
+  listRuns(query: IListRunsQuery, limit = 500): Promise<IListResult<IRun>> {
+    const { max_results, ...rest } = query;
+    return this._listAll<IRun>(
+      'runs',
+      { order_by: 'start_time DESC', ...rest },
+      max_results ?? limit
+    );
+  }
+
+  getRun(runId: string): Promise<IRunDetail> {
+    return this._get<IRunDetail>(`runs/${encodeURIComponent(runId)}`);
+  }
+
+  getMetricHistory(runId: string, key: string): Promise<IMetricHistory> {
+    return this._get<IMetricHistory>(
+      `runs/${encodeURIComponent(runId)}/metrics/${encodeURIComponent(key)}`
+    );
+  }
+
+  async listArtifacts(runId: string): Promise<IArtifact[]> {
+    const page = await this._get<IItems<IArtifact>>(
+      `runs/${encodeURIComponent(runId)}/artifacts`
+    );
+    return page.items;
+  }
+
+  async listCells(runId: string): Promise<ICellExecution[]> {
+    const page = await this._get<IItems<ICellExecution>>(
+      `runs/${encodeURIComponent(runId)}/cells`
+    );
+    return page.items;
+  }
+
+  /** The URL that downloads an artifact (the browser sends the auth cookie). */
+  artifactUrl(runId: string, path: string): string {
+    return apiUrl(this._artifactEndpoint(runId, path), {}, this.serverSettings);
+  }
+
+  /** The content of an artifact, as text. */
+  async fetchArtifactText(runId: string, path: string): Promise<string> {
+    const response = await requestRaw(
+      this._artifactEndpoint(runId, path),
+      {},
+      this.serverSettings
+    );
+    return response.text();
+  }
+
+  private _artifactEndpoint(runId: string, path: string): string {
+    return `runs/${encodeURIComponent(runId)}/artifacts/${encodePath(path)}`;
+  }
+
+  private _get<T>(
+    endpoint: string,
+    query: Record<string, string | number | undefined> = {}
+  ): Promise<T> {
+    return requestAPI<T>(
+      endpoint,
+      { method: 'GET' },
+      this.serverSettings,
+      query
+    );
+  }
+
+  /** Follow `next_page_token` until the list ends or `limit` items are read. */
+  private async _listAll<T>(
+    endpoint: string,
+    query: Record<string, string | string[] | number | undefined>,
+    limit: number
+  ): Promise<IListResult<T>> {
+    const items: T[] = [];
+    let token: string | null = null;
+    do {
+      const page: IPage<T> = await requestAPI<IPage<T>>(
+        endpoint,
+        { method: 'GET' },
+        this.serverSettings,
+        {
+          max_results: Math.min(limit - items.length, 1000),
+          ...query,
+          page_token: token ?? undefined
+        }
+      );
+      items.push(...page.items);
+      token = page.next_page_token;
+    } while (token && items.length < limit);
+    return { items: items.slice(0, limit), truncated: Boolean(token) };
+  }
+}

@@ -1,0 +1,210 @@
+import { ISignal } from '@lumino/signaling';
+import * as React from 'react';
+
+import { IListResult, LabCycleClient } from '../client';
+import { useNow, usePoll } from '../hooks';
+import { IExperiment, IProject, IRun } from '../models';
+import { groupProjects, ProjectTree } from './ProjectTree';
+import { RunsTable } from './RunsTable';
+import { EmptyState, ErrorState, Loading, StaleBanner } from './States';
+
+/** How often the runs of the selected experiment are polled (ms). */
+export const RUNS_POLL_MS = 2000;
+/** How often projects and experiments are polled (ms). */
+export const TREE_POLL_MS = 5000;
+
+export interface IBrowserProps {
+  client: LabCycleClient;
+  visible: boolean;
+  refresh: ISignal<unknown, void>;
+  onOpenRun: (run: IRun) => void;
+}
+
+interface ITree {
+  projects: IProject[];
+  experiments: IExperiment[];
+}
+
+/** The newest experiment by last run, else by creation. */
+function latestExperiment(experiments: IExperiment[]): IExperiment | null {
+  let best: IExperiment | null = null;
+  const when = (e: IExperiment) =>
+    Date.parse(e.last_run_at ?? e.created_at) || 0;
+  for (const experiment of experiments) {
+    if (!best || when(experiment) > when(best)) {
+      best = experiment;
+    }
+  }
+  return best;
+}
+
+/** Projects → experiments on top, the selected experiment's runs below. */
+export function Browser(props: IBrowserProps): JSX.Element {
+  const { client, visible, refresh } = props;
+  const [selectedId, setSelectedId] = React.useState<string | null>(null);
+  const [collapsed, setCollapsed] = React.useState<ReadonlySet<string>>(
+    () => new Set()
+  );
+
+  const fetchTree = React.useCallback(async (): Promise<ITree> => {
+    const [projects, experiments] = await Promise.all([
+      client.listProjects(),
+      client.listExperiments()
+    ]);
+    return { projects: projects.items, experiments: experiments.items };
+  }, [client]);
+  const tree = usePoll<ITree>(fetchTree, {
+    interval: TREE_POLL_MS,
+    active: visible,
+    key: 'tree',
+    refresh
+  });
+
+  const experiments = tree.data?.experiments ?? [];
+  const selected = experiments.find(e => e.id === selectedId) ?? null;
+
+  // Select the most recently active experiment until the user picks one,
+  // and again if the selected one disappears.
+  React.useEffect(() => {
+    if (tree.data && !selected) {
+      const latest = latestExperiment(tree.data.experiments);
+      setSelectedId(latest ? latest.id : null);
+    }
+  }, [tree.data, selected]);
+
+  const fetchRuns = React.useMemo(
+    () =>
+      selectedId
+        ? (): Promise<IListResult<IRun>> =>
+            client.listRuns({ experiment_id: selectedId })
+        : null,
+    [client, selectedId]
+  );
+  const runs = usePoll<IListResult<IRun>>(fetchRuns, {
+    interval: RUNS_POLL_MS,
+    active: visible && selectedId !== null,
+    key: `runs:${selectedId}`,
+    refresh
+  });
+  const anyRunning = (runs.data?.items ?? []).some(r => r.status === 'running');
+  // Ages and running durations tick; fast only while something runs.
+  const now = useNow(anyRunning ? 1000 : 30000, visible);
+
+  const groups = React.useMemo(
+    () => groupProjects(tree.data?.projects ?? [], experiments),
+    [tree.data]
+  );
+
+  if (!tree.data) {
+    return tree.error ? (
+      <ErrorState
+        title="Cannot load projects"
+        error={tree.error}
+        onRetry={tree.reload}
+      />
+    ) : (
+      <Loading label="Loading projects…" />
+    );
+  }
+  if (groups.length === 0) {
+    return <EmptyState title="No projects yet" />;
+  }
+
+  const toggle = (projectId: string) =>
+    setCollapsed(previous => {
+      const next = new Set(previous);
+      if (next.has(projectId)) {
+        next.delete(projectId);
+      } else {
+        next.add(projectId);
+      }
+      return next;
+    });
+
+  return (
+    <div className="lc-browser">
+      {tree.error && <StaleBanner error={tree.error} onRetry={tree.reload} />}
+      <section className="lc-section lc-projects" aria-label="Projects">
+        <div className="lc-section-title">Projects</div>
+        <ProjectTree
+          groups={groups}
+          selectedExperimentId={selectedId}
+          collapsed={collapsed}
+          onToggleProject={toggle}
+          onSelectExperiment={experiment => setSelectedId(experiment.id)}
+        />
+      </section>
+      <section className="lc-section lc-runs" aria-label="Runs">
+        <div className="lc-section-title">
+          <span className="lc-section-name">
+            {selected
+              ? `Runs · ${selected.project_name} / ${selected.name}`
+              : 'Runs'}
+          </span>
+          {anyRunning && (
+            <span
+              className="lc-live"
+              title={`Refreshed every ${RUNS_POLL_MS / 1000} s`}
+            >
+              live
+            </span>
+          )}
+        </div>
+        <RunsSection
+          hasSelection={selected !== null}
+          hasExperiments={experiments.length > 0}
+          runs={runs.data}
+          error={runs.error}
+          now={now}
+          onRetry={runs.reload}
+          onOpenRun={props.onOpenRun}
+        />
+      </section>
+    </div>
+  );
+}
+
+function RunsSection(props: {
+  hasSelection: boolean;
+  hasExperiments: boolean;
+  runs: IListResult<IRun> | undefined;
+  error: Error | undefined;
+  now: number;
+  onRetry: () => void;
+  onOpenRun: (run: IRun) => void;
+}): JSX.Element {
+  if (!props.hasExperiments) {
+    return <EmptyState title="No experiments yet" />;
+  }
+  if (!props.hasSelection) {
+    return <div className="lc-hint">Select an experiment to see its runs.</div>;
+  }
+  if (!props.runs) {
+    return props.error ? (
+      <ErrorState
+        title="Cannot load runs"
+        error={props.error}
+        onRetry={props.onRetry}
+      />
+    ) : (
+      <Loading label="Loading runs…" />
+    );
+  }
+  return (
+    <>
+      {props.error && (
+        <StaleBanner error={props.error} onRetry={props.onRetry} />
+      )}
+      {props.runs.items.length === 0 ? (
+        <EmptyState title="No runs in this experiment yet" />
+      ) : (
+        <RunsTable
+          runs={props.runs.items}
+          truncated={props.runs.truncated}
+          now={props.now}
+          onOpen={props.onOpenRun}
+        />
+      )}
+    </>
+  );
+}

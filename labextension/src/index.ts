@@ -1,0 +1,158 @@
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import {
+  ICommandPalette,
+  MainAreaWidget,
+  showErrorMessage,
+  WidgetTracker
+} from '@jupyterlab/apputils';
+import { IDocumentManager } from '@jupyterlab/docmanager';
+import { IDocumentWidget } from '@jupyterlab/docregistry';
+
+import { LabCycleClient } from './client';
+import { labcycleIcon } from './icons';
+import { LabCycleService } from './service';
+import { openSnapshot } from './snapshot';
+import { CommandIDs, ILabCycle, PANEL_ID } from './tokens';
+import { LabCycleSidebar, RunDetailWidget } from './widgets';
+
+export { LabCycleAPIError, requestAPI } from './handler';
+export { LabCycleClient } from './client';
+export * from './models';
+export * from './tokens';
+
+const PALETTE_CATEGORY = 'LabCycle';
+
+/**
+ * The LabCycle panel: the sidebar, the run detail tabs and their commands.
+ */
+const plugin: JupyterFrontEndPlugin<ILabCycle> = {
+  id: 'labcycle:plugin',
+  description: 'Experiments, runs and their lineage in a JupyterLab sidebar.',
+  autoStart: true,
+  provides: ILabCycle,
+  optional: [ICommandPalette, ILayoutRestorer, IDocumentManager],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    restorer: ILayoutRestorer | null,
+    docManager: IDocumentManager | null
+  ): ILabCycle => {
+    const { commands, shell, serviceManager } = app;
+    const client = new LabCycleClient(serviceManager.serverSettings);
+    const tracker = new WidgetTracker<MainAreaWidget<RunDetailWidget>>({
+      namespace: 'labcycle-run'
+    });
+
+    // A snapshot is a record to read: open it without starting a kernel.
+    const openNotebook = async (
+      path: string
+    ): Promise<IDocumentWidget | undefined> => {
+      if (docManager) {
+        return docManager.openOrReveal(path, undefined, undefined, undefined, {
+          shouldStart: false
+        });
+      }
+      return commands.execute('docmanager:open', {
+        path,
+        kernelPreference: { shouldStart: false }
+      });
+    };
+
+    const openRun = async (runId: string, label?: string): Promise<void> => {
+      const existing = tracker.find(w => w.content.runId === runId);
+      if (existing) {
+        shell.activateById(existing.id);
+        return;
+      }
+      const content = new RunDetailWidget({
+        client,
+        runId,
+        refresh: labcycle.refreshRequested,
+        onOpenNotebook: async (run, artifact) => {
+          await openSnapshot(
+            { client, contents: serviceManager.contents, open: openNotebook },
+            run,
+            artifact
+          );
+        }
+      });
+      const widget = new MainAreaWidget({ content });
+      widget.id = `labcycle-run-${runId}`;
+      widget.title.label = `Run: ${label || runId.slice(0, 8)}`;
+      widget.title.icon = labcycleIcon;
+      widget.title.closable = true;
+      widget.addClass('lc-run-tab');
+      await tracker.add(widget);
+      shell.add(widget, 'main');
+      shell.activateById(widget.id);
+    };
+
+    const labcycle = new LabCycleService(client, openRun);
+
+    const sidebar = new LabCycleSidebar({
+      client,
+      refresh: labcycle.refreshRequested,
+      onRefresh: () => labcycle.refresh(),
+      onOpenRun: run => void openRun(run.id, run.name ?? undefined)
+    });
+    shell.add(sidebar, 'left', { rank: 850, type: 'LabCycle' });
+    if (restorer) {
+      restorer.add(sidebar, PANEL_ID);
+      void restorer.restore(tracker, {
+        command: CommandIDs.openRun,
+        args: widget => ({ runId: widget.content.runId }),
+        name: widget => widget.content.runId
+      });
+    }
+
+    commands.addCommand(CommandIDs.openPanel, {
+      label: 'Open LabCycle Panel',
+      caption: 'Show projects, experiments and runs',
+      icon: labcycleIcon,
+      execute: () => shell.activateById(sidebar.id)
+    });
+    commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh LabCycle',
+      caption: 'Reload projects, experiments and runs now',
+      execute: () => labcycle.refresh()
+    });
+    commands.addCommand(CommandIDs.openRun, {
+      label: args =>
+        args.runId ? `Open LabCycle Run ${args.runId}` : 'Open LabCycle Run',
+      describedBy: {
+        args: {
+          type: 'object',
+          properties: {
+            runId: { type: 'string', description: 'Id of the run' }
+          },
+          required: ['runId']
+        }
+      },
+      execute: async args => {
+        const runId = args.runId as string | undefined;
+        if (!runId) {
+          await showErrorMessage('LabCycle', 'No run id given to open.');
+          return;
+        }
+        await openRun(runId, args.label as string | undefined);
+      }
+    });
+    if (palette) {
+      palette.addItem({
+        command: CommandIDs.openPanel,
+        category: PALETTE_CATEGORY
+      });
+      palette.addItem({
+        command: CommandIDs.refresh,
+        category: PALETTE_CATEGORY
+      });
+    }
+    return labcycle;
+  }
+};
+
+export default plugin;

@@ -1,0 +1,34 @@
+import { Token } from '@lumino/coreutils';
+import { ISignal } from '@lumino/signaling';
+
+import { LabCycleClient } from './client';
+
+/** Command ids, shared by the plugin, the palette and the UI. */
+export namespace CommandIDs {
+  export const openPanel = 'labcycle:open-panel';
+  export const refresh = 'labcycle:refresh';
+  export const openRun = 'labcycle:open-run';
+}
+
+/** Id of the sidebar panel (also its DOM id). */
+export const PANEL_ID = 'labcycle-panel';
+
+/**
+ * What the LabCycle plugin offers other plugins: the typed API client and a
+ * way to open a run.
+ */
+export interface ILabCycle {
+  /** The REST API client, bound to the application's server settings. */
+  readonly client: LabCycleClient;
+  /** Emitted when the user asks for fresh data (the refresh command). */
+  readonly refreshRequested: ISignal<ILabCycle, void>;
+  /** Open (or reveal) the detail view of a run in the main area. */
+  openRun(runId: string, label?: string): Promise<void>;
+  /** Ask every LabCycle view to reload now. */
+  refresh(): void;
+}
+
+export const ILabCycle = new Token<ILabCycle>(
+  'labcycle:ILabCycle',
+  'The LabCycle REST client and run views.'
+);

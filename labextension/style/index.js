@@ -1,0 +1,4 @@
+import './panel.css';
+import './common.css';
+import './run-detail.css';
+import './metrics.css';
