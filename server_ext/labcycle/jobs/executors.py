@@ -1,0 +1,377 @@
+"""Executors: where a claimed job runs. A registry (name → class) chosen by configuration.
+
+``c.LabCycle.executor`` / ``LABCYCLE_EXECUTOR``:
+
+- ``local`` (default): :class:`LocalExecutor`, a small pool of warm worker processes on
+  this machine (spawned, never forked from the server; papermill and the store are
+  imported once per worker, so a job pays only for its kernel);
+- ``dask://host:port``: :class:`DaskExecutor`, a Dask distributed cluster. Each job is a
+  task that runs ``python -m labcycle.jobs.runner JOB_ID`` in a fresh subprocess on a
+  worker, with the job's resource hints as Dask worker resources (``cpus`` → ``CPU``,
+  ``memory`` → ``MEMORY`` in bytes, ``gpus`` → ``GPU``). **Workers must reach the same
+  store** (the SQLite file on a shared disk of this machine, or PostgreSQL, and the
+  artifact URL) and have LabCycle installed: they write progress and results there.
+
+Other executors: subclass :class:`Executor` and call :func:`register_executor`
+(``register_executor("k8s", K8sExecutor)``, then ``LABCYCLE_EXECUTOR=k8s://...``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EXECUTORS: dict[str, type[Executor]] = {}
+
+
+def register_executor(name: str, cls: type[Executor]) -> None:
+    """Make ``cls`` the executor for specs ``name`` / ``name://...``."""
+    EXECUTORS[name] = cls
+
+
+@dataclass
+class Finished:
+    """A job the executor is done with; ``lost`` when its worker died without a verdict."""
+
+    job_id: str
+    status: str | None
+    lost: str | None = None
+
+
+@dataclass
+class StoreSpec:
+    """Where workers find the store, and what they tell kernels."""
+
+    db_url: str
+    artifact_url: str
+    kernel_env: dict[str, str]
+
+
+class Executor:
+    """Runs claimed jobs somewhere; the dispatcher polls it for finished ones."""
+
+    name = "executor"
+
+    def __init__(self, spec: str, store: StoreSpec, max_jobs: int) -> None:
+        self.spec = spec
+        self.store = store
+        self.max_jobs = max_jobs
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Prepare (connect, warm up)."""
+
+    def submit(self, job: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def poll(self) -> list[Finished]:
+        raise NotImplementedError
+
+    def active(self) -> int:
+        raise NotImplementedError
+
+    def kill(self, job_id: str) -> bool:  # noqa: ARG002
+        """Stop a job's worker the hard way (its own watchdog did not); True if done."""
+        return False
+
+    def shutdown(self) -> None:  # noqa: B027 - optional hook
+        """Stop workers."""
+
+
+# -- local: a pool of warm worker processes -------------------------------------------------------
+def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str, str]) -> None:
+    """A pooled worker: import once, then run job ids received on ``conn`` one at a time."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is for the parent
+    from ..services import Services
+    from .runner import run_job, warm_up
+
+    services = Services.open(db_url, artifact_url, migrate=False)
+    warm_up()
+    try:
+        conn.send(("ready", None))
+        while True:
+            try:
+                job_id = conn.recv()
+            except (EOFError, OSError):  # the parent went away
+                return
+            if job_id is None:
+                return
+            try:
+                status = run_job(services, job_id, kernel_env)
+            except BaseException as exc:  # noqa: BLE001 - report, never die silently
+                status = None
+                log.exception("LabCycle worker: job %s: %s", job_id, exc)
+            try:
+                conn.send(("done", (job_id, status)))
+            except (EOFError, OSError):
+                return
+    finally:
+        services.close()
+
+
+class _Worker:
+    def __init__(self, ctx: Any, store: StoreSpec) -> None:
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(
+            target=_worker_main, args=(child, store.db_url, store.artifact_url, store.kernel_env),
+            name="labcycle-job-worker", daemon=True)
+        self.process.start()
+        child.close()
+        self.job_id: str | None = None
+        self.ready = False
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid
+
+
+class LocalExecutor(Executor):
+    """``local``: ``max_jobs`` warm worker processes on this machine."""
+
+    name = "local"
+
+    def __init__(self, spec: str, store: StoreSpec, max_jobs: int) -> None:
+        super().__init__(spec, store, max_jobs)
+        # spawn, not fork: the server has threads (Tornado, SQLAlchemy pools).
+        self._ctx = multiprocessing.get_context("spawn")
+        self._workers: list[_Worker] = []
+        self._backlog: list[Finished] = []
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        """Workers are spawned on demand (a CLI running one job needs one) and then stay
+        warm; :meth:`prestart` spawns the whole pool now."""
+
+    def prestart(self) -> None:
+        with self._lock:
+            while len(self._workers) < self.max_jobs:
+                self._workers.append(_Worker(self._ctx, self.store))
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        """Block until every spawned worker has warmed up (benchmarks, tests)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                self._collect()
+            if all(w.ready for w in self._workers):
+                return
+            time.sleep(0.05)
+
+    def _idle_worker(self) -> _Worker:
+        for worker in self._workers:
+            if worker.job_id is None and worker.process.is_alive():
+                return worker
+        worker = _Worker(self._ctx, self.store)
+        self._workers.append(worker)
+        return worker
+
+    def submit(self, job: dict[str, Any]) -> None:
+        with self._lock:
+            worker = self._idle_worker()
+            worker.job_id = job["id"]
+            worker.conn.send(job["id"])
+
+    def poll(self) -> list[Finished]:
+        with self._lock:
+            self._collect()
+            finished, self._backlog = self._backlog, []
+        return finished
+
+    def _collect(self) -> None:
+        finished = self._backlog
+        for worker in list(self._workers):
+            try:
+                while worker.conn.poll():
+                    kind, payload = worker.conn.recv()
+                    if kind == "ready":
+                        worker.ready = True
+                    elif kind == "done":
+                        job_id, status = payload
+                        worker.job_id = None
+                        finished.append(Finished(job_id, status))
+            except (EOFError, OSError):
+                pass
+            if not worker.process.is_alive():
+                if worker.job_id is not None:
+                    finished.append(Finished(worker.job_id, None,
+                                             lost="the job's worker process died"))
+                self._workers.remove(worker)
+                worker.conn.close()
+
+    def active(self) -> int:
+        return sum(1 for w in self._workers if w.job_id is not None)
+
+    def worker_pids(self) -> list[int]:
+        return [w.pid for w in self._workers if w.pid]
+
+    def kill(self, job_id: str) -> bool:
+        with self._lock:
+            for worker in self._workers:
+                if worker.job_id == job_id:
+                    _kill_tree(worker.pid)
+                    return True
+        return False
+
+    def shutdown(self) -> None:
+        with self._lock:
+            for worker in self._workers:
+                if worker.job_id is not None:
+                    _kill_tree(worker.pid)
+                else:
+                    with contextlib.suppress(OSError, ValueError):
+                        worker.conn.send(None)
+            for worker in self._workers:
+                worker.process.join(timeout=5)
+                if worker.process.is_alive():
+                    _kill_tree(worker.pid)
+                    worker.process.join(timeout=2)
+                worker.conn.close()
+            self._workers.clear()
+
+
+def _kill_tree(pid: int | None) -> None:
+    """Kill a process and its descendants (kernels lead their own process groups)."""
+    if not pid:
+        return
+    import signal
+
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        children = parent.children(recursive=True)
+    except psutil.NoSuchProcess:
+        return
+    for proc in [*children, parent]:
+        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError, PermissionError, OSError):
+            os.killpg(proc.pid, signal.SIGKILL) if proc.pid != pid and _leads_group(proc.pid) \
+                else proc.kill()
+
+
+def _leads_group(pid: int) -> bool:
+    try:
+        return os.getpgid(pid) == pid
+    except OSError:
+        return False
+
+
+# -- Dask distributed ----------------------------------------------------------------------------
+DASK_RESOURCES = {"cpus": "CPU", "memory": "MEMORY", "gpus": "GPU"}
+
+
+def dask_resources(hints: dict[str, float] | None) -> dict[str, float] | None:
+    """The job's hints as Dask worker resources (``{"gpus": 1}`` → ``{"GPU": 1}``)."""
+    out = {DASK_RESOURCES[k]: v for k, v in (hints or {}).items() if k in DASK_RESOURCES and v}
+    return out or None
+
+
+def run_job_subprocess(job_id: str, env: dict[str, str]) -> dict[str, Any]:
+    """The Dask task: run one job in a fresh subprocess on the worker; returns its outcome."""
+    import socket
+    import subprocess
+
+    full_env = {**os.environ, **env}
+    try:  # which worker ran the job, for the run's tags
+        from distributed import get_worker
+
+        worker = get_worker()
+        full_env["LABCYCLE_WORKER_NAME"] = str(worker.name)
+        full_env["LABCYCLE_WORKER_ADDRESS"] = str(worker.address)
+    except (ImportError, ValueError):
+        pass
+    done = subprocess.run([sys.executable, "-m", "labcycle.jobs.runner", job_id], env=full_env,
+                          capture_output=True, text=True, check=False)
+    status = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else None
+    return {"job_id": job_id, "status": status, "returncode": done.returncode,
+            "host": socket.gethostname(), "stderr": done.stderr[-4000:]}
+
+
+class DaskExecutor(Executor):
+    """``dask://host:port``: jobs as tasks on a Dask distributed cluster."""
+
+    name = "dask"
+
+    def __init__(self, spec: str, store: StoreSpec, max_jobs: int) -> None:
+        super().__init__(spec, store, max_jobs)
+        self.address = "tcp://" + spec.split("://", 1)[1] if "://" in spec else spec
+        self.client: Any = None
+        self._futures: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        from distributed import Client
+
+        self.client = Client(self.address, timeout=30, set_as_default=False)
+
+    def submit(self, job: dict[str, Any]) -> None:
+        from .runner import KERNEL_ENV_VAR
+
+        env = {"LABCYCLE_DB_URL": self.store.db_url,
+               "LABCYCLE_ARTIFACT_URL": self.store.artifact_url,
+               KERNEL_ENV_VAR: json.dumps(self.store.kernel_env)}
+        future = self.client.submit(
+            run_job_subprocess, job["id"], env, key=f"labcycle-job-{job['id']}-{job['attempt']}",
+            resources=dask_resources(job.get("resources")), pure=False, retries=0)
+        with self._lock:
+            self._futures[job["id"]] = future
+
+    def poll(self) -> list[Finished]:
+        finished = []
+        with self._lock:
+            for job_id, future in list(self._futures.items()):
+                if not future.done():
+                    continue
+                del self._futures[job_id]
+                try:
+                    result = future.result(timeout=5)
+                    finished.append(Finished(job_id, result.get("status")))
+                except Exception as exc:  # noqa: BLE001 - the worker died, the task was lost
+                    finished.append(Finished(job_id, None, lost=f"the Dask task failed: {exc}"))
+        return finished
+
+    def active(self) -> int:
+        return len(self._futures)
+
+    def kill(self, job_id: str) -> bool:
+        with self._lock:
+            future = self._futures.get(job_id)
+        if future is None:
+            return False
+        future.cancel()
+        return True
+
+    def shutdown(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+
+register_executor("local", LocalExecutor)
+register_executor("dask", DaskExecutor)
+register_executor("tcp", DaskExecutor)
+
+
+def make_executor(spec: str, store: StoreSpec, max_jobs: int) -> Executor:
+    """The executor for a configuration value such as ``local`` or ``dask://host:8786``."""
+    from ..errors import InvalidInput
+
+    spec = (spec or "local").strip()
+    scheme = spec.split("://", 1)[0] if "://" in spec else spec
+    cls = EXECUTORS.get(scheme)
+    if cls is None:
+        raise InvalidInput(f"Unknown executor {spec!r}: use one of "
+                           f"{', '.join(sorted(EXECUTORS))} (e.g. 'local', 'dask://host:8786').",
+                           field="executor")
+    return cls(spec, store, max_jobs)
