@@ -1,0 +1,1 @@
+"""Helpers behind the Voila apps in ``voila_apps/`` (kept here so they are importable and tested)."""
