@@ -1,0 +1,119 @@
+"""REST handlers of deployments: create, list, change, stop, predictions and feedback.
+
+Process control is the supervisor's (``settings["labcycle_supervisor"]``): after a change
+the handler asks it to reconcile that deployment at once, in a worker thread, instead of
+waiting for its next round.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from . import schemas_deployments as schemas
+from .base import LabCycleHandler
+
+SUPERVISOR_KEY = "labcycle_supervisor"
+
+
+class _DeploymentsBase(LabCycleHandler):
+    auth_resource = "labcycle:deployments"
+
+    def _reconcile(self, deployment: dict[str, Any]) -> dict[str, Any]:
+        supervisor = self.settings.get(SUPERVISOR_KEY)
+        if supervisor is None:
+            return deployment
+        extra = {k: deployment[k] for k in ("api_key",) if k in deployment}
+        return {**supervisor.reconcile_one(deployment["id"]), **extra}
+
+
+class DeploymentsHandler(_DeploymentsBase):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        q = self.query(schemas.ListDeploymentsQuery)
+        await self.respond(partial(self.services.deployments.list, max_results=q.max_results,
+                                   page_token=q.page_token, include_stopped=q.include_stopped))
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        body = await self.body(schemas.CreateDeployment)
+
+        def create() -> dict[str, Any]:
+            d = self.services.deployments.create(
+                body.model, actor=self.actor, name=body.name, workers=body.workers,
+                host=body.host, port=body.port, traffic=body.traffic,
+                batching=body.batching.model_dump() if body.batching else None,
+                capture=body.capture)
+            return self._reconcile(d)
+
+        await self.respond(create, status=201,
+                           location=lambda d: self.api_url("deployments", d["id"]))
+
+
+class DeploymentHandler(_DeploymentsBase):
+    @web.authenticated
+    @authorized
+    async def get(self, deployment_id: str) -> None:
+        await self.respond(partial(self.services.deployments.get, deployment_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, deployment_id: str) -> None:
+        body = await self.body(schemas.UpdateDeployment)
+        fields = body.model_fields_set
+
+        def change() -> dict[str, Any]:
+            svc = self.services.deployments
+            d = None
+            if fields & {"traffic", "workers", "model", "batching"}:
+                d = svc.update(
+                    deployment_id, actor=self.actor,
+                    traffic=body.traffic if "traffic" in fields else ...,
+                    workers=body.workers, model_ref=body.model,
+                    batching=body.batching.model_dump() if body.batching else None)
+            if body.desired == "running":
+                d = svc.start(deployment_id, actor=self.actor)
+            elif body.desired == "stopped":
+                d = svc.stop(deployment_id, actor=self.actor)
+            if d is None:
+                from ..errors import InvalidInput
+
+                raise InvalidInput("Nothing to change: give traffic, workers, model, batching or "
+                                   "desired.", field="body")
+            return self._reconcile(d)
+
+        await self.respond(change)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, deployment_id: str) -> None:
+        def stop() -> dict[str, Any]:
+            return self._reconcile(self.services.deployments.stop(deployment_id, actor=self.actor))
+
+        await self.respond(stop)
+
+
+class PredictionsHandler(_DeploymentsBase):
+    @web.authenticated
+    @authorized
+    async def get(self, deployment_id: str) -> None:
+        q = self.query(schemas.ListPredictionsQuery)
+        since: Any = q.since
+        if since is not None and since.isdigit():
+            since = int(since)
+        await self.respond(partial(self.services.deployments.predictions, deployment_id,
+                                   max_results=q.max_results, page_token=q.page_token, since=since))
+
+
+class FeedbackHandler(_DeploymentsBase):
+    @web.authenticated
+    @authorized
+    async def post(self, deployment_id: str) -> None:
+        body = await self.body(schemas.GroundTruth)
+        await self.respond(partial(self.services.deployments.log_ground_truth, deployment_id,
+                                   body.prediction_id, body.value, actor=self.actor), status=201)

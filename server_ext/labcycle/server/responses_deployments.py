@@ -1,0 +1,63 @@
+"""Response models of deployments (see responses.py for why they exist)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from .responses import Out
+
+
+class Deployment(Out):
+    id: str
+    name: str
+    model_ref: str
+    model_name: str
+    traffic: dict[str, float] | None
+    host: str
+    port: int
+    workers: int
+    batching: dict[str, Any]
+    capture: bool
+    desired: str = Field(description="running or stopped")
+    status: str = Field(description="starting, ready, failed or stopped")
+    pids: list[int]
+    url: str
+    api_key_required: bool
+    error: str | None
+    serving: dict[str, Any] = Field(description="what the processes report: versions, routes")
+    restarts: int
+    created_by: str
+    created_at: int
+    updated_at: int
+    started_at: int | None
+    api_key: str | None = Field(None, description="only in the reply that created the key")
+    curl_example: str | None = None
+
+
+class DeploymentList(Out):
+    items: list[Deployment]
+    next_page_token: str | None
+
+
+class Prediction(Out):
+    prediction_id: str
+    request_id: str | None
+    ts: str
+    model_version: int | None
+    version_id: str | None
+    latency_ms: float | None
+    prediction: Any
+    probability: list[float] | None
+    inputs: dict[str, Any]
+    ground_truth: Any
+
+
+class PredictionList(Out):
+    items: list[Prediction]
+    next_page_token: str | None
+
+
+class FeedbackLogged(Out):
+    logged: int

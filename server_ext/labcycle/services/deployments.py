@@ -1,0 +1,407 @@
+"""Deployments: models served over HTTP by ``labcycle serve`` processes.
+
+The row is the record of what should run (``model_ref``, ``traffic``, ``workers``,
+``desired``) and of what runs (``status``, ``pids``, ``serving``). Process control lives
+in :mod:`labcycle.serving.supervisor`; the serving processes read their target from here
+(:meth:`DeploymentService.target`) once a second and report back (:meth:`report`), which
+is how alias moves and traffic changes reach them without a restart.
+
+API keys: a deployment bound to anything but loopback (127.0.0.1, localhost, ::1) gets a
+generated key, returned once by :meth:`create` (``api_key``) and stored only as
+``sha256:<hex>``: the key is 256 random bits, so a plain SHA-256 cannot be brute-forced
+and costs a microsecond per request to check (compared in constant time).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import secrets
+import socket
+from typing import Any
+
+from sqlalchemy import select, update
+
+from ..errors import Conflict, InvalidInput, NotFound
+from ..store.models import Deployment
+from .common import audit, new_id, next_token, now_ms, page_bounds, to_int, validate_name
+
+T = Deployment.__table__
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+DEFAULT_BATCHING = {"enabled": True, "max_batch_rows": 256, "max_wait_us": 2000}
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+STATUSES = ("starting", "ready", "failed", "stopped")
+
+
+def hash_api_key(key: str) -> str:
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def check_api_key(key: str | None, stored_hash: str | None) -> bool:
+    """Constant-time check of a presented key against a stored ``sha256:`` hash."""
+    import hmac
+
+    if not stored_hash:
+        return True
+    if not key:
+        return False
+    return hmac.compare_digest(hash_api_key(key), stored_hash)
+
+
+def is_loopback(host: str) -> bool:
+    return host in LOOPBACK
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def url_for(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host  # noqa: S104
+    if ":" in shown:
+        shown = f"[{shown}]"
+    return f"http://{shown}:{port}/"
+
+
+def model_name_of(ref: str) -> str:
+    for sep in ("@", "/"):
+        if sep in ref:
+            return ref.split(sep, 1)[0]
+    return ref
+
+
+def _row(d: Deployment, *, secret: bool = False) -> dict[str, Any]:
+    data = {
+        "id": d.id, "name": d.name, "model_ref": d.model_ref, "model_name": d.model_name,
+        "traffic": d.traffic, "host": d.host, "port": d.port, "workers": d.workers,
+        "batching": d.batching, "capture": d.capture, "desired": d.desired,
+        "status": d.status, "pids": d.pids or [], "url": d.url,
+        "api_key_required": bool(d.api_key_hash), "error": d.error,
+        "serving": d.serving or {}, "restarts": d.restarts, "created_by": d.created_by,
+        "created_at": d.created_at, "updated_at": d.updated_at, "started_at": d.started_at,
+    }
+    if secret:
+        data["api_key_hash"] = d.api_key_hash
+    return data
+
+
+def validate_traffic(traffic: Any) -> dict[str, float] | None:
+    if traffic is None:
+        return None
+    if not isinstance(traffic, dict) or not traffic:
+        raise InvalidInput('traffic must be an object of version → percentage, e.g. {"3": 90, '
+                           '"4": 10}.', field="traffic")
+    out: dict[str, float] = {}
+    for key, pct in traffic.items():
+        version = str(key)
+        if not version.isdigit():
+            raise InvalidInput(f"traffic key {version!r} must be a version number.",
+                               field=f"traffic.{version}")
+        if isinstance(pct, bool) or not isinstance(pct, (int, float)) or not math.isfinite(pct) \
+                or pct < 0 or pct > 100:
+            raise InvalidInput(f"traffic.{version} must be a percentage between 0 and 100.",
+                               field=f"traffic.{version}")
+        out[str(int(version))] = float(pct)
+    if abs(sum(out.values()) - 100) > 1e-6:
+        raise InvalidInput(f"traffic percentages must add up to 100, not {sum(out.values()):g}.",
+                           field="traffic")
+    return out
+
+
+def validate_batching(batching: Any) -> dict[str, Any]:
+    if batching is None:
+        return dict(DEFAULT_BATCHING)
+    if not isinstance(batching, dict):
+        raise InvalidInput("batching must be an object.", field="batching")
+    unknown = set(batching) - set(DEFAULT_BATCHING)
+    if unknown:
+        raise InvalidInput(f"batching.{sorted(unknown)[0]} is not a known option "
+                           "(enabled, max_batch_rows, max_wait_us).",
+                           field=f"batching.{sorted(unknown)[0]}")
+    out = {**DEFAULT_BATCHING, **batching}
+    if not isinstance(out["enabled"], bool):
+        raise InvalidInput("batching.enabled must be true or false.", field="batching.enabled")
+    out["max_batch_rows"] = to_int(out["max_batch_rows"], "batching.max_batch_rows")
+    out["max_wait_us"] = to_int(out["max_wait_us"], "batching.max_wait_us")
+    if not 1 <= out["max_batch_rows"] <= 100_000:
+        raise InvalidInput("batching.max_batch_rows must be between 1 and 100000.",
+                           field="batching.max_batch_rows")
+    if not 0 <= out["max_wait_us"] <= 1_000_000:
+        raise InvalidInput("batching.max_wait_us must be between 0 and 1000000.",
+                           field="batching.max_wait_us")
+    return out
+
+
+def validate_workers(workers: Any) -> int:
+    workers = to_int(workers, "workers")
+    if not 1 <= workers <= 32:
+        raise InvalidInput("workers must be between 1 and 32.", field="workers")
+    return workers
+
+
+class DeploymentService:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+
+    @property
+    def store(self):  # noqa: ANN201
+        return self.services.store
+
+    @property
+    def registry(self):  # noqa: ANN201
+        registry = getattr(self.services, "registry", None)
+        if registry is None:
+            raise NotFound("The model registry is not available in this installation.")
+        return registry
+
+    # -- reading -----------------------------------------------------------------------------
+    def _load(self, conn, ref: str) -> Deployment:  # noqa: ANN001
+        if not isinstance(ref, str) or not ref or len(ref) > 200:
+            raise InvalidInput("A deployment is named by its id or name.", field="deployment")
+        row = conn.execute(select(T).where(T.c.id == ref)).one_or_none()
+        if row is None:
+            row = conn.execute(select(T).where(T.c.name == ref)).one_or_none()
+        if row is None:
+            raise NotFound(f"No deployment {ref!r}; `labcycle deployments ls` lists them.",
+                           field="deployment")
+        return row
+
+    def get(self, ref: str, *, secret: bool = False) -> dict[str, Any]:
+        with self.store.read() as conn:
+            return _row(self._load(conn, ref), secret=secret)
+
+    def list(self, *, max_results: Any = None, page_token: str | None = None,
+             include_stopped: bool = True) -> dict[str, Any]:
+        limit, offset = page_bounds(max_results, page_token)
+        query = select(T).order_by(T.c.created_at.desc(), T.c.id)
+        if not include_stopped:
+            query = query.where(Deployment.desired != "stopped")
+        with self.store.read() as conn:
+            rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
+        return {"items": [_row(r) for r in rows[:limit]],
+                "next_page_token": next_token(offset, limit, len(rows))}
+
+    def running(self) -> list[dict[str, Any]]:
+        """Every deployment that should run, with its key hash (for the supervisor)."""
+        with self.store.read() as conn:
+            rows = conn.execute(select(T).where(T.c.desired == "running")).all()
+            return [_row(r, secret=True) for r in rows]
+
+    # -- versions ------------------------------------------------------------------------------
+    def resolve_versions(self, model_ref: str, traffic: dict[str, float] | None) -> list[tuple[dict, float]]:
+        """``[(version dict, percentage)]`` that ``model_ref`` and ``traffic`` point at now."""
+        if not traffic:
+            return [(self.registry.resolve(model_ref), 100.0)]
+        name = model_name_of(model_ref)
+        return [(self.registry.resolve(f"{name}/{v}"), pct) for v, pct in traffic.items()]
+
+    def target(self, deployment_id: str) -> dict[str, Any]:
+        """What a serving process should serve: called by it once a second."""
+        d = self.get(deployment_id)
+        versions, error = [], None
+        try:
+            versions = [(v, pct) for v, pct in self.resolve_versions(d["model_ref"], d["traffic"])
+                        if pct > 0]
+        except Exception as exc:  # noqa: BLE001 - reported, the old versions keep serving
+            error = getattr(exc, "message", None) or str(exc)
+        return {"deployment": d, "versions": versions, "error": error}
+
+    # -- writing -------------------------------------------------------------------------------
+    def create(self, model_ref: str, *, actor: str, name: str | None = None, workers: Any = 1,
+               host: str = "127.0.0.1", port: Any = None, traffic: Any = None,
+               batching: Any = None, capture: bool = True, api_key: bool | None = None) -> dict[str, Any]:
+        if not isinstance(model_ref, str) or not model_ref.strip():
+            raise InvalidInput("model must be a model reference such as 'churn@champion' or "
+                               "'churn/3'.", field="model")
+        model_ref = model_ref.strip()
+        versions = self.resolve_versions(model_ref, validate_traffic(traffic))  # fails early
+        model_name = versions[0][0].get("model_name") or model_name_of(model_ref)
+        if name is None:
+            name = re.sub(r"[^A-Za-z0-9._-]+", "-", model_ref).strip("-")[:80] or "model"
+            base, n = name, 2
+            while self._name_taken(name):
+                name, n = f"{base}-{n}", n + 1
+        name = validate_name(name, "name", 100)
+        if not _NAME.match(name):
+            raise InvalidInput("name may use letters, digits, '.', '_' and '-' (it appears in "
+                               "URLs and paths).", field="name")
+        if not isinstance(host, str) or not host or len(host) > 100 or any(c in host for c in "/ \\@"):
+            raise InvalidInput("host must be an IP address or host name to bind.", field="host")
+        workers = validate_workers(workers)
+        port = free_port(host if host != "localhost" else "127.0.0.1") if port in (None, 0) \
+            else to_int(port, "port")
+        if not 1 <= port <= 65535:
+            raise InvalidInput("port must be between 1 and 65535.", field="port")
+        key = None
+        if api_key or (api_key is None and not is_loopback(host)):
+            key = secrets.token_urlsafe(32)
+        if api_key is False and not is_loopback(host):
+            raise InvalidInput(f"A deployment bound to {host} (not loopback) requires an API key.",
+                               field="api_key")
+        now = now_ms()
+        row = {
+            "id": new_id(), "name": name, "model_ref": model_ref, "model_name": model_name,
+            "traffic": validate_traffic(traffic), "host": host, "port": port, "workers": workers,
+            "batching": validate_batching(batching), "capture": bool(capture),
+            "desired": "running", "status": "starting", "pids": [], "url": url_for(host, port),
+            "api_key_hash": hash_api_key(key) if key else None, "error": None, "serving": {},
+            "restarts": 0, "created_by": actor, "created_at": now, "updated_at": now,
+            "started_at": None,
+        }
+        with self.store.write() as conn:
+            if conn.execute(select(Deployment.id).where(Deployment.name == name)).first():
+                raise Conflict(f"A deployment named {name!r} exists; pick another name or stop "
+                               "and delete it.", field="name")
+            taken = conn.execute(select(Deployment.name).where(
+                Deployment.port == port, Deployment.desired == "running")).first()
+            if taken:
+                raise Conflict(f"Port {port} is used by deployment {taken[0]!r}.", field="port")
+            conn.execute(Deployment.__table__.insert().values(**row))
+            audit(conn, actor, "create", "deployment", row["id"],
+                  {k: row[k] for k in ("name", "model_ref", "traffic", "host", "port", "workers")})
+        out = self.get(row["id"])
+        if key:
+            out["api_key"] = key  # shown once, never stored
+        return out
+
+    def _name_taken(self, name: str) -> bool:
+        with self.store.read() as conn:
+            return conn.execute(select(Deployment.id).where(Deployment.name == name)).first() is not None
+
+    def update(self, ref: str, *, actor: str, traffic: Any = ..., workers: Any = None,
+               model_ref: str | None = None, batching: Any = None) -> dict[str, Any]:
+        """Change the split, the model reference, the workers or batching (``...`` = unchanged;
+        ``traffic=None`` goes back to the model reference alone)."""
+        changes: dict[str, Any] = {}
+        with self.store.read() as conn:
+            current = _row(self._load(conn, ref))
+        if model_ref is not None:
+            if not isinstance(model_ref, str) or not model_ref.strip():
+                raise InvalidInput("model must be a model reference.", field="model")
+            changes["model_ref"] = model_ref.strip()
+        if traffic is not ...:
+            changes["traffic"] = validate_traffic(traffic)
+        if "traffic" in changes or "model_ref" in changes:
+            new_ref = changes.get("model_ref", current["model_ref"])
+            if model_name_of(new_ref) != current["model_name"] and "model_ref" in changes:
+                pass  # another model: allowed, the processes load it like a new version
+            self.resolve_versions(new_ref, changes.get("traffic", current["traffic"]))
+        if workers is not None:
+            changes["workers"] = validate_workers(workers)
+        if batching is not None:
+            changes["batching"] = validate_batching(batching)
+        if not changes:
+            raise InvalidInput("Nothing to change: give traffic, workers, model or batching.",
+                               field="body")
+        with self.store.write() as conn:
+            row = self._load(conn, ref)
+            before = {k: getattr(row, k) for k in changes}
+            conn.execute(update(Deployment).where(Deployment.id == row.id)
+                         .values(**changes, updated_at=now_ms()))
+            audit(conn, actor, "update", "deployment", row.id, {"before": before, "after": changes})
+        return self.get(row.id)
+
+    def stop(self, ref: str, *, actor: str) -> dict[str, Any]:
+        with self.store.write() as conn:
+            row = self._load(conn, ref)
+            conn.execute(update(Deployment).where(Deployment.id == row.id)
+                         .values(desired="stopped", updated_at=now_ms()))
+            audit(conn, actor, "stop", "deployment", row.id, None)
+        return self.get(row.id)
+
+    def start(self, ref: str, *, actor: str) -> dict[str, Any]:
+        with self.store.write() as conn:
+            row = self._load(conn, ref)
+            conn.execute(update(Deployment).where(Deployment.id == row.id)
+                         .values(desired="running", status="starting", error=None,
+                                 updated_at=now_ms()))
+            audit(conn, actor, "start", "deployment", row.id, None)
+        return self.get(row.id)
+
+    def set_runtime(self, deployment_id: str, **values: Any) -> None:
+        """Process state from the supervisor (status, pids, error, started_at, restarts)."""
+        allowed = {"status", "pids", "error", "started_at", "restarts"}
+        values = {k: v for k, v in values.items() if k in allowed}
+        if values.get("status") not in (None, *STATUSES):
+            raise InvalidInput(f"Unknown status {values['status']!r}.", field="status")
+        with self.store.write() as conn:
+            conn.execute(update(Deployment).where(Deployment.id == deployment_id)
+                         .values(**values, updated_at=now_ms()))
+
+    def report(self, deployment_id: str, serving: dict[str, Any]) -> None:
+        """What a serving process has loaded (called by the process on every change)."""
+        with self.store.write() as conn:
+            conn.execute(update(Deployment).where(Deployment.id == deployment_id)
+                         .values(serving=serving, updated_at=now_ms()))
+
+    # -- prediction log ----------------------------------------------------------------------
+    def log_ground_truth(self, ref: str, prediction_id: Any, value: Any, *, actor: str) -> dict[str, Any]:
+        from ..serving.capture import feedback_table, partition_dir, write_table
+
+        d = self.get(ref)
+        items = _feedback_items(prediction_id, value)
+        now = now_ms()
+        blobs = self.services.blobs
+        write_table(blobs.fs, partition_dir(blobs.root, "feedback", d["id"], now),
+                    feedback_table([(pid, v, now, actor) for pid, v in items], d["id"]))
+        return {"logged": len(items)}
+
+    def predictions(self, ref: str, *, max_results: Any = None, page_token: str | None = None,
+                    since: Any = None) -> dict[str, Any]:
+        """The newest captured predictions first, joined with their ground truth."""
+        from ..serving.logs import read_predictions
+
+        d = self.get(ref)
+        limit, offset = page_bounds(max_results, page_token)
+        try:
+            frame = read_predictions(d["id"], since=since, services=self.services)
+        except (ValueError, TypeError):
+            raise InvalidInput("since must be an ISO-8601 time or epoch milliseconds.",
+                               field="since") from None
+        if frame.empty:
+            return {"items": [], "next_page_token": None}
+        frame = frame.sort_values("ts", ascending=False, kind="stable")
+        page = frame.iloc[offset: offset + limit + 1]
+        items = [_prediction_item(rec) for rec in page.iloc[:limit].to_dict("records")]
+        return {"items": items, "next_page_token": next_token(offset, limit, len(page))}
+
+
+def _feedback_items(prediction_id: Any, value: Any) -> list[tuple[str, Any]]:
+    if not isinstance(prediction_id, str) or not re.fullmatch(r"[0-9a-f]{32}", prediction_id):
+        raise InvalidInput("prediction_id must be a prediction id as returned by /predict "
+                           "(32 hex characters).", field="prediction_id")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise InvalidInput("value must be a finite number, a string or a boolean.", field="value")
+    if value is None or isinstance(value, (list, dict)):
+        raise InvalidInput("value must be a number, a string or a boolean.", field="value")
+    return [(prediction_id, value)]
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        value = value.tolist()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _prediction_item(rec: dict[str, Any]) -> dict[str, Any]:
+    from ..serving.capture import INPUT_PREFIX
+
+    inputs = {k[len(INPUT_PREFIX):]: _jsonable(v) for k, v in rec.items() if k.startswith(INPUT_PREFIX)}
+    gt = rec.get("ground_truth")
+    return {
+        "prediction_id": rec["prediction_id"], "request_id": rec.get("request_id"),
+        "ts": _jsonable(rec["ts"]), "model_version": _jsonable(rec.get("model_version")),
+        "version_id": rec.get("version_id"), "latency_ms": _jsonable(rec.get("latency_ms")),
+        "prediction": _jsonable(rec.get("prediction")),
+        "probability": _jsonable(rec.get("probability")),
+        "inputs": inputs,
+        "ground_truth": None if gt is None or (isinstance(gt, float) and math.isnan(gt)) else gt,
+    }

@@ -1,0 +1,1 @@
+"""Model serving: the model server process, micro-batching, prediction capture, supervision."""

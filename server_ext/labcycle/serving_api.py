@@ -1,0 +1,240 @@
+"""The Python API of serving: ``lc.deploy``, ``lc.log_ground_truth``, ``lc.get_deployment``.
+
+Through the same transport as tracking: in a kernel of a Jupyter server with LabCycle the
+calls go to the REST API (the server's supervisor starts the processes); elsewhere they
+use the local store, and this process starts the server process itself (it runs in its
+own session and outlives the caller; a Jupyter server started later adopts it).
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from .errors import LabCycleError
+
+__all__ = ["Deployment", "deploy", "get_deployment", "list_deployments", "log_ground_truth"]
+
+
+def _transport():  # noqa: ANN202
+    from .fluent import _state
+
+    return _state.transport()
+
+
+def _is_http(transport: Any) -> bool:
+    return hasattr(transport, "_request")
+
+
+def _call(method: str, path: str, body: Any = None, params: Any = None) -> Any:
+    return _transport()._request(method, path, body=body, params=params)
+
+
+def example_row(signature: dict[str, Any] | None) -> dict[str, Any]:
+    row: dict[str, Any] = {}
+    for col in (signature or {}).get("inputs") or []:
+        dtype = str(col.get("dtype") or "").lower()
+        if col.get("categories"):
+            row[col["name"]] = col["categories"][0]
+        elif dtype.startswith("float"):
+            lo, hi = col.get("min"), col.get("max")
+            row[col["name"]] = round((lo + hi) / 2, 4) if lo is not None and hi is not None else 0.0
+        elif dtype.startswith(("int", "uint")):
+            row[col["name"]] = int(col.get("min") or 0)
+        elif dtype.startswith("bool"):
+            row[col["name"]] = False
+        else:
+            row[col["name"]] = ""
+    return row
+
+
+def curl_example(url: str, signature: dict[str, Any] | None, api_key_required: bool = False) -> str:
+    body = json.dumps([example_row(signature)])
+    auth = " -H 'Authorization: Bearer $LABCYCLE_API_KEY'" if api_key_required else ""
+    return (f"curl -s -X POST {url.rstrip('/')}/predict -H 'Content-Type: application/json'"
+            f"{auth} -d {shlex.quote(body)}")
+
+
+class Deployment:
+    """A deployed model: ``.url``, ``.status``, ``.predict(df)``, ``.stop()``, ``.curl_example``.
+
+    ``.api_key`` is set only on the object :func:`deploy` returned, when a key was made
+    (a deployment bound to a non-loopback address); it is not stored anywhere.
+    """
+
+    def __init__(self, data: dict[str, Any], api_key: str | None = None) -> None:
+        self.data = data
+        self.api_key = api_key or data.get("api_key")
+        self._client: httpx.Client | None = None
+
+    @property
+    def _http(self) -> httpx.Client:
+        if self._client is None:  # made on first use: refresh() builds throwaway objects
+            self._client = httpx.Client(timeout=60, trust_env=False)
+        return self._client
+
+    id = property(lambda self: self.data["id"])
+    name = property(lambda self: self.data["name"])
+    url = property(lambda self: self.data["url"])
+    model_ref = property(lambda self: self.data["model_ref"])
+    traffic = property(lambda self: self.data.get("traffic"))
+
+    @property
+    def status(self) -> str:
+        self.refresh()
+        return self.data["status"]
+
+    def refresh(self) -> Deployment:
+        self.data = {**get_deployment(self.id).data, **({"api_key": self.api_key} if self.api_key else {})}
+        return self
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+
+    def schema(self) -> dict[str, Any]:
+        return self._http.get(self.url.rstrip("/") + "/schema", headers=self._headers()).json()
+
+    @property
+    def curl_example(self) -> str:
+        try:
+            signature = self.schema().get("signature")
+        except (httpx.HTTPError, ValueError):
+            signature = None
+        return curl_example(self.url, signature, bool(self.data.get("api_key_required")))
+
+    def predict(self, data: Any, *, full: bool = False) -> Any:
+        """Predictions for a DataFrame (or a list of records); ``full=True`` returns the whole
+        response (prediction ids, probabilities, version)."""
+        if hasattr(data, "to_json"):
+            content = data.to_json(orient="split", index=False, double_precision=15)
+        else:
+            content = json.dumps(data)
+        r = self._http.post(self.url.rstrip("/") + "/predict", content=content,
+                            headers={"Content-Type": "application/json", **self._headers()})
+        body = r.json()
+        if r.status_code >= 400:
+            err = body.get("error", {})
+            raise LabCycleError(f"The deployment answered {r.status_code}: {err.get('message')}",
+                                **(err.get("details") or {}))
+        if full:
+            return body
+        import numpy as np
+
+        return np.asarray(body["predictions"])
+
+    def wait_ready(self, timeout: float = 60) -> Deployment:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.status in ("ready", "failed", "stopped"):
+                break
+            time.sleep(0.2)
+        return self
+
+    def set_traffic(self, traffic: dict[Any, float] | None) -> Deployment:
+        self.data = _update(self.id, traffic={str(k): v for k, v in traffic.items()} if traffic else None).data
+        return self
+
+    def scale(self, workers: int) -> Deployment:
+        self.data = _update(self.id, workers=workers).data
+        return self
+
+    def stop(self) -> Deployment:
+        t = _transport()
+        if _is_http(t):
+            self.data = _call("DELETE", f"deployments/{quote(self.id, safe='')}") or self.data
+        else:
+            from .serving.supervisor import Supervisor
+
+            t.services.deployments.stop(self.id, actor=t.user)
+            Supervisor(t.services).reconcile_one(self.id)
+        return self.refresh()
+
+    def __repr__(self) -> str:
+        return f"<Deployment {self.name!r} {self.url} status={self.data['status']}>"
+
+
+def _update(ref: str, **changes: Any) -> Deployment:
+    t = _transport()
+    if _is_http(t):
+        return Deployment(_call("PATCH", f"deployments/{quote(ref, safe='')}", body=changes))
+    data = t.services.deployments.update(ref, actor=t.user, **changes)
+    from .serving.supervisor import Supervisor
+
+    return Deployment(Supervisor(t.services).reconcile_one(data["id"]))
+
+
+def deploy(model: str, name: str | None = None, workers: int = 1, host: str = "127.0.0.1",
+           port: int | None = None, traffic: dict[Any, float] | None = None, *,
+           batching: dict[str, Any] | None = None, capture: bool = True,
+           wait: float = 60.0) -> Deployment:
+    """Serve a registered model over HTTP.
+
+    Parameters
+    ----------
+    model : str
+        ``"churn@champion"`` (follows the alias when it moves), ``"churn/3"`` or ``"churn"``.
+    name : str, optional
+        The deployment's name (default: from the model reference).
+    workers : int
+        Server processes behind the port.
+    host, port : str, int
+        Where to listen; ``127.0.0.1`` and a free port by default. Any other address gets a
+        generated API key, returned once as ``.api_key``.
+    traffic : dict, optional
+        A split between versions by percentage, e.g. ``{3: 90, 4: 10}``.
+    batching : dict, optional
+        ``{"enabled": True, "max_batch_rows": 256, "max_wait_us": 2000}``.
+    wait : float
+        Seconds to wait for the deployment to be ready (0: do not wait).
+
+    Returns
+    -------
+    Deployment
+    """
+    body = {"model": model, "name": name, "workers": workers, "host": host, "port": port,
+            "traffic": {str(k): v for k, v in traffic.items()} if traffic else None,
+            "batching": batching, "capture": capture}
+    t = _transport()
+    if _is_http(t):
+        data = _call("POST", "deployments", body={k: v for k, v in body.items() if v is not None})
+        dep = Deployment(data)
+        return dep.wait_ready(wait) if wait else dep
+    from .serving.supervisor import Supervisor
+
+    body.pop("model")
+    data = t.services.deployments.create(model, actor=t.user, **body)
+    key = data.get("api_key")
+    state = Supervisor(t.services).ensure(data["id"], wait=wait)
+    return Deployment(state, api_key=key)
+
+
+def get_deployment(ref: str) -> Deployment:
+    t = _transport()
+    if _is_http(t):
+        return Deployment(_call("GET", f"deployments/{quote(ref, safe='')}"))
+    return Deployment(t.services.deployments.get(ref))
+
+
+def list_deployments() -> list[Deployment]:
+    t = _transport()
+    if _is_http(t):
+        items = _call("GET", "deployments", params={"max_results": 1000})["items"]
+    else:
+        items = t.services.deployments.list(max_results=1000)["items"]
+    return [Deployment(d) for d in items]
+
+
+def log_ground_truth(deployment: str | Deployment, prediction_id: str, value: Any) -> None:
+    """Record the true outcome of a prediction (by the id ``/predict`` returned)."""
+    ref = deployment.id if isinstance(deployment, Deployment) else deployment
+    t = _transport()
+    if _is_http(t):
+        _call("POST", f"deployments/{quote(ref, safe='')}/feedback",
+              body={"prediction_id": prediction_id, "value": value})
+        return
+    t.services.deployments.log_ground_truth(ref, prediction_id, value, actor=t.user)
