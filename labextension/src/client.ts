@@ -14,6 +14,17 @@ import {
   IRunDetail,
   IVersionInfo
 } from './models';
+import {
+  ICreateDeployment,
+  ICreateSweep,
+  IDeployment,
+  IJob,
+  IModelVersion,
+  IRegisteredModel,
+  IReproduceStarted,
+  ISubmitJob,
+  ISweep
+} from './models_jobs';
 
 /** A list truncated at the client's limit says so. */
 export interface IListResult<T> {
@@ -100,6 +111,119 @@ export class LabCycleClient {
       this.serverSettings
     );
     return response.text();
+  }
+
+  // ---- notebook jobs and sweeps ----
+
+  /** Recent jobs, newest first. */
+  async listJobs(maxResults = 50): Promise<IJob[]> {
+    const page = await this._get<IPage<IJob>>('jobs', {
+      max_results: maxResults
+    });
+    return page.items;
+  }
+
+  submitJob(body: ISubmitJob): Promise<IJob> {
+    return this._send<IJob>('POST', 'jobs', body);
+  }
+
+  cancelJob(jobId: string): Promise<IJob> {
+    return this._send<IJob>('POST', `jobs/${encodeURIComponent(jobId)}/cancel`);
+  }
+
+  async listSweeps(maxResults = 20): Promise<ISweep[]> {
+    const page = await this._get<IPage<ISweep>>('sweeps', {
+      max_results: maxResults
+    });
+    return page.items;
+  }
+
+  createSweep(body: ICreateSweep): Promise<ISweep> {
+    return this._send<ISweep>('POST', 'sweeps', body);
+  }
+
+  cancelSweep(sweepId: string): Promise<ISweep> {
+    return this._send<ISweep>(
+      'POST',
+      `sweeps/${encodeURIComponent(sweepId)}/cancel`
+    );
+  }
+
+  reproduceRun(runId: string): Promise<IReproduceStarted> {
+    return this._send<IReproduceStarted>(
+      'POST',
+      `runs/${encodeURIComponent(runId)}/reproduce`,
+      {}
+    );
+  }
+
+  // ---- model registry and deployments ----
+
+  listModels(limit = 200): Promise<IListResult<IRegisteredModel>> {
+    return this._listAll<IRegisteredModel>('models', {}, limit);
+  }
+
+  async listModelVersions(name: string, limit = 50): Promise<IModelVersion[]> {
+    const page = await this._get<IPage<IModelVersion>>(
+      `models/${encodeURIComponent(name)}/versions`,
+      { max_results: limit }
+    );
+    return page.items;
+  }
+
+  setModelAlias(
+    name: string,
+    alias: string,
+    version: number
+  ): Promise<IModelVersion> {
+    return this._send<IModelVersion>(
+      'PUT',
+      `models/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`,
+      { version }
+    );
+  }
+
+  async listDeployments(maxResults = 50): Promise<IDeployment[]> {
+    const page = await this._get<IPage<IDeployment>>('deployments', {
+      max_results: maxResults
+    });
+    return page.items;
+  }
+
+  createDeployment(body: ICreateDeployment): Promise<IDeployment> {
+    return this._send<IDeployment>('POST', 'deployments', body);
+  }
+
+  /** Change workers or start/stop (`desired`). */
+  updateDeployment(
+    id: string,
+    body: { workers?: number; desired?: 'running' | 'stopped' }
+  ): Promise<IDeployment> {
+    return this._send<IDeployment>(
+      'PATCH',
+      `deployments/${encodeURIComponent(id)}`,
+      body
+    );
+  }
+
+  stopDeployment(id: string): Promise<IDeployment> {
+    return this._send<IDeployment>(
+      'DELETE',
+      `deployments/${encodeURIComponent(id)}`
+    );
+  }
+
+  private _send<T>(
+    method: string,
+    endpoint: string,
+    body?: unknown
+  ): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    return requestAPI<T>(endpoint, init, this.serverSettings);
   }
 
   private _artifactEndpoint(runId: string, path: string): string {

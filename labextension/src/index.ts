@@ -13,7 +13,10 @@ import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDocumentWidget } from '@jupyterlab/docregistry';
 
 import { LabCycleClient } from './client';
+import { pickSnapshot } from './components/RunDetail';
 import { labcycleIcon } from './icons';
+import { IJob } from './models_jobs';
+import { addRunAsExperiment } from './runAsExperiment';
 import { LabCycleService } from './service';
 import { openSnapshot } from './snapshot';
 import { CommandIDs, ILabCycle, PANEL_ID } from './tokens';
@@ -22,6 +25,7 @@ import { LabCycleSidebar, RunDetailWidget } from './widgets';
 export { LabCycleAPIError, requestAPI } from './handler';
 export { LabCycleClient } from './client';
 export * from './models';
+export * from './models_jobs';
 export * from './tokens';
 
 const PALETTE_CATEGORY = 'LabCycle';
@@ -62,6 +66,35 @@ const plugin: JupyterFrontEndPlugin<ILabCycle> = {
       });
     };
 
+    const snapshotOptions = {
+      client,
+      contents: serviceManager.contents,
+      open: openNotebook
+    };
+
+    /** A job's executed notebook (its run's `executed.ipynb`), read-only. */
+    const openExecuted = async (job: IJob): Promise<void> => {
+      if (!job.run_id) {
+        throw new Error('This job has no run yet.');
+      }
+      const [run, artifacts] = await Promise.all([
+        client.getRun(job.run_id),
+        client.listArtifacts(job.run_id)
+      ]);
+      const artifact =
+        artifacts.find(a => a.path === 'executed.ipynb') ??
+        pickSnapshot(run, artifacts);
+      if (!artifact) {
+        throw new Error('The run of this job has no executed notebook.');
+      }
+      await openSnapshot(snapshotOptions, run, artifact);
+    };
+
+    const revealJobs = (id: string | null = null): void => {
+      shell.activateById(sidebar.id);
+      labcycle.revealJobs(id);
+    };
+
     const openRun = async (runId: string, label?: string): Promise<void> => {
       const existing = tracker.find(w => w.content.runId === runId);
       if (existing) {
@@ -73,11 +106,18 @@ const plugin: JupyterFrontEndPlugin<ILabCycle> = {
         runId,
         refresh: labcycle.refreshRequested,
         onOpenNotebook: async (run, artifact) => {
-          await openSnapshot(
-            { client, contents: serviceManager.contents, open: openNotebook },
-            run,
-            artifact
-          );
+          await openSnapshot(snapshotOptions, run, artifact);
+        },
+        onReproduce: async run => {
+          try {
+            const started = await client.reproduceRun(run.id);
+            revealJobs(started.job.id);
+          } catch (error) {
+            await showErrorMessage(
+              'Reproduce',
+              error instanceof Error ? error.message : String(error)
+            );
+          }
         }
       });
       const widget = new MainAreaWidget({ content });
@@ -97,7 +137,10 @@ const plugin: JupyterFrontEndPlugin<ILabCycle> = {
       client,
       refresh: labcycle.refreshRequested,
       onRefresh: () => labcycle.refresh(),
-      onOpenRun: run => void openRun(run.id, run.name ?? undefined)
+      onOpenRun: run => void openRun(run.id, run.name ?? undefined),
+      onOpenRunId: (runId, label) => void openRun(runId, label),
+      onOpenExecuted: openExecuted,
+      jobsRevealed: labcycle.jobsRevealed
     });
     shell.add(sidebar, 'left', { rank: 850, type: 'LabCycle' });
     if (restorer) {
@@ -141,7 +184,17 @@ const plugin: JupyterFrontEndPlugin<ILabCycle> = {
         await openRun(runId, args.label as string | undefined);
       }
     });
+    commands.addCommand(CommandIDs.showJobs, {
+      label: 'Show LabCycle Jobs',
+      caption: 'Open the Jobs section of the LabCycle panel',
+      execute: args => revealJobs((args.id as string | undefined) ?? null)
+    });
+    addRunAsExperiment(app, { client, palette, revealJobs });
     if (palette) {
+      palette.addItem({
+        command: CommandIDs.showJobs,
+        category: PALETTE_CATEGORY
+      });
       palette.addItem({
         command: CommandIDs.openPanel,
         category: PALETTE_CATEGORY

@@ -22,5 +22,14 @@ export class LabCycleService implements ILabCycle {
     this._refreshRequested.emit();
   }
 
+  get jobsRevealed(): ISignal<ILabCycle, string | null> {
+    return this._jobsRevealed;
+  }
+
+  revealJobs(id: string | null = null): void {
+    this._jobsRevealed.emit(id);
+  }
+
   private _refreshRequested = new Signal<ILabCycle, void>(this);
+  private _jobsRevealed = new Signal<ILabCycle, string | null>(this);
 }

@@ -8,6 +8,8 @@ export namespace CommandIDs {
   export const openPanel = 'labcycle:open-panel';
   export const refresh = 'labcycle:refresh';
   export const openRun = 'labcycle:open-run';
+  export const runAsExperiment = 'labcycle:run-as-experiment';
+  export const showJobs = 'labcycle:show-jobs';
 }
 
 /** Id of the sidebar panel (also its DOM id). */
@@ -26,6 +28,10 @@ export interface ILabCycle {
   openRun(runId: string, label?: string): Promise<void>;
   /** Ask every LabCycle view to reload now. */
   refresh(): void;
+  /** Emitted with a job or sweep id when the Jobs section should show it. */
+  readonly jobsRevealed: ISignal<ILabCycle, string | null>;
+  /** Open the Jobs section of the panel (with this job or sweep first). */
+  revealJobs(id?: string | null): void;
 }
 
 export const ILabCycle = new Token<ILabCycle>(

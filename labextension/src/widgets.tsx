@@ -15,6 +15,7 @@ import { RunDetail } from './components/RunDetail';
 import { useSignalValue } from './hooks';
 import { labcycleIcon } from './icons';
 import { IArtifact, IRun, IRunDetail } from './models';
+import { IJob } from './models_jobs';
 import { PANEL_ID } from './tokens';
 
 /**
@@ -80,6 +81,9 @@ export interface IBodyOptions {
   client: LabCycleClient;
   refresh: ISignal<unknown, void>;
   onOpenRun: (run: IRun) => void;
+  onOpenRunId: (runId: string, label?: string) => void;
+  onOpenExecuted: (job: IJob) => Promise<void>;
+  jobsRevealed: ISignal<unknown, string | null>;
 }
 
 /** The React body of the sidebar. */
@@ -106,6 +110,9 @@ function PanelBodyView(props: {
       visible={visible}
       refresh={refresh}
       onOpenRun={onOpenRun}
+      onOpenRunId={props.options.onOpenRunId}
+      onOpenExecuted={props.options.onOpenExecuted}
+      jobsRevealed={props.options.jobsRevealed}
     />
   );
 }
@@ -120,7 +127,7 @@ export class LabCycleSidebar extends SidePanel {
     this.id = PANEL_ID;
     this.addClass('lc-panel');
     this.title.icon = labcycleIcon;
-    this.title.caption = 'LabCycle: projects, experiments and runs';
+    this.title.caption = 'LabCycle: runs, jobs and models';
 
     const heading = new Widget({ node: document.createElement('h2') });
     heading.node.textContent = 'LabCycle';
@@ -132,7 +139,7 @@ export class LabCycleSidebar extends SidePanel {
       new ToolbarButton({
         icon: refreshIcon,
         onClick: options.onRefresh,
-        tooltip: 'Refresh projects, experiments and runs'
+        tooltip: 'Refresh runs, jobs and models'
       })
     );
 
@@ -148,6 +155,8 @@ export interface IRunDetailWidgetOptions {
   runId: string;
   refresh: ISignal<unknown, void>;
   onOpenNotebook: (run: IRunDetail, artifact: IArtifact) => Promise<void>;
+  /** Re-execute the run as a new job. */
+  onReproduce?: (run: IRunDetail) => Promise<void>;
 }
 
 /** The detail of one run, shown in a main-area tab. */
@@ -178,7 +187,7 @@ function RunDetailView(props: {
   options: IRunDetailWidgetOptions;
 }): JSX.Element {
   const visible = useWidgetVisible(props.widget);
-  const { client, runId, refresh, onOpenNotebook } = props.options;
+  const { client, runId, refresh, onOpenNotebook, onReproduce } = props.options;
   return (
     <RunDetail
       client={client}
@@ -186,6 +195,7 @@ function RunDetailView(props: {
       visible={visible}
       refresh={refresh}
       onOpenNotebook={onOpenNotebook}
+      onReproduce={onReproduce}
       onLoaded={props.widget.onLoaded}
     />
   );

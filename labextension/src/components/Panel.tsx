@@ -5,8 +5,11 @@ import { LabCycleClient } from '../client';
 import { LabCycleAPIError } from '../handler';
 import { usePoll } from '../hooks';
 import { IRun, IVersionInfo } from '../models';
+import { IJob } from '../models_jobs';
 import { FRONTEND_VERSION } from '../version';
 import { Browser } from './Browser';
+import { JobsSection } from './JobsSection';
+import { ModelsSection } from './ModelsSection';
 import { ErrorState, Loading } from './States';
 
 export interface IPanelViewProps {
@@ -15,7 +18,15 @@ export interface IPanelViewProps {
   visible: boolean;
   refresh: ISignal<unknown, void>;
   onOpenRun: (run: IRun) => void;
+  /** Open a run by id (from a job). */
+  onOpenRunId: (runId: string, label?: string) => void;
+  /** Open a job's executed notebook, read-only. */
+  onOpenExecuted: (job: IJob) => Promise<void>;
+  /** Fires with a job or sweep id when the Jobs section should show it. */
+  jobsRevealed: ISignal<unknown, string | null>;
 }
+
+type SectionId = 'runs' | 'jobs' | 'models';
 
 /**
  * The sidebar's content: checks the server extension first, then shows the
@@ -32,6 +43,29 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
     // Checked once it answers; a failed check is retried with back-off.
     done: () => true
   });
+
+  const [open, setOpen] = React.useState<Record<SectionId, boolean>>({
+    runs: true,
+    jobs: false,
+    models: false
+  });
+  const [focusId, setFocusId] = React.useState<string | null>(null);
+  const jobsRef = React.useRef<HTMLElement>(null);
+  React.useEffect(() => {
+    const onReveal = (_: unknown, id: string | null) => {
+      setOpen(previous => ({ ...previous, jobs: true }));
+      setFocusId(id);
+      window.requestAnimationFrame(() =>
+        jobsRef.current?.scrollIntoView({ block: 'nearest' })
+      );
+    };
+    props.jobsRevealed.connect(onReveal);
+    return () => {
+      props.jobsRevealed.disconnect(onReveal);
+    };
+  }, [props.jobsRevealed]);
+  const toggle = (id: SectionId) =>
+    setOpen(previous => ({ ...previous, [id]: !previous[id] }));
 
   if (!check.data) {
     if (check.error) {
@@ -52,13 +86,83 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
           pip and reload the page.
         </div>
       )}
-      <Browser
-        client={client}
-        visible={visible}
-        refresh={refresh}
-        onOpenRun={props.onOpenRun}
-      />
+      <div className="lc-sections">
+        <PanelSection
+          id="runs"
+          title="Experiments & runs"
+          open={open.runs}
+          onToggle={toggle}
+        >
+          <Browser
+            client={client}
+            visible={visible && open.runs}
+            refresh={refresh}
+            onOpenRun={props.onOpenRun}
+          />
+        </PanelSection>
+        <PanelSection
+          id="jobs"
+          title="Jobs"
+          open={open.jobs}
+          onToggle={toggle}
+          sectionRef={jobsRef}
+        >
+          <JobsSection
+            client={client}
+            active={visible && open.jobs}
+            refresh={refresh}
+            focusId={focusId}
+            onOpenRun={props.onOpenRunId}
+            onOpenExecuted={props.onOpenExecuted}
+          />
+        </PanelSection>
+        <PanelSection
+          id="models"
+          title="Models"
+          open={open.models}
+          onToggle={toggle}
+        >
+          <ModelsSection
+            client={client}
+            active={visible && open.models}
+            refresh={refresh}
+          />
+        </PanelSection>
+      </div>
     </>
+  );
+}
+
+/** A collapsible part of the sidebar: Runs, Jobs or Models. */
+function PanelSection(props: {
+  id: SectionId;
+  title: string;
+  open: boolean;
+  onToggle: (id: SectionId) => void;
+  sectionRef?: React.RefObject<HTMLElement>;
+  children: React.ReactNode;
+}): JSX.Element {
+  return (
+    <section
+      ref={props.sectionRef}
+      className={`lc-panel-section lc-panel-section-${props.id}${props.id === 'runs' ? '' : ` lc-${props.id}`}${props.open ? ' lc-open' : ''}`}
+      data-section={props.id}
+      aria-label={props.title}
+    >
+      <button
+        className="lc-panel-section-header"
+        aria-expanded={props.open}
+        onClick={() => props.onToggle(props.id)}
+      >
+        <span className="lc-caret" aria-hidden="true">
+          {props.open ? '▾' : '▸'}
+        </span>
+        {props.title}
+      </button>
+      {props.open && (
+        <div className="lc-panel-section-body">{props.children}</div>
+      )}
+    </section>
   );
 }
 

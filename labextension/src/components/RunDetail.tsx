@@ -26,6 +26,8 @@ export interface IRunDetailProps {
   refresh: ISignal<unknown, void>;
   /** Save a notebook artifact into the workspace and open it. */
   onOpenNotebook: (run: IRunDetail, artifact: IArtifact) => Promise<void>;
+  /** Re-execute the run's snapshot as a new job (the Reproduce button). */
+  onReproduce?: (run: IRunDetail) => Promise<void>;
   /** Called with the run once loaded (e.g. to title the tab). */
   onLoaded?: (run: IRunDetail) => void;
 }
@@ -158,6 +160,11 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
         snapshotBusy={snapshotBusy}
         onOpenSnapshot={() => snapshot && void openNotebook(snapshot)}
         onRefresh={state.reload}
+        onReproduce={
+          props.onReproduce && !running
+            ? () => props.onReproduce!(run)
+            : undefined
+        }
       />
       <Section title="Metrics" count={metricKeys.length}>
         <MetricsSection

@@ -19,11 +19,21 @@ export interface IRunHeaderProps {
   snapshotBusy: boolean;
   onOpenSnapshot: () => void;
   onRefresh: () => void;
+  /** Offered for an ended run: re-execute its snapshot as a new job. */
+  onReproduce?: () => Promise<void>;
 }
 
 /** Name, status and the facts that say where a run came from. */
 export function RunHeader(props: IRunHeaderProps): JSX.Element {
   const { run } = props;
+  const [reproducing, setReproducing] = React.useState(false);
+  const reproduce = () => {
+    if (!props.onReproduce) {
+      return;
+    }
+    setReproducing(true);
+    void props.onReproduce().finally(() => setReproducing(false));
+  };
   const git = run.git ?? {};
   const facts: Array<[string, React.ReactNode, string?]> = [
     ['User', run.user || '—'],
@@ -110,6 +120,16 @@ export function RunHeader(props: IRunHeaderProps): JSX.Element {
             title={`Open ${props.snapshotName} as a read-only copy`}
           >
             {props.snapshotBusy ? 'Opening…' : 'Open snapshot'}
+          </button>
+        )}
+        {props.onReproduce && (
+          <button
+            className="jp-Button jp-mod-styled lc-reproduce"
+            onClick={reproduce}
+            disabled={reproducing}
+            title="Re-execute this run's notebook snapshot with the same parameters, as a new job"
+          >
+            {reproducing ? 'Starting…' : 'Reproduce'}
           </button>
         )}
         <ToolbarButtonComponent
