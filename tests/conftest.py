@@ -22,6 +22,9 @@ from sqlalchemy.engine import URL, make_url
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
+# jp_fetch, jp_serverapp... for the API suites; loaded once, here, as pytest requires.
+pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
 
 class PostgresServer:
     """A reachable PostgreSQL server on which tests create and drop their own databases."""

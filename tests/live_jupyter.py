@@ -58,7 +58,7 @@ class LiveJupyter:
         ]
         if os.geteuid() == 0:
             args.append("--allow-root")
-        self._log = open(self.log_path, "wb")
+        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(args, cwd=self.workspace, env=self.env,
                                         stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout

@@ -25,6 +25,19 @@ from .fluent import (
     set_tags,
     start_run,
 )
+from .jobs_api import Job, get_job, submit
+from .models_api import (
+    ModelVersion,
+    RegisteredModel,
+    delete_alias,
+    get_model,
+    list_models,
+    load_model,
+    log_model,
+    set_alias,
+)
+from .serving_api import Deployment, deploy, get_deployment, list_deployments, log_ground_truth
+from .sweeps_api import Reproduction, Schedule, Sweep, reproduce, schedule, schedules, sweep
 
 
 def load_ipython_extension(ipython):  # noqa: ANN001
@@ -52,6 +65,29 @@ def _jupyter_server_extension_points():
 
 __all__ = [
     "ActiveRun",
+    "ModelVersion",
+    "RegisteredModel",
+    "delete_alias",
+    "get_model",
+    "list_models",
+    "load_model",
+    "log_model",
+    "set_alias",
+    "Job",
+    "get_job",
+    "submit",
+    "Reproduction",
+    "Schedule",
+    "Sweep",
+    "reproduce",
+    "schedule",
+    "schedules",
+    "sweep",
+    "Deployment",
+    "deploy",
+    "get_deployment",
+    "list_deployments",
+    "log_ground_truth",
     "Run",
     "__version__",
     "active_run",

@@ -300,5 +300,12 @@ def demo_seed(workspace: str) -> None:
                   f"notebooks in {summary['workspace']}.")
 
 
+from . import (  # noqa: E402 - the modules attach their commands to main
+    cli_jobs,  # noqa: F401 - attaches run, jobs
+    cli_models,  # noqa: F401 - attaches models, deploy export
+    cli_serving,  # noqa: F401 - attaches serve, deploy, deployments
+    cli_sweeps,  # noqa: F401 - attaches sweep, sweeps, schedules, reproduce
+)
+
 if __name__ == "__main__":
     main()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Unicode, default
+from traitlets import Int, Unicode, default
 from traitlets.config import Configurable
 
 
@@ -25,6 +25,26 @@ class LabCycleConfig(Configurable):
     artifact_url = Unicode(
         help="fsspec URL of the artifact store (env LABCYCLE_ARTIFACT_URL); default: home/artifacts."
     ).tag(config=True)
+
+    executor = Unicode(
+        help="Where notebook jobs run (env LABCYCLE_EXECUTOR): 'local' (a pool of worker "
+        "processes on this machine) or 'dask://host:8786' (a Dask distributed cluster whose "
+        "workers reach the same store)."
+    ).tag(config=True)
+    max_concurrent_jobs = Int(
+        help="How many notebook jobs run at once (env LABCYCLE_MAX_JOBS, default 2)."
+    ).tag(config=True)
+
+    @default("executor")
+    def _executor_default(self) -> str:
+        return os.environ.get("LABCYCLE_EXECUTOR") or "local"
+
+    @default("max_concurrent_jobs")
+    def _max_jobs_default(self) -> int:
+        try:
+            return max(1, int(os.environ.get("LABCYCLE_MAX_JOBS") or 2))
+        except ValueError:
+            return 2
 
     @default("home")
     def _home_default(self) -> str:

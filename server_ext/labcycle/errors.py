@@ -53,3 +53,10 @@ class SchemaError(LabCycleError):
 
     code = "schema"
     status = 500
+
+
+class Unavailable(LabCycleError):
+    """The store cannot be reached or used; retrying later (or fixing the config) helps."""
+
+    code = "unavailable"
+    status = 503

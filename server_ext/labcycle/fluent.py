@@ -91,6 +91,10 @@ def _parse_time(value: str | None) -> datetime | None:
 class ActiveRun(Run):
     """The run being logged to; use it as a context manager to end it automatically."""
 
+    #: True for a job's run that this process attached to (``LABCYCLE_RUN_ID``): it is
+    #: flushed at exit but not ended; the job runner ends it with the right status.
+    attached = False
+
     def __enter__(self) -> ActiveRun:
         return self
 
@@ -109,6 +113,7 @@ class _State:
         self.steps: dict[str, dict[str, int]] = defaultdict(dict)
         self.params: dict[str, dict[str, str]] = defaultdict(dict)
         self.lock = threading.RLock()
+        self.job_run_released = False  # the job's run was ended here: do not attach again
 
     def transport(self) -> Transport:
         with self.lock:
@@ -133,6 +138,7 @@ class _State:
             self.stack.clear()
             self.steps.clear()
             self.params.clear()
+            self.job_run_released = False
 
 
 _state = _State()
@@ -153,6 +159,14 @@ sys.excepthook = _note_crash
 def _end_active_runs() -> None:
     """At interpreter exit or kernel shutdown: flush and close runs still open."""
     while _state.stack:
+        if _state.stack[-1].attached:  # a job's run: the job runner ends it
+            try:
+                _state.flusher().flush(_state.stack[-1].id)
+            except Exception as exc:
+                print(f"LabCycle: could not flush the job's run at exit: {exc}", file=sys.stderr)
+            run = _state.stack.pop()
+            _capture_code(run, _state.transport())
+            continue
         try:
             end_run("failed" if _crashed else "finished")
         except Exception as exc:  # the process is going away; say why, keep going
@@ -191,6 +205,12 @@ def _notebook_path() -> str | None:
     """The notebook of this kernel, as the Jupyter server told it (``JPY_SESSION_NAME``)."""
     path = os.environ.get("JPY_SESSION_NAME")
     return path if path and path.endswith(".ipynb") else None
+
+
+def _script_path() -> str | None:
+    """The Python script being run, if this process runs one (not a CLI like `labcycle`)."""
+    script = sys.argv[0] if sys.argv else ""
+    return os.path.abspath(script) if script.endswith(".py") else None
 
 
 def _display_path(path: str | None) -> str | None:
@@ -235,6 +255,9 @@ def start_run(
         Use it in a ``with`` block to end the run (``failed`` on an exception).
     """
     with _state.lock:
+        job_run = _attach_job_run() if not run_id else None
+        if job_run is not None and job_run.attached and not nested and len(_state.stack) == 1:
+            return job_run  # in a job's kernel, the job's run is the run
         if _state.stack and not nested:
             raise Conflict(
                 f"Run {_state.stack[-1].name!r} ({_state.stack[-1].id}) is still active: end it "
@@ -251,7 +274,7 @@ def start_run(
                 name=name,
                 parent_run_id=_state.stack[-1].id if (nested and _state.stack) else None,
                 source="notebook" if notebook else "script",
-                notebook_path=_display_path(notebook) or (sys.argv[0] if sys.argv and sys.argv[0] else None),
+                notebook_path=_display_path(notebook) or _script_path(),
                 kernel=os.environ.get("LABCYCLE_KERNEL_NAME") or Path(sys.executable).name,
                 git=git_info(notebook) or None,
                 python_version=python_version(),
@@ -265,8 +288,28 @@ def start_run(
 
 
 def active_run() -> ActiveRun | None:
-    """The run that ``log_*`` calls go to, or None."""
-    return _state.stack[-1] if _state.stack else None
+    """The run that ``log_*`` calls go to, or None.
+
+    In the kernel of a notebook job (``LABCYCLE_RUN_ID`` set) with no run started, this is
+    the job's run: ``lc.log_metric`` needs no set-up cell there.
+    """
+    return _state.stack[-1] if _state.stack else _attach_job_run()
+
+
+def _attach_job_run() -> ActiveRun | None:
+    """Attach to the job's run named by ``LABCYCLE_RUN_ID`` (once; never ended here)."""
+    run_id = os.environ.get("LABCYCLE_RUN_ID")
+    if not run_id or _state.job_run_released:
+        return None
+    with _state.lock:
+        if _state.stack:
+            return _state.stack[-1]
+        transport = _state.transport()
+        run = ActiveRun(transport.get_run(run_id), transport)
+        run.attached = True
+        _state.stack.append(run)
+        _state.flusher()
+        return run
 
 
 def _require_run() -> ActiveRun:
@@ -289,6 +332,8 @@ def end_run(status: str = "finished") -> Run | None:
             _state.flusher().flush(run.id)
         finally:
             _state.stack.pop()
+            if run.attached:
+                _state.job_run_released = True
             _state.steps.pop(run.id, None)
             _state.params.pop(run.id, None)
             notebook = _notebook_path()
@@ -297,8 +342,24 @@ def end_run(status: str = "finished") -> Run | None:
                     transport.attach_notebook(run.id, notebook)
                 except Exception as exc:  # the run's data matters more than its snapshot
                     print(f"LabCycle: could not attach the notebook snapshot: {exc}", file=sys.stderr)
+            _capture_code(run, transport)
             data = transport.update_run(run.id, status=status)
         return Run(data, transport)
+
+
+def _capture_code(run: Run, transport: Transport) -> None:
+    """Store the local ``.py`` modules this kernel imported as ``code/…`` artifacts
+    (top-level runs in notebooks and jobs; ``LABCYCLE_CAPTURE_CODE=0`` turns it off)."""
+    if run.data.get("parent_run_id") or os.environ.get("LABCYCLE_CAPTURE_CODE", "1") == "0":
+        return
+    if "ipykernel" not in sys.modules:  # notebooks and jobs only (kernels), not scripts
+        return
+    try:
+        from .client.code_capture import capture_local_code
+
+        capture_local_code(transport, run.id, _notebook_path())
+    except Exception as exc:  # the run's status matters more than its code snapshot
+        print(f"LabCycle: could not store the run's local modules: {exc}", file=sys.stderr)
 
 
 def flush() -> None:

@@ -1,9 +1,7 @@
 """Fixtures of the API suite: a Jupyter server with the LabCycle extension, per test.
 
-pytest-jupyter's fixtures are imported here rather than listed in ``pytest_plugins``:
-pytest allows that variable only in the top-level conftest, and importing them keeps
-their autouse fixtures and async-test hook to this folder (the unit suite does not pay
-for a Jupyter server it never uses).
+pytest-jupyter's fixtures come from the plugin that ``tests/conftest.py`` loads for every
+suite (loading it once avoids two copies of its event-loop hooks).
 
 Each test gets its own server whose LabCycle data lives in ``tmp_path/labcycle`` and
 whose contents root is ``tmp_path/root_dir``. A test changes the server's config by
@@ -18,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pytest_jupyter.jupyter_server import *  # noqa: F403
 from traitlets.config import Config
 
 API = ("labcycle", "api", "v1")
@@ -108,7 +105,16 @@ def jp_server_config(labcycle_dir: Path, artifact_root: Path, server_overrides: 
 
 
 @pytest.fixture
-def api(jp_fetch):
+def started(jp_serverapp, jp_asyncio_loop):
+    """Run the extensions' start hooks, as a real server does once its loop runs
+    (``ServerApp._post_start``); pytest-jupyter skips them. LabCycle starts its job
+    dispatcher, scheduler and deployment supervisor there; ``stop_extension`` stops them."""
+    jp_asyncio_loop.run_until_complete(jp_serverapp.extension_manager.start_all_extensions())
+    return jp_serverapp
+
+
+@pytest.fixture
+def api(jp_fetch, started):
     """``await api("POST", "runs", body={...})`` → :class:`Reply` (no raise on 4xx/5xx)."""
 
     async def call(
@@ -135,7 +141,7 @@ def api(jp_fetch):
 
 
 @pytest.fixture
-def raw_fetch(http_server_client, jp_base_url, jp_auth_header):
+def raw_fetch(http_server_client, jp_base_url, jp_auth_header, started):
     """Fetch ``labcycle/api/v1/<path>`` with ``path`` sent exactly as given (no escaping)."""
 
     async def fetch(
@@ -176,6 +182,6 @@ def make_run(api):
 
 
 @pytest.fixture
-def labcycle_app(jp_serverapp):
+def labcycle_app(jp_serverapp, started):
     """The LabCycleApp the server loaded."""
     return jp_serverapp.extension_manager.extension_points["labcycle"].app

@@ -26,6 +26,11 @@ RESOURCES = {
     "labcycle:artifacts",
     "labcycle:datasets",
     "labcycle:audit",
+    "labcycle:jobs",
+    "labcycle:deployments",
+    "labcycle:models",
+    "labcycle:sweeps",
+    "labcycle:schedules",
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -143,6 +148,23 @@ async def test_openapi_request_schemas_come_from_the_models(api):
         "AttachNotebook",
         "LinkInput",
         "RegisterDataset",
+        # notebook jobs (issue 3)
+        "SubmitJob",
+        # model registry (issue 4)
+        "UpdateModel",
+        "CreateModelVersion",
+        "UpdateModelVersion",
+        "RecordTrustedLoad",
+        "SetAlias",
+        # deployments (issue 4, serving)
+        "CreateDeployment",
+        "UpdateDeployment",
+        "GroundTruth",
+        # sweeps, schedules, reproduce (issue 3)
+        "CreateSweep",
+        "CreateSchedule",
+        "UpdateSchedule",
+        "ReproduceRun",
     }
     assert {r.body.__name__ for r in with_body} == names
     for route in with_body:
@@ -291,3 +313,19 @@ async def test_cookie_authenticated_writes_need_xsrf(api, raw_fetch):
         "POST", "projects", body=b'{"name": "x"}', auth=False, headers=with_xsrf
     )
     assert accepted.status == 201, accepted
+
+
+@pytest.mark.parametrize(
+    "server_overrides",
+    [{"LabCycle": {"db_url": "postgresql://nobody@127.0.0.1:1/nowhere"}}],
+    indirect=True,
+)
+async def test_a_store_that_cannot_open_answers_503_with_the_reason(api):
+    # The extension stays loaded: the panel can tell "broken store" from "not installed".
+    assert (await api("GET", "version")).status == 200
+    reply = await api("GET", "projects")
+    assert reply.status == 503
+    error = reply.error
+    assert error["code"] == "unavailable"
+    assert "cannot open its store" in error["message"] and "LABCYCLE_DB_URL" in error["message"]
+    assert "nobody@127.0.0.1:1/nowhere" in error["message"]

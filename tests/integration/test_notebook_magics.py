@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 import pytest
@@ -107,7 +108,9 @@ def test_cells_run_out_of_order_flag_the_run(tmp_path, home, monkeypatch):
     nb = _notebook(path, cells)
     monkeypatch.setenv("JPY_SESSION_NAME", str(path))
     # Re-running cell 1 after cell 2 is the classic hidden-state mistake.
-    asyncio.run(_run_cells_in_order(nb, [0, 1, 2, 1, 3, 4], tmp_path))
+    # In a thread of its own: the API suites' plugin keeps an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _run_cells_in_order(nb, [0, 1, 2, 1, 3, 4], tmp_path)).result()
     services = _services(home)
     run = services.tracking.search_runs(filter="name = 'shuffled'")["items"][0]
     assert services.tracking.get_run(run["id"])["out_of_order"] is True

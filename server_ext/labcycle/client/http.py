@@ -152,5 +152,39 @@ class HttpTransport(Transport):
     def list_experiments(self) -> list[dict[str, Any]]:
         return self._request("GET", "experiments", params={"max_results": 1000})["items"]
 
+    # -- model registry (issue 4) ------------------------------------------------------
+    def _model(self, name: str, *parts: Any) -> str:
+        return "/".join(["models", self._id(name), *(self._id(str(p)) for p in parts)])
+
+    def create_model_version(self, name: str, **fields: Any) -> dict[str, Any]:
+        return self._request("POST", self._model(name, "versions"), body=fields)
+
+    def get_model(self, name: str) -> dict[str, Any]:
+        return self._request("GET", self._model(name))
+
+    def list_models(self, **query: Any) -> dict[str, Any]:
+        params = {k: v for k, v in query.items() if v is not None}
+        return self._request("GET", "models", params=params)
+
+    def list_model_versions(self, name: str, **query: Any) -> dict[str, Any]:
+        params = {k: v for k, v in query.items() if v is not None}
+        return self._request("GET", self._model(name, "versions"), params=params)
+
+    def get_model_version(self, name: str, version: int) -> dict[str, Any]:
+        return self._request("GET", self._model(name, "versions", version))
+
+    def update_model_version(self, name: str, version: int, **fields: Any) -> dict[str, Any]:
+        return self._request("PATCH", self._model(name, "versions", version), body=fields)
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
+        return self._request("PUT", self._model(name, "aliases", alias), body={"version": version})
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        self._request("DELETE", self._model(name, "aliases", alias))
+
+    def record_trusted_load(self, version: dict[str, Any]) -> None:
+        self._request("POST", self._model(version["model_name"], "versions", version["version"],
+                                          "trusted-loads"), body={"purpose": "load"})
+
     def close(self) -> None:
         self.http.close()

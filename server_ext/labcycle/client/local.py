@@ -75,5 +75,36 @@ class LocalTransport(Transport):
     def list_experiments(self) -> list[dict[str, Any]]:
         return self.services.projects.list_experiments(max_results=1000)["items"]
 
+    # -- model registry (issue 4) ------------------------------------------------------
+    def create_model_version(self, name: str, **fields: Any) -> dict[str, Any]:
+        return self.services.registry.create_version(name, actor=self.user, **fields)
+
+    def get_model(self, name: str) -> dict[str, Any]:
+        return self.services.registry.get_model(name)
+
+    def list_models(self, **query: Any) -> dict[str, Any]:
+        return self.services.registry.list_models(**query)
+
+    def list_model_versions(self, name: str, **query: Any) -> dict[str, Any]:
+        return self.services.registry.list_versions(name, **query)
+
+    def get_model_version(self, name: str, version: int) -> dict[str, Any]:
+        return self.services.registry.get_version(name, version)
+
+    def update_model_version(self, name: str, version: int, **fields: Any) -> dict[str, Any]:
+        return self.services.registry.update_version(name, version, actor=self.user, **fields)
+
+    def set_model_alias(self, name: str, alias: str, version: int) -> dict[str, Any]:
+        return self.services.registry.set_alias(name, alias, version, actor=self.user)
+
+    def delete_model_alias(self, name: str, alias: str) -> None:
+        self.services.registry.delete_alias(name, alias, actor=self.user)
+
+    def record_trusted_load(self, version: dict[str, Any]) -> None:
+        self.services.registry.record_trusted_load(version["id"], actor=self.user)
+
+    def resolve_model(self, ref: Any) -> dict[str, Any]:
+        return self.services.registry.resolve(ref)
+
     def close(self) -> None:
         self.services.close()

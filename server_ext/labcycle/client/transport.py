@@ -65,6 +65,50 @@ class Transport(ABC):
     @abstractmethod
     def list_experiments(self) -> list[dict[str, Any]]: ...
 
+    # -- model registry (issue 4) ------------------------------------------------------
+    @abstractmethod
+    def create_model_version(self, name: str, **fields: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def get_model(self, name: str) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def list_models(self, **query: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def list_model_versions(self, name: str, **query: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def get_model_version(self, name: str, version: int) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def update_model_version(self, name: str, version: int, **fields: Any) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def set_model_alias(self, name: str, alias: str, version: int) -> dict[str, Any]: ...
+
+    @abstractmethod
+    def delete_model_alias(self, name: str, alias: str) -> None: ...
+
+    @abstractmethod
+    def record_trusted_load(self, version: dict[str, Any]) -> None: ...
+
+    def resolve_model(self, ref: Any) -> dict[str, Any]:
+        """The version dict named by ``name@alias``, ``name/3`` or ``name`` (latest)."""
+        from ..errors import NotFound
+        from ..services.registry import parse_ref
+
+        if isinstance(ref, dict):
+            return self.get_model_version(ref["model_name"], ref["version"])
+        name, alias, number = parse_ref(ref)
+        if number is None:
+            model = self.get_model(name)
+            number = model["aliases"].get(alias) if alias else model["latest_version"]
+            if number is None:
+                raise NotFound(f"Model {model['name']!r} has "
+                               + (f"no alias {alias!r}." if alias else "no versions yet."))
+        return self.get_model_version(name, number)
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 

@@ -33,14 +33,16 @@ port (which may differ from the configured one) and removed when the extension s
 
 from __future__ import annotations
 
+import asyncio
 import os
 from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from traitlets import Int, Type, Unicode, default
+from traitlets import Float, Int, Type, Unicode, default
 
 from ..config import LabCycleConfig
+from ..errors import Unavailable
 from ..services import Services
 from .base import OPTIONS_KEY, SERVICES_KEY
 from .handlers import OPENAPI_KEY
@@ -59,11 +61,20 @@ class LabCycle(LabCycleConfig):
         help="Class whose from_config(LabCycle) builds the services (swap in a fake or "
         "another backend).",
     ).tag(config=True)
+    job_dispatcher_class = Type(
+        default_value="labcycle.jobs.dispatcher.Dispatcher",
+        klass=object,
+        help="Class of the job queue's dispatcher (claims pending jobs and runs them on "
+        "c.LabCycle.executor, at most c.LabCycle.max_concurrent_jobs at once).",
+    ).tag(config=True)
     max_upload_bytes = Int(
         2 * 1024**3, help="Largest artifact, in bytes, that PUT runs/{id}/artifacts/{path} accepts."
     ).tag(config=True)
     upload_tmp_dir = Unicode(
         "", help="Folder for uploads in progress (default: the system's temp folder)."
+    ).tag(config=True)
+    scheduler_interval = Float(
+        1.0, help="Seconds between two ticks of the scheduler (due schedules, sweep dispatch)."
     ).tag(config=True)
     owner = Unicode(
         help="Who acts on a single-user server whose identity provider names nobody (the stock "
@@ -102,22 +113,33 @@ class LabCycleApp(ExtensionApp):
 
     options: LabCycle
     services: Any = None
+    dispatcher: Any = None
+    scheduler: Any = None
     _exported: dict[str, str]
 
     def initialize_settings(self) -> None:
         from .openapi import build_document
 
+        self._exported = {}
         self.options = LabCycle(parent=self)
-        self.services = self.options.services_class.from_config(self.options)
-        self.settings[SERVICES_KEY] = self.services
         self.settings[OPTIONS_KEY] = self.options
         self.settings[OPENAPI_KEY] = build_document(self.serverapp.base_url)
+        try:
+            self.services = self.options.services_class.from_config(self.options)
+        except Exception as exc:  # keep the routes up: they answer 503 with the reason
+            self.log.error("LabCycle cannot open its store: %s", exc, exc_info=True)
+            self.settings[SERVICES_KEY] = Unavailable(
+                f"LabCycle cannot open its store at {_safe_url(self.options.db_url)}: "
+                f"{getattr(exc, 'message', None) or exc}. Fix LABCYCLE_DB_URL / c.LabCycle.db_url "
+                "(or start the database) and restart the Jupyter server."
+            )
+            return
+        self.settings[SERVICES_KEY] = self.services
         self.log.info(
             "LabCycle: metadata at %s, artifacts at %s",
             _safe_url(self.options.db_url),
             self.options.artifact_url,
         )
-        self._exported = {}
         self.export_api_environment()
 
     def initialize_handlers(self) -> None:
@@ -128,6 +150,25 @@ class LabCycleApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
         # The port is final only now (ServerApp.port_retries may have moved it).
         self.export_api_environment()
+        from ..jobs.server import start_dispatcher  # the job queue (issue 3)
+
+        self.dispatcher = start_dispatcher(self)
+        self.start_deployment_supervisor()
+
+    def start_deployment_supervisor(self) -> None:
+        """Model servers (issue 4): start, health-check, restart and re-adopt deployments.
+        Their processes outlive this server; the next one adopts them."""
+        from ..serving.supervisor import Supervisor
+        from .handlers_deployments import SUPERVISOR_KEY
+
+        if getattr(self.services, "deployments", None) is None:
+            return
+        self.supervisor = Supervisor(self.services, self.options.home).start()
+        self.settings[SUPERVISOR_KEY] = self.supervisor
+        from ..services.scheduler import Scheduler  # schedules and sweeps (issue 3)
+
+        self.scheduler = Scheduler(self.services, interval=self.options.scheduler_interval)
+        self.scheduler.start()
 
     def export_api_environment(self) -> None:
         """Tell kernels (which inherit our environment) where the API is and how to log in."""
@@ -145,6 +186,15 @@ class LabCycleApp(ExtensionApp):
         self._exported.update(values)
 
     async def stop_extension(self) -> None:
+        if getattr(self, "scheduler", None) is not None:
+            await self.scheduler.stop()
+            self.scheduler = None
+        if getattr(self, "dispatcher", None) is not None:  # stops job workers; may take seconds
+            await asyncio.get_running_loop().run_in_executor(None, self.dispatcher.stop)
+            self.dispatcher = None
+        if getattr(self, "supervisor", None) is not None:  # deployments keep running
+            await asyncio.get_running_loop().run_in_executor(None, self.supervisor.stop)
+            self.supervisor = None
         for name, value in getattr(self, "_exported", {}).items():
             if os.environ.get(name) == value:
                 del os.environ[name]

@@ -23,7 +23,7 @@ from jupyter_server.utils import url_path_join
 from pydantic import BaseModel, ValidationError
 from tornado import web
 
-from ..errors import InvalidInput, LabCycleError
+from ..errors import InvalidInput, LabCycleError, Unavailable
 from ..services import Services
 from . import jsonutil
 from .schemas import field_path, json_type
@@ -124,7 +124,10 @@ class LabCycleHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def services(self) -> Services:
-        return self.settings[SERVICES_KEY]
+        services = self.settings[SERVICES_KEY]
+        if isinstance(services, Unavailable):  # the store failed to open at start
+            raise services
+        return services
 
     @property
     def options(self) -> Any:

@@ -117,6 +117,8 @@ class RunDetail(Run):
     metric_keys: list[str]
     artifact_count: int
     cell_count: int
+    code_files: list[str] = Field(
+        description="artifact paths (code/...) of the local .py modules the notebook imported")
 
 
 class Logged(Out):

@@ -15,7 +15,15 @@ from jupyter_server.utils import url_path_join
 from pydantic import BaseModel
 
 from . import responses as out
+from . import responses_deployments as deploy_out
+from . import responses_jobs as job_out
+from . import responses_models as model_out
+from . import responses_sweeps as sweep_out
 from . import schemas as body
+from . import schemas_deployments as deploy_body
+from . import schemas_jobs as job_body
+from . import schemas_models as model_body
+from . import schemas_sweeps as sweep_body
 from .base import API_PREFIX, LabCycleHandler, NotFoundHandler
 from .handlers import (
     AuditHandler,
@@ -29,6 +37,21 @@ from .handlers import (
     VersionHandler,
 )
 from .handlers_artifacts import ArtifactHandler, ArtifactsHandler
+from .handlers_deployments import (
+    DeploymentHandler,
+    DeploymentsHandler,
+    FeedbackHandler,
+    PredictionsHandler,
+)
+from .handlers_jobs import JobCancelHandler, JobHandler, JobsHandler
+from .handlers_models import (
+    ModelAliasHandler,
+    ModelHandler,
+    ModelsHandler,
+    ModelVersionHandler,
+    ModelVersionsHandler,
+    TrustedLoadHandler,
+)
 from .handlers_runs import (
     CellsHandler,
     InputsHandler,
@@ -39,6 +62,16 @@ from .handlers_runs import (
     RunHandler,
     RunsHandler,
     TagsHandler,
+)
+from .handlers_sweeps import (
+    ReproduceHandler,
+    ReproductionReportHandler,
+    ScheduleHandler,
+    SchedulesHandler,
+    SweepBestHandler,
+    SweepCancelHandler,
+    SweepHandler,
+    SweepsHandler,
 )
 
 Binary = Literal["binary"]
@@ -334,6 +367,101 @@ ROUTES: tuple[Route, ...] = (
         query=body.ListAuditQuery,
         response=out.AuditEventList,
     ),
+    # notebook jobs (issue 3)
+    R("GET", "jobs", JobsHandler, "list_jobs", "List notebook jobs, newest first",
+      query=job_body.ListJobsQuery, response=job_out.JobList),
+    R("POST", "jobs", JobsHandler, "submit_job",
+      "Queue a notebook job (papermill, a real kernel, tracked as a run)",
+      body=job_body.SubmitJob, response=job_out.Job, status=201),
+    R("GET", "jobs/{job_id}", JobHandler, "get_job", "A job with its status and progress",
+      response=job_out.Job),
+    R("POST", "jobs/{job_id}/cancel", JobCancelHandler, "cancel_job",
+      "Cancel a pending or running job (the kernel is stopped)", response=job_out.Job),
+    # sweeps, schedules, reproduce (issue 3)
+    R("GET", "sweeps", SweepsHandler, "list_sweeps", "List sweeps, newest first",
+      query=sweep_body.ListSweepsQuery, response=sweep_out.SweepList),
+    R("POST", "sweeps", SweepsHandler, "create_sweep",
+      "Run a notebook over a grid, a seeded random space or explicit trials",
+      body=sweep_body.CreateSweep, response=sweep_out.Sweep, status=201),
+    R("GET", "sweeps/{sweep_id}", SweepHandler, "get_sweep",
+      "A sweep with its progress and one row per trial (parameters, job, run, metrics)",
+      response=sweep_out.SweepDetail),
+    R("POST", "sweeps/{sweep_id}/cancel", SweepCancelHandler, "cancel_sweep",
+      "Stop a sweep: no more jobs, and its pending and running jobs cancelled",
+      response=sweep_out.Sweep),
+    R("GET", "sweeps/{sweep_id}/best", SweepBestHandler, "best_sweep_trial",
+      "The trial with the best value of a metric", query=sweep_body.BestQuery,
+      response=sweep_out.SweepTrial),
+    R("GET", "schedules", SchedulesHandler, "list_schedules", "List schedules",
+      query=sweep_body.ListSchedulesQuery, response=sweep_out.ScheduleList),
+    R("POST", "schedules", SchedulesHandler, "create_schedule",
+      "Schedule work (kind 'job': a notebook job) on a cron expression",
+      body=sweep_body.CreateSchedule, response=sweep_out.Schedule, status=201),
+    R("GET", "schedules/{schedule_id}", ScheduleHandler, "get_schedule",
+      "A schedule with its next run time and history", response=sweep_out.ScheduleDetail),
+    R("PATCH", "schedules/{schedule_id}", ScheduleHandler, "update_schedule",
+      "Pause, resume or change a schedule", body=sweep_body.UpdateSchedule,
+      response=sweep_out.Schedule),
+    R("DELETE", "schedules/{schedule_id}", ScheduleHandler, "delete_schedule",
+      "Delete a schedule (its jobs and runs stay)", status=204),
+    R("POST", "runs/{run_id}/reproduce", ReproduceHandler, "reproduce_run",
+      "Re-execute the run's notebook snapshot with the same parameters as a new job",
+      body=sweep_body.ReproduceRun, response=sweep_out.ReproduceStarted, status=201),
+    R("GET", "runs/{run_id}/reproduction-report", ReproductionReportHandler,
+      "get_reproduction_report",
+      "What differs between the run and its reproduction (or any run: against=RUN_ID)",
+      query=sweep_body.ReportQuery, response=sweep_out.ReproductionReport),
+    # model registry (issue 4)
+    R("GET", "models", ModelsHandler, "list_models", "List registered models, last changed first",
+      query=body.Query, response=model_out.RegisteredModelList),
+    R("GET", "models/{name}", ModelHandler, "get_model",
+      "A registered model with its aliases (any spelling of its name finds it)",
+      response=model_out.RegisteredModel),
+    R("PATCH", "models/{name}", ModelHandler, "update_model",
+      "Change a model's description or tags", body=model_body.UpdateModel,
+      response=model_out.RegisteredModel),
+    R("GET", "models/{name}/versions", ModelVersionsHandler, "list_model_versions",
+      "List a model's versions, newest first", query=body.Query,
+      response=model_out.ModelVersionList),
+    R("POST", "models/{name}/versions", ModelVersionsHandler, "create_model_version",
+      "Register a version from model files already uploaded to a run (the model is created "
+      "on first use)", body=model_body.CreateModelVersion, response=model_out.ModelVersion,
+      status=201),
+    R("GET", "models/{name}/versions/{version}", ModelVersionHandler, "get_model_version",
+      "A model version: flavor, signature, environment, lineage, metrics, files",
+      response=model_out.ModelVersion),
+    R("PATCH", "models/{name}/versions/{version}", ModelVersionHandler, "update_model_version",
+      "Change a version's description or tags (versions are otherwise immutable)",
+      body=model_body.UpdateModelVersion, response=model_out.ModelVersion),
+    R("POST", "models/{name}/versions/{version}/trusted-loads", TrustedLoadHandler,
+      "record_trusted_load", "Record (audit) a decision to load this version with trusted=True",
+      body=model_body.RecordTrustedLoad, status=204),
+    R("PUT", "models/{name}/aliases/{alias}", ModelAliasHandler, "set_model_alias",
+      "Point an alias at a version (moving it); audited with before and after",
+      body=model_body.SetAlias, response=model_out.ModelVersion),
+    R("DELETE", "models/{name}/aliases/{alias}", ModelAliasHandler, "delete_model_alias",
+      "Remove an alias", status=204),
+    # deployments (issue 4: serving)
+    R("GET", "deployments", DeploymentsHandler, "list_deployments", "List deployments, newest first",
+      query=deploy_body.ListDeploymentsQuery, response=deploy_out.DeploymentList),
+    R("POST", "deployments", DeploymentsHandler, "create_deployment",
+      "Deploy a model as an HTTP API (started by the server's supervisor)",
+      body=deploy_body.CreateDeployment, response=deploy_out.Deployment, status=201),
+    R("GET", "deployments/{deployment_id}", DeploymentHandler, "get_deployment",
+      "A deployment with its status, URL and the versions it serves",
+      response=deploy_out.Deployment),
+    R("PATCH", "deployments/{deployment_id}", DeploymentHandler, "update_deployment",
+      "Change the traffic split, model reference, workers or batching; start or stop",
+      body=deploy_body.UpdateDeployment, response=deploy_out.Deployment),
+    R("DELETE", "deployments/{deployment_id}", DeploymentHandler, "stop_deployment",
+      "Stop a deployment (it drains requests and writes its prediction log)",
+      response=deploy_out.Deployment),
+    R("GET", "deployments/{deployment_id}/predictions", PredictionsHandler, "list_predictions",
+      "Captured predictions, newest first, with their ground truth",
+      query=deploy_body.ListPredictionsQuery, response=deploy_out.PredictionList),
+    R("POST", "deployments/{deployment_id}/feedback", FeedbackHandler, "log_ground_truth",
+      "Record the ground truth of a prediction by its id",
+      body=deploy_body.GroundTruth, response=deploy_out.FeedbackLogged, status=201),
 )
 
 

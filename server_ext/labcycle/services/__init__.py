@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 from ..config import LabCycleConfig
 from ..store import ArtifactStore, Store
 from .artifacts import ArtifactService
 from .audit import AuditService
 from .datasets import DatasetService
+from .deployments import DeploymentService
+from .jobs import JobService
 from .projects import ProjectService
+from .registry import RegistryService
 from .tracking import TrackingService
+
+if TYPE_CHECKING:  # built on first use, so importing the services stays cheap
+    from .reproduce import ReproduceService
+    from .schedules import ScheduleService
+    from .sweeps import SweepService
 
 
 @dataclass
@@ -24,6 +34,7 @@ class Services:
     artifacts: ArtifactService
     datasets: DatasetService
     audit: AuditService
+    jobs: JobService
 
     @classmethod
     def open(cls, db_url: str, artifact_url: str, *, migrate: bool = True) -> Services:
@@ -38,12 +49,42 @@ class Services:
             artifacts=ArtifactService(store, blobs),
             datasets=DatasetService(store),
             audit=AuditService(store),
+            jobs=JobService(store),
         )
 
     @classmethod
     def from_config(cls, config: LabCycleConfig | None = None) -> Services:
         config = config or LabCycleConfig()
         return cls.open(config.db_url, config.artifact_url)
+
+    # Sweeps, schedules and reproduce are built on first use from the services above.
+    @cached_property
+    def sweeps(self) -> SweepService:
+        from .sweeps import SweepService
+
+        return SweepService(self.store, self.jobs, self.tracking)
+
+    @cached_property
+    def schedules(self) -> ScheduleService:
+        from .schedules import ScheduleService
+
+        return ScheduleService(self.store, lambda: self)
+
+    @cached_property
+    def reproduce(self) -> ReproduceService:
+        from .reproduce import ReproduceService
+
+        return ReproduceService(self.store, self.tracking, self.artifacts, self.jobs)
+
+    @cached_property
+    def registry(self) -> RegistryService:
+        """Registered models, versions and aliases (issue 4)."""
+        return RegistryService(self.store, self.blobs)
+
+    @cached_property
+    def deployments(self) -> DeploymentService:
+        """Model deployments and their prediction logs (issue 4, serving)."""
+        return DeploymentService(self)
 
     def close(self) -> None:
         self.store.dispose()

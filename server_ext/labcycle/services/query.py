@@ -367,6 +367,16 @@ class RunQueryCompiler:
     def __init__(self, runs: Table, params: Table, latest: Table, tags: Table) -> None:
         self.runs, self.params, self.latest, self.tags = runs, params, latest, tags
 
+    def _runs_with(self, table: Table, key: str, *conditions: ColumnElement) -> ColumnElement:
+        """Runs that have ``key`` in ``table`` with a value meeting ``conditions``.
+
+        Written ``runs.id IN (SELECT run_id ...)`` rather than a correlated EXISTS: SQLite
+        then reads the matching rows once (through ``ix_latest_metrics_key_value`` for
+        metrics) instead of probing the table once per run; PostgreSQL plans both forms as
+        the same semi-join. Negated clauses keep NOT EXISTS.
+        """
+        return self.runs.c.id.in_(select(table.c.run_id).where(table.c.key == key, *conditions))
+
     def where(self, node: Clause | BoolOp | None) -> ColumnElement | None:
         if node is None:
             return None
@@ -412,10 +422,8 @@ class RunQueryCompiler:
             )
             return not_(inner)
         if op == "is not null":
-            return exists().where(table.c.run_id == self.runs.c.id, table.c.key == field.key)
-        return exists().where(
-            table.c.run_id == self.runs.c.id, table.c.key == field.key, _compare(column, op, value)
-        )
+            return self._runs_with(table, field.key)
+        return self._runs_with(table, field.key, _compare(column, op, value))
 
     def _metric_clause(self, key: str, op: str, value: Any) -> ColumnElement:
         latest = self.latest
@@ -428,22 +436,26 @@ class RunQueryCompiler:
         if op == "is null":
             return not_(exists().where(*base))
         if op == "is not null":
-            return exists().where(*base)
+            return self._runs_with(latest, key)
         if op in ("like", "ilike"):
             raise InvalidInput(f"metrics.{key} cannot be compared with {op}.", field="filter")
         nan = any(isinstance(v, float) and math.isnan(v) for v in values)
         if nan:
             # NaN is stored as NULL: "= NaN" finds NaN values, "!= NaN" the others.
             if op in ("=", "in"):
-                return exists().where(*base, latest.c.value.is_(None))
+                return self._runs_with(latest, key, latest.c.value.is_(None))
             if op in ("!=", "not in"):
-                return exists().where(*base, latest.c.value.is_not(None))
+                return self._runs_with(latest, key, latest.c.value.is_not(None))
             return false()
         if op == "!=":
-            return exists().where(*base, or_(latest.c.value != value, latest.c.value.is_(None)))
+            return self._runs_with(
+                latest, key, or_(latest.c.value != value, latest.c.value.is_(None))
+            )
         if op == "not in":
-            return exists().where(*base, or_(latest.c.value.not_in(value), latest.c.value.is_(None)))
-        return exists().where(*base, _compare(latest.c.value, op, value))
+            return self._runs_with(
+                latest, key, or_(latest.c.value.not_in(value), latest.c.value.is_(None))
+            )
+        return self._runs_with(latest, key, _compare(latest.c.value, op, value))
 
     def order_column(self, order: OrderBy) -> ColumnElement:
         field = order.field

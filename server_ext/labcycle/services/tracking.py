@@ -50,6 +50,20 @@ R, PA, M, LM, T = (Run.__table__, Param.__table__, Metric.__table__, LatestMetri
 E, P = Experiment.__table__, Project.__table__
 STATUSES = ("running", "finished", "failed", "killed")
 FINAL_STATUSES = ("finished", "failed", "killed")
+# The run columns a search result shows (``_run_summary``): search leaves out the wide
+# ones (git diff, packages JSON), which it would otherwise read and decode for every row.
+SUMMARY_COLUMNS = (
+    "id",
+    "experiment_id",
+    "parent_run_id",
+    "name",
+    "status",
+    "user",
+    "source",
+    "start_time",
+    "end_time",
+    "notebook_path",
+)
 MAX_BATCH = 100_000
 
 
@@ -68,11 +82,19 @@ def _clean_point_tuples(metrics: list) -> list[tuple[str, int, float | None, int
     if not metrics or set(map(type, metrics)) != {tuple} or set(map(len, metrics)) != {4}:
         return None
     keys, values, steps, stamps = zip(*metrics, strict=True)
-    if (set(map(type, keys)) != {str} or set(map(type, values)) != {float}
-            or set(map(type, steps)) != {int} or set(map(type, stamps)) != {int}):
+    if (
+        set(map(type, keys)) != {str}
+        or set(map(type, values)) != {float}
+        or set(map(type, steps)) != {int}
+        or set(map(type, stamps)) != {int}
+    ):
         return None
-    if (min(steps) < INT64_MIN or max(steps) > INT64_MAX
-            or min(stamps) < INT64_MIN or max(stamps) > INT64_MAX):
+    if (
+        min(steps) < INT64_MIN
+        or max(steps) > INT64_MAX
+        or min(stamps) < INT64_MIN
+        or max(stamps) > INT64_MAX
+    ):
         return None
     for key in set(keys):
         try:
@@ -193,6 +215,12 @@ class TrackingService:
                 select(func.count()).select_from(CellExecution.__table__)
                 .where(CellExecution.run_id == run_id)
             ).scalar()
+            # the local modules captured at run end (client/code_capture.py)
+            code_files = conn.execute(
+                select(Artifact.path).where(Artifact.run_id == run_id,
+                                            Artifact.path.like("code/%"))
+                .order_by(Artifact.path)
+            ).scalars().all()
         from .datasets import dataset_dict  # local import: datasets imports this module's peers
 
         run.update(
@@ -208,6 +236,7 @@ class TrackingService:
             metric_keys=sorted(run["metrics"]),
             artifact_count=artifact_count,
             cell_count=cell_count,
+            code_files=list(code_files),
         )
         return run
 
@@ -434,8 +463,9 @@ class TrackingService:
         server_time = now_ms()
         n = len(points)
         keys, steps, values, stamps = zip(*points, strict=True)
-        rows = list(zip(repeat(run_id, n), keys, steps, values, stamps, repeat(server_time, n),
-                        strict=True))
+        rows = list(
+            zip(repeat(run_id, n), keys, steps, values, stamps, repeat(server_time, n), strict=True)
+        )
         newest: dict[str, tuple[int, int, float | None]]
         pairs = list(zip(steps, stamps, strict=True))
         if all(map(operator.le, pairs, islice(pairs, 1, None))):
@@ -521,7 +551,7 @@ class TrackingService:
         limit, offset = page_bounds(max_results, page_token)
         where = self.query.where(parse_filter(filter))
         orders = parse_order_by(order_by)
-        query = select(R)
+        query = select(*(R.c[name] for name in SUMMARY_COLUMNS))
         if experiment_ids:
             query = query.where(R.c.experiment_id.in_([validate_id(e, "experiment_id") for e in experiment_ids]))
         if where is not None:

@@ -208,3 +208,236 @@ class AuditEvent(Base):
     entity_type: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict | None] = mapped_column(JSON)
+
+
+# -- jobs (issue 3: notebook jobs and the job queue; migration 0003) ---------------------
+
+
+class Job(Base):
+    """A notebook execution request and its state; the persisted job queue.
+
+    ``sweep_id``, ``schedule_id`` and ``reproduces_run_id`` carry no foreign key: the
+    sweeps/schedules tables belong to other areas and a job outlives them.
+    """
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(250))
+    status: Mapped[str] = mapped_column(String(16))
+    notebook: Mapped[str] = mapped_column(Text)
+    parameters: Mapped[dict] = mapped_column(JSON)
+    experiment: Mapped[str | None] = mapped_column(String(200))
+    project: Mapped[str | None] = mapped_column(String(200))
+    cwd: Mapped[str | None] = mapped_column(Text)
+    env: Mapped[dict | None] = mapped_column(JSON)
+    timeout_s: Mapped[float | None] = mapped_column(Float)
+    retries: Mapped[int] = mapped_column(Integer, default=0)
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    resources: Mapped[dict | None] = mapped_column(JSON)
+    git_ref: Mapped[str | None] = mapped_column(String(250))
+    kernel_name: Mapped[str | None] = mapped_column(String(200))
+    sweep_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    schedule_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    reproduces_run_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+    executor: Mapped[str | None] = mapped_column(String(250))
+    worker_pid: Mapped[int | None] = mapped_column(Integer)
+    worker_host: Mapped[str | None] = mapped_column(String(250))
+    claimed_by: Mapped[str | None] = mapped_column(String(100))
+    progress_cell: Mapped[int | None] = mapped_column(Integer)
+    progress_total: Mapped[int | None] = mapped_column(Integer)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    error: Mapped[str | None] = mapped_column(Text)
+    error_detail: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[int | None] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# -- sweeps and schedules (issue 3; migration 0004) ---------------------------------------
+
+
+class Sweep(Base):
+    """Many jobs of one notebook over a parameter space; its jobs carry ``sweep_id``.
+
+    ``trials`` is the expanded list of parameter dicts; ``submitted`` counts how many of
+    them have become jobs (the dispatcher submits at most ``parallel`` at a time).
+    """
+
+    __tablename__ = "sweeps"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(250))
+    notebook: Mapped[str] = mapped_column(Text)
+    experiment: Mapped[str | None] = mapped_column(String(200))
+    project: Mapped[str | None] = mapped_column(String(200))
+    spec: Mapped[dict] = mapped_column(JSON)
+    trials: Mapped[list] = mapped_column(JSON)
+    job_options: Mapped[dict] = mapped_column(JSON)
+    n_trials: Mapped[int] = mapped_column(Integer)
+    submitted: Mapped[int] = mapped_column(Integer, default=0)
+    parallel: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    ended_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Schedule(Base):
+    """Work of some ``kind`` (a registered plugin: "job", later monitoring checks) on a cron."""
+
+    __tablename__ = "schedules"
+    __table_args__ = (Index("ix_schedules_due", "paused", "next_run_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(250))
+    kind: Mapped[str] = mapped_column(String(64))
+    cron: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict] = mapped_column(JSON)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    next_run_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_run_at: Mapped[int | None] = mapped_column(BigInteger)
+    last_status: Mapped[str | None] = mapped_column(String(16))
+    last_result: Mapped[dict | None] = mapped_column(JSON)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    fire_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- model registry (issue 4: registered models, versions, aliases; migration 0005) ------
+
+
+class RegisteredModel(Base):
+    """A named model; ``name_key`` is the normalised name (see ``services/registry.py``)
+    and is unique, so two names that differ only by encoding, case or Unicode form
+    cannot coexist. ``last_version`` is bumped under a row lock to number versions."""
+
+    __tablename__ = "registered_models"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    last_version: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelVersion(Base):
+    """An immutable version of a registered model: its files (run artifacts under
+    ``artifact_prefix``), flavor, signature, environment, lineage and metrics snapshot.
+    Only ``description``, tags and ``status`` change after creation."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (UniqueConstraint("model_id", "version"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)
+    flavor: Mapped[str] = mapped_column(String(64))
+    run_id: Mapped[str | None] = mapped_column(
+        ForeignKey("runs.id", ondelete="SET NULL"), index=True
+    )
+    artifact_prefix: Mapped[str] = mapped_column(String(1000))
+    files: Mapped[list] = mapped_column(JSON)
+    signature: Mapped[dict | None] = mapped_column(JSON)
+    environment: Mapped[dict | None] = mapped_column(JSON)
+    metrics: Mapped[dict | None] = mapped_column(JSON)
+    lineage: Mapped[dict | None] = mapped_column(JSON)
+    flavor_options: Mapped[dict | None] = mapped_column(JSON)
+    trusted: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), default="ready")
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class ModelAlias(Base):
+    """A movable name (``champion``, ``challenger``...) for one version of a model."""
+
+    __tablename__ = "model_aliases"
+
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    alias: Mapped[str] = mapped_column(String(100), primary_key=True)
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), index=True
+    )
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class RegisteredModelTag(Base):
+    __tablename__ = "registered_model_tags"
+
+    model_id: Mapped[str] = mapped_column(
+        ForeignKey("registered_models.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(KEY, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ModelVersionTag(Base):
+    __tablename__ = "model_version_tags"
+
+    version_id: Mapped[str] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(KEY, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+# -- deployments (issue 4: model serving; migration 0006) --------------------------------
+
+
+class Deployment(Base):
+    """A model served over HTTP by ``labcycle serve`` processes that the server supervises.
+
+    ``model_ref`` is what the user deployed (``churn@champion``, ``churn/3``); the serving
+    processes resolve it (and ``traffic``, ``{"3": 90, "4": 10}`` by version number) every
+    second, so moving an alias or changing the split needs no restart. ``serving`` is what
+    the processes report (versions loaded, their readiness and errors). ``desired`` is
+    ``running`` or ``stopped``; ``status`` is starting/ready/failed/stopped.
+    """
+
+    __tablename__ = "deployments"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    model_ref: Mapped[str] = mapped_column(String(450))
+    model_name: Mapped[str] = mapped_column(String(200), index=True)
+    traffic: Mapped[dict | None] = mapped_column(JSON)
+    host: Mapped[str] = mapped_column(String(100))
+    port: Mapped[int] = mapped_column(Integer)
+    workers: Mapped[int] = mapped_column(Integer)
+    batching: Mapped[dict] = mapped_column(JSON)
+    capture: Mapped[bool] = mapped_column(Boolean, default=True)
+    desired: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    pids: Mapped[list | None] = mapped_column(JSON)
+    url: Mapped[str] = mapped_column(String(300))
+    api_key_hash: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    serving: Mapped[dict | None] = mapped_column(JSON)
+    restarts: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+    started_at: Mapped[int | None] = mapped_column(BigInteger)

@@ -1,0 +1,997 @@
+#!/usr/bin/env python
+"""Tracking benchmark: LabCycle side by side with MLflow on SQLite, in one run.
+
+Three measures (issue #2, item 11), each with a target that is a requirement:
+
+(a) per-call cost of ``log_metric`` in a loop          LabCycle calls/s >= 100x MLflow's
+(b) bulk ingest of metric points                        LabCycle >= 50% of raw sqlite3
+                                                        executemany, and >= 20x MLflow
+(c) run search (filter + order -> DataFrame)            LabCycle >= 10x faster than MLflow
+                                                        and < 300 ms
+
+Usage::
+
+    python bench/tracking.py            # full sizes; rewrites its section of bench/RESULTS.md
+    python bench/tracking.py --quick    # smoke run (< 60 s); writes a report only with --out
+
+Both systems run in this process, one after the other (never concurrently), on SQLite
+files in a temporary folder. MLflow stays offline: a ``sqlite:///`` tracking URI, no
+server, telemetry off. Its search store (10,000 runs take minutes to log through MLflow)
+is built once and cached under ``bench/.work/``, keyed by the data parameters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import json
+import logging
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+import warnings
+from dataclasses import asdict, dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+import labcycle as lc
+from labcycle.fluent import _state as lc_state
+from labcycle.services import Services
+from labcycle.store.db import SQLITE_PRAGMAS
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work"
+RESULTS = HERE / "RESULTS.md"
+DATA_VERSION = 1  # bump when the generated search data changes: invalidates the MLflow cache
+BASE_MS = 1_700_000_000_000
+SEED = 20261127
+
+console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
+
+
+def import_mlflow():
+    # Offline, set before MLflow is imported: no telemetry, no server, nothing under the cwd.
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    os.environ["DO_NOT_TRACK"] = "true"
+    os.environ.pop("MLFLOW_TRACKING_URI", None)
+    os.environ.pop("MLFLOW_ENABLE_ASYNC_LOGGING", None)
+    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
+    try:
+        import mlflow
+        from mlflow import MlflowClient
+        from mlflow.entities import Metric, Param
+    except ImportError:
+        console.print(
+            "[red]MLflow is not installed.[/red] This benchmark measures LabCycle side by side "
+            "with MLflow; install the bench extra first:\n\n    pip install -e '.[bench]'\n"
+        )
+        sys.exit(2)
+    for name in ("mlflow", "alembic", "alembic.runtime.migration"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    warnings.filterwarnings("ignore", module="mlflow")
+    return mlflow, MlflowClient, Metric, Param
+
+
+# -- sizes ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sizes:
+    calls: int = 10_000  # (a) LabCycle log_metric calls
+    mlflow_calls: int = 1_000  # (a) MLflow calls (~12 ms each: 10,000 would take ~2 min)
+    ingest_runs: int = 10  # (b) runs x keys x steps points
+    ingest_keys: int = 10
+    ingest_steps: int = 10_000
+    batch: int = 10_000  # (b) points per LabCycle log_batch (what the flusher sends) and raw batch
+    mlflow_batch: int = 1_000  # (b) MLflow's maximum metrics per log_batch request
+    mlflow_points: int = 100_000  # (b) MLflow timed on the first N points of the same sequence
+    search_runs: int = 10_000  # (c) runs x params x metrics
+    search_params: int = 10
+    search_metrics: int = 10
+    reps: int = 9  # (c) timed repetitions after one warm-up
+    rounds: int = 2  # (b) interleaved raw/LabCycle/MLflow rounds; the best of each is reported
+
+    @property
+    def points(self) -> int:
+        return self.ingest_runs * self.ingest_keys * self.ingest_steps
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    calls=2_000,
+    mlflow_calls=100,
+    ingest_runs=2,
+    ingest_keys=10,
+    ingest_steps=5_000,
+    mlflow_points=10_000,
+    search_runs=200,
+    reps=5,
+    rounds=1,
+)
+
+FILTER = "metrics.m0 > 0.5 and params.p1 = 'v3'"
+ORDER = "metrics.m1 DESC"
+
+
+@dataclass
+class Row:
+    measure: str
+    unit: str
+    labcycle: float
+    peer_name: str
+    peer: float
+    ratio: float  # LabCycle relative to the peer, "higher is better" for LabCycle
+    ratio_text: str
+    target: str
+    ok: bool | None  # None: information, no target
+
+
+def fmt(x: float, digits: int = 0) -> str:
+    if x >= 100 or digits == 0:
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
+
+
+@contextlib.contextmanager
+def quiet_gc():
+    """Collect, then freeze what exists: the bench's pre-built input data is not rescanned
+    by the collector while a system is timed (it would be, with a million tuples around)."""
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+# -- (a) log_metric per call ------------------------------------------------------------------
+def bench_log_metric(
+    sizes: Sizes, tmp: Path, mlflow_mod, mlflow_uri: str
+) -> tuple[list[Row], dict]:
+    console.rule("(a) log_metric in a loop")
+    lc.configure(home=str(tmp / "lc-a"))
+    info: dict[str, Any] = {}
+    with lc.start_run("bench-log-metric", name="log-metric"):
+        for i in range(10):  # warm-up, then start from an empty buffer
+            lc.log_metric("warmup", float(i), step=i)
+        lc.flush()
+        values = [i * 0.001 for i in range(sizes.calls)]
+        with quiet_gc():
+            t0 = time.perf_counter()
+            for i, v in enumerate(values):
+                lc.log_metric("loss", v, step=i)
+            t1 = time.perf_counter()
+            lc.flush()
+            t2 = time.perf_counter()
+        run_id = lc.active_run().id
+    stored = len(lc.get_run(run_id).metric_history("loss"))
+    assert stored == sizes.calls, f"LabCycle stored {stored} of {sizes.calls} points"
+    lc_state.reset(None)  # stop the flusher thread and close the store before MLflow runs
+    lc_loop, lc_total = t1 - t0, t2 - t0
+    lc_rate = sizes.calls / lc_loop
+    console.print(
+        f"LabCycle: {sizes.calls:,} calls in {lc_loop * 1e3:.1f} ms "
+        f"({lc_loop / sizes.calls * 1e6:.2f} µs/call); everything flushed after "
+        f"{lc_total * 1e3:.1f} ms"
+    )
+
+    mlflow_mod.set_tracking_uri(mlflow_uri)
+    client = mlflow_mod.MlflowClient()
+    exp = client.create_experiment(
+        "bench-log-metric", artifact_location=(tmp / "mlflow-art").as_uri()
+    )
+    with mlflow_mod.start_run(experiment_id=exp, run_name="log-metric"):
+        for i in range(10):
+            mlflow_mod.log_metric("warmup", float(i), step=i)
+        values = [i * 0.001 for i in range(sizes.mlflow_calls)]
+        with quiet_gc():
+            t0 = time.perf_counter()
+            for i, v in enumerate(values):
+                mlflow_mod.log_metric("loss", v, step=i)
+            ml_loop = time.perf_counter() - t0
+        ml_run = mlflow_mod.active_run().info.run_id
+    stored = len(client.get_metric_history(ml_run, "loss"))
+    assert stored == sizes.mlflow_calls, f"MLflow stored {stored} of {sizes.mlflow_calls} points"
+    ml_rate = sizes.mlflow_calls / ml_loop
+    console.print(
+        f"MLflow:   {sizes.mlflow_calls:,} calls in {ml_loop:.2f} s "
+        f"({ml_loop / sizes.mlflow_calls * 1e3:.2f} ms/call)"
+    )
+    info.update(
+        lc_calls=sizes.calls,
+        lc_loop_s=lc_loop,
+        lc_flushed_s=lc_total,
+        mlflow_calls=sizes.mlflow_calls,
+        mlflow_s=ml_loop,
+    )
+    rows = [
+        Row(
+            "(a) log_metric in a loop",
+            "calls/s",
+            lc_rate,
+            "MLflow",
+            ml_rate,
+            lc_rate / ml_rate,
+            f"{lc_rate / ml_rate:,.0f}×",
+            "≥ 100×",
+            lc_rate / ml_rate >= 100,
+        ),
+        Row(
+            "(a) same, until flushed to the store",
+            "calls/s",
+            sizes.calls / lc_total,
+            "MLflow",
+            ml_rate,
+            sizes.calls / lc_total / ml_rate,
+            f"{sizes.calls / lc_total / ml_rate:,.0f}×",
+            "info",
+            None,
+        ),
+    ]
+    return rows, info
+
+
+# -- (b) bulk ingest --------------------------------------------------------------------------
+def point_sequence(sizes: Sizes) -> tuple[list[str], list[float]]:
+    """Keys and one value per point, in logging order: run-major, then step, then key."""
+    rng = random.Random(SEED)
+    keys = [f"k{k}" for k in range(sizes.ingest_keys)]
+    values = [rng.random() for _ in range(sizes.points)]
+    return keys, values
+
+
+def iter_points(sizes: Sizes, keys: list[str], values: list[float]):
+    """(run index, key, value, step, timestamp) for every point, in logging order."""
+    i = 0
+    for r in range(sizes.ingest_runs):
+        for step in range(sizes.ingest_steps):
+            ts = BASE_MS + step
+            for key in keys:
+                yield r, key, values[i], step, ts
+                i += 1
+
+
+def raw_ddl() -> list[str]:
+    """LabCycle's own ``metrics`` table, compiled from its model for SQLite: the same
+    columns and types, primary key and ``ix_metrics_run_key_step (run_id, key, step)``.
+    The foreign key to ``runs`` is left out, so the floor is the bare insert."""
+    from sqlalchemy.dialects import sqlite as sqlite_dialect
+    from sqlalchemy.schema import CreateIndex, CreateTable
+
+    from labcycle.store.models import Metric
+
+    dialect = sqlite_dialect.dialect()
+    table = Metric.__table__
+    return [
+        str(CreateTable(table, include_foreign_key_constraints=[]).compile(dialect=dialect))
+    ] + [str(CreateIndex(ix).compile(dialect=dialect)) for ix in table.indexes]
+
+
+def bench_raw_floor(sizes: Sizes, tmp: Path, keys, values, round_no: int) -> float:
+    path = tmp / f"raw-floor-{round_no}.db"
+    conn = sqlite3.connect(path, isolation_level=None)
+    for pragma in SQLITE_PRAGMAS:  # the pragmas LabCycle sets on its own connections
+        conn.execute(f"PRAGMA {pragma}")
+    for ddl in raw_ddl():
+        conn.execute(ddl)
+    run_ids = [uuid.uuid4().hex for _ in range(sizes.ingest_runs)]
+    server_time = BASE_MS
+    batches: list[list[tuple]] = []
+    current: list[tuple] = []
+    last_run = 0
+    for r, key, value, step, ts in iter_points(sizes, keys, values):
+        if (r != last_run or len(current) == sizes.batch) and current:
+            batches.append(current)
+            current = []
+        last_run = r
+        current.append((run_ids[r], key, step, value, ts, server_time))
+    batches.append(current)
+    sql = (
+        'INSERT INTO metrics (run_id, "key", step, value, timestamp, server_time) '
+        "VALUES (?, ?, ?, ?, ?, ?)"
+    )
+    with quiet_gc():
+        t0 = time.perf_counter()
+        for batch in batches:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(sql, batch)
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - t0
+    count = conn.execute("SELECT count(*) FROM metrics").fetchone()[0]
+    assert count == sizes.points, f"raw floor stored {count} of {sizes.points}"
+    conn.close()
+    return elapsed
+
+
+def bench_labcycle_ingest(sizes: Sizes, tmp: Path, keys, values, round_no: int) -> float:
+    home = tmp / f"lc-b-{round_no}"
+    services = Services.open(f"sqlite:///{home / 'labcycle.db'}", str(home / "artifacts"))
+    tracking = services.tracking
+    run_ids = [
+        tracking.create_run(actor="bench", experiment="bench-ingest", name=f"ingest-{r}")["id"]
+        for r in range(sizes.ingest_runs)
+    ]
+    batches: list[tuple[str, list[tuple]]] = []
+    current: list[tuple] = []
+    last_run = 0
+    for r, key, value, step, ts in iter_points(sizes, keys, values):
+        if (r != last_run or len(current) == sizes.batch) and current:
+            batches.append((run_ids[last_run], current))
+            current = []
+        last_run = r
+        current.append((key, value, step, ts))  # what the flusher sends
+    batches.append((run_ids[last_run], current))
+    with quiet_gc():
+        t0 = time.perf_counter()
+        for run_id, batch in batches:
+            tracking.log_batch(run_id, actor="bench", metrics=batch)
+        elapsed = time.perf_counter() - t0
+    with services.store.read() as conn:
+        count = conn.exec_driver_sql("SELECT count(*) FROM metrics").scalar()
+        latest = conn.exec_driver_sql(
+            "SELECT step FROM latest_metrics WHERE key = 'k0' ORDER BY run_id LIMIT 1"
+        ).scalar()
+    assert count == sizes.points, f"LabCycle stored {count} of {sizes.points}"
+    assert latest == sizes.ingest_steps - 1, "latest_metrics does not hold the last step"
+    services.close()
+    return elapsed
+
+
+def mlflow_ingest_batches(
+    sizes: Sizes, tmp: Path, keys, values, mlflow_mod, Metric
+) -> tuple[Any, list[tuple[str, list]], list[str], int]:
+    """MLflow runs and ``Metric`` batches for the first ``mlflow_points`` points."""
+    mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
+    client = mlflow_mod.MlflowClient()
+    exp = client.create_experiment(
+        "bench-ingest", artifact_location=(tmp / "mlflow-art-b").as_uri()
+    )
+    n = min(sizes.mlflow_points, sizes.points)
+    runs_needed = -(-n // (sizes.ingest_keys * sizes.ingest_steps))
+    run_ids = [
+        client.create_run(exp, run_name=f"ingest-{r}").info.run_id for r in range(runs_needed)
+    ]
+    batches: list[tuple[str, list]] = []
+    current: list = []
+    last_run = 0
+    for i, (r, key, value, step, ts) in enumerate(iter_points(sizes, keys, values)):
+        if i == n:
+            break
+        if (r != last_run or len(current) == sizes.mlflow_batch) and current:
+            batches.append((run_ids[last_run], current))
+            current = []
+        last_run = r
+        current.append(Metric(key, value, ts, step))
+    batches.append((run_ids[last_run], current))
+    return client, batches, run_ids, n
+
+
+def bench_mlflow_slice(client, batches: list[tuple[str, list]]) -> float:
+    with quiet_gc():
+        t0 = time.perf_counter()
+        for run_id, batch in batches:
+            client.log_batch(run_id, metrics=batch)
+        return time.perf_counter() - t0
+
+
+def bench_ingest(sizes: Sizes, tmp: Path, mlflow_mod, Metric) -> tuple[list[Row], dict]:
+    console.rule(f"(b) bulk ingest of {sizes.points:,} metric points")
+    keys, values = point_sequence(sizes)
+    client, ml_batches, ml_runs, ml_n = mlflow_ingest_batches(
+        sizes, tmp, keys, values, mlflow_mod, Metric
+    )
+    # MLflow's sample is cut in one slice per round, so that each round times all three
+    # systems close together: a machine that gets busier or quieter affects them alike.
+    per_slice = -(-len(ml_batches) // sizes.rounds)
+    slices = [ml_batches[i : i + per_slice] for i in range(0, len(ml_batches), per_slice)]
+    raw_times, lc_times, ml_rates = [], [], []
+    for round_no in range(1, sizes.rounds + 1):  # interleaved, fresh files each round
+        raw_times.append(bench_raw_floor(sizes, tmp, keys, values, round_no))
+        console.print(
+            f"round {round_no}: raw sqlite3 executemany: {raw_times[-1]:.2f} s, "
+            f"{sizes.points / raw_times[-1]:,.0f} points/s"
+        )
+        lc_times.append(bench_labcycle_ingest(sizes, tmp, keys, values, round_no))
+        console.print(
+            f"round {round_no}: LabCycle log_batch:      {lc_times[-1]:.2f} s, "
+            f"{sizes.points / lc_times[-1]:,.0f} points/s"
+        )
+        if round_no <= len(slices):
+            part = slices[round_no - 1]
+            points = sum(len(batch) for _, batch in part)
+            seconds = bench_mlflow_slice(client, part)
+            ml_rates.append(points / seconds)
+            console.print(
+                f"round {round_no}: MLflow log_batch:        {seconds:.2f} s for {points:,} points, "
+                f"{ml_rates[-1]:,.0f} points/s"
+            )
+    stored = len(client.get_metric_history(ml_runs[0], keys[0]))
+    assert stored == min(sizes.ingest_steps, ml_n // sizes.ingest_keys), (
+        f"MLflow stored {stored} k0 points"
+    )
+    raw_s, lc_s = min(raw_times), min(lc_times)
+    raw_rate, lc_rate = sizes.points / raw_s, sizes.points / lc_s
+    ml_rate = max(ml_rates)
+    ml_s = ml_n / ml_rate  # the whole sample at the best slice's rate
+    rows = [
+        Row(
+            f"(b) ingest {sizes.points:,} points",
+            "points/s",
+            lc_rate,
+            "raw sqlite3",
+            raw_rate,
+            lc_rate / raw_rate,
+            f"{lc_rate / raw_rate:.0%} of floor",
+            "≥ 50%",
+            lc_rate / raw_rate >= 0.5,
+        ),
+        Row(
+            f"(b) ingest {sizes.points:,} points",
+            "points/s",
+            lc_rate,
+            "MLflow",
+            ml_rate,
+            lc_rate / ml_rate,
+            f"{lc_rate / ml_rate:,.0f}×",
+            "≥ 20×",
+            lc_rate / ml_rate >= 20,
+        ),
+    ]
+    return rows, {
+        "mlflow_rates": ml_rates,
+        "raw_s": raw_s,
+        "lc_s": lc_s,
+        "mlflow_s": ml_s,
+        "mlflow_points": ml_n,
+        "raw_all": raw_times,
+        "lc_all": lc_times,
+    }
+
+
+# -- (c) search -------------------------------------------------------------------------------
+def search_data(sizes: Sizes) -> list[tuple[str, int, dict[str, str], list[tuple[str, float]]]]:
+    """(name, start ms, params, metrics) per run. params.p* = 'v0'..'v9' uniformly and
+    metrics.m* uniform in [0, 1): the filter keeps ~10% x 50% = ~5% of the runs."""
+    rng = random.Random(SEED + 1)
+    runs = []
+    for i in range(sizes.search_runs):
+        params = {f"p{j}": f"v{rng.randrange(10)}" for j in range(sizes.search_params)}
+        metrics = [(f"m{j}", rng.random()) for j in range(sizes.search_metrics)]
+        runs.append((f"run-{i:05d}", BASE_MS + i * 1000, params, metrics))
+    return runs
+
+
+def progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def build_labcycle_search(sizes: Sizes, home: Path, data) -> float:
+    services = Services.open(f"sqlite:///{home / 'labcycle.db'}", str(home / "artifacts"))
+    tracking = services.tracking
+    t0 = time.perf_counter()
+    with progress() as bar:
+        task = bar.add_task("LabCycle: logging the search runs", total=len(data))
+        for name, start, params, metrics in data:
+            run_id = tracking.create_run(
+                actor="bench", experiment="bench-search", name=name, start_time=start
+            )["id"]
+            tracking.log_batch(
+                run_id, actor="bench", params=params, metrics=[(k, v, 0, start) for k, v in metrics]
+            )
+            bar.advance(task)
+    elapsed = time.perf_counter() - t0
+    services.close()
+    return elapsed
+
+
+def mlflow_cache_path(sizes: Sizes, mlflow_version: str) -> Path:
+    key = (
+        f"mlflow{mlflow_version}-search-{sizes.search_runs}r-{sizes.search_params}p-"
+        f"{sizes.search_metrics}m-seed{SEED}-v{DATA_VERSION}"
+    )
+    return WORK / f"{key}.db"
+
+
+def build_mlflow_search(sizes: Sizes, data, mlflow_mod, Metric, Param) -> tuple[Path, dict]:
+    """The MLflow store for (c), logged through MlflowClient.log_batch; built once, cached."""
+    path = mlflow_cache_path(sizes, mlflow_mod.__version__)
+    meta_path = path.with_suffix(".json")
+    if path.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            count = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
+        if count == sizes.search_runs:
+            meta["cached"] = True
+            return path, meta
+        console.print(
+            f"[yellow]Cached MLflow store {path.name} has {count} runs; rebuilding.[/yellow]"
+        )
+    WORK.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.db")
+    partial.unlink(missing_ok=True)
+    mlflow_mod.set_tracking_uri(f"sqlite:///{partial}")
+    client = mlflow_mod.MlflowClient()
+    exp = client.create_experiment("bench-search", artifact_location=(WORK / "mlflow-art").as_uri())
+    t0 = time.perf_counter()
+    with progress() as bar:
+        task = bar.add_task(
+            "MLflow: logging the search runs (once; cached in bench/.work/)", total=len(data)
+        )
+        for name, start, params, metrics in data:
+            run_id = client.create_run(exp, start_time=start, run_name=name).info.run_id
+            client.log_batch(
+                run_id,
+                metrics=[Metric(k, v, start, 0) for k, v in metrics],
+                params=[Param(k, v) for k, v in params.items()],
+            )
+            bar.advance(task)
+    elapsed = time.perf_counter() - t0
+    mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
+    with contextlib.closing(sqlite3.connect(partial)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    os.replace(partial, path)
+    meta = {
+        "build_s": elapsed,
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "mlflow": mlflow_mod.__version__,
+        "sizes": asdict(sizes),
+        "cached": False,
+    }
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return path, meta
+
+
+def alternating_medians(fns: list, reps: int) -> list[tuple[float, Any]]:
+    """One warm-up call each, then ``reps`` rounds calling each function once in turn (never
+    two at a time): all of them see the same moments of a busy or quiet machine. The
+    median time of each, with its last result."""
+    results = [fn() for fn in fns]
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(reps):
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            results[i] = fn()
+            times[i].append(time.perf_counter() - t0)
+    return [(statistics.median(t), r) for t, r in zip(times, results, strict=True)]
+
+
+def bench_search(sizes: Sizes, tmp: Path, mlflow_mod, Metric, Param) -> tuple[list[Row], dict]:
+    console.rule(
+        f"(c) search over {sizes.search_runs:,} runs × {sizes.search_params} params × "
+        f"{sizes.search_metrics} metrics"
+    )
+    data = search_data(sizes)
+    ml_path, ml_meta = build_mlflow_search(sizes, data, mlflow_mod, Metric, Param)
+    console.print(
+        f"MLflow store: {ml_path.relative_to(REPO)} "
+        + (
+            "(cached" + f", built in {ml_meta['build_s']:.0f} s on {ml_meta['built_at']})"
+            if ml_meta["cached"]
+            else f"(built in {ml_meta['build_s']:.0f} s, now cached)"
+        )
+    )
+    home = tmp / "lc-c"
+    lc_build = build_labcycle_search(sizes, home, data)
+    console.print(f"LabCycle store: built in {lc_build:.1f} s")
+
+    lc.configure(home=str(home))
+    mlflow_mod.set_tracking_uri(f"sqlite:///{ml_path}")
+    exp = mlflow_mod.MlflowClient().get_experiment_by_name("bench-search").experiment_id
+    (lc_med, lc_df), (ml_med, ml_df) = alternating_medians(
+        [
+            lambda: lc.search_runs(FILTER, order_by=ORDER, max_results=1000),
+            lambda: mlflow_mod.search_runs(
+                experiment_ids=[exp], filter_string=FILTER, order_by=[ORDER], max_results=1000
+            ),
+        ],
+        sizes.reps,
+    )
+    lc_state.reset(None)
+    mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
+    console.print(f"LabCycle lc.search_runs: median {lc_med * 1e3:.1f} ms, {len(lc_df)} runs")
+    console.print(f"MLflow mlflow.search_runs: median {ml_med * 1e3:.1f} ms, {len(ml_df)} runs")
+
+    lc_names = list(lc_df["name"]) if len(lc_df) else []
+    ml_names = list(ml_df["tags.mlflow.runName"]) if len(ml_df) else []
+    agree = lc_names == ml_names
+    if not agree:
+        console.print(
+            f"[red]The two searches disagree: LabCycle {len(lc_names)} runs, MLflow "
+            f"{len(ml_names)} runs (or a different order).[/red]"
+        )
+    expected = sum(1 for _, _, p, m in data if p.get("p1") == "v3" and dict(m)["m0"] > 0.5)
+    rows = [
+        Row(
+            f"(c) search {sizes.search_runs:,} runs → {len(lc_df)} rows"
+            + ("" if agree else " (RESULTS DIFFER)"),
+            "ms",
+            lc_med * 1e3,
+            "MLflow",
+            ml_med * 1e3,
+            ml_med / lc_med,
+            f"{ml_med / lc_med:,.1f}× faster",
+            "≥ 10× faster",
+            agree and ml_med / lc_med >= 10,
+        ),
+        Row(
+            "(c) search latency",
+            "ms",
+            lc_med * 1e3,
+            "",
+            float("nan"),
+            float("nan"),
+            "",
+            "< 300 ms",
+            agree and lc_med < 0.3,
+        ),
+    ]
+    info = {
+        "lc_build_s": lc_build,
+        "mlflow_build_s": ml_meta["build_s"],
+        "mlflow_cached": ml_meta["cached"],
+        "mlflow_built_at": ml_meta["built_at"],
+        "matches": len(lc_df),
+        "mlflow_matches": len(ml_df),
+        "expected": expected,
+        "agree": agree,
+        "lc_ms": lc_med * 1e3,
+        "mlflow_ms": ml_med * 1e3,
+        "mlflow_cache": str(ml_path.relative_to(REPO)),
+    }
+    return rows, info
+
+
+# -- report -----------------------------------------------------------------------------------
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    ram = "?"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                ram = f"{int(line.split()[1]) / 1024**2:.1f} GiB"
+    return {
+        "CPU": cpu,
+        "cores": str(os.cpu_count()),
+        "RAM": ram,
+        "OS": f"{platform.system()} {platform.release()}",
+    }
+
+
+def versions(mlflow_mod) -> dict[str, str]:
+    import pandas
+
+    return {
+        "Python": platform.python_version(),
+        "SQLite": sqlite3.sqlite_version,
+        "SQLAlchemy": sqlalchemy.__version__,
+        "pandas": pandas.__version__,
+        "MLflow": mlflow_mod.__version__,
+        "LabCycle": lc.__version__,
+    }
+
+
+def value_text(row: Row, which: str) -> str:
+    value = row.labcycle if which == "lc" else row.peer
+    if value != value:  # NaN: no peer figure
+        return "—"
+    if row.unit == "ms":
+        return f"{value:,.1f} ms"
+    return f"{fmt(value)} {row.unit}"
+
+
+def verdict(row: Row) -> str:
+    return "info" if row.ok is None else ("PASS" if row.ok else "MISS")
+
+
+def notes(sizes: Sizes, infos: dict) -> list[str]:
+    out = []
+    if "a" in infos:
+        a = infos["a"]
+        out.append(
+            f"(a) LabCycle {a['lc_calls']:,} calls ({a['lc_loop_s'] / a['lc_calls'] * 1e6:.2f} µs/call, "
+            f"flushed after {a['lc_flushed_s'] * 1e3:.0f} ms); MLflow timed on {a['mlflow_calls']:,} "
+            f"calls ({a['mlflow_s'] / a['mlflow_calls'] * 1e3:.2f} ms/call): per-call cost compared."
+        )
+    if "b" in infos:
+        b = infos["b"]
+        out.append(
+            f"(b) {sizes.ingest_runs} runs × {sizes.ingest_keys} keys × {sizes.ingest_steps:,} steps; "
+            f"LabCycle and raw sqlite3 in batches of {sizes.batch:,}; MLflow in batches of "
+            f"{sizes.mlflow_batch:,}, timed on the first {b['mlflow_points']:,} points, cut in one "
+            f"slice per round; best of {sizes.rounds} interleaved round(s) for each system."
+        )
+    if "c" in infos:
+        c = infos["c"]
+        out.append(
+            f"(c) {sizes.search_runs:,} runs × {sizes.search_params} params × {sizes.search_metrics} "
+            f"metrics; median of {sizes.reps} after a warm-up, taking turns; LabCycle {c['matches']} rows, MLflow "
+            f"{c['mlflow_matches']} rows, "
+            + ("same runs in the same order." if c["agree"] else "NOT the same runs/order.")
+        )
+    return out
+
+
+def print_table(rows: list[Row], title: str) -> None:
+    table = Table(title=title, show_lines=True)
+    for col, kw in (
+        ("measure", {"max_width": 48}),
+        ("LabCycle", {"justify": "right"}),
+        ("peer", {"justify": "right"}),
+        ("ratio", {"justify": "right"}),
+        ("target", {}),
+        ("result", {}),
+    ):
+        table.add_column(col, **kw)
+    for row in rows:
+        v = verdict(row)
+        style = {"PASS": "bold green", "MISS": "bold red"}.get(v, "dim")
+        peer = f"{row.peer_name}: {value_text(row, 'peer')}" if row.peer_name else "—"
+        table.add_row(
+            row.measure,
+            value_text(row, "lc"),
+            peer,
+            row.ratio_text,
+            row.target,
+            f"[{style}]{v}[/{style}]",
+        )
+    console.print(table)
+
+
+def markdown(
+    rows: list[Row],
+    sizes: Sizes,
+    quick: bool,
+    infos: dict,
+    env: dict,
+    total_s: float,
+    mlflow_mod,
+    argv: list[str],
+) -> str:
+    lines = [
+        "## Tracking: LabCycle vs MLflow (SQLite)",
+        "",
+        "Written by `bench/tracking.py` (issue #2, item 11) between its markers. Do not edit by "
+        "hand: rerun "
+        "`python bench/tracking.py` to refresh it.",
+        "",
+        f"- **Date:** {env['date']}",
+        f"- **Command:** `{' '.join(['python bench/tracking.py', *argv])}`"
+        + ("  (quick: smoke sizes, figures not representative)" if quick else ""),
+        f"- **Total bench runtime:** {total_s:.0f} s (1-min load average {env['load'][0]:.1f} at the "
+        f"start, {env['load_end'][0]:.1f} at the end)"
+        + (
+            f". **The machine was busy** (more runnable processes than its {os.cpu_count()} cores): "
+            "absolute figures are lower than on an idle machine; both systems ran under the same "
+            "load, and the ratios are what the targets compare."
+            if max(env["load"][0], env["load_end"][0]) > (os.cpu_count() or 1)
+            else ""
+        ),
+        "- **Machine:** "
+        + ", ".join(f"{k} {v}" if k != "CPU" else v for k, v in env["machine"].items()),
+        "- **Versions:** " + ", ".join(f"{k} {v}" for k, v in env["versions"].items()),
+        f"- **Store files:** a temporary folder under `{tempfile.gettempdir()}` (same file system "
+        f"for every system). LabCycle and the raw floor use LabCycle's SQLite pragmas: "
+        f"{', '.join(SQLITE_PRAGMAS)}; MLflow uses its own defaults.",
+        "",
+        "### Results",
+        "",
+        "| measure | LabCycle | peer | ratio | target | result |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for row in rows:
+        peer = f"{row.peer_name}: {value_text(row, 'peer')}" if row.peer_name else "—"
+        result = verdict(row)
+        lines.append(
+            f"| {row.measure} | {value_text(row, 'lc')} | {peer} | {row.ratio_text} | "
+            f"{row.target} | **{result}** |"
+        )
+    a, b, c = infos["a"], infos["b"], infos["c"]
+    lines += [
+        "",
+        *[f"- {line}" for line in notes(sizes, infos)],
+        "",
+        "### How each figure is taken",
+        "",
+        f"**(a) `log_metric` per call.** LabCycle: `lc.configure(home=tmp)`, `lc.start_run()`, then "
+        f"{a['lc_calls']:,} × `lc.log_metric('loss', v, step=i)`; the loop alone took "
+        f"{a['lc_loop_s'] * 1e3:.1f} ms ({a['lc_loop_s'] / a['lc_calls'] * 1e6:.2f} µs/call) and everything "
+        f"was in the store after {a['lc_flushed_s'] * 1e3:.1f} ms (loop + `lc.flush()`). "
+        f"MLflow: `mlflow.log_metric('loss', v, step=i)` in an active run with tracking URI "
+        f"`sqlite:///…/mlflow.db`, timed on {a['mlflow_calls']:,} calls ({a['mlflow_s']:.2f} s, "
+        f"{a['mlflow_s'] / a['mlflow_calls'] * 1e3:.2f} ms/call"
+        + (
+            f"; 10,000 calls would take ~{a['mlflow_s'] / a['mlflow_calls'] * 10_000:.0f} s, so a sample "
+            "is timed and the per-call cost compared"
+            if a["mlflow_calls"] < a["lc_calls"]
+            else ""
+        )
+        + "). Both after 10 warm-up calls; MLflow logs synchronously (its default).",
+        "",
+        f"**(b) bulk ingest.** {sizes.points:,} points ({sizes.ingest_runs} runs × {sizes.ingest_keys} keys × "
+        f"{sizes.ingest_steps:,} steps, in logging order: step by step, every key at each step). "
+        f"LabCycle: `Services.open(...).tracking.log_batch(run_id, actor=..., metrics=[...])` with "
+        f"{sizes.batch:,} `(key, value, step, timestamp)` points per call — what the flusher sends — "
+        f"{b['lc_s']:.2f} s. Floor: raw `sqlite3` `executemany` of the same rows into a fresh file with "
+        f"the same `metrics` table (columns, primary key, `ix_metrics_run_key_step (run_id, key, step)`; "
+        f"no foreign key), the same pragmas and one `BEGIN IMMEDIATE … COMMIT` per {sizes.batch:,} rows — "
+        f"{b['raw_s']:.2f} s. LabCycle's figure includes what the floor does not do: validating every "
+        "point, the foreign key check on `run_id`, the `latest_metrics` upsert and the audit event. "
+        f"MLflow: `MlflowClient().log_batch(run_id, metrics=[Metric(...)])`, {sizes.mlflow_batch:,} metrics "
+        f"per request (its maximum), timed on the first {b['mlflow_points']:,} points of the same "
+        f"sequence, logged in {len(b['mlflow_rates'])} slice(s) (one per round, right after "
+        f"LabCycle's): "
+        + ", ".join(f"{rate:,.0f}" for rate in b["mlflow_rates"])
+        + " points/s"
+        + (
+            f"; the whole {sizes.points:,} would take "
+            f"~{b['mlflow_s'] / b['mlflow_points'] * sizes.points / 60:.0f} min"
+            if b["mlflow_points"] < sizes.points
+            else ""
+        )
+        + ". Each system's figure is its best round; raw floor rounds: "
+        + ", ".join(f"{t:.2f} s" for t in b["raw_all"])
+        + "; LabCycle rounds: "
+        + ", ".join(f"{t:.2f} s" for t in b["lc_all"])
+        + ". Input objects are built before the clock starts, for every system.",
+        "",
+        f"**(c) search.** {sizes.search_runs:,} runs × {sizes.search_params} params × {sizes.search_metrics} "
+        "metrics (params `p*` uniform over `'v0'…'v9'`, metrics `m*` uniform in [0, 1), one point each), "
+        "the same data in both stores, logged through each system's `log_batch`. Query: "
+        f'`lc.search_runs("{FILTER}", order_by="{ORDER}", max_results=1000)` vs '
+        f'`mlflow.search_runs(experiment_ids=[…], filter_string="{FILTER}", order_by=["{ORDER}"], '
+        f"max_results=1000)`, both returning a pandas DataFrame. Median of {sizes.reps} timed repetitions "
+        f"after one warm-up, the two systems taking turns: LabCycle {c['lc_ms']:.1f} ms, MLflow {c['mlflow_ms']:.1f} ms. "
+        f"Both return {c['matches']} runs (MLflow {c['mlflow_matches']}; expected from the data "
+        f"{c['expected']}), "
+        + ("the same runs in the same order." if c["agree"] else "**but not the same runs/order**.")
+        + f" Store build: LabCycle {c['lc_build_s']:.0f} s; MLflow {c['mlflow_build_s']:.0f} s "
+        + (
+            f"(cached in `{c['mlflow_cache']}`, built {c['mlflow_built_at']})."
+            if c["mlflow_cached"]
+            else f"(now cached in `{c['mlflow_cache']}`)."
+        ),
+        "",
+        "Each system runs alone (never concurrently); Python's garbage collector is frozen over the "
+        "pre-built input data while a system is timed. MLflow runs offline: no server, telemetry off.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+BEGIN, END = "<!-- bench:tracking -->", "<!-- /bench:tracking -->"
+
+
+def write_section(path: Path, report: str) -> None:
+    """Replace this bench's section of the shared report (append it when missing); the
+    sections of the other benches (jobs, serving, sweeps) are kept as they are."""
+    section = f"{BEGIN}\n{report.strip()}\n{END}"
+    text = path.read_text() if path.exists() else "# Benchmark results\n"
+    if BEGIN in text and END in text:
+        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.write_text(text)
+
+
+MLFLOW_URI = [""]  # the (a)/(b) MLflow store of this run, set in main()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="small sizes for a smoke run (< 60 s); no report unless --out is given",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help=f"write the Markdown report here (default: {RESULTS.relative_to(REPO)} "
+        "for a full run)",
+    )
+    parser.add_argument("--mlflow-calls", type=int, help="(a) MLflow calls to time")
+    parser.add_argument("--mlflow-points", type=int, help="(b) MLflow points to time")
+    parser.add_argument(
+        "--only", default="abc", help="run only these measures, e.g. 'ab' (no report)"
+    )
+    args = parser.parse_args(argv)
+    argv_used = list(argv if argv is not None else sys.argv[1:])
+
+    sizes = QUICK if args.quick else FULL
+    if args.mlflow_calls:
+        sizes = replace(sizes, mlflow_calls=args.mlflow_calls)
+    if args.mlflow_points:
+        sizes = replace(sizes, mlflow_points=args.mlflow_points)
+    out = args.out if args.out else (None if args.quick or args.only != "abc" else RESULTS)
+
+    mlflow_mod, _client_cls, Metric, Param = import_mlflow()
+    env = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine(),
+        "versions": versions(mlflow_mod),
+        "load": os.getloadavg(),
+    }
+    console.print(
+        "[bold]LabCycle vs MLflow tracking bench[/bold] "
+        + ("(quick: smoke sizes)" if args.quick else "(full sizes)")
+    )
+    console.print(", ".join(f"{k} {v}" for k, v in env["machine"].items()))
+    console.print(", ".join(f"{k} {v}" for k, v in env["versions"].items()))
+
+    started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="labcycle-bench-"))
+    rows: list[Row] = []
+    infos: dict[str, dict] = {}
+    try:
+        MLFLOW_URI[0] = f"sqlite:///{tmp / 'mlflow.db'}"
+        os.environ["MLFLOW_TRACKING_URI"] = MLFLOW_URI[0]
+        mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
+        with console.status("Creating the MLflow store (schema migrations)…"):
+            mlflow_mod.MlflowClient().search_experiments()  # migrate now, not inside a timing
+        if "a" in args.only:
+            r, infos["a"] = bench_log_metric(sizes, tmp, mlflow_mod, MLFLOW_URI[0])
+            rows += r
+        if "b" in args.only:
+            r, infos["b"] = bench_ingest(sizes, tmp, mlflow_mod, Metric)
+            rows += r
+        if "c" in args.only:
+            r, infos["c"] = bench_search(sizes, tmp, mlflow_mod, Metric, Param)
+            rows += r
+    finally:
+        lc_state.reset(None)
+        shutil.rmtree(tmp, ignore_errors=True)
+    total = time.perf_counter() - started
+
+    env["load_end"] = os.getloadavg()
+    print_table(
+        rows,
+        f"LabCycle vs MLflow {mlflow_mod.__version__} on SQLite"
+        + (" — QUICK sizes, not representative" if args.quick else ""),
+    )
+    for line in notes(sizes, infos):
+        console.print(line)
+    console.print(
+        f"Total bench runtime: {total:.0f} s (load average {env['load'][0]:.1f} at the start, "
+        f"{env['load_end'][0]:.1f} at the end, {os.cpu_count()} cores)"
+    )
+    if out is not None:
+        if set(infos) != {"a", "b", "c"}:
+            console.print("[yellow]Not writing a report: it needs all three measures.[/yellow]")
+        else:
+            write_section(
+                out, markdown(rows, sizes, args.quick, infos, env, total, mlflow_mod, argv_used)
+            )
+            console.print(f"Report written to the tracking section of {out}")
+    return 0  # figures, not a pass/fail test: PASS/MISS is in the table
+
+
+if __name__ == "__main__":
+    sys.exit(main())
