@@ -102,7 +102,7 @@ class Sizes:
     search_params: int = 10
     search_metrics: int = 10
     reps: int = 9  # (c) timed repetitions after one warm-up
-    rounds: int = 2  # (b) interleaved raw/LabCycle/MLflow rounds; the best of each is reported
+    rounds: int = 3  # (b) interleaved raw/LabCycle/MLflow rounds; the best of each is reported
 
     @property
     def points(self) -> int:
@@ -399,16 +399,24 @@ def bench_ingest(sizes: Sizes, tmp: Path, mlflow_mod, Metric) -> tuple[list[Row]
     slices = [ml_batches[i : i + per_slice] for i in range(0, len(ml_batches), per_slice)]
     raw_times, lc_times, ml_rates = [], [], []
     for round_no in range(1, sizes.rounds + 1):  # interleaved, fresh files each round
-        raw_times.append(bench_raw_floor(sizes, tmp, keys, values, round_no))
-        console.print(
-            f"round {round_no}: raw sqlite3 executemany: {raw_times[-1]:.2f} s, "
-            f"{sizes.points / raw_times[-1]:,.0f} points/s"
-        )
-        lc_times.append(bench_labcycle_ingest(sizes, tmp, keys, values, round_no))
-        console.print(
-            f"round {round_no}: LabCycle log_batch:      {lc_times[-1]:.2f} s, "
-            f"{sizes.points / lc_times[-1]:,.0f} points/s"
-        )
+
+        def raw_round(round_no: int = round_no) -> None:
+            raw_times.append(bench_raw_floor(sizes, tmp, keys, values, round_no))
+            console.print(
+                f"round {round_no}: raw sqlite3 executemany: {raw_times[-1]:.2f} s, "
+                f"{sizes.points / raw_times[-1]:,.0f} points/s"
+            )
+
+        def lc_round(round_no: int = round_no) -> None:
+            lc_times.append(bench_labcycle_ingest(sizes, tmp, keys, values, round_no))
+            console.print(
+                f"round {round_no}: LabCycle log_batch:      {lc_times[-1]:.2f} s, "
+                f"{sizes.points / lc_times[-1]:,.0f} points/s"
+            )
+
+        # The order alternates, so neither side always runs right after the other's writes.
+        for step in (raw_round, lc_round) if round_no % 2 else (lc_round, raw_round):
+            step()
         if round_no <= len(slices):
             part = slices[round_no - 1]
             points = sum(len(batch) for _, batch in part)
@@ -723,7 +731,8 @@ def notes(sizes: Sizes, infos: dict) -> list[str]:
             f"(b) {sizes.ingest_runs} runs × {sizes.ingest_keys} keys × {sizes.ingest_steps:,} steps; "
             f"LabCycle and raw sqlite3 in batches of {sizes.batch:,}; MLflow in batches of "
             f"{sizes.mlflow_batch:,}, timed on the first {b['mlflow_points']:,} points, cut in one "
-            f"slice per round; best of {sizes.rounds} interleaved round(s) for each system."
+            f"slice per round; best of {sizes.rounds} interleaved round(s) for each system "
+            "(raw sqlite3 and LabCycle take turns going first)."
         )
     if "c" in infos:
         c = infos["c"]

@@ -16,7 +16,21 @@ SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 README_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop():
+    """Playwright's sync API runs an event loop of its own in this thread: pytest-jupyter's
+    loop fixture (autouse, for the API suites) must neither create nor close one here."""
+    yield None
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup():
+    """No pytest-jupyter server runs in the browser suite (it uses a real JupyterLab)."""
+    yield
+
+
+# Module scope: Playwright's loop must be gone before the suites that use asyncio run.
+@pytest.fixture(scope="module")
 def browser():
     if not Path(CHROMIUM).exists():
         pytest.skip(f"No Chromium at {CHROMIUM}: apt-get install chromium (make test does).")
