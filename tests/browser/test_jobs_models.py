@@ -5,7 +5,6 @@ dark screenshots."""
 from __future__ import annotations
 
 import json
-import re
 import time
 
 import httpx
