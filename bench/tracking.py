@@ -97,12 +97,12 @@ class Sizes:
     ingest_steps: int = 10_000
     batch: int = 10_000  # (b) points per LabCycle log_batch (what the flusher sends) and raw batch
     mlflow_batch: int = 1_000  # (b) MLflow's maximum metrics per log_batch request
-    mlflow_points: int = 100_000  # (b) MLflow timed on the first N points of the same sequence
+    mlflow_points: int = 1_000_000  # (b) MLflow timed on the first N points of the same sequence
     search_runs: int = 10_000  # (c) runs x params x metrics
     search_params: int = 10
     search_metrics: int = 10
     reps: int = 9  # (c) timed repetitions after one warm-up
-    rounds: int = 3  # (b) interleaved raw/LabCycle/MLflow rounds; the best of each is reported
+    rounds: int = 3  # (b) interleaved raw/LabCycle/MLflow rounds (median / total reported)
 
     @property
     def points(self) -> int:
@@ -350,10 +350,8 @@ def bench_labcycle_ingest(sizes: Sizes, tmp: Path, keys, values, round_no: int) 
     return elapsed
 
 
-def mlflow_ingest_batches(
-    sizes: Sizes, tmp: Path, keys, values, mlflow_mod, Metric
-) -> tuple[Any, list[tuple[str, list]], list[str], int]:
-    """MLflow runs and ``Metric`` batches for the first ``mlflow_points`` points."""
+def mlflow_ingest_setup(sizes: Sizes, tmp: Path, mlflow_mod) -> tuple[Any, list[str], int]:
+    """MLflow's client and runs for the first ``mlflow_points`` points (runs made untimed)."""
     mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
     client = mlflow_mod.MlflowClient()
     exp = client.create_experiment(
@@ -364,19 +362,34 @@ def mlflow_ingest_batches(
     run_ids = [
         client.create_run(exp, run_name=f"ingest-{r}").info.run_id for r in range(runs_needed)
     ]
-    batches: list[tuple[str, list]] = []
-    current: list = []
-    last_run = 0
-    for i, (r, key, value, step, ts) in enumerate(iter_points(sizes, keys, values)):
-        if i == n:
-            break
-        if (r != last_run or len(current) == sizes.mlflow_batch) and current:
-            batches.append((run_ids[last_run], current))
-            current = []
-        last_run = r
-        current.append(Metric(key, value, ts, step))
-    batches.append((run_ids[last_run], current))
-    return client, batches, run_ids, n
+    return client, run_ids, n
+
+
+def mlflow_batch_bounds(sizes: Sizes, n: int) -> list[tuple[int, int, int]]:
+    """(run index, first point, end point) of each MLflow request over the first n points:
+    ``mlflow_batch`` points at most, never across two runs."""
+    per_run = sizes.ingest_keys * sizes.ingest_steps
+    bounds = []
+    for first in range(0, n, per_run):
+        for start in range(first, min(first + per_run, n), sizes.mlflow_batch):
+            bounds.append(
+                (first // per_run, start, min(start + sizes.mlflow_batch, first + per_run, n))
+            )
+    return bounds
+
+
+def mlflow_batches(sizes: Sizes, keys, values, run_ids, Metric, bounds) -> list[tuple[str, list]]:
+    """The ``Metric`` objects of some requests: point p of run r is step
+    (p - r * per_run) // keys, key (p - r * per_run) % keys, as ``iter_points`` orders them."""
+    per_run, n_keys = sizes.ingest_keys * sizes.ingest_steps, sizes.ingest_keys
+    batches = []
+    for run, start, end in bounds:
+        metrics = []
+        for p in range(start, end):
+            step, k = divmod(p - run * per_run, n_keys)
+            metrics.append(Metric(keys[k], values[p], BASE_MS + step, step))
+        batches.append((run_ids[run], metrics))
+    return batches
 
 
 def bench_mlflow_slice(client, batches: list[tuple[str, list]]) -> float:
@@ -390,14 +403,14 @@ def bench_mlflow_slice(client, batches: list[tuple[str, list]]) -> float:
 def bench_ingest(sizes: Sizes, tmp: Path, mlflow_mod, Metric) -> tuple[list[Row], dict]:
     console.rule(f"(b) bulk ingest of {sizes.points:,} metric points")
     keys, values = point_sequence(sizes)
-    client, ml_batches, ml_runs, ml_n = mlflow_ingest_batches(
-        sizes, tmp, keys, values, mlflow_mod, Metric
-    )
-    # MLflow's sample is cut in one slice per round, so that each round times all three
+    client, ml_runs, ml_n = mlflow_ingest_setup(sizes, tmp, mlflow_mod)
+    # MLflow's points are cut in one slice per round, so that each round times all three
     # systems close together: a machine that gets busier or quieter affects them alike.
-    per_slice = -(-len(ml_batches) // sizes.rounds)
-    slices = [ml_batches[i : i + per_slice] for i in range(0, len(ml_batches), per_slice)]
-    raw_times, lc_times, ml_rates = [], [], []
+    bounds = mlflow_batch_bounds(sizes, ml_n)
+    per_slice = -(-len(bounds) // sizes.rounds)
+    slices = [bounds[i : i + per_slice] for i in range(0, len(bounds), per_slice)]
+    ml_points, ml_times = [], []
+    raw_times, lc_times = [], []
     for round_no in range(1, sizes.rounds + 1):  # interleaved, fresh files each round
 
         def raw_round(round_no: int = round_no) -> None:
@@ -418,22 +431,25 @@ def bench_ingest(sizes: Sizes, tmp: Path, mlflow_mod, Metric) -> tuple[list[Row]
         for step in (raw_round, lc_round) if round_no % 2 else (lc_round, raw_round):
             step()
         if round_no <= len(slices):
-            part = slices[round_no - 1]
-            points = sum(len(batch) for _, batch in part)
-            seconds = bench_mlflow_slice(client, part)
-            ml_rates.append(points / seconds)
+            part = mlflow_batches(sizes, keys, values, ml_runs, Metric, slices[round_no - 1])
+            ml_points.append(sum(len(batch) for _, batch in part))
+            ml_times.append(bench_mlflow_slice(client, part))
+            del part
             console.print(
-                f"round {round_no}: MLflow log_batch:        {seconds:.2f} s for {points:,} points, "
-                f"{ml_rates[-1]:,.0f} points/s"
+                f"round {round_no}: MLflow log_batch:        {ml_times[-1]:.2f} s for "
+                f"{ml_points[-1]:,} points, {ml_points[-1] / ml_times[-1]:,.0f} points/s"
             )
     stored = len(client.get_metric_history(ml_runs[0], keys[0]))
     assert stored == min(sizes.ingest_steps, ml_n // sizes.ingest_keys), (
         f"MLflow stored {stored} k0 points"
     )
-    raw_s, lc_s = min(raw_times), min(lc_times)
+    # Central figures for every system: the median round of LabCycle and of the floor (each
+    # round is the whole workload), and MLflow's points over its total time.
+    raw_s, lc_s = statistics.median(raw_times), statistics.median(lc_times)
     raw_rate, lc_rate = sizes.points / raw_s, sizes.points / lc_s
-    ml_rate = max(ml_rates)
-    ml_s = ml_n / ml_rate  # the whole sample at the best slice's rate
+    ml_s = sum(ml_times)
+    ml_rate = ml_n / ml_s
+    ml_rates = [p / t for p, t in zip(ml_points, ml_times, strict=True)]
     rows = [
         Row(
             f"(b) ingest {sizes.points:,} points",
@@ -571,15 +587,19 @@ def build_mlflow_search(sizes: Sizes, data, mlflow_mod, Metric, Param) -> tuple[
 
 def alternating_medians(fns: list, reps: int) -> list[tuple[float, Any]]:
     """One warm-up call each, then ``reps`` rounds calling each function once in turn (never
-    two at a time): all of them see the same moments of a busy or quiet machine. The
-    median time of each, with its last result."""
+    two at a time): all of them see the same moments of a busy or quiet machine. Before
+    each timed call the garbage collector runs (untimed), so that no call pays for the
+    garbage another one left. The median time of each, with its last result."""
     results = [fn() for fn in fns]
     times: list[list[float]] = [[] for _ in fns]
-    for _ in range(reps):
-        for i, fn in enumerate(fns):
-            t0 = time.perf_counter()
-            results[i] = fn()
-            times[i].append(time.perf_counter() - t0)
+    with quiet_gc():
+        for _ in range(reps):
+            for i, fn in enumerate(fns):
+                results[i] = None
+                gc.collect()
+                t0 = time.perf_counter()
+                results[i] = fn()
+                times[i].append(time.perf_counter() - t0)
     return [(statistics.median(t), r) for t, r in zip(times, results, strict=True)]
 
 
@@ -727,12 +747,18 @@ def notes(sizes: Sizes, infos: dict) -> list[str]:
         )
     if "b" in infos:
         b = infos["b"]
+        sample = (
+            "all of them"
+            if b["mlflow_points"] >= sizes.points
+            else f"the first {b['mlflow_points']:,} of them"
+        )
         out.append(
             f"(b) {sizes.ingest_runs} runs × {sizes.ingest_keys} keys × {sizes.ingest_steps:,} steps; "
-            f"LabCycle and raw sqlite3 in batches of {sizes.batch:,}; MLflow in batches of "
-            f"{sizes.mlflow_batch:,}, timed on the first {b['mlflow_points']:,} points, cut in one "
-            f"slice per round; best of {sizes.rounds} interleaved round(s) for each system "
-            "(raw sqlite3 and LabCycle take turns going first)."
+            f"LabCycle and raw sqlite3 in batches of {sizes.batch:,}, median of {sizes.rounds} "
+            f"rounds (taking turns going first); MLflow in batches of {sizes.mlflow_batch:,} on "
+            f"{sample}, one slice after each round, points over total time (slices: "
+            + ", ".join(f"{rate:,.0f}" for rate in b["mlflow_rates"])
+            + " points/s)."
         )
     if "c" in infos:
         c = infos["c"]
@@ -851,20 +877,22 @@ def markdown(
         f"{b['raw_s']:.2f} s. LabCycle's figure includes what the floor does not do: validating every "
         "point, the foreign key check on `run_id`, the `latest_metrics` upsert and the audit event. "
         f"MLflow: `MlflowClient().log_batch(run_id, metrics=[Metric(...)])`, {sizes.mlflow_batch:,} metrics "
-        f"per request (its maximum), timed on the first {b['mlflow_points']:,} points of the same "
-        f"sequence, logged in {len(b['mlflow_rates'])} slice(s) (one per round, right after "
-        f"LabCycle's): "
+        f"per request (its maximum), on the first {b['mlflow_points']:,} points of the same sequence "
+        f"({b['mlflow_s']:.1f} s in all), logged in {len(b['mlflow_rates'])} slice(s), one right after "
+        "each round of the other two: "
         + ", ".join(f"{rate:,.0f}" for rate in b["mlflow_rates"])
-        + " points/s"
+        + " points/s. "
         + (
-            f"; the whole {sizes.points:,} would take "
-            f"~{b['mlflow_s'] / b['mlflow_points'] * sizes.points / 60:.0f} min"
-            if b["mlflow_points"] < sizes.points
-            else ""
+            "MLflow slows down as its tables grow, so its figure is taken over the whole workload, "
+            "as LabCycle's is (points over total time), not over its fastest first part"
+            if b["mlflow_points"] >= sizes.points
+            else "A sample: MLflow slows down as its tables grow, so this favours MLflow; the whole "
+            f"{sizes.points:,} would take ~{b['mlflow_s'] / b['mlflow_points'] * sizes.points:.0f} s"
         )
-        + ". Each system's figure is its best round; raw floor rounds: "
+        + f". LabCycle and the floor: the median of {sizes.rounds} rounds of the whole workload, in "
+        "fresh files, taking turns going first; floor rounds "
         + ", ".join(f"{t:.2f} s" for t in b["raw_all"])
-        + "; LabCycle rounds: "
+        + "; LabCycle rounds "
         + ", ".join(f"{t:.2f} s" for t in b["lc_all"])
         + ". Input objects are built before the clock starts, for every system.",
         "",
@@ -885,8 +913,9 @@ def markdown(
             else f"(now cached in `{c['mlflow_cache']}`)."
         ),
         "",
-        "Each system runs alone (never concurrently); Python's garbage collector is frozen over the "
-        "pre-built input data while a system is timed. MLflow runs offline: no server, telemetry off.",
+        "Each system runs alone (never concurrently). Python's garbage collector is frozen over what "
+        "exists before a system is timed (the pre-built input data, both libraries), and in (c) it "
+        "also runs, untimed, before each timed call. MLflow runs offline: no server, telemetry off.",
         "",
     ]
     return "\n".join(lines)

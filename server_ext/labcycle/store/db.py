@@ -26,6 +26,9 @@ _PG_MIGRATION_LOCK = 0x1A_BC_7C1E
 # Set on every SQLite connection. SQLite's default page cache is 2 MiB, less than the
 # indexes that run search and bulk ingest walk: a store with 10,000 runs spent half of a
 # search re-reading pages. The cache grows only as pages are read, up to 64 MiB.
+# Checkpoints (WAL pages copied into the database, with an fsync) run every 10,000 WAL
+# pages (~40 MiB) instead of 1,000: a flushed batch of 10,000 metric points writes ~500
+# pages, and checkpointing every other batch doubled the commit time of bulk logging.
 SQLITE_PRAGMAS = (
     "journal_mode=WAL",
     "busy_timeout=60000",
@@ -33,6 +36,7 @@ SQLITE_PRAGMAS = (
     "synchronous=NORMAL",
     "cache_size=-65536",
     "temp_store=MEMORY",
+    "wal_autocheckpoint=10000",
 )
 
 
