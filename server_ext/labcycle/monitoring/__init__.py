@@ -1,0 +1,1 @@
+"""Monitoring: drift statistics, monitors, checks and alerts on deployed models."""
