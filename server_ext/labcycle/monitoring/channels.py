@@ -305,6 +305,10 @@ class AlertDelivery:
                 self._pending += 1
                 if self._pending > self._max_queue:
                     self.dropped_count += 1
+                    if len(self._dropped) >= self._max_queue:  # not even room to report it
+                        self._pending -= 1
+                        log.warning("alert delivery queue full: dropped %s", job.event)
+                        continue
                     job.dropped = True
                     job.error = (
                         f"not delivered: {self._max_queue} alert deliveries were already "
@@ -335,12 +339,14 @@ class AlertDelivery:
             leftovers = [job for _, _, job in self._heap]
             self._heap.clear()
             self._cond.notify_all()
+        if leftovers:
+            log.warning("alert delivery stopped with %d delivery(ies) not done", len(leftovers))
         for job in leftovers:
             job.error = (
                 f"not delivered: LabCycle stopped alert delivery after {job.attempts} "
                 f"attempt(s)" + (f"; last error: {job.error}" if job.error else "")
             )
-            self._finish(job, "failed")
+            self._finish(job, "failed", quiet=True)
         for thread in self._threads:
             thread.join(max(0.0, timeout - (time.monotonic() - start)) + 0.1)
 
@@ -404,7 +410,7 @@ class AlertDelivery:
         job.error = f"not delivered: LabCycle stopped alert delivery; last error: {job.error}"
         self._finish(job, "failed")
 
-    def _finish(self, job: _Job, status: str) -> None:
+    def _finish(self, job: _Job, status: str, quiet: bool = False) -> None:
         channel = redact_channels([job.channel])[0]
         record = {
             "channel": channel,
@@ -418,7 +424,9 @@ class AlertDelivery:
             "delivery_id": job.delivery_id,
             "summary": job.message.get("summary"),
         }
-        if status == "failed":
+        if quiet:
+            pass
+        elif status == "failed":
             log.warning(
                 "alert %s to %s failed after %d attempt(s): %s",
                 job.event,
