@@ -36,6 +36,7 @@ from .models_api import (
     log_model,
     set_alias,
 )
+from .monitors_api import Monitor, get_monitor, list_monitors, monitor
 from .serving_api import Deployment, deploy, get_deployment, list_deployments, log_ground_truth
 from .sweeps_api import Reproduction, Schedule, Sweep, reproduce, schedule, schedules, sweep
 
@@ -88,6 +89,10 @@ __all__ = [
     "get_deployment",
     "list_deployments",
     "log_ground_truth",
+    "Monitor",
+    "get_monitor",
+    "list_monitors",
+    "monitor",
     "Run",
     "__version__",
     "active_run",

@@ -298,11 +298,15 @@ def demo_seed(workspace: str) -> None:
     summary = seed(workspace)
     console.print(f"Seeded {summary['runs']} runs in {summary['experiments']} experiments; "
                   f"notebooks in {summary['workspace']}.")
+    if summary.get("monitoring"):
+        console.print(summary["monitoring"]["text"])
 
 
 from . import (  # noqa: E402 - the modules attach their commands to main
+    cli_apps,  # noqa: F401 - attaches app (the Voila apps, standalone)
     cli_jobs,  # noqa: F401 - attaches run, jobs
     cli_models,  # noqa: F401 - attaches models, deploy export
+    cli_monitors,  # noqa: F401 - attaches monitors
     cli_serving,  # noqa: F401 - attaches serve, deploy, deployments
     cli_sweeps,  # noqa: F401 - attaches sweep, sweeps, schedules, reproduce
 )

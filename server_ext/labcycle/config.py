@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Int, Unicode, default
+from traitlets import Int, List, Unicode, default
 from traitlets.config import Configurable
 
 
@@ -34,6 +34,26 @@ class LabCycleConfig(Configurable):
     max_concurrent_jobs = Int(
         help="How many notebook jobs run at once (env LABCYCLE_MAX_JOBS, default 2)."
     ).tag(config=True)
+
+    public_url = Unicode(
+        help="The Jupyter server's URL as users open it (env LABCYCLE_PUBLIC_URL), for links in "
+        "alerts; default: the address the server listens on."
+    ).tag(config=True)
+    webhook_allow = List(
+        Unicode(),
+        help="Hosts ('hooks.example.com', '*.corp.example') and networks ('10.0.0.0/8') that "
+        "alert webhooks may reach besides public addresses (env LABCYCLE_WEBHOOK_ALLOW, comma "
+        "separated). Link-local and cloud metadata addresses are refused unless listed here.",
+    ).tag(config=True)
+
+    @default("public_url")
+    def _public_url_default(self) -> str:
+        return os.environ.get("LABCYCLE_PUBLIC_URL", "")
+
+    @default("webhook_allow")
+    def _webhook_allow_default(self) -> list[str]:
+        raw = os.environ.get("LABCYCLE_WEBHOOK_ALLOW", "")
+        return [item.strip() for item in raw.split(",") if item.strip()]
 
     @default("executor")
     def _executor_default(self) -> str:

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 from .client import Transport
+from .client.objects import describe_object
 from .errors import InvalidInput
-from .fluent import _state, active_run, end_run, start_run
+from .fluent import _state, active_run, end_run, log_dataset, start_run
 from .models import LoadedModel, load_model_dir, materialize, save_model_dir
 from .models import _is_model_dir as is_model_dir
 from .services.registry import name_segment, normalise_name
@@ -129,6 +130,9 @@ def log_model(
         False stores the files with the run only (no registry entry).
     training_data : DataFrame or array, optional
         Widens the signature's ranges, categories and nullability to the training data.
+        A DataFrame is also logged as the run's ``training`` dataset (with its content,
+        stored once however often it is logged): monitors of the model's deployments
+        compare live traffic with it by default.
 
     Returns
     -------
@@ -148,6 +152,8 @@ def log_model(
     folder = Path(tempfile.mkdtemp(prefix="labcycle-model-"))
     try:
         _state.flusher().flush(run.id)
+        if register and describe_object(training_data) == "dataframe":
+            log_dataset(training_data, name=f"{display}-training", context="training")
         save_model_dir(model, folder / "model", flavor=flavor, input_example=input_example,
                        training_data=training_data, code_paths=code_paths, trusted=trusted)
         source = f"models/{name_segment(display)}/pending-{uuid.uuid4().hex[:12]}"

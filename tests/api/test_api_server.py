@@ -29,6 +29,7 @@ RESOURCES = {
     "labcycle:jobs",
     "labcycle:deployments",
     "labcycle:models",
+    "labcycle:monitors",
     "labcycle:sweeps",
     "labcycle:schedules",
 }

@@ -143,9 +143,11 @@ class LabCycleApp(ExtensionApp):
         self.export_api_environment()
 
     def initialize_handlers(self) -> None:
+        from .handlers_apps import app_handlers
         from .routes import tornado_handlers
 
         self.handlers.extend(tornado_handlers())
+        self.handlers.extend(app_handlers(self.serverapp))  # labcycle/apps/<name> (Voila apps)
 
     async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
         # The port is final only now (ServerApp.port_retries may have moved it).
@@ -154,6 +156,7 @@ class LabCycleApp(ExtensionApp):
 
         self.dispatcher = start_dispatcher(self)
         self.start_deployment_supervisor()
+        self.start_scheduler()
 
     def start_deployment_supervisor(self) -> None:
         """Model servers (issue 4): start, health-check, restart and re-adopt deployments.
@@ -165,8 +168,17 @@ class LabCycleApp(ExtensionApp):
             return
         self.supervisor = Supervisor(self.services, self.options.home).start()
         self.settings[SUPERVISOR_KEY] = self.supervisor
-        from ..services.scheduler import Scheduler  # schedules and sweeps (issue 3)
 
+    def start_scheduler(self) -> None:
+        """One loop for timed work: job schedules, sweeps (issue 3), monitor checks (issue 5)."""
+        from ..services.scheduler import Scheduler
+
+        if getattr(self.services, "schedules", None) is None:
+            return
+        monitors = getattr(self.services, "monitors", None)
+        if monitors is not None:  # links in alerts and the webhook policy come from the config
+            monitors.app_base_url = self.options.public_url or server_api_url(self.serverapp)
+            monitors.webhook_allow = list(self.options.webhook_allow)
         self.scheduler = Scheduler(self.services, interval=self.options.scheduler_interval)
         self.scheduler.start()
 

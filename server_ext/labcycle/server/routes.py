@@ -18,11 +18,13 @@ from . import responses as out
 from . import responses_deployments as deploy_out
 from . import responses_jobs as job_out
 from . import responses_models as model_out
+from . import responses_monitors as monitor_out
 from . import responses_sweeps as sweep_out
 from . import schemas as body
 from . import schemas_deployments as deploy_body
 from . import schemas_jobs as job_body
 from . import schemas_models as model_body
+from . import schemas_monitors as monitor_body
 from . import schemas_sweeps as sweep_body
 from .base import API_PREFIX, LabCycleHandler, NotFoundHandler
 from .handlers import (
@@ -51,6 +53,14 @@ from .handlers_models import (
     ModelVersionHandler,
     ModelVersionsHandler,
     TrustedLoadHandler,
+)
+from .handlers_monitors import (
+    MonitorAlertsHandler,
+    MonitorCheckHandler,
+    MonitorChecksHandler,
+    MonitorHandler,
+    MonitorPerformanceHandler,
+    MonitorsHandler,
 )
 from .handlers_runs import (
     CellsHandler,
@@ -462,6 +472,35 @@ ROUTES: tuple[Route, ...] = (
     R("POST", "deployments/{deployment_id}/feedback", FeedbackHandler, "log_ground_truth",
       "Record the ground truth of a prediction by its id",
       body=deploy_body.GroundTruth, response=deploy_out.FeedbackLogged, status=201),
+    # monitors (issue 5: drift and performance checks, alerts)
+    R("GET", "monitors", MonitorsHandler, "list_monitors",
+      "List monitors, newest first, with their health and latest check",
+      query=monitor_body.ListMonitorsQuery, response=monitor_out.MonitorList),
+    R("POST", "monitors", MonitorsHandler, "create_monitor",
+      "Watch a deployment's traffic (or a dataset) for drift and performance loss",
+      body=monitor_body.CreateMonitor, response=monitor_out.Monitor, status=201),
+    R("GET", "monitors/{monitor_id}", MonitorHandler, "get_monitor",
+      "A monitor with its settings, health, latest check and schedule",
+      response=monitor_out.Monitor),
+    R("PATCH", "monitors/{monitor_id}", MonitorHandler, "update_monitor",
+      "Change the window, thresholds, channels or schedule; pause or resume",
+      body=monitor_body.UpdateMonitor, response=monitor_out.Monitor),
+    R("DELETE", "monitors/{monitor_id}", MonitorHandler, "delete_monitor",
+      "Delete a monitor, its schedule, checks and alert log", status=204),
+    R("GET", "monitors/{monitor_id}/checks", MonitorChecksHandler, "list_monitor_checks",
+      "The monitor's checks, newest first (the drift timeline)",
+      query=monitor_body.ListChecksQuery, response=monitor_out.CheckList),
+    R("POST", "monitors/{monitor_id}/checks", MonitorChecksHandler, "run_monitor_check",
+      "Run a check now: drift, data quality and performance; alerts if needed",
+      response=monitor_out.CheckBrief, status=201),
+    R("GET", "monitors/{monitor_id}/checks/{check_id}", MonitorCheckHandler, "get_monitor_check",
+      "One check with every statistic it computed", response=monitor_out.CheckBrief),
+    R("GET", "monitors/{monitor_id}/alerts", MonitorAlertsHandler, "list_monitor_alerts",
+      "The monitor's alert log, newest first", query=body.Query,
+      response=monitor_out.AlertList),
+    R("GET", "monitors/{monitor_id}/performance", MonitorPerformanceHandler,
+      "get_monitor_performance", "Model performance per time window, from the ground truth",
+      query=monitor_body.PerformanceQuery, response=monitor_out.PerformanceHistory),
 )
 
 

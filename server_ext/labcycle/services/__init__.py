@@ -18,6 +18,7 @@ from .registry import RegistryService
 from .tracking import TrackingService
 
 if TYPE_CHECKING:  # built on first use, so importing the services stays cheap
+    from .monitors import MonitorService
     from .reproduce import ReproduceService
     from .schedules import ScheduleService
     from .sweeps import SweepService
@@ -66,6 +67,7 @@ class Services:
 
     @cached_property
     def schedules(self) -> ScheduleService:
+        from . import monitors  # noqa: F401 - registers the "monitor" kind of schedule
         from .schedules import ScheduleService
 
         return ScheduleService(self.store, lambda: self)
@@ -86,7 +88,16 @@ class Services:
         """Model deployments and their prediction logs (issue 4, serving)."""
         return DeploymentService(self)
 
+    @cached_property
+    def monitors(self) -> MonitorService:
+        """Drift and performance monitors of deployments, their checks and alerts (issue 5)."""
+        from .monitors import MonitorService
+
+        return MonitorService(self)
+
     def close(self) -> None:
+        if "monitors" in self.__dict__:  # deliver queued alerts before the store goes
+            self.monitors.close()
         self.store.dispose()
 
 

@@ -441,3 +441,89 @@ class Deployment(Base):
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     started_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# -- monitors (issue 5: drift and performance checks, alerts; migration 0007) -------------
+
+
+class Monitor(Base):
+    """A watch on a deployment's traffic (or on a pair of datasets) against reference data.
+
+    ``window`` says which current data a check reads (``{"last_n": 1000}`` or
+    ``{"last": "1d"}``), ``thresholds`` overrides the statistics' defaults per monitor and
+    per feature, ``channels`` holds the alert channels (webhook secrets included: never
+    returned by the API), ``alert_state`` is the deduplication state of
+    :func:`labcycle.monitoring.alerts.decide`. ``health`` is the status of the last check.
+    """
+
+    __tablename__ = "monitors"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    deployment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("deployments.id", ondelete="CASCADE"), index=True
+    )
+    reference_dataset_id: Mapped[str | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL")
+    )
+    current_dataset_id: Mapped[str | None] = mapped_column(
+        ForeignKey("datasets.id", ondelete="SET NULL")
+    )
+    target: Mapped[str | None] = mapped_column(String(250))
+    window: Mapped[dict] = mapped_column(JSON)
+    features: Mapped[list | None] = mapped_column(JSON)
+    thresholds: Mapped[dict] = mapped_column(JSON)
+    channels: Mapped[list] = mapped_column(JSON)
+    cooldown_s: Mapped[int] = mapped_column(Integer)
+    schedule_id: Mapped[str | None] = mapped_column(
+        ForeignKey("schedules.id", ondelete="SET NULL")
+    )
+    alert_state: Mapped[dict | None] = mapped_column(JSON)
+    health: Mapped[str] = mapped_column(String(16))
+    last_check_id: Mapped[str | None] = mapped_column(ID)
+    last_checked_at: Mapped[int | None] = mapped_column(BigInteger)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class MonitorCheck(Base):
+    """One check of a monitor: its status, headline figures and every statistic computed."""
+
+    __tablename__ = "monitor_checks"
+    __table_args__ = (Index("ix_monitor_checks_monitor_started", "monitor_id", "started_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    trigger: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    dataset_drift: Mapped[bool | None] = mapped_column(Boolean)
+    share_drifted: Mapped[float | None] = mapped_column(Float(53))
+    current_rows: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    result: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[int] = mapped_column(BigInteger)
+    finished_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class AlertEvent(Base):
+    """The alert log: one row per notice (fired / recovered) per channel, with delivery."""
+
+    __tablename__ = "alert_events"
+    __table_args__ = (Index("ix_alert_events_monitor_created", "monitor_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    monitor_id: Mapped[str] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    check_id: Mapped[str | None] = mapped_column(
+        ForeignKey("monitor_checks.id", ondelete="SET NULL")
+    )
+    event: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    sent_at: Mapped[int | None] = mapped_column(BigInteger)
