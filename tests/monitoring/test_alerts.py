@@ -734,7 +734,7 @@ def test_connection_refused_is_retried_then_reported() -> None:
     [record] = results.records
     assert record["status"] == "failed" and record["attempts"] == 3
     assert "cannot connect" in record["error"] and "refused" in record["error"].lower()
-    assert sent_in < 0.005
+    assert sent_in < 0.05  # vs ~0.15 s of attempts; the strict figure: the hanging test
 
 
 def test_send_never_waits_for_a_hanging_receiver(receiver: Receiver) -> None:
@@ -1023,7 +1023,7 @@ def test_email_server_down_and_not_configured() -> None:
     channel = [{"type": "email", "to": ["ops@example.com"]}]
     started = time.perf_counter()
     down.send(channel, message())
-    assert time.perf_counter() - started < 0.005
+    assert time.perf_counter() - started < 0.05  # the relay is not even tried in send()
     unconfigured.send(channel, message())
     assert down.flush(10) and unconfigured.flush(10)
     down.close()

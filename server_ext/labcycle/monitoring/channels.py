@@ -279,6 +279,8 @@ class AlertDelivery:
         self._threads: list[threading.Thread] = []
         self._closed = False
         self.dropped_count = 0
+        with self._cond:
+            self._start_threads()  # now, so that send() never pays for it
 
     def __repr__(self) -> str:
         return (
