@@ -25,6 +25,13 @@ import {
   ISubmitJob,
   ISweep
 } from './models_jobs';
+import {
+  IAlertEvent,
+  ICheckBrief,
+  ICreateMonitor,
+  IMonitor,
+  IUpdateMonitor
+} from './models_monitors';
 
 /** A list truncated at the client's limit says so. */
 export interface IListResult<T> {
@@ -211,6 +218,52 @@ export class LabCycleClient {
       'DELETE',
       `deployments/${encodeURIComponent(id)}`
     );
+  }
+
+  // ---- monitors (issue 5) ----
+
+  async listMonitors(maxResults = 200): Promise<IMonitor[]> {
+    const page = await this._get<IPage<IMonitor>>('monitors', {
+      max_results: maxResults
+    });
+    return page.items;
+  }
+
+  createMonitor(body: ICreateMonitor): Promise<IMonitor> {
+    return this._send<IMonitor>('POST', 'monitors', body);
+  }
+
+  updateMonitor(id: string, body: IUpdateMonitor): Promise<IMonitor> {
+    return this._send<IMonitor>(
+      'PATCH',
+      `monitors/${encodeURIComponent(id)}`,
+      body
+    );
+  }
+
+  /** The drift timeline: checks newest first, per-feature scores included. */
+  async listMonitorChecks(id: string, maxResults = 30): Promise<ICheckBrief[]> {
+    const page = await this._get<IPage<ICheckBrief>>(
+      `monitors/${encodeURIComponent(id)}/checks`,
+      { max_results: maxResults }
+    );
+    return page.items;
+  }
+
+  /** Run a check now; answers with the check once it is done. */
+  runMonitorCheck(id: string): Promise<ICheckBrief> {
+    return this._send<ICheckBrief>(
+      'POST',
+      `monitors/${encodeURIComponent(id)}/checks`
+    );
+  }
+
+  async listMonitorAlerts(id: string, maxResults = 20): Promise<IAlertEvent[]> {
+    const page = await this._get<IPage<IAlertEvent>>(
+      `monitors/${encodeURIComponent(id)}/alerts`,
+      { max_results: maxResults }
+    );
+    return page.items;
   }
 
   private _send<T>(

@@ -4,3 +4,4 @@ import './run-detail.css';
 import './metrics.css';
 import './jobs.css';
 import './models.css';
+import './monitors.css';

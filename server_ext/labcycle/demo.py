@@ -160,6 +160,12 @@ def seed(workspace: str | Path = ".") -> dict[str, Any]:
                 _fit_regressor(spec, *split)
             count += 1
             progress.advance(task)
-    summary = {"runs": count + 1, "experiments": 2, "workspace": str(folder), "notebook": str(notebook)}
+        # Monitoring (issue 5): a deployed model whose traffic drifted, and its fired monitor.
+        from .demo_monitoring import seed_monitoring
+
+        progress.update(task, description="Seeding the monitoring demo")
+        monitoring = seed_monitoring()
+    summary = {"runs": count + 2, "experiments": 3, "workspace": str(folder), "notebook": str(notebook),
+               "monitoring": monitoring}
     (folder / ".labcycle-demo.json").write_text(json.dumps(summary))
     return summary

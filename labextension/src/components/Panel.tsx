@@ -10,6 +10,7 @@ import { FRONTEND_VERSION } from '../version';
 import { Browser } from './Browser';
 import { JobsSection } from './JobsSection';
 import { ModelsSection } from './ModelsSection';
+import { MonitorsSection } from './MonitorsSection';
 import { ErrorState, Loading } from './States';
 
 export interface IPanelViewProps {
@@ -26,7 +27,7 @@ export interface IPanelViewProps {
   jobsRevealed: ISignal<unknown, string | null>;
 }
 
-type SectionId = 'runs' | 'jobs' | 'models';
+type SectionId = 'runs' | 'jobs' | 'models' | 'monitors';
 
 /**
  * The sidebar's content: checks the server extension first, then shows the
@@ -47,7 +48,8 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
   const [open, setOpen] = React.useState<Record<SectionId, boolean>>({
     runs: true,
     jobs: false,
-    models: false
+    models: false,
+    monitors: false
   });
   const [focusId, setFocusId] = React.useState<string | null>(null);
   const jobsRef = React.useRef<HTMLElement>(null);
@@ -128,12 +130,24 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
             refresh={refresh}
           />
         </PanelSection>
+        <PanelSection
+          id="monitors"
+          title="Monitors"
+          open={open.monitors}
+          onToggle={toggle}
+        >
+          <MonitorsSection
+            client={client}
+            active={visible && open.monitors}
+            refresh={refresh}
+          />
+        </PanelSection>
       </div>
     </>
   );
 }
 
-/** A collapsible part of the sidebar: Runs, Jobs or Models. */
+/** A collapsible part of the sidebar: Runs, Jobs, Models or Monitors. */
 function PanelSection(props: {
   id: SectionId;
   title: string;

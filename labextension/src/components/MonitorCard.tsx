@@ -1,0 +1,716 @@
+import { ISignal } from '@lumino/signaling';
+import * as React from 'react';
+
+import { LabCycleClient } from '../client';
+import { formatAgo, formatDate, formatDuration } from '../format';
+import { usePoll } from '../hooks';
+import { IDeployment } from '../models_jobs';
+import {
+  IAlertChannel,
+  IAlertEvent,
+  ICheckBrief,
+  IMonitor,
+  IMonitorWindow,
+  IUpdateMonitor,
+  MONITOR_APPS,
+  MONITOR_DEFAULTS,
+  monitorAppUrl
+} from '../models_monitors';
+import { DriftTimeline } from './DriftTimeline';
+import { errorMessage } from './States';
+
+/** How often a monitor's checks and alerts are polled while it is on screen (ms). */
+export const MONITOR_POLL_MS = 5000;
+
+const HEALTH: Record<string, { label: string; glyph: string; hint: string }> = {
+  ok: { label: 'OK', glyph: '✓', hint: 'The latest check found no drift' },
+  drift: {
+    label: 'Drift',
+    glyph: '▲',
+    hint: 'The latest check found drift above the threshold'
+  },
+  degraded: {
+    label: 'Degraded',
+    glyph: '▼',
+    hint: 'Model performance dropped below its training value'
+  },
+  no_data: {
+    label: 'No data',
+    glyph: '∅',
+    hint: 'Too few predictions in the window for a verdict'
+  },
+  error: { label: 'Error', glyph: '✕', hint: 'The latest check failed' },
+  unknown: { label: 'Not checked', glyph: '?', hint: 'No check has run yet' }
+};
+
+/** A monitor's health as a pill: colour, a glyph and a word (never colour alone). */
+export function HealthBadge(props: { health: string }): JSX.Element {
+  const known = HEALTH[props.health] ? props.health : 'unknown';
+  const info = HEALTH[known];
+  return (
+    <span
+      className={`lc-status lc-health lc-health-${known}`}
+      data-health={props.health}
+      title={`Health: ${info.label}. ${info.hint}.`}
+    >
+      <span className="lc-health-glyph" aria-hidden="true">
+        {info.glyph}
+      </span>
+      {info.label}
+    </span>
+  );
+}
+
+/** `in 23m`, `in 2h 07m` for a time to come; `due` once passed. */
+export function formatIn(iso: string | null | undefined, now: number): string {
+  if (!iso) {
+    return '—';
+  }
+  const time = Date.parse(iso);
+  if (isNaN(time)) {
+    return iso;
+  }
+  const seconds = (time - now) / 1000;
+  return seconds <= 1 ? 'due' : `in ${formatDuration(seconds)}`;
+}
+
+export function describeWindow(window: IMonitorWindow | null): string {
+  if (!window) {
+    return '—';
+  }
+  if ('last_n' in window) {
+    return `last ${window.last_n.toLocaleString('en-US')} predictions`;
+  }
+  return `last ${window.last}`;
+}
+
+/** `2 of 4 features drifted (50%)` from a check's columns and share. */
+export function driftedText(check: ICheckBrief): string {
+  const cols = Object.entries(check.columns ?? {});
+  const drifted = cols.filter(([, c]) => c.drifted).map(([name]) => name);
+  if (check.share_drifted === null || check.share_drifted === undefined) {
+    return '';
+  }
+  const share = `${Math.round(check.share_drifted * 100)}%`;
+  if (!cols.length) {
+    return `${share} of features drifted`;
+  }
+  return (
+    `${drifted.length} of ${cols.length} features drifted (${share})` +
+    (drifted.length ? `: ${drifted.join(', ')}` : '')
+  );
+}
+
+function alertText(alert: IAlertEvent): string {
+  const what =
+    alert.event === 'fire'
+      ? 'Alert fired'
+      : alert.event === 'recover'
+        ? 'Recovery notice'
+        : alert.event === 'remind'
+          ? 'Reminder'
+          : alert.event;
+  const channel = alert.channel as {
+    type?: string;
+    url?: string;
+    to?: string[];
+  };
+  const where =
+    channel.type === 'webhook'
+      ? ` to ${channel.url}`
+      : channel.type === 'email'
+        ? ` to ${(channel.to ?? []).join(', ')}`
+        : '';
+  const status =
+    alert.status === 'skipped' && channel.type === 'none'
+      ? 'skipped: no channel'
+      : alert.status;
+  return `${what}${where}: ${status}`;
+}
+
+interface IMonitorExtras {
+  checks: ICheckBrief[];
+  alerts: IAlertEvent[];
+}
+
+export interface IMonitorCardProps {
+  client: LabCycleClient;
+  monitor: IMonitor;
+  deployment: IDeployment | undefined;
+  baseUrl: string;
+  active: boolean;
+  now: number;
+  refresh: ISignal<unknown, void>;
+  focused: boolean;
+  /** Something changed (a check ran, settings were saved): reload the list. */
+  onChanged: () => void;
+}
+
+/** One monitor: health, latest check, drift timeline, run now, settings, app links. */
+export function MonitorCard(props: IMonitorCardProps): JSX.Element {
+  const { client, monitor: m, deployment: d, now } = props;
+  const fetchExtras = React.useCallback(async (): Promise<IMonitorExtras> => {
+    const [checks, alerts] = await Promise.all([
+      client.listMonitorChecks(m.id, 30),
+      client.listMonitorAlerts(m.id, 10)
+    ]);
+    return { checks, alerts };
+  }, [client, m.id]);
+  const extras = usePoll<IMonitorExtras>(fetchExtras, {
+    interval: MONITOR_POLL_MS,
+    active: props.active,
+    key: `monitor:${m.id}`,
+    refresh: props.refresh
+  });
+  const reloadExtras = extras.reload;
+  // A check ran elsewhere (schedule, another user): fetch the timeline now.
+  React.useEffect(() => {
+    reloadExtras();
+  }, [m.last_check_id, reloadExtras]);
+
+  const [running, setRunning] = React.useState(false);
+  const [runError, setRunError] = React.useState<string | null>(null);
+  const [fresh, setFresh] = React.useState<ICheckBrief | null>(null);
+  const [editing, setEditing] = React.useState(false);
+
+  const runNow = async () => {
+    setRunning(true);
+    setRunError(null);
+    setFresh(null);
+    try {
+      const check = await client.runMonitorCheck(m.id);
+      setFresh(check);
+    } catch (reason) {
+      setRunError(errorMessage(reason));
+    } finally {
+      setRunning(false);
+      reloadExtras();
+      props.onChanged();
+    }
+  };
+
+  const latest = fresh ?? m.latest_check;
+  const checks = extras.data?.checks ?? [];
+  // The check just run shows in the timeline at once, before the next poll.
+  const timeline =
+    fresh && !checks.some(c => c.id === fresh.id) ? [fresh, ...checks] : checks;
+  const lastAlert = extras.data?.alerts?.[0];
+
+  return (
+    <li
+      className={`lc-monitor${props.focused ? ' lc-focused' : ''}`}
+      data-monitor-id={m.id}
+      data-health={m.health}
+    >
+      <div className="lc-job-line">
+        <span className="lc-monitor-name" title={`${m.name}\n${m.id}`}>
+          {m.name}
+        </span>
+        {m.alerting && (
+          <span
+            className="lc-tag lc-alerting"
+            title="A problem persists: its alert was sent; the next one goes out when it clears or changes"
+          >
+            alerting
+          </span>
+        )}
+        <HealthBadge health={m.health} />
+      </div>
+      <div className="lc-job-line lc-muted lc-monitor-target">
+        {d ? (
+          <span title={`Deployment ${d.name} (${d.status})`}>
+            <span className="lc-monitor-deployment">{d.name}</span> ·{' '}
+            <code>{d.model_ref}</code>
+          </span>
+        ) : m.current_dataset_id ? (
+          <span>datasets</span>
+        ) : (
+          <span>deployment {m.deployment_id?.slice(0, 8)}</span>
+        )}
+        <span className="lc-monitor-window">{describeWindow(m.window)}</span>
+      </div>
+
+      <div className="lc-monitor-latest" aria-live="polite">
+        {running ? (
+          <div className="lc-loading lc-check-running" role="status">
+            <span className="lc-spinner" aria-hidden="true" />
+            Checking drift, data quality and performance…
+          </div>
+        ) : latest ? (
+          <>
+            <div className="lc-job-line">
+              <span className="lc-check-label">
+                {fresh ? 'New check' : 'Latest check'}
+              </span>
+              <span
+                className={`lc-check-status lc-check-text-${latest.status}`}
+                data-status={latest.status}
+              >
+                {latest.status.replace('_', ' ')}
+              </span>
+              <span
+                className="lc-muted lc-check-time"
+                title={formatDate(latest.started_at)}
+              >
+                {formatAgo(latest.started_at, now)}
+                {latest.trigger === 'schedule' ? ' · scheduled' : ''}
+              </span>
+            </div>
+            {driftedText(latest) && (
+              <div className="lc-check-share">{driftedText(latest)}</div>
+            )}
+            <div
+              className={`lc-check-summary${latest.error ? ' lc-error-text' : ' lc-muted'}`}
+              title={latest.summary}
+            >
+              {latest.error || latest.summary}
+            </div>
+          </>
+        ) : (
+          <div className="lc-muted">
+            Not checked yet. Press <b>Run check now</b>
+            {m.schedule ? ' or wait for the schedule' : ''}.
+          </div>
+        )}
+        {runError && (
+          <div className="lc-error-text lc-check-error" role="alert">
+            {runError}
+          </div>
+        )}
+      </div>
+
+      {extras.error && !extras.data ? (
+        <div className="lc-error-text lc-monitor-extras-error" role="alert">
+          Cannot load the checks: {errorMessage(extras.error)}
+        </div>
+      ) : (
+        <DriftTimeline
+          checks={timeline}
+          driftShare={m.thresholds?.drift_share ?? null}
+          highlightId={fresh?.id}
+        />
+      )}
+
+      {lastAlert && (
+        <div
+          className={`lc-monitor-alert lc-alert-${lastAlert.status}`}
+          data-alert-status={lastAlert.status}
+          title={lastAlert.error ?? lastAlert.summary}
+        >
+          <span aria-hidden="true">🔔</span> {alertText(lastAlert)}
+          <span className="lc-muted">
+            {' '}
+            · {formatAgo(lastAlert.created_at, now)}
+          </span>
+          {lastAlert.error && lastAlert.status !== 'skipped' && (
+            <div className="lc-error-text">{lastAlert.error}</div>
+          )}
+        </div>
+      )}
+
+      <div className="lc-job-actions lc-monitor-actions">
+        <button
+          className="jp-Button jp-mod-styled jp-mod-accept lc-run-check"
+          disabled={running}
+          onClick={() => void runNow()}
+          title="Compare the current window with the reference now"
+        >
+          {running ? 'Checking…' : 'Run check now'}
+        </button>
+        <span className="lc-monitor-apps">
+          {MONITOR_APPS.map(({ app, label }) => (
+            <a
+              key={app}
+              className="lc-link-button lc-monitor-app"
+              data-app={app}
+              href={monitorAppUrl(props.baseUrl, m, app)}
+              target="_blank"
+              rel="noreferrer"
+              title={`Open the ${label.toLowerCase()} app in a new tab`}
+            >
+              {label}
+            </a>
+          ))}
+        </span>
+      </div>
+
+      <details
+        className="lc-monitor-settings"
+        open={editing || undefined}
+        onToggle={e => {
+          if (!(e.target as HTMLDetailsElement).open) {
+            setEditing(false);
+          }
+        }}
+      >
+        <summary>
+          Alerts &amp; schedule
+          <span className="lc-muted">
+            {' '}
+            ·{' '}
+            {m.channels.length
+              ? `${m.channels.length} channel${m.channels.length === 1 ? '' : 's'}`
+              : 'no channel'}
+            {m.schedule
+              ? ` · next ${formatIn(m.schedule.next_run_at, now)}`
+              : ''}
+          </span>
+        </summary>
+        {editing ? (
+          <MonitorSettingsForm
+            monitor={m}
+            onCancel={() => setEditing(false)}
+            onSave={async body => {
+              await client.updateMonitor(m.id, body);
+              setEditing(false);
+              props.onChanged();
+            }}
+          />
+        ) : (
+          <MonitorSettingsView
+            monitor={m}
+            now={now}
+            alerts={extras.data?.alerts ?? []}
+            onEdit={() => setEditing(true)}
+          />
+        )}
+      </details>
+    </li>
+  );
+}
+
+function MonitorSettingsView(props: {
+  monitor: IMonitor;
+  now: number;
+  alerts: IAlertEvent[];
+  onEdit: () => void;
+}): JSX.Element {
+  const { monitor: m, now } = props;
+  const t = m.thresholds ?? ({} as IMonitor['thresholds']);
+  return (
+    <div className="lc-settings-view">
+      <dl className="lc-settings-list">
+        <dt>Channels</dt>
+        <dd className="lc-channels">
+          {m.channels.length === 0 ? (
+            <span className="lc-muted">
+              none (alerts are logged only, as “skipped: no channel”)
+            </span>
+          ) : (
+            m.channels.map((c, i) => (
+              <div key={i} className="lc-channel" data-type={c.type}>
+                {c.type === 'webhook' ? (
+                  <>
+                    webhook <code>{c.url}</code>
+                    {c.secret_set ? (
+                      <span className="lc-muted"> · signed (secret set)</span>
+                    ) : null}
+                  </>
+                ) : (
+                  <>e-mail {c.to.join(', ')}</>
+                )}
+              </div>
+            ))
+          )}
+        </dd>
+        <dt>Cooldown</dt>
+        <dd>{formatDuration(m.cooldown_s)}</dd>
+        <dt>Schedule</dt>
+        <dd className="lc-schedule">
+          {m.schedule ? (
+            <>
+              <code>{m.schedule.cron}</code> ({m.schedule.timezone})
+              {m.schedule.paused ? (
+                <span className="lc-tag">paused</span>
+              ) : (
+                <span
+                  className="lc-muted lc-next-run"
+                  title={formatDate(m.schedule.next_run_at)}
+                >
+                  {' '}
+                  · next {formatDate(m.schedule.next_run_at)} (
+                  {formatIn(m.schedule.next_run_at, now)})
+                </span>
+              )}
+            </>
+          ) : (
+            <span className="lc-muted">on demand only</span>
+          )}
+        </dd>
+        <dt>Thresholds</dt>
+        <dd className="lc-thresholds">
+          drift when ≥{' '}
+          {Math.round((t.drift_share ?? MONITOR_DEFAULTS.drift_share) * 100)}%
+          of features drift; degraded when a metric drops &gt;{' '}
+          {t.performance_drop ?? MONITOR_DEFAULTS.performance_drop}
+          {t.method ? ` · method ${t.method}` : ''}
+          {t.threshold ? ` · threshold ${t.threshold}` : ''}
+        </dd>
+      </dl>
+      {props.alerts.length > 0 && (
+        <details className="lc-alert-log">
+          <summary>Alert log ({props.alerts.length})</summary>
+          <ul>
+            {props.alerts.map(a => (
+              <li key={a.id} data-alert-status={a.status} title={a.summary}>
+                {alertText(a)}{' '}
+                <span className="lc-muted">
+                  · {formatAgo(a.created_at, now)}
+                </span>
+                {a.error && <div className="lc-muted">{a.error}</div>}
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
+      <button
+        className="lc-link-button lc-edit-settings"
+        onClick={props.onEdit}
+      >
+        Edit alerts &amp; schedule
+      </button>
+    </div>
+  );
+}
+
+/** Channels as form fields, and back. */
+export interface IChannelFields {
+  webhookUrl: string;
+  webhookSecret: string;
+  /** A secret is stored for the current URL (kept unless a new one is typed). */
+  secretSet: boolean;
+  emails: string;
+}
+
+export function channelFields(channels: IAlertChannel[]): IChannelFields {
+  const hook = channels.find(c => c.type === 'webhook');
+  const mail = channels.find(c => c.type === 'email');
+  return {
+    webhookUrl: hook?.type === 'webhook' ? hook.url : '',
+    webhookSecret: '',
+    secretSet: hook?.type === 'webhook' ? Boolean(hook.secret_set) : false,
+    emails: mail?.type === 'email' ? mail.to.join(', ') : ''
+  };
+}
+
+export function fieldsToChannels(
+  fields: IChannelFields,
+  originalUrl = ''
+): IAlertChannel[] {
+  const out: IAlertChannel[] = [];
+  const url = fields.webhookUrl.trim();
+  if (url) {
+    const hook: IAlertChannel = { type: 'webhook', url };
+    if (fields.webhookSecret) {
+      hook.secret = fields.webhookSecret;
+    } else if (fields.secretSet && url === originalUrl) {
+      hook.secret_set = true; // keep the stored secret
+    }
+    out.push(hook);
+  }
+  const to = fields.emails
+    .split(/[,;\s]+/)
+    .map(s => s.trim())
+    .filter(Boolean);
+  if (to.length) {
+    out.push({ type: 'email', to });
+  }
+  return out;
+}
+
+/** Parse a number field; '' gives `fallback`, anything else not a number throws. */
+export function numberField(
+  value: string,
+  label: string,
+  fallback?: number
+): number | undefined {
+  if (!value.trim()) {
+    return fallback;
+  }
+  const n = Number(value);
+  if (!Number.isFinite(n)) {
+    throw new Error(`${label} must be a number.`);
+  }
+  return n;
+}
+
+/** The channel fields shared by the settings form and the "Add monitor" form. */
+export function ChannelInputs(props: {
+  fields: IChannelFields;
+  onChange: (fields: IChannelFields) => void;
+}): JSX.Element {
+  const { fields, onChange } = props;
+  return (
+    <>
+      <label className="lc-form-field">
+        <span>Webhook URL</span>
+        <input
+          className="jp-mod-styled lc-webhook-url"
+          type="url"
+          placeholder="https://hooks.example.com/labcycle"
+          value={fields.webhookUrl}
+          onChange={e => onChange({ ...fields, webhookUrl: e.target.value })}
+        />
+      </label>
+      <label className="lc-form-field">
+        <span>Webhook secret</span>
+        <input
+          className="jp-mod-styled lc-webhook-secret"
+          type="password"
+          autoComplete="new-password"
+          placeholder={
+            fields.secretSet
+              ? 'set (type to replace)'
+              : 'optional: signs each request (HMAC)'
+          }
+          value={fields.webhookSecret}
+          onChange={e => onChange({ ...fields, webhookSecret: e.target.value })}
+        />
+      </label>
+      <label className="lc-form-field">
+        <span>E-mail to</span>
+        <input
+          className="jp-mod-styled lc-emails"
+          type="text"
+          placeholder="owner@example.com, team@example.com"
+          value={fields.emails}
+          onChange={e => onChange({ ...fields, emails: e.target.value })}
+        />
+      </label>
+    </>
+  );
+}
+
+function MonitorSettingsForm(props: {
+  monitor: IMonitor;
+  onSave: (body: IUpdateMonitor) => Promise<void>;
+  onCancel: () => void;
+}): JSX.Element {
+  const { monitor: m } = props;
+  const originalUrl = channelFields(m.channels).webhookUrl;
+  const [channels, setChannels] = React.useState(() =>
+    channelFields(m.channels)
+  );
+  const [cooldown, setCooldown] = React.useState(String(m.cooldown_s));
+  const [cron, setCron] = React.useState(m.schedule?.cron ?? '');
+  const [driftShare, setDriftShare] = React.useState(
+    String(m.thresholds?.drift_share ?? MONITOR_DEFAULTS.drift_share)
+  );
+  const [perfDrop, setPerfDrop] = React.useState(
+    String(m.thresholds?.performance_drop ?? MONITOR_DEFAULTS.performance_drop)
+  );
+  const [saving, setSaving] = React.useState(false);
+  const [error, setError] = React.useState<string | null>(null);
+
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setSaving(true);
+    try {
+      const body: IUpdateMonitor = {
+        channels: fieldsToChannels(channels, originalUrl),
+        cooldown_s: numberField(
+          cooldown,
+          'Cooldown',
+          MONITOR_DEFAULTS.cooldown_s
+        ),
+        thresholds: {
+          ...m.thresholds,
+          drift_share: numberField(
+            driftShare,
+            'Drift share',
+            MONITOR_DEFAULTS.drift_share
+          ),
+          performance_drop: numberField(
+            perfDrop,
+            'Performance drop',
+            MONITOR_DEFAULTS.performance_drop
+          )
+        }
+      };
+      const newCron = cron.trim();
+      if (newCron !== (m.schedule?.cron ?? '')) {
+        body.cron = newCron || null;
+      }
+      await props.onSave(body);
+    } catch (reason) {
+      setError(errorMessage(reason));
+    } finally {
+      setSaving(false);
+    }
+  };
+
+  return (
+    <form
+      className="lc-monitor-form lc-settings-form"
+      onSubmit={e => void submit(e)}
+    >
+      <ChannelInputs fields={channels} onChange={setChannels} />
+      <label className="lc-form-field">
+        <span>Cooldown (s)</span>
+        <input
+          className="jp-mod-styled lc-cooldown"
+          type="number"
+          min={0}
+          value={cooldown}
+          onChange={e => setCooldown(e.target.value)}
+        />
+      </label>
+      <label className="lc-form-field">
+        <span>Schedule (cron)</span>
+        <input
+          className="jp-mod-styled lc-cron"
+          type="text"
+          placeholder="empty: on demand only"
+          value={cron}
+          onChange={e => setCron(e.target.value)}
+        />
+      </label>
+      <label className="lc-form-field">
+        <span>Drift share</span>
+        <input
+          className="jp-mod-styled lc-drift-share"
+          type="number"
+          step="0.05"
+          min={0}
+          max={1}
+          value={driftShare}
+          onChange={e => setDriftShare(e.target.value)}
+        />
+      </label>
+      <label className="lc-form-field">
+        <span>Performance drop</span>
+        <input
+          className="jp-mod-styled lc-perf-drop"
+          type="number"
+          step="0.01"
+          min={0}
+          max={1}
+          value={perfDrop}
+          onChange={e => setPerfDrop(e.target.value)}
+        />
+      </label>
+      {error && (
+        <div className="lc-error-text lc-form-error" role="alert">
+          {error}
+        </div>
+      )}
+      <div className="lc-form-actions">
+        <button
+          type="submit"
+          className="jp-Button jp-mod-styled jp-mod-accept lc-save-settings"
+          disabled={saving}
+        >
+          {saving ? 'Saving…' : 'Save'}
+        </button>
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-reject"
+          onClick={props.onCancel}
+        >
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
