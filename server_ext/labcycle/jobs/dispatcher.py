@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: how long a running job may ignore a cancellation before its worker is killed
 CANCEL_GRACE_S = 10.0
+#: how often the dispatcher checks the store for cancellations its workers ignore
+CANCEL_CHECK_S = 1.0
 
 
 class Dispatcher:
@@ -47,12 +49,17 @@ class Dispatcher:
         What kernels are told about the store (see ``runner.kernel_store_env``).
     job_ids : set, optional
         Only claim these jobs (the CLI and the Python API run their own jobs only).
+    poll_interval : float
+        Seconds between rounds when nothing happens; submits and finished jobs wake the
+        loop at once.
+    prestart_kernels : bool
+        Local pool: each worker starts its next job's (fresh) kernel while a job runs.
     """
 
     def __init__(self, services: Services, *, executor: str = "local", max_jobs: int = 2,
                  db_url: str, artifact_url: str, kernel_env: dict[str, str],
                  job_ids: set[str] | None = None, poll_interval: float = 0.5,
-                 stop_reason: str = SERVER_STOPPED) -> None:
+                 stop_reason: str = SERVER_STOPPED, prestart_kernels: bool = True) -> None:
         self.services = services
         self.max_jobs = max(1, int(max_jobs))
         self.executor_spec = executor or "local"
@@ -60,6 +67,7 @@ class Dispatcher:
         self.executor: Executor | None = None
         self.job_ids = job_ids
         self.poll_interval = poll_interval
+        self.prestart_kernels = prestart_kernels
         self.stop_reason = stop_reason
         self.host = socket.gethostname()
         self.id = f"{self.host}|{os.getpid()}|{uuid.uuid4().hex[:8]}"
@@ -67,6 +75,7 @@ class Dispatcher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._cancel_seen: dict[str, float] = {}
+        self._cancel_checked = 0.0
         self._lock = threading.Lock()
         services.jobs.listeners.append(self.wake)
 
@@ -93,6 +102,9 @@ class Dispatcher:
     def _ensure_executor(self) -> Executor:
         if self.executor is None:
             executor = make_executor(self.executor_spec, self.store_spec, self.max_jobs)
+            executor.on_event = self._executor_event
+            if hasattr(executor, "prestart_kernels"):
+                executor.prestart_kernels = self.prestart_kernels
             executor.start()
             self.executor = executor
         return self.executor
@@ -110,6 +122,12 @@ class Dispatcher:
 
     def wake(self, *_: Any) -> None:
         self._wake.set()
+
+    def _executor_event(self) -> None:
+        """A worker finished a job (its status is in the store already): claim the next one
+        now, and wake this process's waiters."""
+        self._wake.set()
+        self.services.jobs.notify_changed()
 
     def stop(self) -> None:
         self._stop.set()
@@ -179,6 +197,9 @@ class Dispatcher:
 
     def _enforce_cancellations(self, executor: Executor) -> None:
         now = time.monotonic()
+        if now - self._cancel_checked < CANCEL_CHECK_S:
+            return  # workers stop cancelled kernels themselves; this is the fallback
+        self._cancel_checked = now
         for job_id in self.services.jobs.running_ids(self.id):
             if not self.services.jobs.cancel_requested(job_id):
                 continue

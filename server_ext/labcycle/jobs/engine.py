@@ -8,38 +8,165 @@ papermill's engine registry as ``labcycle``. It adds what a tracked job needs:
 - cell progress: the :class:`~papermill.engines.NotebookExecutionManager` hooks
   ``cell_start`` / ``cell_complete`` call ``on_progress(cell, total)``;
 - ``on_kernel_start(pid)`` tells the caller the kernel's pid (its own process group), so
-  that a timeout or a cancellation can stop the kernel and everything it started.
+  that a timeout or a cancellation can stop the kernel and everything it started;
+- ``spares`` (a :class:`SpareKernels` of a pooled worker): the job may take the fresh
+  kernel the worker started ahead while its previous job ran, and the engine starts the
+  next one as soon as this job's kernel is ready. A kernel serves exactly one job: a
+  spare is never one that ran anything, and it is shut down with its job as usual. The
+  job's run-specific variables and working directory are applied by a silent bootstrap
+  (no cell, no execution count) before the first cell; jobs with their own ``env`` get a
+  kernel started with it instead (variables read at interpreter start must be there then);
+- the kernel's shutdown is watched every 10 ms instead of jupyter_client's 100 ms.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import time
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
 
 ENGINE_NAME = "labcycle"
+#: nbclient's default: the kernel keeps no history file
+HISTORY_ARGUMENT = "--HistoryManager.hist_file=:memory:"
+#: what a job's kernel is told at start that differs from job to job
+RUN_VARIABLES = ("LABCYCLE_RUN_ID", "LABCYCLE_JOB_ID", "LABCYCLE_USER")
+
+
+class KernelManager(AsyncKernelManager):
+    """jupyter_client's manager, watching a shutting-down kernel every 10 ms, not 100 ms."""
+
+    async def _async_finish_shutdown(self, waittime: float | None = None,
+                                     pollinterval: float = 0.1, restart: bool = False) -> None:
+        await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
+
+
+def _kernel_pid(km: Any) -> int | None:
+    return getattr(getattr(km, "provisioner", None), "pid", None)
+
+
+class SpareKernels:
+    """The one fresh kernel a pooled worker keeps started ahead for its next job.
+
+    Lives in the worker's main thread, whose event loop papermill reuses from job to job.
+    :meth:`take` hands the spare to exactly one job (never back); :meth:`discard` stops
+    an unused spare (idle too long, worker stopping).
+    """
+
+    def __init__(self, idle_s: float = 60.0) -> None:
+        self.idle_s = idle_s
+        self.spare: dict[str, Any] | None = None
+        self.taken = 0
+
+    async def launch(self, kernel_name: str, env: dict[str, str], cwd: str) -> None:
+        if self.spare is not None:
+            return
+        km = KernelManager(kernel_name=kernel_name)
+        try:
+            await km.start_kernel(extra_arguments=[HISTORY_ARGUMENT], env=dict(env), cwd=cwd)
+        except Exception:  # noqa: BLE001 - a job then starts its own kernel, as without spares
+            return
+        self.spare = {"kernel_name": kernel_name, "km": km, "env": dict(env), "cwd": cwd,
+                      "started": time.monotonic()}
+
+    def take(self, kernel_name: str, env: dict[str, str]) -> dict[str, Any] | None:
+        """The spare, when it fits (same kernel, same variables but the run's) and lives."""
+        spare = self.spare
+        if spare is None or spare["kernel_name"] != kernel_name:
+            return None
+        differing = {k for k in set(env) | set(spare["env"]) if env.get(k) != spare["env"].get(k)}
+        if not differing <= set(RUN_VARIABLES):
+            return None
+        process = getattr(spare["km"].provisioner, "process", None)
+        if process is None or process.poll() is not None:
+            self.discard()
+            return None
+        self.spare = None
+        self.taken += 1
+        return spare
+
+    def idle_too_long(self) -> bool:
+        return self.spare is not None and time.monotonic() - self.spare["started"] > self.idle_s
+
+    def discard(self) -> None:
+        """Stop the unused spare (outside a running event loop)."""
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return
+        km = spare["km"]
+        with contextlib.suppress(Exception):
+            run_sync(km._async_shutdown_kernel)(now=True)
+        with contextlib.suppress(Exception):
+            run_sync(km._async_cleanup_resources)()
+
+
+def bootstrap_code(spare: dict[str, Any], env: dict[str, str], cwd: str) -> str:
+    """The silent code that makes an adopted spare the job's kernel: its variables, its folder."""
+    put = {k: v for k, v in env.items() if spare["env"].get(k) != v}
+    drop = sorted(k for k in spare["env"] if k not in env)
+    return (
+        "def __labcycle_bootstrap(put, drop, cwd, old):\n"
+        "    import os, sys\n"
+        "    os.chdir(cwd)\n"
+        "    for name in drop:\n"
+        "        os.environ.pop(name, None)\n"
+        "    os.environ.update(put)\n"
+        "    sys.path[:] = [cwd if p == old else p for p in sys.path]\n"
+        "    ip = globals().get('get_ipython', lambda: None)()\n"
+        "    if ip is not None and isinstance(ip.user_ns.get('_dh'), list):\n"
+        "        import pathlib\n"
+        "        ip.user_ns['_dh'][:] = [pathlib.Path(cwd)]\n"
+        f"__labcycle_bootstrap({put!r}, {drop!r}, {cwd!r}, {spare['cwd']!r})\n"
+        "del __labcycle_bootstrap\n"
+    )
 
 
 class _Client(PapermillNotebookClient):
-    """papermill's client, telling who asked when the kernel has started."""
+    """papermill's client, telling who asked when the kernel has started, optionally on
+    an adopted spare kernel, and starting the worker's next spare."""
 
     def __init__(self, nb_man: Any, *, on_kernel_start: Callable[[int | None], None] | None = None,
+                 spares: SpareKernels | None = None, spare_env: dict[str, str] | None = None,
+                 spare_cwd: str | None = None, bootstrap: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(nb_man, **kwargs)
         self._on_kernel_start = on_kernel_start
+        self._spares = spares
+        self._spare_env = spare_env
+        self._spare_cwd = spare_cwd
+        self._bootstrap = bootstrap
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         await super().async_start_new_kernel(**kwargs)
         if self._on_kernel_start is not None:
-            provisioner = getattr(self.km, "provisioner", None)
-            self._on_kernel_start(getattr(provisioner, "pid", None))
+            self._on_kernel_start(_kernel_pid(self.km))
 
-    # nbclient binds the sync wrapper to its own coroutine; point it at ours.
+    async def async_start_new_kernel_client(self) -> Any:
+        kc = await super().async_start_new_kernel_client()
+        if self._bootstrap:
+            msg_id = kc.execute(self._bootstrap, silent=True, store_history=False,
+                                allow_stdin=False)
+            reply = await self.async_wait_for_reply(msg_id)
+            if not reply or reply["content"].get("status") != "ok":
+                content = (reply or {}).get("content", {})
+                raise RuntimeError("LabCycle could not prepare the job's kernel: "
+                                   f"{content.get('ename')}: {content.get('evalue')}")
+        if self._spares is not None and self._spare_env is not None:
+            # The next job's kernel starts while this one runs (a few ms to launch).
+            await self._spares.launch(self.kernel_name or self.km.kernel_name,
+                                      self._spare_env, self._spare_cwd or os.getcwd())
+        return kc
+
+    # nbclient binds the sync wrappers to its own coroutines; point them at ours.
     start_new_kernel = run_sync(async_start_new_kernel)
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
 
 class LabCycleEngine(NBClientEngine):
@@ -59,6 +186,9 @@ class LabCycleEngine(NBClientEngine):
         kernel_cwd: str | None = None,
         on_progress: Callable[[int, int], None] | None = None,
         on_kernel_start: Callable[[int | None], None] | None = None,
+        spares: SpareKernels | None = None,
+        spare_env: dict[str, str] | None = None,
+        spare_cwd: str | None = None,
         **kwargs: Any,
     ) -> Any:
         if on_progress is not None:
@@ -74,12 +204,27 @@ class LabCycleEngine(NBClientEngine):
             stdout_file=stdout_file,
             stderr_file=stderr_file,
         )
-        client = _Client(nb_man, on_kernel_start=on_kernel_start, **final_kwargs)
+        final_kwargs.setdefault("kernel_manager_class", KernelManager)
+        spare = None
+        if spares is not None and kernel_env is not None and kernel_cwd is not None:
+            spare = spares.take(kernel_name, kernel_env)
         start_kwargs: dict[str, Any] = {}
-        if kernel_env is not None:
-            start_kwargs["env"] = kernel_env
-        if kernel_cwd is not None:
-            start_kwargs["cwd"] = kernel_cwd
+        if spare is not None:
+            client = _Client(nb_man, km=spare["km"], on_kernel_start=on_kernel_start,
+                             spares=spares, spare_env=spare_env,
+                             spare_cwd=spare_cwd or spare["cwd"],
+                             bootstrap=bootstrap_code(spare, kernel_env, kernel_cwd),
+                             **final_kwargs)
+            start_kwargs["cleanup_kc"] = True  # the job owns the adopted kernel: shut it down
+            if on_kernel_start is not None:
+                on_kernel_start(_kernel_pid(spare["km"]))
+        else:
+            client = _Client(nb_man, on_kernel_start=on_kernel_start, spares=spares,
+                             spare_env=spare_env, spare_cwd=spare_cwd, **final_kwargs)
+            if kernel_env is not None:
+                start_kwargs["env"] = kernel_env
+            if kernel_cwd is not None:
+                start_kwargs["cwd"] = kernel_cwd
         return client.execute(**start_kwargs)
 
 

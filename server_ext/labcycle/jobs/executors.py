@@ -4,7 +4,10 @@
 
 - ``local`` (default): :class:`LocalExecutor`, a small pool of warm worker processes on
   this machine (spawned, never forked from the server; papermill and the store are
-  imported once per worker, so a job pays only for its kernel);
+  imported once per worker, so a job pays only for its kernel). Each worker starts the
+  kernel of its next job while the current one runs (a fresh kernel per job, never
+  reused; see :class:`~labcycle.jobs.engine.SpareKernels`), and a reader thread tells the
+  dispatcher the moment a worker reports a finished job;
 - ``dask://host:port``: :class:`DaskExecutor`, a Dask distributed cluster. Each job is a
   task that runs ``python -m labcycle.jobs.runner JOB_ID`` in a fresh subprocess on a
   worker, with the job's resource hints as Dask worker resources (``cpus`` → ``CPU``,
@@ -65,6 +68,14 @@ class Executor:
         self.spec = spec
         self.store = store
         self.max_jobs = max_jobs
+        #: called (from any thread) when a job may have finished: the dispatcher wakes up
+        self.on_event: Any = None
+
+    def _notify(self) -> None:
+        callback = self.on_event
+        if callback is not None:
+            with contextlib.suppress(Exception):
+                callback()
 
     def start(self) -> None:  # noqa: B027 - optional hook
         """Prepare (connect, warm up)."""
@@ -87,27 +98,37 @@ class Executor:
 
 
 # -- local: a pool of warm worker processes -------------------------------------------------------
-def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str, str]) -> None:
+#: how long a worker keeps an unused spare kernel
+SPARE_IDLE_S = 60.0
+
+
+def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str, str],
+                 prestart: bool = True) -> None:
     """A pooled worker: import once, then run job ids received on ``conn`` one at a time."""
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in a terminal is for the parent
     from ..services import Services
+    from .engine import SpareKernels
     from .runner import run_job, warm_up
 
     services = Services.open(db_url, artifact_url, migrate=False)
+    spares = SpareKernels(idle_s=SPARE_IDLE_S) if prestart else None
     warm_up()
     try:
         conn.send(("ready", None))
         while True:
             try:
+                while not conn.poll(1.0):
+                    if spares is not None and spares.idle_too_long():
+                        spares.discard()
                 job_id = conn.recv()
             except (EOFError, OSError):  # the parent went away
                 return
             if job_id is None:
                 return
             try:
-                status = run_job(services, job_id, kernel_env)
+                status = run_job(services, job_id, kernel_env, spares)
             except BaseException as exc:  # noqa: BLE001 - report, never die silently
                 status = None
                 log.exception("LabCycle worker: job %s: %s", job_id, exc)
@@ -116,14 +137,17 @@ def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str
             except (EOFError, OSError):
                 return
     finally:
+        if spares is not None:
+            spares.discard()
         services.close()
 
 
 class _Worker:
-    def __init__(self, ctx: Any, store: StoreSpec) -> None:
+    def __init__(self, ctx: Any, store: StoreSpec, prestart: bool = True) -> None:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
-            target=_worker_main, args=(child, store.db_url, store.artifact_url, store.kernel_env),
+            target=_worker_main,
+            args=(child, store.db_url, store.artifact_url, store.kernel_env, prestart),
             name="labcycle-job-worker", daemon=True)
         self.process.start()
         child.close()
@@ -140,6 +164,9 @@ class LocalExecutor(Executor):
 
     name = "local"
 
+    #: start each job's successor kernel ahead (``False``: every job starts its own)
+    prestart_kernels = True
+
     def __init__(self, spec: str, store: StoreSpec, max_jobs: int) -> None:
         super().__init__(spec, store, max_jobs)
         # spawn, not fork: the server has threads (Tornado, SQLAlchemy pools).
@@ -147,15 +174,58 @@ class LocalExecutor(Executor):
         self._workers: list[_Worker] = []
         self._backlog: list[Finished] = []
         self._lock = threading.Lock()
+        self._reader: threading.Thread | None = None
+        self._closing = threading.Event()
+        self._rouse_r, self._rouse_w = multiprocessing.Pipe(duplex=False)
 
     def start(self) -> None:
         """Workers are spawned on demand (a CLI running one job needs one) and then stay
         warm; :meth:`prestart` spawns the whole pool now."""
 
+    def _spawn(self) -> _Worker:
+        worker = _Worker(self._ctx, self.store, self.prestart_kernels)
+        self._workers.append(worker)
+        if self._reader is None:
+            self._reader = threading.Thread(target=self._read, name="labcycle-pool-reader",
+                                            daemon=True)
+            self._reader.start()
+        else:
+            with contextlib.suppress(OSError, ValueError):
+                self._rouse_w.send(None)  # the reader waits on the new worker too
+        return worker
+
+    def _read(self) -> None:
+        """Block on the workers' pipes; collect their messages as they come and wake the
+        dispatcher (no polling delay between a job's end and the next claim)."""
+        from multiprocessing.connection import wait
+
+        while not self._closing.is_set():
+            with self._lock:
+                conns = [w.conn for w in self._workers if not w.conn.closed]
+            try:
+                ready = wait([*conns, self._rouse_r], timeout=1.0)
+            except (OSError, ValueError):
+                ready = []
+            if self._closing.is_set():
+                return
+            if self._rouse_r in ready:
+                with contextlib.suppress(OSError, EOFError):
+                    while self._rouse_r.poll():
+                        self._rouse_r.recv()
+            if any(c is not self._rouse_r for c in ready):
+                with self._lock:
+                    before = len(self._backlog)
+                    self._collect()
+                    finished = len(self._backlog) > before
+                if finished:
+                    self._notify()
+                else:  # a worker's start-up message, or a dead worker not yet reaped
+                    self._closing.wait(0.02)
+
     def prestart(self) -> None:
         with self._lock:
             while len(self._workers) < self.max_jobs:
-                self._workers.append(_Worker(self._ctx, self.store))
+                self._spawn()
 
     def wait_ready(self, timeout: float = 120) -> None:
         """Block until every spawned worker has warmed up (benchmarks, tests)."""
@@ -173,9 +243,7 @@ class LocalExecutor(Executor):
         for worker in self._workers:
             if worker.job_id is None and worker.process.is_alive():
                 return worker
-        worker = _Worker(self._ctx, self.store)
-        self._workers.append(worker)
-        return worker
+        return self._spawn()
 
     def submit(self, job: dict[str, Any]) -> None:
         with self._lock:
@@ -225,6 +293,12 @@ class LocalExecutor(Executor):
         return False
 
     def shutdown(self) -> None:
+        self._closing.set()
+        with contextlib.suppress(OSError, ValueError):
+            self._rouse_w.send(None)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+            self._reader = None
         with self._lock:
             for worker in self._workers:
                 if worker.job_id is not None:
@@ -324,6 +398,7 @@ class DaskExecutor(Executor):
         future = self.client.submit(
             run_job_subprocess, job["id"], env, key=f"labcycle-job-{job['id']}-{job['attempt']}",
             resources=dask_resources(job.get("resources")), pure=False, retries=0)
+        future.add_done_callback(lambda _f: self._notify())
         with self._lock:
             self._futures[job["id"]] = future
 

@@ -171,8 +171,10 @@ class _Stop(Exception):
 class JobRun:
     """One attempt at one job, in this process."""
 
-    def __init__(self, services: Services, job_id: str, kernel_env: dict[str, str]) -> None:
+    def __init__(self, services: Services, job_id: str, kernel_env: dict[str, str],
+                 spares: Any = None) -> None:
         self.services = services
+        self.spares = spares  # engine.SpareKernels of a pooled worker, or None
         self.jobs = services.jobs
         self.job_id = job_id
         self.store_env = kernel_env
@@ -316,6 +318,14 @@ class JobRun:
             raise InvalidInput(f"cwd {cwd} is not a folder.", field="cwd")
         return notebook, cwd, git_info(notebook) or None
 
+    def base_environment(self) -> dict[str, str]:
+        """What every job's kernel of this worker gets (a spare kernel starts with it)."""
+        env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
+        for name in ("LABCYCLE_DB_URL", "LABCYCLE_ARTIFACT_URL", "LABCYCLE_HOME"):
+            env.pop(name, None)
+        env.update(self.store_env)
+        return env
+
     def kernel_environment(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
         for name in ("LABCYCLE_DB_URL", "LABCYCLE_ARTIFACT_URL", "LABCYCLE_HOME"):
@@ -345,7 +355,14 @@ class JobRun:
             kernel_cwd=str(cwd),
             on_progress=self._progress,
             on_kernel_start=self._kernel_started,
+            **self._spare_arguments(),
         )
+
+    def _spare_arguments(self) -> dict[str, Any]:
+        if self.spares is None:
+            return {}
+        return {"spares": self.spares, "spare_env": self.base_environment(),
+                "spare_cwd": tempfile.gettempdir()}
 
     def on_complete(self) -> str:
         self._join_sidecar()
@@ -445,11 +462,12 @@ class JobRun:
                 run_status: str | None = None) -> str:
         """The job's end and its run's end, in one transaction."""
         progress = self._progress_now
-        return self.jobs.finish(
+        job = self.jobs.finish(
             self.job_id, status, error=error, error_detail=detail,
             actor=self.job.get("created_by") or "labcycle",
             run_id=self.run_id if run_status else None, run_status=run_status,
             progress=progress)
+        return job["status"]  # a job finished already (elsewhere) keeps its status
 
     def _progress(self, cell: int, total: int) -> None:
         # Recorded by the watchdog thread (a few times a second), never on the cell's path.
@@ -511,9 +529,14 @@ class JobRun:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def run_job(services: Services, job_id: str, kernel_env: dict[str, str]) -> str:
-    """Run one claimed job to its end in this process; returns its final status."""
-    return JobRun(services, job_id, kernel_env).run()
+def run_job(services: Services, job_id: str, kernel_env: dict[str, str],
+            spares: Any = None) -> str:
+    """Run one claimed job to its end in this process; returns its final status.
+
+    ``spares`` (:class:`~labcycle.jobs.engine.SpareKernels`): a pooled worker's kernel
+    started ahead, which the job may take, and where the next one is started.
+    """
+    return JobRun(services, job_id, kernel_env, spares).run()
 
 
 def warm_up() -> None:

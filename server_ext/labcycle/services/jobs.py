@@ -16,6 +16,7 @@ import math
 import os
 import re
 import socket
+import threading
 import time
 from typing import Any
 
@@ -229,6 +230,16 @@ class JobService:
         self.store = store
         #: called with the job id after each submit (an in-process dispatcher wakes up)
         self.listeners: list = []
+        # wait() sleeps on this; finish() here and an in-process dispatcher (when its
+        # executor reports a finished job) wake it, so waiting costs no store polling
+        self._changed = threading.Condition()
+        self._generation = 0
+
+    def notify_changed(self) -> None:
+        """Tell this process's :meth:`wait` callers that some job may have finished."""
+        with self._changed:
+            self._generation += 1
+            self._changed.notify_all()
 
     # -- the public interface ---------------------------------------------------------------
     def submit(
@@ -390,15 +401,26 @@ class JobService:
         return self.get(job_id)
 
     def wait(self, job_id: str, timeout: float | None = None, poll: float = 0.2) -> dict[str, Any]:
-        """Block until the job is finished (or ``timeout`` seconds pass); returns the job."""
+        """Block until the job is finished (or ``timeout`` seconds pass); returns the job.
+
+        Wakes as soon as this process learns of a finished job (a dispatcher running here
+        heard from its executor, or :meth:`finish` ran here); the store is re-read every
+        ``poll`` seconds anyway, for jobs other processes run.
+        """
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
+            with self._changed:
+                generation = self._generation
             job = self.get(job_id)
             if job["status"] in FINAL_STATUSES:
                 return job
-            if deadline is not None and time.monotonic() >= deadline:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
                 return job
-            time.sleep(poll)
+            sleep = poll if deadline is None else min(poll, deadline - now)
+            with self._changed:
+                if self._generation == generation:
+                    self._changed.wait(sleep)
 
     # -- for the dispatcher and the workers ---------------------------------------------------
     def claim(self, dispatcher_id: str, executor: str, *, job_ids: list[str] | None = None,
@@ -488,6 +510,7 @@ class JobService:
                 audit(conn, actor, "run.update", "run", run_id,
                       {"before": {"status": before}, "after": {"status": run_status,
                                                                "end_time": now}})
+        self.notify_changed()
         return self.get(job_id)
 
     def requeue_or_fail(self, job_id: str, reason: str, *, actor: str = "labcycle") -> str:
