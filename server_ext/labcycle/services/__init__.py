@@ -18,6 +18,7 @@ from .registry import RegistryService
 from .tracking import TrackingService
 
 if TYPE_CHECKING:  # built on first use, so importing the services stays cheap
+    from .entities import EntityService
     from .monitors import MonitorService
     from .reproduce import ReproduceService
     from .schedules import ScheduleService
@@ -94,6 +95,13 @@ class Services:
         from .monitors import MonitorService
 
         return MonitorService(self)
+
+    @cached_property
+    def entities(self) -> EntityService:
+        """Entity references (type, id) → title, status, project, url (issue 6, hub)."""
+        from .entities import EntityService
+
+        return EntityService(self.store)
 
     def close(self) -> None:
         if "monitors" in self.__dict__:  # deliver queued alerts before the store goes
