@@ -682,7 +682,9 @@ class MonitorService:
     def app_url(self, monitor_id: str) -> str | None:
         if not self.app_base_url:
             return None
-        return f"{self.app_base_url.rstrip('/')}/voila/render/drift.ipynb?monitor={monitor_id}"
+        from ..apps.launch import app_url  # {base}/labcycle/apps/drift?monitor=<id>
+
+        return app_url(self.app_base_url, "drift", monitor=monitor_id)
 
     def _send(self, row: Any, check: dict[str, Any], action: str) -> None:
         from ..monitoring.alerts import build_message
