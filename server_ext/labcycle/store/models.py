@@ -53,10 +53,32 @@ class Project(Base):
 
     id: Mapped[str] = mapped_column(ID, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str] = mapped_column(Text, default="")  # the Markdown README
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
+    # issue 6 (the hub; migration 0008): tags, active/archived, the git repository, the
+    # folder it was imported from, settings ({"require_approval": bool, "approvers": [...]})
+    tags: Mapped[list | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
+    git_url: Mapped[str | None] = mapped_column(String(1000))
+    source_path: Mapped[str | None] = mapped_column(Text)
+    settings: Mapped[dict | None] = mapped_column(JSON)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ProjectMember(Base):
+    """A user's role in a project (viewer, editor, owner); a project without members is open."""
+
+    __tablename__ = "project_members"
+
+    project_id: Mapped[str] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
+    user: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    added_by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[int] = mapped_column(BigInteger)
 
 
 class Experiment(Base):
@@ -527,3 +549,24 @@ class AlertEvent(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[int] = mapped_column(BigInteger)
     sent_at: Mapped[int | None] = mapped_column(BigInteger)
+
+
+# -- reviews of model versions (issue 6: the hub; migration 0008) ---------------------------
+
+
+class ModelReview(Base):
+    """A decision (approve, reject) or a comment on a model version; ``role`` is the
+    reviewer's role in the version's project when they reviewed (owner, approver, ...)."""
+
+    __tablename__ = "model_reviews"
+    __table_args__ = (Index("ix_model_reviews_version_at", "model_version_id", "at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    model_version_id: Mapped[str] = mapped_column(
+        ForeignKey("model_versions.id", ondelete="CASCADE")
+    )
+    reviewer: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str | None] = mapped_column(String(16))
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[int] = mapped_column(BigInteger)
