@@ -169,6 +169,7 @@ def test_sturges_edges_and_histogram_match_numpy():
         edges = D.sturges_edges(a[0], a[-1], a.size)
         assert np.array_equal(edges, np.histogram_bin_edges(a, bins="sturges"))
         assert np.array_equal(D.histogram_sorted(a, edges), np.histogram(a, edges)[0])
+        assert np.array_equal(D._sorted_unique(a), np.unique(a))
         inner = np.linspace(a[0] + 0.05, a[-1] - 0.05, 7)  # values outside are not counted
         assert np.array_equal(D.histogram_sorted(a, inner), np.histogram(a, inner)[0])
     const = np.full(10, 2.0)

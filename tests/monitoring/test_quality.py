@@ -153,6 +153,12 @@ def test_prediction_drift_reuses_compute_drift():
         stats.ks_2samp(probs_ref["p1"], probs_cur["p1"]).pvalue, abs=1e-9
     )
     assert out["drifted"] is True
+    # training labels stored as text, predictions logged as numbers: the same classes
+    text_ref = labels_ref.astype(str)
+    assert text_ref.iloc[0] in ("0", "1")
+    alike = prediction_drift(text_ref, labels_same.astype(float))
+    assert alike["drifted"] is False
+    assert alike["columns"]["target"]["histogram"]["categories"] == ["0", "1"]
     with pytest.raises(InvalidInput):
         prediction_drift(probs_ref, pd.DataFrame({"other": [1.0]}))
     with pytest.raises(InvalidInput):

@@ -337,6 +337,16 @@ def histogram_sorted(sorted_values: np.ndarray, edges: np.ndarray) -> np.ndarray
     return counts
 
 
+def _sorted_unique(sorted_values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of an already sorted array, without sorting it again."""
+    if sorted_values.size == 0:
+        return sorted_values
+    keep = np.empty(sorted_values.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=keep[1:])
+    return sorted_values[keep]
+
+
 def _fill_zeroes(shares: np.ndarray) -> np.ndarray:
     """Evidently's rule for empty bins in PSI/KL: 1e-4, or a millionth of the smallest
     non-zero share when that is at most 1e-4."""
@@ -671,7 +681,7 @@ def _numeric_drift(
     if max(ref_distinct, cur_distinct) > FEW_VALUES:
         distinct = max(ref_distinct, cur_distinct)
     else:
-        distinct = int(np.union1d(np.unique(ref), np.unique(cur)).size)
+        distinct = int(np.union1d(_sorted_unique(ref), _sorted_unique(cur)).size)
     choice = _choose(name, NUMERIC, ref.size, distinct, methods, thresholds)
     method = METHODS[choice.method]
     statistic: float
@@ -690,7 +700,7 @@ def _numeric_drift(
             statistic = raw / max(float(ref.std()), MIN_STD)
             score = statistic
     elif choice.method in (CHISQUARE, ZTEST) or ref_distinct <= BIN_ABOVE:
-        keys = np.union1d(np.unique(ref), np.unique(cur))
+        keys = np.union1d(_sorted_unique(ref), _sorted_unique(cur))
         rc = np.diff(np.searchsorted(ref, keys, side="left"), append=ref.size)
         cc = np.diff(np.searchsorted(cur, keys, side="left"), append=cur.size)
         if choice.method == CHISQUARE:
@@ -708,6 +718,15 @@ def _numeric_drift(
             histogram_sorted(ref, edges) / ref.size,
             histogram_sorted(cur, edges) / cur.size,
         )
+    if distinct <= FEW_VALUES:  # a handful of values: shown as categories
+        keys = np.union1d(_sorted_unique(ref), _sorted_unique(cur))
+        histogram = _categorical_histogram(
+            list(keys.tolist()),
+            np.diff(np.searchsorted(ref, keys, side="left"), append=ref.size),
+            np.diff(np.searchsorted(cur, keys, side="left"), append=cur.size),
+        )
+    else:
+        histogram = _numeric_histogram(ref, cur)
     return ColumnDrift(
         column=name,
         type=NUMERIC,
@@ -720,7 +739,7 @@ def _numeric_drift(
         reason=choice.reason + note,
         reference_count=ref.size,
         current_count=cur.size,
-        histogram=_numeric_histogram(ref, cur),
+        histogram=histogram,
         summary=_numeric_summary(ref, cur),
     )
 

@@ -351,7 +351,8 @@ def prediction_drift(
     """Drift of a model's outputs: :func:`~.drift.compute_drift` on the output column(s).
 
     Two Series are compared as one column (named after the reference Series, or
-    ``"prediction"``); two frames on the columns they share. Class labels with at most five
+    ``"prediction"``); two frames on the columns they share. Labels written as text on one
+    side and as numbers on the other ("1" and 1) are compared as numbers. Class labels with at most five
     values are tested as categories (see :mod:`.drift`), scores and regression outputs as
     numbers.
 
@@ -373,9 +374,18 @@ def prediction_drift(
             "The reference and current outputs share no column; name the output columns alike.",
             field="current_outputs",
         )
+    ref, cur = ref[shared].copy(), cur[shared].copy()
+    for name in shared:  # labels "1" on one side and 1 on the other are the same class
+        kinds = {dtype_kind(ref[name]), dtype_kind(cur[name])}
+        if kinds == {"numeric", "text"}:
+            for frame in (ref, cur):
+                if dtype_kind(frame[name]) == "text":
+                    as_numbers = pd.to_numeric(frame[name].astype(object), errors="coerce")
+                    if int(as_numbers.isna().sum()) == int(frame[name].isna().sum()):
+                        frame[name] = as_numbers
     report = compute_drift(
-        ref[shared],
-        cur[shared],
+        ref,
+        cur,
         column_types=column_types,
         methods=methods,
         thresholds=thresholds,
