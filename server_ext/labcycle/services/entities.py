@@ -21,7 +21,8 @@ How the project is found (entities that carry no project column):
 - model_version → its run's project, else the project named in its ``lineage`` JSON;
 - model → the project of its newest version (as above); deployment → its model's;
   monitor → its deployment's (a dataset-pair monitor has none);
-- job, sweep → the project named in their ``project`` column (None if unset);
+- job → its run's project, else the project named in its ``project`` column;
+  sweep → the project named in its ``project`` column (None if unset);
   schedule → ``payload["project"]`` if the payload names one;
 - dataset → None (a dataset can feed runs of several projects).
 
@@ -282,9 +283,11 @@ def _monitors(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _jobs(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
-    rows = _rows(conn, lambda c: select(J.c.id, J.c.name, J.c.status, J.c.project)
+    rows = _rows(conn, lambda c: select(J.c.id, J.c.name, J.c.status, J.c.project, E.c.project_id)
+                 .outerjoin(R, R.c.id == J.c.run_id).outerjoin(E, E.c.id == R.c.experiment_id)
                  .where(J.c.id.in_(c)), ids)
-    return {r.id: {"title": r.name, "status": r.status, "project_name": r.project} for r in rows}
+    return {r.id: {"title": r.name, "status": r.status, "project_id": r.project_id,
+                   "project_name": r.project} for r in rows}
 
 
 def _sweeps(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:

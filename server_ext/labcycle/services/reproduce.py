@@ -32,6 +32,8 @@ from .tracking import TrackingService
 J = Job.__table__
 EXECUTED_ARTIFACT = "executed.ipynb"
 REPRODUCES_TAG = "labcycle.reproduces_run_id"
+#: a run's notebook snapshots, preferred first (a job's executed copy, else the saved one)
+SNAPSHOT_ARTIFACTS = (EXECUTED_ARTIFACT, NOTEBOOK_ARTIFACT)
 CODE_PREFIX = "code/"
 #: metric values closer than this (relative) count as unchanged (float noise of a re-run)
 REL_TOLERANCE = 1e-9
@@ -119,6 +121,12 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def snapshot_path(paths: Any) -> str | None:
+    """Which of a run's artifact ``paths`` is its notebook snapshot (None if it has none)."""
+    present = set(paths)
+    return next((p for p in SNAPSHOT_ARTIFACTS if p in present), None)
+
+
 def _typed(value: str) -> Any:
     """A logged param back to a Python value, for runs that were not jobs."""
     try:
@@ -159,7 +167,7 @@ class ReproduceService:
         """
         run = self.tracking.get_run(validate_id(run_id, "run_id"))
         paths = {a["path"] for a in self.artifacts.list_artifacts(run_id)}
-        snapshot = next((p for p in (EXECUTED_ARTIFACT, NOTEBOOK_ARTIFACT) if p in paths), None)
+        snapshot = snapshot_path(paths)
         if snapshot is None:
             raise InvalidInput(
                 f"Run {run_id} has no notebook snapshot ({EXECUTED_ARTIFACT} or "
