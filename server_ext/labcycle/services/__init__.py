@@ -19,6 +19,7 @@ from .tracking import TrackingService
 
 if TYPE_CHECKING:  # built on first use, so importing the services stays cheap
     from .entities import EntityService
+    from .lineage import LineageService
     from .monitors import MonitorService
     from .reproduce import ReproduceService
     from .schedules import ScheduleService
@@ -102,6 +103,13 @@ class Services:
         from .entities import EntityService
 
         return EntityService(self.store)
+
+    @cached_property
+    def lineage(self) -> LineageService:
+        """The lineage graph of any entity, from the recorded links (issue 6, hub)."""
+        from .lineage import LineageService
+
+        return LineageService(self.store)
 
     def close(self) -> None:
         if "monitors" in self.__dict__:  # deliver queued alerts before the store goes
