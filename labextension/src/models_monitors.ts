@@ -159,9 +159,9 @@ export const MONITOR_APPS: ReadonlyArray<{ app: MonitorApp; label: string }> = [
 /**
  * The URL of a monitoring app for a monitor: the one place that knows the
  * apps' URL scheme. A link the server gives (`links[app]`, or `app_url` for
- * the drift app) wins; otherwise the Voila server extension's
- * `voila/render/<app>.ipynb?monitor=<id>` below the server's base URL, as
- * `services/monitors.py` `app_url` builds it for alerts.
+ * the drift app) wins; otherwise LabCycle's Voila route below the server's
+ * base URL (`labcycle/apps/<app>?monitor=<id>`, the what-if app by
+ * deployment; see `labcycle/apps/launch.py`).
  */
 export function monitorAppUrl(
   baseUrl: string,
@@ -175,9 +175,9 @@ export function monitorAppUrl(
   if (app === 'drift' && monitor.app_url) {
     return monitor.app_url;
   }
-  let query = `?monitor=${encodeURIComponent(monitor.id)}`;
-  if (app === 'whatif' && monitor.deployment_id) {
-    query += `&deployment=${encodeURIComponent(monitor.deployment_id)}`;
-  }
-  return URLExt.join(baseUrl, 'voila', 'render', `${app}.ipynb`) + query;
+  const query =
+    app === 'whatif' && monitor.deployment_id
+      ? `?deployment=${encodeURIComponent(monitor.deployment_id)}`
+      : `?monitor=${encodeURIComponent(monitor.id)}`;
+  return URLExt.join(baseUrl, 'labcycle', 'apps', app) + query;
 }

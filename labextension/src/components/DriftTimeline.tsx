@@ -43,6 +43,8 @@ export function DriftTimeline(props: {
     );
   }
   const width = checks.length * (BAR + GAP) - GAP;
+  // A few checks make wide bars, many make thin ones; never wider than the card.
+  const maxWidth = `${Math.max(width * 4, 180)}px`;
   const threshold = props.driftShare ?? 0.5;
   const thresholdY = HEIGHT - threshold * HEIGHT;
 
@@ -74,7 +76,7 @@ export function DriftTimeline(props: {
           viewBox={`0 0 ${Math.max(width, 1)} ${HEIGHT}`}
           preserveAspectRatio="none"
           role="img"
-          style={{ maxWidth: `${Math.max(width, 1) * 1.6}px` }}
+          style={{ maxWidth }}
         >
           <rect
             className="lc-timeline-bg"
@@ -124,7 +126,7 @@ export function DriftTimeline(props: {
                 className="lc-feature-cells"
                 viewBox={`0 0 ${Math.max(width, 1)} 6`}
                 preserveAspectRatio="none"
-                style={{ maxWidth: `${Math.max(width, 1) * 1.6}px` }}
+                style={{ maxWidth }}
               >
                 {checks.map((check, i) => {
                   const col = check.columns?.[name];

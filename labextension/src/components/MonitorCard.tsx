@@ -101,6 +101,25 @@ export function driftedText(check: ICheckBrief): string {
   );
 }
 
+/**
+ * The check's summary without the drifted-features part shown above it:
+ * `1,000 rows: 2 of 4 features drifted (a, b); dataset drift` → `1,000 rows · dataset drift`.
+ */
+export function summaryExtras(check: ICheckBrief): string {
+  const summary = check.summary || '';
+  if (!driftedText(check)) {
+    return summary;
+  }
+  const match =
+    /^([\d,]+ rows): \d+ of \d+ features drifted(?: \([^)]*\))?(?:; )?(.*)$/s.exec(
+      summary
+    );
+  if (!match) {
+    return summary;
+  }
+  return match[2] ? `${match[1]} · ${match[2]}` : match[1];
+}
+
 function alertText(alert: IAlertEvent): string {
   const what =
     alert.event === 'fire'
@@ -263,7 +282,7 @@ export function MonitorCard(props: IMonitorCardProps): JSX.Element {
               className={`lc-check-summary${latest.error ? ' lc-error-text' : ' lc-muted'}`}
               title={latest.summary}
             >
-              {latest.error || latest.summary}
+              {latest.error || summaryExtras(latest)}
             </div>
           </>
         ) : (
@@ -297,7 +316,7 @@ export function MonitorCard(props: IMonitorCardProps): JSX.Element {
           data-alert-status={lastAlert.status}
           title={lastAlert.error ?? lastAlert.summary}
         >
-          <span aria-hidden="true">🔔</span> {alertText(lastAlert)}
+          {alertText(lastAlert)}
           <span className="lc-muted">
             {' '}
             · {formatAgo(lastAlert.created_at, now)}

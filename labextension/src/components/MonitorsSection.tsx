@@ -87,7 +87,7 @@ export function MonitorsSection(props: IMonitorsSectionProps): JSX.Element {
       )}
       {monitors.length > 0 && (
         <ul className="lc-monitor-list">
-          {monitors.map(m => (
+          {sortByConcern(monitors).map(m => (
             <MonitorCard
               key={m.id}
               client={client}
@@ -164,6 +164,25 @@ export function MonitorsSection(props: IMonitorsSectionProps): JSX.Element {
       )}
     </div>
   );
+}
+
+const CONCERN: Record<string, number> = {
+  degraded: 0,
+  error: 1,
+  drift: 2,
+  no_data: 3,
+  unknown: 4,
+  ok: 5
+};
+
+/** Monitors with a problem first (alerting ones before the rest), else as listed. */
+export function sortByConcern(monitors: IMonitor[]): IMonitor[] {
+  const rank = (m: IMonitor) =>
+    (m.alerting ? 0 : 10) + (CONCERN[m.health] ?? 4);
+  return monitors
+    .map((m, i) => ({ m, i }))
+    .sort((a, b) => rank(a.m) - rank(b.m) || a.i - b.i)
+    .map(({ m }) => m);
 }
 
 /** The "Add monitor" form: deployment, reference, window, schedule, channels. */
