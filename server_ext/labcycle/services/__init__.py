@@ -18,10 +18,12 @@ from .registry import RegistryService
 from .tracking import TrackingService
 
 if TYPE_CHECKING:  # built on first use, so importing the services stays cheap
+    from .access import AccessService
     from .entities import EntityService
     from .lineage import LineageService
     from .monitors import MonitorService
     from .reproduce import ReproduceService
+    from .reviews import ReviewService
     from .schedules import ScheduleService
     from .sweeps import SweepService
 
@@ -51,7 +53,7 @@ class Services:
             tracking=TrackingService(store, projects),
             artifacts=ArtifactService(store, blobs),
             datasets=DatasetService(store),
-            audit=AuditService(store),
+            audit=AuditService(store, projects),
             jobs=JobService(store),
         )
 
@@ -110,6 +112,18 @@ class Services:
         from .lineage import LineageService
 
         return LineageService(self.store)
+
+    @cached_property
+    def access(self) -> AccessService:
+        """Project roles and the projects of entities (issue 6: users and roles)."""
+        return self.projects.access
+
+    @cached_property
+    def reviews(self) -> ReviewService:
+        """Reviews of model versions, the approval policy and review bundles (issue 6)."""
+        from .reviews import ReviewService
+
+        return ReviewService(self)
 
     def close(self) -> None:
         if "monitors" in self.__dict__:  # deliver queued alerts before the store goes

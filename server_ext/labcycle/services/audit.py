@@ -1,21 +1,58 @@
-"""Reading the audit log (writing happens inside each service's transaction)."""
+"""Reading the audit log (writing happens inside each service's transaction).
+
+:meth:`AuditService.list` browses it: by who (``user``), what (``action``: an action or a
+dotted prefix, ``model`` finds ``model.alias.set``), which entity (``entity_type``,
+``entity_id``), which project (the project's own events and those of everything that
+belongs to it, see :meth:`ProjectService.activity`) and when (``since``/``until``: ISO-8601
+or epoch milliseconds), newest first, with the details (before/after) as recorded.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
+from ..errors import InvalidInput
 from ..store import Store
 from ..store.models import AuditEvent
-from .common import iso, next_token, page_bounds
+from .common import iso, next_token, page_bounds, to_int
 
 AE = AuditEvent.__table__
 
 
+def event_dict(r: Any) -> dict[str, Any]:
+    return {"id": r.id, "at": iso(r.at), "user": r.user, "action": r.action,
+            "entity_type": r.entity_type, "entity_id": r.entity_id, "details": r.details}
+
+
+def parse_time(value: Any, field: str) -> int | None:
+    """Epoch milliseconds from an ISO-8601 time (UTC if no zone), a date, or milliseconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return to_int(value, field)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return to_int(int(text), field)
+        try:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+        else:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            return int(moment.timestamp() * 1000)
+    raise InvalidInput(f"{field} must be an ISO-8601 time (2026-01-31T12:00:00Z), a date "
+                       "(2026-01-31) or epoch milliseconds.", field=field)
+
+
 class AuditService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, projects: Any = None) -> None:
         self.store = store
+        self.projects = projects
 
     def list(
         self,
@@ -24,24 +61,40 @@ class AuditService:
         entity_id: str | None = None,
         user: str | None = None,
         action: str | None = None,
+        project: str | None = None,
+        since: Any = None,
+        until: Any = None,
         max_results: Any = None,
         page_token: str | None = None,
     ) -> dict[str, Any]:
         limit, offset = page_bounds(max_results, page_token)
+        start, end = parse_time(since, "since"), parse_time(until, "until")
+        if start is not None and end is not None and end < start:
+            raise InvalidInput("until is before since.", field="until")
         query = select(AE)
         for column, value in ((AE.c.entity_type, entity_type), (AE.c.entity_id, entity_id),
-                              (AE.c.user, user), (AE.c.action, action)):
+                              (AE.c.user, user)):
             if value:
                 query = query.where(column == value)
+        if action:
+            action = action.rstrip(".")
+            query = query.where(or_(AE.c.action == action,
+                                    AE.c.action.startswith(action + ".", autoescape=True)))
+        if start is not None:
+            query = query.where(AE.c.at >= start)
+        if end is not None:
+            query = query.where(AE.c.at < end)
         with self.store.read() as conn:
+            if project:
+                if self.projects is None:
+                    raise InvalidInput("Filtering by project needs the project service.",
+                                       field="project")
+                row = self.projects._project_row(conn, project)
+                query = query.where(self.projects.entity_filter(conn, row.id, row.name))
             rows = conn.execute(
                 query.order_by(AE.c.id.desc()).limit(limit + 1).offset(offset)
             ).all()
         return {
-            "items": [
-                {"id": r.id, "at": iso(r.at), "user": r.user, "action": r.action,
-                 "entity_type": r.entity_type, "entity_id": r.entity_id, "details": r.details}
-                for r in rows[:limit]
-            ],
+            "items": [event_dict(r) for r in rows[:limit]],
             "next_page_token": next_token(offset, limit, len(rows)),
         }

@@ -208,7 +208,17 @@ class DeploymentService:
                         if pct > 0]
         except Exception as exc:  # noqa: BLE001 - reported, the old versions keep serving
             error = getattr(exc, "message", None) or str(exc)
+        reviews = getattr(self.services, "reviews", None)
+        if versions and reviews is not None:  # unapproved versions are held back (issue 6)
+            versions, held = reviews.gate_target(d, versions)
+            error = error or held
         return {"deployment": d, "versions": versions, "error": error}
+
+    def _require_approved(self, versions: list[tuple[dict, float]]) -> None:
+        """409 if a version's project requires approval and the version has none."""
+        reviews = getattr(self.services, "reviews", None)
+        if reviews is not None:
+            reviews.require_deployable([v for v, pct in versions if pct > 0])
 
     # -- writing -------------------------------------------------------------------------------
     def create(self, model_ref: str, *, actor: str, name: str | None = None, workers: Any = 1,
@@ -219,6 +229,7 @@ class DeploymentService:
                                "'churn/3'.", field="model")
         model_ref = model_ref.strip()
         versions = self.resolve_versions(model_ref, validate_traffic(traffic))  # fails early
+        self._require_approved(versions)  # a project's approval policy (issue 6)
         model_name = versions[0][0].get("model_name") or model_name_of(model_ref)
         if name is None:
             name = re.sub(r"[^A-Za-z0-9._-]+", "-", model_ref).strip("-")[:80] or "model"
@@ -289,7 +300,8 @@ class DeploymentService:
             new_ref = changes.get("model_ref", current["model_ref"])
             if model_name_of(new_ref) != current["model_name"] and "model_ref" in changes:
                 pass  # another model: allowed, the processes load it like a new version
-            self.resolve_versions(new_ref, changes.get("traffic", current["traffic"]))
+            self._require_approved(
+                self.resolve_versions(new_ref, changes.get("traffic", current["traffic"])))
         if workers is not None:
             changes["workers"] = validate_workers(workers)
         if batching is not None:
