@@ -452,9 +452,10 @@ def _numeric_values(series: pd.Series) -> tuple[np.ndarray, int]:
         not_numbers = int(coerced.isna().sum() - series.isna().sum())
         values = coerced.to_numpy(dtype=np.float64, na_value=np.nan)
     finite = np.isfinite(values)
-    if finite.all():
-        return np.sort(values), not_numbers  # a copy: never sort the caller's data in place
-    values = values[finite]
+    if not finite.all():
+        values = values[finite]  # a new array
+    elif not values.flags.owndata:  # a view of the caller's data: never sort that in place
+        values = values.copy()
     values.sort()
     return values, not_numbers
 
