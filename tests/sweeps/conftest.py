@@ -1,8 +1,12 @@
 """Fixtures of the sweeps, schedules and reproduce suite.
 
 ``services`` is the service layer over a fresh SQLite store (copied from a template
-migrated once). ``home`` points the Python API at a fresh local store for tests that run
-real kernels: jobs then run in this process's own worker pool, as in a script.
+migrated once). A module that sets ``BOTH_BACKENDS = True`` runs each test that takes
+``services`` twice: on SQLite and on PostgreSQL (one database for the session, emptied
+before each test; skipped when no server is reachable). ``store_url`` is the database of
+``services``, for tests that open more ``Services`` on it (a restarted or a second
+server). ``home`` points the Python API at a fresh local store for tests that run real
+kernels: jobs then run in this process's own worker pool, as in a script.
 """
 
 from __future__ import annotations
@@ -16,6 +20,14 @@ import pytest
 
 from labcycle.services import Services
 from labcycle.store import Store
+from labcycle.store.models import Base
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "services" in metafunc.fixturenames and getattr(metafunc.module, "BOTH_BACKENDS", False):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture(scope="session")
@@ -66,8 +78,35 @@ def kernel_home(tmp_path_factory: pytest.TempPathFactory, migrated_template: Pat
 
 
 @pytest.fixture
-def services(home: Path) -> Iterator[Services]:
-    svc = Services.open(f"sqlite:///{home / 'labcycle.db'}", str(home / "artifacts"))
+def backend(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def sweeps_pg_url(pg_url: str) -> str:
+    """The session's PostgreSQL database, migrated once."""
+    Store(pg_url).dispose()
+    return pg_url
+
+
+@pytest.fixture
+def store_url(backend: str, home: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{home / 'labcycle.db'}"
+    url = request.getfixturevalue("sweeps_pg_url")
+    store = Store(url, migrate=False)
+    try:
+        with store.engine.begin() as conn:  # children first
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+    finally:
+        store.dispose()
+    return url
+
+
+@pytest.fixture
+def services(store_url: str, home: Path) -> Iterator[Services]:
+    svc = Services.open(store_url, str(home / "artifacts"), migrate=False)
     yield svc
     svc.close()
 

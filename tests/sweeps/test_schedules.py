@@ -13,6 +13,9 @@ from labcycle.services import Services
 from labcycle.services.scheduler import Scheduler
 from labcycle.services.schedules import SCHEDULE_KINDS, next_fire, register_schedule_kind
 
+#: each test that takes ``services`` runs on SQLite and on PostgreSQL (see conftest.py)
+BOTH_BACKENDS = True
+
 MINUTE = 60_000
 
 
@@ -101,12 +104,13 @@ def test_job_schedule_fires_a_job_and_pause_stops_it(services: Services, train_n
     assert {"schedule.create", "schedule.update", "schedule.fire"} <= set(actions)
 
 
-def test_a_missed_fire_runs_once_after_a_restart(services: Services, calls, home):
+def test_a_missed_fire_runs_once_after_a_restart(services: Services, calls, home,
+                                                 store_url):
     services.schedules.create(actor="alice", kind="test-record", cron="*/5 * * * *",
                               now=T0, name="every five")
     # The server was down for an hour: 12 occurrences were missed.
     later = ms("2026-11-27 11:02:00")
-    restarted = Services.open(f"sqlite:///{home / 'labcycle.db'}", str(home / "artifacts"))
+    restarted = Services.open(store_url, str(home / "artifacts"), migrate=False)
     try:
         Scheduler(restarted, clock=lambda: later).tick()
         Scheduler(restarted, clock=lambda: later + 1000).tick()
@@ -117,11 +121,12 @@ def test_a_missed_fire_runs_once_after_a_restart(services: Services, calls, home
         restarted.close()
 
 
-def test_two_servers_never_fire_one_occurrence_twice(services: Services, calls, home):
+def test_two_servers_never_fire_one_occurrence_twice(services: Services, calls, home,
+                                                     store_url):
     for i in range(5):
         services.schedules.create(actor="alice", kind="test-record", cron="* * * * *",
                                   now=T0, name=f"s{i}")
-    servers = [Services.open(f"sqlite:///{home / 'labcycle.db'}", str(home / "artifacts"))
+    servers = [Services.open(store_url, str(home / "artifacts"), migrate=False)
                for _ in range(4)]
     due = ms("2026-11-27 10:01:00")
     barrier = threading.Barrier(len(servers))

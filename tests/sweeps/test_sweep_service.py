@@ -10,6 +10,9 @@ import pytest
 from labcycle.errors import Conflict, InvalidInput, NotFound
 from labcycle.services import Services
 
+#: each test that takes ``services`` runs on SQLite and on PostgreSQL (see conftest.py)
+BOTH_BACKENDS = True
+
 
 def _run_jobs(services: Services, sweep_id: str, scores: dict[int, float] | None = None,
               fail: set[int] = frozenset()) -> list[str]:
@@ -65,10 +68,11 @@ def test_a_sweep_keeps_at_most_parallel_jobs_in_flight(services: Services, train
     assert [s["id"] for s in listed] == [sweep["id"]] and listed[0]["progress"]["done"] == 6
 
 
-def test_concurrent_dispatchers_respect_the_limit(services: Services, train_notebook, home):
+def test_concurrent_dispatchers_respect_the_limit(services: Services, train_notebook, home,
+                                                  store_url):
     sweep = services.sweeps.create(actor="alice", notebook=str(train_notebook),
                                    trials=[{"lr": i} for i in range(12)], parallel=3, start=False)
-    others = [Services.open(f"sqlite:///{home / 'labcycle.db'}", str(home / "artifacts"))
+    others = [Services.open(store_url, str(home / "artifacts"), migrate=False)
               for _ in range(4)]
     barrier = threading.Barrier(len(others))
 
@@ -89,6 +93,49 @@ def test_concurrent_dispatchers_respect_the_limit(services: Services, train_note
     jobs = services.jobs.list(sweep_id=sweep["id"])["items"]
     assert len(jobs) == 3
     assert sorted(j["parameters"]["lr"] for j in jobs) == [0, 1, 2]
+
+
+def test_lost_slots_are_resubmitted_once_and_only_after_the_grace(services: Services,
+                                                                   train_notebook, home,
+                                                                   store_url):
+    """A process claimed every slot and died before submitting: not while it may still be
+    submitting, then each lost trial exactly once, however many servers advance at once."""
+    from sqlalchemy import update
+
+    from labcycle.services.common import now_ms
+    from labcycle.services.sweeps import LOST_SLOT_GRACE_MS, SW
+
+    sweep = services.sweeps.create(actor="alice", notebook=str(train_notebook),
+                                   trials=[{"lr": i} for i in range(4)], parallel=2, start=False)
+    with services.store.write() as conn:  # the dead claimer's compare-and-set
+        conn.execute(update(SW).where(SW.c.id == sweep["id"]).values(submitted=4,
+                                                                     updated_at=now_ms()))
+    assert services.sweeps.advance(sweep["id"]) == 0
+    assert services.jobs.list(sweep_id=sweep["id"])["items"] == []  # it may still submit
+
+    with services.store.write() as conn:
+        conn.execute(update(SW).where(SW.c.id == sweep["id"])
+                     .values(updated_at=now_ms() - LOST_SLOT_GRACE_MS - 1000))
+    others = [Services.open(store_url, str(home / "artifacts"), migrate=False)
+              for _ in range(4)]
+    barrier = threading.Barrier(len(others))
+
+    def advance(svc: Services) -> None:
+        barrier.wait()
+        for _ in range(3):
+            svc.sweeps.advance(sweep["id"])
+
+    threads = [threading.Thread(target=advance, args=(svc,)) for svc in others]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for svc in others:
+            svc.close()
+    jobs = services.jobs.list(sweep_id=sweep["id"])["items"]
+    assert sorted(j["parameters"]["lr"] for j in jobs) == [0, 1, 2, 3]
 
 
 def test_cancel_stops_the_sweep_and_its_jobs(services: Services, train_notebook):

@@ -8,6 +8,9 @@ is called by the scheduler loop of the server extension and by anyone waiting fo
 sweep (``lc.sweep(...).wait()``, ``labcycle sweep``); it is safe to call from several
 processes at once: the slots are claimed with a compare-and-set on ``submitted``, and a
 job counts against ``parallel`` from the moment its slot is claimed until it finishes.
+Slots whose claimer died before submitting their jobs are found once every trial is
+claimed, and resubmitted only after :data:`LOST_SLOT_GRACE_MS` (the claimer may still be
+submitting) by one process (a compare-and-set on ``updated_at``).
 
 Lineage: each job carries ``sweep_id`` and, once it runs, the ``run_id`` of its run, so
 sweep → jobs → runs is one query (:meth:`runs`); the job runner also tags each run
@@ -44,6 +47,9 @@ from .sweep_space import expand
 from .tracking import TrackingService
 
 SW, J, R = Sweep.__table__, Job.__table__, Run.__table__
+#: how long claimed slots may stay without their jobs before they count as lost (the
+#: claimer died between claiming and submitting)
+LOST_SLOT_GRACE_MS = 60_000
 JOB_OPTIONS = ("cwd", "env", "timeout_s", "retries", "resources", "git_ref", "kernel_name")
 MAX_PARALLEL = 256
 SWEEP_TAG = "labcycle.sweep_id"  # set on every run by the job runner
@@ -185,7 +191,8 @@ class SweepService:
         if free <= 0:
             if row.submitted >= row.n_trials and final >= row.n_trials:
                 self._finish(sweep_id, counts)
-            elif row.submitted >= row.n_trials and sum(counts.values()) < row.n_trials:
+            elif (row.submitted >= row.n_trials and sum(counts.values()) < row.n_trials
+                  and now_ms() - (row.updated_at or 0) > LOST_SLOT_GRACE_MS):
                 self._resubmit_lost(row)
             return 0
         now = now_ms()
@@ -222,7 +229,15 @@ class SweepService:
             sweep_id=row.id, **{k: options.get(k) for k in JOB_OPTIONS if k in options})
 
     def _resubmit_lost(self, row: Any) -> None:
-        """Slots claimed by a process that died before submitting: submit those trials."""
+        """Slots claimed by a process that died before submitting: submit those trials
+        (once: the process that moves ``updated_at`` on does it)."""
+        with self.store.write() as conn:
+            taken = conn.execute(
+                update(SW).where(SW.c.id == row.id, SW.c.updated_at == row.updated_at,
+                                 SW.c.status == "running")
+                .values(updated_at=now_ms())).rowcount
+        if taken != 1:
+            return
         with self.store.read() as conn:
             names = conn.execute(select(J.c.name).where(J.c.sweep_id == row.id)).scalars().all()
         have = {trial_index(n) for n in names}
