@@ -19,6 +19,7 @@ from .tracking import TrackingService
 
 if TYPE_CHECKING:  # built on first use, so importing the services stays cheap
     from .access import AccessService
+    from .compare import CompareService
     from .entities import EntityService
     from .lineage import LineageService
     from .monitors import MonitorService
@@ -112,6 +113,13 @@ class Services:
         from .lineage import LineageService
 
         return LineageService(self.store)
+
+    @cached_property
+    def compare(self) -> CompareService:
+        """Run comparison (2–50 runs) and notebook snapshot diffs (issue 6, hub)."""
+        from .compare import CompareService
+
+        return CompareService(self.store, self.artifacts)
 
     @cached_property
     def access(self) -> AccessService:
