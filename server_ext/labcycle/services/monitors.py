@@ -504,6 +504,10 @@ class MonitorService:
         window = row.window if window is None else window
         since = _window_since(window, now)
         frame = read_predictions(row.deployment_id, since=since, services=self.services)
+        if len(frame):  # a check dated in the past sees only what had arrived by then
+            import pandas as pd
+
+            frame = frame[frame["ts"] <= pd.Timestamp(now, unit="ms", tz="UTC")]
         if "last_n" in window and len(frame) > window["last_n"]:
             frame = frame.sort_values("ts", kind="stable").iloc[-window["last_n"]:]
         return frame.rename(columns={c: c[len(INPUT_PREFIX):] for c in frame.columns
