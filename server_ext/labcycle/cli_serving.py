@@ -42,19 +42,42 @@ elif not isinstance(deploy_group, DeployGroup):
     deploy_group.__class__ = DeployGroup  # made by another area as a plain group
 
 
-def _print_deployment(d: dict, key: str | None = None, signature: dict | None = None) -> None:
-    from .serving_api import curl_example
+def _live(services, d):  # noqa: ANN001, ANN202
+    """``curl_example``, ``try_url`` and the last minute's rate and latency
+    (:meth:`DeploymentService.live`); the "try it" page needs a Jupyter server: the one of
+    this terminal (``LABCYCLE_API_URL``), else the first one running on this machine."""
+    from .services.deployments import jupyter_base_url
 
+    return services.deployments.live(d, base_url=jupyter_base_url() or _running_jupyter())
+
+
+def _running_jupyter() -> str | None:
+    try:
+        from jupyter_server.serverapp import list_running_servers
+
+        for info in list_running_servers():
+            return info.get("url")
+    except Exception:  # noqa: BLE001 - only for the "try it" link
+        return None
+    return None
+
+
+def _print_deployment(d: dict, key: str | None = None) -> None:
     style = STATUS_STYLE.get(d["status"], "white")
     console.print(f"[bold]{d['name']}[/bold]  {d['id']}  [{style}]{d['status']}[/]  "
                   f"model {d['model_ref']}  workers {d['workers']}")
     console.print(f"URL: {d['url']}")
+    if d.get("try_url"):
+        console.print(f"Try it: {d['try_url']}", highlight=False)
+    if d.get("request_rate") is not None:
+        console.print(f"Last minute: {d['request_rate']:g} req/s, p50 {d['latency_ms'] or 0:g} ms, "
+                      f"p99 {d['latency_p99_ms'] or 0:g} ms", highlight=False)
     if d.get("error"):
         console.print(f"[red]error:[/red] {d['error']}", highlight=False)
     if key:
         console.print(f"[yellow]API key (shown once, store it now):[/yellow] {key}")
     console.print("Example:")
-    click.echo("  " + curl_example(d["url"], signature, d.get("api_key_required", False)))
+    click.echo("  " + d["curl_example"])
 
 
 @deploy_group.command("model")
@@ -79,21 +102,13 @@ def deploy_model(ref, name, workers, host, port, traffic, no_capture, wait, as_j
                                     port=port, traffic=_split(traffic), capture=not no_capture)
     key = d.pop("api_key", None)
     with console.status(f"starting {d['name']} on {d['url']} …"):
-        d = Supervisor(services).ensure(d["id"], wait=wait)
+        d = _live(services, Supervisor(services).ensure(d["id"], wait=wait))
     if as_json:
         emit_json({**d, **({"api_key": key} if key else {})})
         return
-    _print_deployment(d, key, _signature(services, d))
+    _print_deployment(d, key)
     if d["status"] == "failed":
         sys.exit(1)
-
-
-def _signature(services, d: dict) -> dict | None:  # noqa: ANN001
-    try:
-        versions = services.deployments.resolve_versions(d["model_ref"], d["traffic"])
-        return versions[0][0].get("signature")
-    except Exception:  # noqa: BLE001 - only for the example
-        return None
 
 
 def _split(pairs: tuple[str, ...]) -> dict[str, float] | None:
@@ -180,12 +195,15 @@ def deployments() -> None:
 @friendly_errors
 def deployments_ls(show_all: bool, as_json: bool) -> None:
     """List deployments with their status and URL."""
-    items = _services().deployments.list(max_results=1000, include_stopped=show_all)["items"]
+    services = _services()
+    items = _live(services, services.deployments.list(max_results=1000,
+                                                      include_stopped=show_all)["items"])
     if as_json:
         emit_json(items)
         return
     table = Table(title=f"Deployments ({len(items)})", title_justify="left")
-    for column in ("name", "status", "model", "versions", "workers", "url", "created"):
+    for column in ("name", "status", "model", "versions", "workers", "url", "req/s", "p50 ms",
+                   "created"):
         table.add_column(column)
     for d in items:
         routes = (d["serving"] or {}).get("routes") or {}
@@ -193,7 +211,8 @@ def deployments_ls(show_all: bool, as_json: bool) -> None:
                              for k, w in routes.items())
         style = STATUS_STYLE.get(d["status"], "white")
         table.add_row(d["name"], f"[{style}]{d['status']}[/]", d["model_ref"], versions,
-                      str(d["workers"]), d["url"], _ms_time(d["created_at"]))
+                      str(d["workers"]), d["url"], _num(d["request_rate"]), _num(d["latency_ms"]),
+                      _ms_time(d["created_at"]))
     console.print(table)
 
 
@@ -213,11 +232,11 @@ def _apply(ref: str, change) -> dict:  # noqa: ANN001
 def deployments_show(name: str, as_json: bool) -> None:
     """One deployment: status, URL, versions served, errors."""
     services = _services()
-    d = services.deployments.get(name)
+    d = _live(services, services.deployments.get(name))
     if as_json:
         emit_json(d)
         return
-    _print_deployment(d, None, _signature(services, d))
+    _print_deployment(d)
     for key, state in ((d["serving"] or {}).get("versions") or {}).items():
         console.print(f"  version {state.get('version')} ({key[:12]}): {state.get('state')} "
                       f"{state.get('error') or ''}", highlight=False)
@@ -282,6 +301,10 @@ def deployments_keygen(hash_file: str) -> None:
     path.chmod(0o600)
     console.print(f"API key (shown once): {key}")
     console.print(f"hash written to {path}")
+
+
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 def _ms_time(ms: int | None) -> str:

@@ -9,7 +9,6 @@ own session and outlives the caller; a Jupyter server started later adopts it).
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from typing import Any
 from urllib.parse import quote
@@ -17,8 +16,10 @@ from urllib.parse import quote
 import httpx
 
 from .errors import LabCycleError
+from .services.deployments import curl_example, example_row
 
-__all__ = ["Deployment", "deploy", "get_deployment", "list_deployments", "log_ground_truth"]
+__all__ = ["Deployment", "curl_example", "deploy", "example_row", "get_deployment",
+           "list_deployments", "log_ground_truth"]
 
 
 def _transport():  # noqa: ANN202
@@ -35,33 +36,11 @@ def _call(method: str, path: str, body: Any = None, params: Any = None) -> Any:
     return _transport()._request(method, path, body=body, params=params)
 
 
-def example_row(signature: dict[str, Any] | None) -> dict[str, Any]:
-    row: dict[str, Any] = {}
-    for col in (signature or {}).get("inputs") or []:
-        dtype = str(col.get("dtype") or "").lower()
-        if col.get("categories"):
-            row[col["name"]] = col["categories"][0]
-        elif dtype.startswith("float"):
-            lo, hi = col.get("min"), col.get("max")
-            row[col["name"]] = round((lo + hi) / 2, 4) if lo is not None and hi is not None else 0.0
-        elif dtype.startswith(("int", "uint")):
-            row[col["name"]] = int(col.get("min") or 0)
-        elif dtype.startswith("bool"):
-            row[col["name"]] = False
-        else:
-            row[col["name"]] = ""
-    return row
-
-
-def curl_example(url: str, signature: dict[str, Any] | None, api_key_required: bool = False) -> str:
-    body = json.dumps([example_row(signature)])
-    auth = " -H 'Authorization: Bearer $LABCYCLE_API_KEY'" if api_key_required else ""
-    return (f"curl -s -X POST {url.rstrip('/')}/predict -H 'Content-Type: application/json'"
-            f"{auth} -d {shlex.quote(body)}")
-
-
 class Deployment:
-    """A deployed model: ``.url``, ``.status``, ``.predict(df)``, ``.stop()``, ``.curl_example``.
+    """A deployed model: ``.url``, ``.status``, ``.predict(df)``, ``.stop()``, ``.curl_example``,
+    ``.try_url`` (the "try it" page, when a Jupyter server is known), and the last minute's
+    ``.request_rate`` (req/s) and ``.latency_ms`` (p50; ``.stats`` has p99 and counters),
+    as of the last :meth:`refresh`.
 
     ``.api_key`` is set only on the object :func:`deploy` returned, when a key was made
     (a deployment bound to a non-loopback address); it is not stored anywhere.
@@ -99,8 +78,25 @@ class Deployment:
     def schema(self) -> dict[str, Any]:
         return self._http.get(self.url.rstrip("/") + "/schema", headers=self._headers()).json()
 
+    try_url = property(lambda self: self.data.get("try_url"))
+    request_rate = property(lambda self: self.data.get("request_rate"))
+    latency_ms = property(lambda self: self.data.get("latency_ms"))
+    stats = property(lambda self: self.data.get("stats"))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        d = self.data
+        link = (f' · <a href="{html.escape(d["try_url"])}" target="_blank">try it</a>'
+                if d.get("try_url") else "")
+        return (f"<b>{html.escape(d['name'])}</b> ({html.escape(d['status'])}) "
+                f"<a href=\"{html.escape(d['url'])}\" target=\"_blank\">{html.escape(d['url'])}</a>"
+                f"{link}<pre>{html.escape(self.curl_example)}</pre>")
+
     @property
     def curl_example(self) -> str:
+        if self.data.get("curl_example"):
+            return self.data["curl_example"]
         try:
             signature = self.schema().get("signature")
         except (httpx.HTTPError, ValueError):
@@ -210,14 +206,20 @@ def deploy(model: str, name: str | None = None, workers: int = 1, host: str = "1
     data = t.services.deployments.create(model, actor=t.user, **body)
     key = data.get("api_key")
     state = Supervisor(t.services).ensure(data["id"], wait=wait)
-    return Deployment(state, api_key=key)
+    return Deployment(_live(t, state), api_key=key)
+
+
+def _live(t: Any, d: Any) -> Any:
+    from .services.deployments import jupyter_base_url
+
+    return t.services.deployments.live(d, base_url=jupyter_base_url())
 
 
 def get_deployment(ref: str) -> Deployment:
     t = _transport()
     if _is_http(t):
         return Deployment(_call("GET", f"deployments/{quote(ref, safe='')}"))
-    return Deployment(t.services.deployments.get(ref))
+    return Deployment(_live(t, t.services.deployments.get(ref)))
 
 
 def list_deployments() -> list[Deployment]:
@@ -225,7 +227,7 @@ def list_deployments() -> list[Deployment]:
     if _is_http(t):
         items = _call("GET", "deployments", params={"max_results": 1000})["items"]
     else:
-        items = t.services.deployments.list(max_results=1000)["items"]
+        items = _live(t, t.services.deployments.list(max_results=1000)["items"])
     return [Deployment(d) for d in items]
 
 

@@ -3,6 +3,10 @@
 Process control is the supervisor's (``settings["labcycle_supervisor"]``): after a change
 the handler asks it to reconcile that deployment at once, in a worker thread, instead of
 waiting for its next round.
+
+Every deployment in a reply carries ``curl_example``, ``try_url`` (this server's "try it"
+page for it) and the last minute's ``request_rate`` / ``latency_ms`` read from its
+processes (:meth:`DeploymentService.live`; None when a process does not answer).
 """
 
 from __future__ import annotations
@@ -29,14 +33,23 @@ class _DeploymentsBase(LabCycleHandler):
         extra = {k: deployment[k] for k in ("api_key",) if k in deployment}
         return {**supervisor.reconcile_one(deployment["id"]), **extra}
 
+    def _live(self, result: Any) -> Any:
+        """A deployment or a list reply, with what :meth:`DeploymentService.live` adds."""
+        base = f"{self.request.protocol}://{self.request.host}{self.base_url}"
+        live = self.services.deployments.live
+        if isinstance(result, dict) and "items" in result:
+            return {**result, "items": live(result["items"], base_url=base)}
+        return live(result, base_url=base)
+
 
 class DeploymentsHandler(_DeploymentsBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
         q = self.query(schemas.ListDeploymentsQuery)
-        await self.respond(partial(self.services.deployments.list, max_results=q.max_results,
-                                   page_token=q.page_token, include_stopped=q.include_stopped))
+        await self.respond(lambda: self._live(self.services.deployments.list(
+            max_results=q.max_results, page_token=q.page_token,
+            include_stopped=q.include_stopped)))
 
     @web.authenticated
     @authorized
@@ -49,7 +62,7 @@ class DeploymentsHandler(_DeploymentsBase):
                 host=body.host, port=body.port, traffic=body.traffic,
                 batching=body.batching.model_dump() if body.batching else None,
                 capture=body.capture)
-            return self._reconcile(d)
+            return self._live(self._reconcile(d))
 
         await self.respond(create, status=201,
                            location=lambda d: self.api_url("deployments", d["id"]))
@@ -59,7 +72,7 @@ class DeploymentHandler(_DeploymentsBase):
     @web.authenticated
     @authorized
     async def get(self, deployment_id: str) -> None:
-        await self.respond(partial(self.services.deployments.get, deployment_id))
+        await self.respond(lambda: self._live(self.services.deployments.get(deployment_id)))
 
     @web.authenticated
     @authorized
@@ -85,7 +98,7 @@ class DeploymentHandler(_DeploymentsBase):
 
                 raise InvalidInput("Nothing to change: give traffic, workers, model, batching or "
                                    "desired.", field="body")
-            return self._reconcile(d)
+            return self._live(self._reconcile(d))
 
         await self.respond(change)
 
@@ -93,7 +106,8 @@ class DeploymentHandler(_DeploymentsBase):
     @authorized
     async def delete(self, deployment_id: str) -> None:
         def stop() -> dict[str, Any]:
-            return self._reconcile(self.services.deployments.stop(deployment_id, actor=self.actor))
+            return self._live(self._reconcile(
+                self.services.deployments.stop(deployment_id, actor=self.actor)))
 
         await self.respond(stop)
 

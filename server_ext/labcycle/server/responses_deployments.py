@@ -33,7 +33,14 @@ class Deployment(Out):
     updated_at: int
     started_at: int | None
     api_key: str | None = Field(None, description="only in the reply that created the key")
-    curl_example: str | None = None
+    curl_example: str | None = Field(None, description="a curl command that calls /predict")
+    try_url: str | None = Field(None, description='the "try it" page (Voila) of this deployment')
+    request_rate: float | None = Field(
+        None, description="requests per second over the last minute (null: not running or "
+                          "its process did not answer)")
+    latency_ms: float | None = Field(None, description="p50 latency over the last minute, ms")
+    latency_p99_ms: float | None = Field(None, description="p99 latency over the last minute, ms")
+    stats: dict[str, Any] | None = Field(None, description="the process's GET /stats answer")
 
 
 class DeploymentList(Out):

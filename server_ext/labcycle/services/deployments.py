@@ -15,10 +15,14 @@ and costs a microsecond per request to check (compared in constant time).
 from __future__ import annotations
 
 import hashlib
+import json
 import math
+import os
 import re
 import secrets
+import shlex
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import select, update
@@ -49,6 +53,22 @@ def check_api_key(key: str | None, stored_hash: str | None) -> bool:
     return hmac.compare_digest(hash_api_key(key), stored_hash)
 
 
+def stats_token(stored_hash: str) -> str:
+    """What the supervisor sends to a keyed deployment's ``GET /stats`` (header
+    ``X-LabCycle-Stats``): derived from the stored key hash, so neither side needs the key,
+    and it opens nothing but ``/stats``."""
+    return hashlib.sha256(f"labcycle-stats:{stored_hash}".encode()).hexdigest()
+
+
+def check_stats_token(token: str | None, stored_hash: str | None) -> bool:
+    import hmac
+
+    if not token or not stored_hash:
+        return False
+    # bytes: compare_digest refuses non-ASCII str, and a header can hold any latin-1 text
+    return hmac.compare_digest(token.encode("utf-8", "replace"), stats_token(stored_hash).encode())
+
+
 def is_loopback(host: str) -> bool:
     return host in LOOPBACK
 
@@ -72,6 +92,70 @@ def model_name_of(ref: str) -> str:
         if sep in ref:
             return ref.split(sep, 1)[0]
     return ref
+
+
+def example_row(signature: dict[str, Any] | None) -> dict[str, Any]:
+    """One plausible input row from a signature (middle of the training range, first
+    category), for the ``curl`` example and the panel."""
+    row: dict[str, Any] = {}
+    for col in (signature or {}).get("inputs") or []:
+        dtype = str(col.get("dtype") or "").lower()
+        if col.get("categories"):
+            row[col["name"]] = col["categories"][0]
+        elif dtype.startswith("float"):
+            lo, hi = col.get("min"), col.get("max")
+            row[col["name"]] = round((lo + hi) / 2, 4) if lo is not None and hi is not None else 0.0
+        elif dtype.startswith(("int", "uint")):
+            row[col["name"]] = int(col.get("min") or 0)
+        elif dtype.startswith("bool"):
+            row[col["name"]] = False
+        else:
+            row[col["name"]] = ""
+    return row
+
+
+def curl_example(url: str, signature: dict[str, Any] | None, api_key_required: bool = False) -> str:
+    """A ``curl`` command that calls the deployment's ``/predict`` with one example row."""
+    body = json.dumps([example_row(signature)])
+    auth = " -H 'Authorization: Bearer $LABCYCLE_API_KEY'" if api_key_required else ""
+    return (f"curl -s -X POST {url.rstrip('/')}/predict -H 'Content-Type: application/json'"
+            f"{auth} -d {shlex.quote(body)}")
+
+
+def jupyter_base_url() -> str | None:
+    """The Jupyter server this process belongs to (``LABCYCLE_API_URL``, set for kernels and
+    terminals by the server extension), for ``try_url`` outside a REST request."""
+    url = os.environ.get("LABCYCLE_API_URL")
+    return url.rstrip("/") + "/" if url else None
+
+
+def try_url(base_url: str | None, d: dict[str, Any]) -> str | None:
+    """The deployment's "try it" page: Voila renders ``voila_apps/predict.ipynb`` (route
+    ``labcycle/apps/predict`` of the Jupyter server) for the deployment's URL."""
+    if not base_url:
+        return None
+    from ..apps.launch import app_url
+
+    return app_url(base_url, "predict", deployment_url=d["url"])
+
+
+def fetch_stats(d: dict[str, Any], api_key_hash: str | None, timeout: float = 0.5) -> dict[str, Any] | None:
+    """``GET /stats`` of a deployment's process (request rate, latency over the last
+    minute); None when it does not answer in ``timeout`` seconds or is not this one."""
+    import httpx
+
+    from ..serving.supervisor import base_url
+
+    headers = {"X-LabCycle-Stats": stats_token(api_key_hash)} if api_key_hash else {}
+    try:
+        with httpx.Client(timeout=timeout, trust_env=False) as http:
+            reply = http.get(base_url(d) + "/stats", headers=headers)
+        data = reply.json() if reply.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("deployment_id") != d["id"]:
+        return None
+    return data
 
 
 def _row(d: Deployment, *, secret: bool = False) -> dict[str, Any]:
@@ -184,6 +268,43 @@ class DeploymentService:
             rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
         return {"items": [_row(r) for r in rows[:limit]],
                 "next_page_token": next_token(offset, limit, len(rows))}
+
+    def live(self, items: Any, *, base_url: str | None = None, stats: bool = True,
+             timeout: float = 0.5) -> Any:
+        """Add what a user needs to call the deployment(s) now: ``curl_example``,
+        ``try_url`` (when ``base_url``, the Jupyter server's, is known) and, from each
+        running process's ``GET /stats`` (read in parallel, ``timeout`` seconds at most),
+        ``request_rate`` (req/s), ``latency_ms`` (p50) and ``latency_p99_ms`` over the last
+        minute, and ``stats`` (the whole answer). A process that does not answer gives
+        None values, never an error. Takes and returns one deployment or a list."""
+        one = isinstance(items, dict)
+        ds = [items] if one else list(items)
+        signatures: dict[tuple, Any] = {}
+        for d in ds:
+            key = (d["model_ref"], json.dumps(d.get("traffic"), sort_keys=True))
+            if key not in signatures:
+                try:
+                    signatures[key] = self.resolve_versions(d["model_ref"], d.get("traffic"))[0][0].get("signature")
+                except Exception:  # noqa: BLE001 - only for the example
+                    signatures[key] = None
+            d["curl_example"] = curl_example(d["url"], signatures[key], bool(d.get("api_key_required")))
+            d["try_url"] = try_url(base_url, d)
+            d.update(stats=None, request_rate=None, latency_ms=None, latency_p99_ms=None)
+        probe = [d for d in ds if stats and d.get("desired") == "running" and d.get("pids")
+                 and d.get("status") in ("ready", "starting")]
+        if probe:
+            with self.store.read() as conn:
+                hashes = dict(conn.execute(select(T.c.id, T.c.api_key_hash).where(
+                    T.c.id.in_([d["id"] for d in probe]))).all())
+            with ThreadPoolExecutor(min(8, len(probe))) as pool:
+                answers = list(pool.map(lambda d: fetch_stats(d, hashes.get(d["id"]), timeout), probe))
+            for d, answer in zip(probe, answers, strict=True):
+                if answer is None:
+                    continue
+                latency = answer.get("latency_ms") or {}
+                d.update(stats=answer, request_rate=answer.get("request_rate"),
+                         latency_ms=latency.get("p50"), latency_p99_ms=latency.get("p99"))
+        return ds[0] if one else ds
 
     def running(self) -> list[dict[str, Any]]:
         """Every deployment that should run, with its key hash (for the supervisor)."""

@@ -2,8 +2,10 @@
 
 Routes: ``POST /predict`` (JSON records, split orient or CSV), ``POST /feedback``,
 ``GET /health`` (the process is alive), ``GET /ready`` (a model version is loaded and
-warmed), ``GET /schema`` (the signature). Every response carries ``X-Request-Id``;
-predictions carry one id per row.
+warmed), ``GET /schema`` (the signature), ``GET /stats`` (request rate and latency over the
+last minute, :mod:`.stats`; the API key, or the supervisor's stats token, when keyed).
+Every response carries ``X-Request-Id``; predictions carry one id per row (ids:
+:class:`.capture.IdSource`).
 
 Control path: a process serving a *deployment* reads its target from the metadata store
 once a second (:meth:`DeploymentService.target`: the model reference and traffic split,
@@ -26,7 +28,6 @@ import logging
 import os
 import random
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -40,7 +41,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .batching import Batcher, Pending, concat_columns
-from .capture import CapturedBatch, CaptureWriter
+from .capture import CapturedBatch, CaptureWriter, IdSource
+from .stats import Stats
 from .validation import BadRequest, Schema, dumps, loads, parse_request
 
 log = logging.getLogger("labcycle.serving")
@@ -60,8 +62,8 @@ class ServeConfig:
     max_wait_us: int = 2000
     capture: bool = True
     capture_url: str | None = None  # default: the artifact store
-    flush_rows: int = 20_000
-    flush_seconds: float = 2.0
+    flush_rows: int = 100_000
+    flush_seconds: float = 5.0
     max_body_bytes: int = 16 * 1024 * 1024
     max_rows: int = 100_000
     poll_seconds: float = 1.0
@@ -125,6 +127,8 @@ class ModelServer:
         self._reported: Any = None
         self._retry_at: dict[str, float] = {}
         self.deployment_id = config.deployment_id or "local"
+        self.ids = IdSource()  # request and prediction ids: a per-process prefix + a counter
+        self.stats = Stats()
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -285,14 +289,14 @@ class ModelServer:
         """In the prediction thread: one DataFrame, one predict call for the whole batch."""
         cols = concat_columns(items, slot.names)
         arrays = [cols[n] for n in slot.names]
+        block = None
         if arrays and all(a.dtype == np.float64 for a in arrays):
-            frame = pd.DataFrame(np.column_stack(arrays), columns=slot.names, copy=False)
+            block = np.column_stack(arrays)
+            frame = pd.DataFrame(block, columns=slot.names, copy=False)
         else:
             frame = pd.DataFrame(cols, columns=slot.names or list(cols), copy=False)
         preds, proba = slot.model.predict(frame, self.config.return_proba)
-        total = len(preds)
-        raw = os.urandom(16 * total).hex()
-        ids = [raw[i:i + 32] for i in range(0, 32 * total, 32)]
+        ids = self.ids.take(len(preds))
         now = time.perf_counter()
         results, start = [], 0
         for item in items:
@@ -300,24 +304,25 @@ class ModelServer:
             results.append((preds[start:end], None if proba is None else proba[start:end],
                             ids[start:end], (now - item.started) * 1000))
             start = end
-        if self.capture is not None:
-            latency, request_ids = [], []
-            for item, res in zip(items, results, strict=False):
-                latency.extend([res[3]] * item.rows)
-                request_ids.extend([item.request_id] * item.rows)
+        if self.capture is not None:  # references only: the writer thread does the work
             self.capture.append(CapturedBatch(
-                columns=cols, predictions=preds, probabilities=proba, prediction_ids=ids,
-                request_ids=request_ids, latency_ms=latency, model_name=slot.model.name,
+                # with a block, the columns are its names (in its order), not kept twice
+                columns=cols if block is None else dict.fromkeys(slot.names), predictions=preds, probabilities=proba, prediction_ids=ids,
+                request_ids=[item.request_id for item in items],
+                request_rows=[item.rows for item in items],
+                latency_ms=[res[3] for res in results], model_name=slot.model.name,
                 model_version=slot.model.number, version_id=slot.model.key,
-                ts_ms=int(time.time() * 1000)))
+                ts_ms=int(time.time() * 1000), block=block))
         return results
 
-    def authorized(self, request: Request) -> bool:
+    def authorized(self, request: Request, *, stats: bool = False) -> bool:
         stored = self.config.api_key_hash
         if not stored:
             return True
-        from ..services.deployments import check_api_key
+        from ..services.deployments import check_api_key, check_stats_token
 
+        if stats and check_stats_token(request.headers.get("x-labcycle-stats"), stored):
+            return True  # the supervisor, which knows the key's hash but not the key
         header = request.headers.get("authorization", "")
         key = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key")
         return check_api_key(key, stored)
@@ -342,7 +347,12 @@ class ModelServer:
 
     async def predict(self, request: Request) -> Response:
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        response = await self._predict(request, started)
+        self.stats.record(started, time.perf_counter() - started, response.status_code)
+        return response
+
+    async def _predict(self, request: Request, started: float) -> Response:
+        request_id = self.ids.next()
         if not self.authorized(request):
             return _error(401, "unauthorized", "Send the deployment's API key as 'Authorization: "
                           "Bearer KEY' (or 'X-API-Key: KEY').", request_id)
@@ -380,7 +390,7 @@ class ModelServer:
                         headers={"X-Request-Id": request_id})
 
     async def feedback(self, request: Request) -> Response:
-        request_id = uuid.uuid4().hex
+        request_id = self.ids.next()
         if not self.authorized(request):
             return _error(401, "unauthorized", "Send the deployment's API key.", request_id)
         try:
@@ -428,12 +438,20 @@ class ModelServer:
         return Response(dumps({"ready": ready, "deployment_id": self.deployment_id, **self.state()}),
                         status_code=200 if ready else 503, media_type="application/json")
 
+    async def stats_route(self, request: Request) -> Response:
+        """Request counters and latency over the last minute (this worker process)."""
+        if not self.authorized(request, stats=True):
+            return _error(401, "unauthorized", "Send the deployment's API key.", self.ids.next())
+        return Response(dumps({"deployment_id": self.deployment_id, "pid": os.getpid(),
+                               "workers": self.config.workers, **self.stats.snapshot()}),
+                        media_type="application/json")
+
     async def schema(self, request: Request) -> Response:
         if not self.authorized(request):
-            return _error(401, "unauthorized", "Send the deployment's API key.", uuid.uuid4().hex)
+            return _error(401, "unauthorized", "Send the deployment's API key.", self.ids.next())
         cum, slots = self.routes
         if not slots:
-            return _error(503, "not_ready", "No model version is loaded yet.", uuid.uuid4().hex)
+            return _error(503, "not_ready", "No model version is loaded yet.", self.ids.next())
         first = slots[0].model
         return Response(dumps({
             "model_name": first.name, "model_version": first.number,
@@ -451,8 +469,8 @@ class ModelServer:
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     code = {404: "not_found", 405: "method_not_allowed"}.get(status, "error")
-    message = {404: "No such route: the model server has /predict, /feedback, /health, /ready "
-                    "and /schema.", 405: "This method is not allowed on this route."}.get(status, "Error.")
+    message = {404: "No such route: the model server has /predict, /feedback, /health, /ready, "
+                    "/schema and /stats.", 405: "This method is not allowed on this route."}.get(status, "Error.")
     return Response(dumps({"error": {"code": code, "message": message, "details": {}}}),
                     status_code=status, media_type="application/json")
 
@@ -472,6 +490,7 @@ def build_app(config: ServeConfig) -> Starlette:
         Route("/health", server.health, methods=["GET"]),
         Route("/ready", server.ready, methods=["GET"]),
         Route("/schema", server.schema, methods=["GET"]),
+        Route("/stats", server.stats_route, methods=["GET"]),
     ]
     if config.hello_route:
         routes.append(Route("/hello", server.hello, methods=["GET", "POST"]))

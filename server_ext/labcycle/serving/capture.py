@@ -5,18 +5,31 @@ Layout under the artifact store's root (any fsspec filesystem)::
     predictions/deployment=<id>/date=YYYY-MM-DD/part-<uuid>.parquet
     feedback/deployment=<id>/date=YYYY-MM-DD/part-<uuid>.parquet
 
-A request appends one record per *batch* to an in-memory deque (no lock, no I/O) before
-its response is sent; a thread turns the records into Arrow tables and writes one file
-per flush (every ``flush_rows`` rows or ``flush_seconds``). :meth:`CaptureWriter.close`
-drains everything, so a clean shutdown (SIGTERM) loses no acknowledged prediction.
-Files are written under a temporary name and renamed, so readers never see half a file.
+The request path does almost nothing: after a batch is predicted, one
+:class:`CapturedBatch` holding *references* to arrays that already exist (the parsed
+input columns, the prediction and probability arrays, the prediction ids of the
+response) plus one request id, row count and latency per request is appended to a deque
+(no lock, no copy, no I/O, no per-row Python work). A thread wakes every
+``flush_seconds`` (or after ``flush_rows`` rows), groups the queued batches by day,
+model version and columns, concatenates each column with *one* ``np.concatenate`` over
+all the batches of a group, builds one Arrow table per group and writes it as one
+Parquet file (Arrow's conversion, compression and file writing run without the GIL).
+:meth:`CaptureWriter.close` drains everything, so a clean shutdown (SIGTERM) loses no
+acknowledged prediction. Files are written under a temporary name and renamed, so
+readers never see half a file.
+
+Prediction ids (:class:`IdSource`) are 32 hex characters: 16 from ``os.urandom`` drawn
+once per process, then a 16-digit hexadecimal counter. Unique across processes (64
+random bits per process) and restarts, and cheap enough to make one per row.
 """
 
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -31,20 +44,56 @@ import pyarrow.parquet as pq
 log = logging.getLogger(__name__)
 
 INPUT_PREFIX = "input."
+DAY_MS = 86_400_000
+DICTIONARY_COLUMNS = ("request_id", "deployment_id", "model_name", "version_id", "user")
 
 
-@dataclass
+class IdSource:
+    """Unique 32-hex-character ids: a random per-process prefix and a counter.
+
+    ``next()`` gives one id, ``take(n)`` a list of ``n``. ``itertools.count`` is atomic
+    under the GIL, so the event loop and the prediction thread can share one source.
+    """
+
+    def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
+        """A new prefix (called in a forked worker so that workers never share one)."""
+        self.prefix = os.urandom(8).hex()
+        self._counter = itertools.count(1)
+        self._pid = os.getpid()
+
+    def next(self) -> str:
+        return f"{self.prefix}{next(self._counter):016x}"
+
+    def take(self, n: int) -> list[str]:
+        prefix, counter = self.prefix, self._counter
+        return [f"{prefix}{next(counter):016x}" for _ in range(n)]
+
+
+@dataclass(slots=True)
 class CapturedBatch:
-    columns: dict[str, np.ndarray]
+    """One predicted batch: references to its arrays, and one entry per request."""
+
+    columns: dict[str, Any]  # name → array (values None when ``block`` holds them)
     predictions: np.ndarray
     probabilities: np.ndarray | None
-    prediction_ids: list[str]
-    request_ids: list[str]
-    latency_ms: list[float]  # per row (the row's request latency)
+    prediction_ids: list[str]  # one per row
+    request_ids: list[str]  # one per request
+    request_rows: list[int]  # rows of each request
+    latency_ms: list[float]  # one per request
     model_name: str
     model_version: int | None
     version_id: str
     ts_ms: int
+    #: the same inputs as one (rows × columns) float64 matrix, when the server built one
+    #: for the model anyway: one concatenation for all columns instead of one per column
+    block: np.ndarray | None = None
+
+    @property
+    def rows(self) -> int:
+        return len(self.prediction_ids)
 
 
 def partition_dir(root: str, kind: str, deployment_id: str, ts_ms: int) -> str:
@@ -57,41 +106,79 @@ def write_table(fs: Any, directory: str, table: pa.Table) -> str:
     name = f"part-{uuid.uuid4().hex}.parquet"
     tmp = f"{directory}/.{name}.tmp"
     with fs.open(tmp, "wb") as fh:
-        pq.write_table(table, fh, compression="zstd")
+        # Dictionary encoding only where values repeat (it costs more than it saves on
+        # numbers); zstd: small files at a low CPU cost.
+        pq.write_table(table, fh, compression="zstd",
+                       use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names])
     fs.mv(tmp, f"{directory}/{name}")
     return f"{directory}/{name}"
 
 
 def _array(values: np.ndarray) -> pa.Array:
-    if values.dtype == object:
-        return pa.array(values.tolist(), from_pandas=True)
-    return pa.array(values)
+    # from_pandas: NaN (and None in object arrays) become nulls, as a DataFrame would have it
+    return pa.array(values, from_pandas=True)
 
 
-def batch_table(batch: CapturedBatch, deployment_id: str) -> pa.Table:
-    n = len(batch.prediction_ids)
+def _const(value: Any, type_: pa.DataType, n: int) -> pa.Array:
+    return pa.array([value], type_).take(pa.array(np.zeros(n, dtype=np.int32)))
+
+
+def _concat(arrays: list[np.ndarray]) -> np.ndarray:
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def batches_table(batches: list[CapturedBatch], deployment_id: str) -> pa.Table:
+    """One Arrow table for batches of the same model version and columns: each column is
+    concatenated once over all of them (no per-row or per-batch Python work)."""
+    first = batches[0]
+    rows_per_batch = np.fromiter((b.rows for b in batches), np.int64, len(batches))
+    n = int(rows_per_batch.sum())
+    req_rows = np.fromiter(itertools.chain.from_iterable(b.request_rows for b in batches), np.int64)
+    request_ids = np.fromiter(itertools.chain.from_iterable(b.request_ids for b in batches),
+                              object, len(req_rows))
+    latency = np.fromiter(itertools.chain.from_iterable(b.latency_ms for b in batches),
+                          np.float64, len(req_rows))
+    ts = np.repeat(np.fromiter((b.ts_ms for b in batches), np.int64, len(batches)), rows_per_batch)
     cols: dict[str, pa.Array] = {
-        "prediction_id": pa.array(batch.prediction_ids, pa.string()),
-        "request_id": pa.array(batch.request_ids, pa.string()),
-        "deployment_id": pa.array([deployment_id] * n, pa.string()),
-        "model_name": pa.array([batch.model_name] * n, pa.string()),
-        "model_version": pa.array([batch.model_version] * n, pa.int64()),
-        "version_id": pa.array([batch.version_id] * n, pa.string()),
-        "ts": pa.array(np.full(n, batch.ts_ms, dtype="datetime64[ms]"), pa.timestamp("ms", tz="UTC")),
-        "latency_ms": pa.array(batch.latency_ms, pa.float64()),
-        "prediction": _array(np.asarray(batch.predictions)),
+        "prediction_id": pa.array(list(itertools.chain.from_iterable(
+            b.prediction_ids for b in batches)), pa.string()),
+        "request_id": pa.array(np.repeat(request_ids, req_rows), pa.string()),
+        "deployment_id": _const(deployment_id, pa.string(), n),
+        "model_name": _const(first.model_name, pa.string(), n),
+        "model_version": _const(first.model_version, pa.int64(), n),
+        "version_id": _const(first.version_id, pa.string(), n),
+        "ts": pa.array(ts.astype("datetime64[ms]"), pa.timestamp("ms", tz="UTC")),
+        "latency_ms": pa.array(np.repeat(latency, req_rows), pa.float64()),
+        "prediction": _array(_concat([np.asarray(b.predictions) for b in batches])),
     }
-    if batch.probabilities is not None:
-        proba = np.asarray(batch.probabilities, dtype=np.float64)
+    if first.probabilities is not None:
+        proba = _concat([np.asarray(b.probabilities, dtype=np.float64) for b in batches])
         if proba.ndim == 1:
             proba = proba[:, None]
         cols["probability"] = pa.FixedSizeListArray.from_arrays(
-            pa.array(proba.ravel()), proba.shape[1]).cast(pa.list_(pa.float64()))
+            pa.array(np.ascontiguousarray(proba).ravel()), proba.shape[1]).cast(pa.list_(pa.float64()))
     else:
         cols["probability"] = pa.nulls(n, pa.list_(pa.float64()))
-    for name, values in batch.columns.items():
-        cols[INPUT_PREFIX + name] = _array(values)
+    if all(b.block is not None for b in batches):
+        block = _concat([b.block for b in batches]).T  # columns contiguous after the copy below
+        block = np.ascontiguousarray(block)
+        for j, name in enumerate(first.columns):
+            cols[INPUT_PREFIX + name] = _array(block[j])
+    else:
+        for name in first.columns:
+            cols[INPUT_PREFIX + name] = _array(_concat([b.columns[name] for b in batches]))
     return pa.table(cols)
+
+
+def batch_table(batch: CapturedBatch, deployment_id: str) -> pa.Table:
+    return batches_table([batch], deployment_id)
+
+
+def _group_key(b: CapturedBatch) -> tuple:
+    proba = b.probabilities
+    width = None if proba is None else (1 if np.ndim(proba) == 1 else np.shape(proba)[1])
+    return (b.ts_ms // DAY_MS, b.version_id, b.model_version, b.model_name, tuple(b.columns),
+            width, b.block is not None)
 
 
 def feedback_table(items: list[tuple[str, Any, int, str]], deployment_id: str) -> pa.Table:
@@ -108,8 +195,8 @@ def feedback_table(items: list[tuple[str, Any, int, str]], deployment_id: str) -
 class CaptureWriter:
     """Queue + thread; :meth:`append` never blocks and never does I/O."""
 
-    def __init__(self, fs: Any, root: str, deployment_id: str, *, flush_rows: int = 20_000,
-                 flush_seconds: float = 2.0) -> None:
+    def __init__(self, fs: Any, root: str, deployment_id: str, *, flush_rows: int = 100_000,
+                 flush_seconds: float = 5.0) -> None:
         self.fs = fs
         self.root = root
         self.deployment_id = deployment_id
@@ -117,9 +204,11 @@ class CaptureWriter:
         self.flush_seconds = flush_seconds
         self._batches: collections.deque[CapturedBatch] = collections.deque()
         self._feedback: collections.deque[tuple[str, Any, int, str]] = collections.deque()
-        self._pending_rows = 0
+        self._queued_rows = 0  # only ever increased by append (one writer: no lost updates)
+        self._taken_rows = 0  # only ever increased by the writer thread
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.written_rows = 0
         self.failures = 0
@@ -131,8 +220,8 @@ class CaptureWriter:
 
     def append(self, batch: CapturedBatch) -> None:
         self._batches.append(batch)
-        self._pending_rows += len(batch.prediction_ids)
-        if self._pending_rows >= self.flush_rows:
+        self._queued_rows += len(batch.prediction_ids)
+        if self._queued_rows - self._taken_rows >= self.flush_rows:
             self._wake.set()
 
     def append_feedback(self, prediction_id: str, value: Any, user: str = "") -> None:
@@ -147,32 +236,45 @@ class CaptureWriter:
         self.flush()
 
     def flush(self) -> None:
-        batches = []
-        while self._batches:
-            batches.append(self._batches.popleft())
-        self._pending_rows = sum(len(b.prediction_ids) for b in self._batches)
-        feedback = []
-        while self._feedback:
-            feedback.append(self._feedback.popleft())
-        if batches:
-            self._write_predictions(batches)
-        if feedback:
-            by_dir: dict[str, list] = collections.defaultdict(list)
-            for item in feedback:
-                by_dir[partition_dir(self.root, "feedback", self.deployment_id, item[2])].append(item)
-            for directory, items in by_dir.items():
-                self._retrying(lambda d=directory, i=items: write_table(
-                    self.fs, d, feedback_table(i, self.deployment_id)))
+        with self._flush_lock:
+            batches = []
+            while self._batches:
+                batches.append(self._batches.popleft())
+            self._taken_rows += sum(b.rows for b in batches)
+            feedback = []
+            while self._feedback:
+                feedback.append(self._feedback.popleft())
+            if batches:
+                self._write_predictions(batches)
+            if feedback:
+                by_dir: dict[str, list] = collections.defaultdict(list)
+                for item in feedback:
+                    by_dir[partition_dir(self.root, "feedback", self.deployment_id, item[2])].append(item)
+                for directory, items in by_dir.items():
+                    self._retrying(lambda d=directory, i=items: write_table(
+                        self.fs, d, feedback_table(i, self.deployment_id)))
 
     def _write_predictions(self, batches: list[CapturedBatch]) -> None:
-        groups: dict[tuple[str, tuple], list[pa.Table]] = collections.defaultdict(list)
+        groups: dict[tuple, list[CapturedBatch]] = collections.defaultdict(list)
         for b in batches:
-            table = batch_table(b, self.deployment_id)
-            directory = partition_dir(self.root, "predictions", self.deployment_id, b.ts_ms)
-            groups[(directory, tuple(table.schema.names))].append(table)
-        for (directory, _), tables in groups.items():
+            groups[_group_key(b)].append(b)
+        by_dir: dict[str, list[pa.Table]] = collections.defaultdict(list)
+        for group in groups.values():
+            directory = partition_dir(self.root, "predictions", self.deployment_id, group[0].ts_ms)
             try:
-                table = pa.concat_tables(tables, promote_options="permissive")
+                by_dir[directory].append(batches_table(group, self.deployment_id))
+            except (ValueError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
+                # columns whose types differ between batches: one table per batch
+                for b in group:
+                    try:
+                        by_dir[directory].append(batch_table(b, self.deployment_id))
+                    except (ValueError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
+                        self.failures += 1
+                        log.exception("LabCycle: a predicted batch could not be logged")
+        for directory, tables in by_dir.items():
+            try:
+                table = tables[0] if len(tables) == 1 else pa.concat_tables(
+                    tables, promote_options="permissive")
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 for t in tables:
                     self._retrying(lambda t=t, d=directory: write_table(self.fs, d, t))
