@@ -25,6 +25,7 @@ from .fluent import (
     set_tags,
     start_run,
 )
+from .hub_api import add_note, delete_note, edit_note, notes, search
 from .jobs_api import Job, get_job, submit
 from .models_api import (
     ModelVersion,
@@ -93,6 +94,11 @@ __all__ = [
     "get_monitor",
     "list_monitors",
     "monitor",
+    "add_note",
+    "delete_note",
+    "edit_note",
+    "notes",
+    "search",
     "Run",
     "__version__",
     "active_run",

@@ -307,6 +307,7 @@ from . import (  # noqa: E402 - the modules attach their commands to main
     cli_jobs,  # noqa: F401 - attaches run, jobs
     cli_models,  # noqa: F401 - attaches models, deploy export
     cli_monitors,  # noqa: F401 - attaches monitors
+    cli_notes,  # noqa: F401 - attaches search, notes
     cli_serving,  # noqa: F401 - attaches serve, deploy, deployments
     cli_sweeps,  # noqa: F401 - attaches sweep, sweeps, schedules, reproduce
 )

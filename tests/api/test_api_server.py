@@ -32,6 +32,9 @@ RESOURCES = {
     "labcycle:monitors",
     "labcycle:sweeps",
     "labcycle:schedules",
+    "labcycle:notes",
+    "labcycle:search",
+    "labcycle:lineage",
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -166,6 +169,9 @@ async def test_openapi_request_schemas_come_from_the_models(api):
         "CreateSchedule",
         "UpdateSchedule",
         "ReproduceRun",
+        # notes (issue 6, hub)
+        "CreateNote",
+        "UpdateNote",
     }
     assert {r.body.__name__ for r in with_body} == names
     for route in with_body:

@@ -19,12 +19,14 @@ from . import responses_deployments as deploy_out
 from . import responses_jobs as job_out
 from . import responses_models as model_out
 from . import responses_monitors as monitor_out
+from . import responses_notes as note_out
 from . import responses_sweeps as sweep_out
 from . import schemas as body
 from . import schemas_deployments as deploy_body
 from . import schemas_jobs as job_body
 from . import schemas_models as model_body
 from . import schemas_monitors as monitor_body
+from . import schemas_notes as note_body
 from . import schemas_sweeps as sweep_body
 from .base import API_PREFIX, LabCycleHandler, NotFoundHandler
 from .handlers import (
@@ -62,6 +64,7 @@ from .handlers_monitors import (
     MonitorPerformanceHandler,
     MonitorsHandler,
 )
+from .handlers_notes import NoteHandler, NotesHandler, SearchHandler, SearchReindexHandler
 from .handlers_runs import (
     CellsHandler,
     InputsHandler,
@@ -501,6 +504,27 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "monitors/{monitor_id}/performance", MonitorPerformanceHandler,
       "get_monitor_performance", "Model performance per time window, from the ground truth",
       query=monitor_body.PerformanceQuery, response=monitor_out.PerformanceHistory),
+    # hub: notes and comments, full-text search (issue 6, I)
+    R("GET", "notes", NotesHandler, "list_notes",
+      "Notes oldest first, by entity, author, mentioned user, parent or anchored run",
+      query=note_body.ListNotesQuery, response=note_out.NoteList),
+    R("POST", "notes", NotesHandler, "create_note",
+      "Write a Markdown note on an entity, a reply (parent_id) or a note anchored on a cell "
+      "of a run's notebook snapshot", body=note_body.CreateNote, response=note_out.Note,
+      status=201),
+    R("GET", "notes/{note_id}", NoteHandler, "get_note", "A note with its rendered HTML",
+      response=note_out.Note),
+    R("PATCH", "notes/{note_id}", NoteHandler, "update_note",
+      "Edit a note's body or anchor (its author only)", body=note_body.UpdateNote,
+      response=note_out.Note),
+    R("DELETE", "notes/{note_id}", NoteHandler, "delete_note",
+      "Delete a note and its replies (its author only)", status=204),
+    R("GET", "search", SearchHandler, "search",
+      "Full-text search across projects, experiments, runs, notebooks, notes, models, "
+      "datasets, deployments and monitors: ranked hits with highlighted snippets",
+      query=note_body.SearchQuery, response=note_out.SearchResults),
+    R("POST", "search/reindex", SearchReindexHandler, "reindex_search",
+      "Rebuild the search index from the store", response=note_out.Reindexed),
 )
 
 

@@ -23,6 +23,8 @@ if TYPE_CHECKING:  # built on first use, so importing the services stays cheap
     from .entities import EntityService
     from .lineage import LineageService
     from .monitors import MonitorService
+    from .notes import NoteService
+    from .search import SearchService
     from .reproduce import ReproduceService
     from .reviews import ReviewService
     from .schedules import ScheduleService
@@ -99,6 +101,20 @@ class Services:
         from .monitors import MonitorService
 
         return MonitorService(self)
+
+    @cached_property
+    def notes(self) -> NoteService:
+        """Markdown notes and comments on any entity, mentions, cell anchors (issue 6, hub)."""
+        from .notes import NoteService
+
+        return NoteService(self.store, self.blobs)
+
+    @cached_property
+    def search(self) -> SearchService:
+        """Full-text search across the hub (issue 6); the index: services/search_index.py."""
+        from .search import SearchService
+
+        return SearchService(self.store, self.blobs)
 
     @cached_property
     def entities(self) -> EntityService:

@@ -13,6 +13,7 @@ from ..errors import InvalidInput, NotFound
 from ..store import ArtifactStore, Store
 from ..store.artifacts import validate_artifact_path
 from ..store.models import Artifact, CellExecution, Run
+from . import search_index
 from .common import audit, iso, now_ms, to_int, validate_id
 
 A, C, R = Artifact.__table__, CellExecution.__table__, Run.__table__
@@ -86,6 +87,8 @@ class ArtifactService:
                                           media_type=media_type, created_at=now_ms()))
             audit(conn, actor, "artifact.put", "run", run_id,
                   {"path": path, "digest": digest, "size": size, "replaced": previous})
+            if path in search_index.NOTEBOOK_ARTIFACTS:  # a notebook snapshot: make it searchable
+                search_index.index_notebook(conn, run_id, path, self.blobs, digest, size)
             row = conn.execute(select(A).where(A.c.run_id == run_id, A.c.path == path)).one()
         return artifact_dict(row)
 

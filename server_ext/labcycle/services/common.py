@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import InvalidInput
 from ..store.models import AuditEvent
+from . import search_index
 
 MAX_KEY_LENGTH = 250
 MAX_PAGE = 1000
@@ -189,7 +190,11 @@ def audit(
     entity_id: str,
     details: dict | None = None,
 ) -> None:
-    """Record one write in the audit log, inside the writer's transaction."""
+    """Record one write in the audit log, inside the writer's transaction.
+
+    It also marks the entity for the search index, which rebuilds its document just
+    before the transaction commits (``search_index.mark``: no query here).
+    """
     conn.execute(
         insert(AuditEvent).values(
             at=now_ms(),
@@ -200,3 +205,4 @@ def audit(
             details=details,
         )
     )
+    search_index.mark(conn, action, entity_type, entity_id, details)

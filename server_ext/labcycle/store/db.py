@@ -6,7 +6,7 @@ import contextlib
 import fcntl
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from alembic import command
@@ -23,6 +23,12 @@ log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works; it only has to be the same for every LabCycle process.
 _PG_MIGRATION_LOCK = 0x1A_BC_7C1E
+#: Called with the connection at the end of every ``Store.write()`` transaction, just
+#: before it commits (the search index updates the documents of what was written, see
+#: services/search_index.py). Hooks keep per-transaction state in
+#: ``conn.info[PENDING_KEY]``, which is cleared after every write transaction.
+BEFORE_COMMIT: list[Callable[[Connection], None]] = []
+PENDING_KEY = "labcycle_pending"
 # Set on every SQLite connection. SQLite's default page cache is 2 MiB, less than the
 # indexes that run search and bulk ingest walk: a store with 10,000 runs spent half of a
 # search re-reading pages. The cache grows only as pages are read, up to 64 MiB.
@@ -101,8 +107,13 @@ class Store:
         lock = self._write_lock if self.is_sqlite else contextlib.nullcontext()
         with lock, self.engine.connect() as conn:
             conn = conn.execution_options(labcycle_write=True)
-            with conn.begin():
-                yield conn
+            try:
+                with conn.begin():
+                    yield conn
+                    for hook in BEFORE_COMMIT:
+                        hook(conn)
+            finally:  # a failed transaction leaves no scratch state on the pooled connection
+                conn.info.pop(PENDING_KEY, None)
 
     # -- migrations ---------------------------------------------------------------------
     def _alembic_config(self, conn: Connection) -> Config:

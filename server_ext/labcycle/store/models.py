@@ -570,3 +570,99 @@ class ModelReview(Base):
     decision: Mapped[str] = mapped_column(String(16))
     comment: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[int] = mapped_column(BigInteger)
+
+
+# -- notes and search (issue 6: the hub; migration 0009) ------------------------------------
+
+
+class Note(Base):
+    """A Markdown note on any entity (``entity_type``/``entity_id``, see services/entities.py);
+    a reply has ``parent_id``. ``mentions`` are the ``@users`` of the body (also in
+    ``note_mentions``, for filtering); ``anchor`` pins it to a cell of a run's notebook
+    snapshot. ``project_id`` is the entity's project when the note was written."""
+
+    __tablename__ = "notes"
+    __table_args__ = (Index("ix_notes_entity", "entity_type", "entity_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("notes.id", ondelete="CASCADE"), index=True
+    )
+    body: Mapped[str] = mapped_column(Text)
+    mentions: Mapped[list] = mapped_column(JSON)
+    anchor: Mapped[dict | None] = mapped_column(JSON)
+    created_by: Mapped[str] = mapped_column(String(200), index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger)
+
+
+class NoteMention(Base):
+    __tablename__ = "note_mentions"
+
+    note_id: Mapped[str] = mapped_column(
+        ForeignKey("notes.id", ondelete="CASCADE"), primary_key=True
+    )
+    user: Mapped[str] = mapped_column(String(200), primary_key=True, index=True)
+
+
+class SearchDoc(Base):
+    """One searchable document per entity (services/search_index.py keeps them current).
+
+    The full-text index over title (weighted most), tags and body is dialect-specific and
+    built by migration 0009 only: on SQLite the FTS5 table ``search_fts`` (external
+    content, kept in sync by triggers), on PostgreSQL the generated column ``tsv`` with a
+    GIN index. Both are left out of the model (see ``include_in_autogenerate``)."""
+
+    __tablename__ = "search_docs"
+    __table_args__ = (
+        UniqueConstraint("entity_type", "entity_id"),
+        Index("ix_search_docs_type_updated", "entity_type", "updated_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(64))
+    project_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    owner: Mapped[str | None] = mapped_column(String(200), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[int] = mapped_column(BigInteger, index=True)
+
+
+class SearchDocTag(Base):
+    """The tags of a search document, for the exact ``tag=key`` / ``tag=key=value`` filter
+    (values cut to 250 characters)."""
+
+    __tablename__ = "search_doc_tags"
+    __table_args__ = (Index("ix_search_doc_tags_key_value", "key", "value"),)
+
+    doc_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"),
+        ForeignKey("search_docs.id", ondelete="CASCADE"), primary_key=True,
+    )
+    key: Mapped[str] = mapped_column(KEY, primary_key=True)
+    value: Mapped[str] = mapped_column(String(250))
+
+
+class SearchState(Base):
+    """Facts about the search index, e.g. ``built`` once a full (re)index has run."""
+
+    __tablename__ = "search_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+#: Database objects that migration 0009 creates outside the models (dialect-specific
+#: full-text index); Alembic's autogenerate and the models/migrations test skip them.
+FULLTEXT_OBJECTS = ("search_fts", "tsv", "ix_search_docs_tsv")
+
+
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """``include_object`` for Alembic: everything but the full-text index objects."""
+    return not (name and (name in FULLTEXT_OBJECTS or name.startswith("search_fts_")))
