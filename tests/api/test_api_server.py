@@ -32,6 +32,7 @@ RESOURCES = {
     "labcycle:monitors",
     "labcycle:sweeps",
     "labcycle:schedules",
+    "labcycle:lineage",
     "labcycle:notes",
     "labcycle:search",
     "labcycle:lineage",

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from . import responses as out
 from . import responses_deployments as deploy_out
 from . import responses_jobs as job_out
+from . import responses_lineage as lineage_out
 from . import responses_models as model_out
 from . import responses_monitors as monitor_out
 from . import responses_notes as note_out
@@ -24,6 +25,7 @@ from . import responses_sweeps as sweep_out
 from . import schemas as body
 from . import schemas_deployments as deploy_body
 from . import schemas_jobs as job_body
+from . import schemas_lineage as lineage_query
 from . import schemas_models as model_body
 from . import schemas_monitors as monitor_body
 from . import schemas_notes as note_body
@@ -48,6 +50,7 @@ from .handlers_deployments import (
     PredictionsHandler,
 )
 from .handlers_jobs import JobCancelHandler, JobHandler, JobsHandler
+from .handlers_lineage import CompareNotebooksHandler, CompareRunsHandler, LineageHandler
 from .handlers_models import (
     ModelAliasHandler,
     ModelHandler,
@@ -525,6 +528,18 @@ ROUTES: tuple[Route, ...] = (
       query=note_body.SearchQuery, response=note_out.SearchResults),
     R("POST", "search/reindex", SearchReindexHandler, "reindex_search",
       "Rebuild the search index from the store", response=note_out.Reindexed),
+    # hub: lineage of any entity, run comparison and notebook diff (issue 6, K)
+    R("GET", "lineage/{entity_type}/{entity_id}", LineageHandler, "get_lineage",
+      "The lineage graph around an entity, from the recorded links: upstream (datasets, "
+      "notebook, run, job...), downstream (model versions, deployments, monitors...) or both",
+      query=lineage_query.LineageQuery, response=lineage_out.LineageGraph),
+    R("GET", "compare/runs", CompareRunsHandler, "compare_runs",
+      "Compare 2–50 runs: params (differing/constant), latest metrics, tags, attributes, "
+      "packages, downsampled metric histories and parallel-coordinates data",
+      query=lineage_query.CompareRunsQuery, response=lineage_out.RunComparison),
+    R("GET", "compare/notebooks", CompareNotebooksHandler, "compare_notebooks",
+      "Cell-by-cell diff of two runs' notebook snapshots",
+      query=lineage_query.NotebookDiffQuery, response=lineage_out.NotebookDiff),
 )
 
 
