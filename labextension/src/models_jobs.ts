@@ -78,9 +78,26 @@ export interface ISweep {
 }
 
 /** `POST sweeps` with a grid. */
+/**
+ * One parameter of a random search, in the service's format
+ * (`services/sweep_space.py`): a range or a list of choices.
+ */
+export type RandomSpec =
+  | {
+      distribution: 'uniform' | 'loguniform' | 'randint';
+      low: number;
+      high: number;
+    }
+  | { distribution: 'choice'; values: ParamValue[] };
+
 export interface ICreateSweep {
   notebook: string;
-  grid: Record<string, ParamValue[]>;
+  /** Every combination of these values. */
+  grid?: Record<string, ParamValue[]>;
+  /** `n_trials` seeded draws (each crossed with every grid point). */
+  random?: Record<string, RandomSpec>;
+  n_trials?: number;
+  seed?: number;
   parameters?: Record<string, ParamValue>;
   parallel?: number;
   experiment?: string;

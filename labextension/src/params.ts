@@ -162,11 +162,33 @@ function unquote(text: string): string {
   return parsed && typeof parsed.value === 'string' ? parsed.value : text;
 }
 
+/** Split at commas outside quotes and brackets: "a, 'b, c', [1, 2]" → 3 parts. */
 function splitTopLevel(text: string): string[] {
-  return text
-    .split(',')
-    .map(s => s.trim())
-    .filter(s => s.length > 0);
+  const parts: string[] = [];
+  let quote: string | null = null;
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quote) {
+      if (ch === '\\') {
+        i++;
+      } else if (ch === quote) {
+        quote = null;
+      }
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+    } else if (ch === '[' || ch === '(' || ch === '{') {
+      depth++;
+    } else if ((ch === ']' || ch === ')' || ch === '}') && depth > 0) {
+      depth--;
+    } else if (ch === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts.map(s => s.trim()).filter(s => s.length > 0);
 }
 
 function stripComment(text: string): string {

@@ -125,7 +125,7 @@ def test_sweep_from_the_dialog(live_jupyter, lab):
     dialog = page.locator(".jp-Dialog .lc-run-dialog")
     expect(dialog).to_be_visible(timeout=10_000)
     field = dialog.locator('.lc-param-field[data-param="alpha"]')
-    field.locator(".lc-param-sweep-toggle input").check()
+    field.locator(".lc-param-mode").select_option("grid")
     field.locator(".lc-param-input").fill("0.1, 0.2")
     dialog.locator(".lc-run-parallel").fill("2")
     expect(dialog.locator(".lc-run-summary")).to_contain_text("Grid sweep: 2 runs, 2 at a time")
@@ -140,6 +140,72 @@ def test_sweep_from_the_dialog(live_jupyter, lab):
     scores = sorted(trial["metrics"]["score"] for trial in detail["runs"])
     assert scores == pytest.approx([0.2, 0.4]), detail
     screenshot(page, "jobs-sweep")
+    assert not page.labcycle_errors(), page.labcycle_errors()
+
+
+def test_random_search_from_the_dialog(live_jupyter, lab):
+    from labcycle.services.sweep_space import expand
+
+    page = lab
+    _write_parameterised(live_jupyter.workspace / "random.ipynb")
+    page.goto(f"{live_jupyter.url}lab/tree/random.ipynb?token={live_jupyter.token}&reset")
+    expect(page.locator(".jp-NotebookPanel .jp-Cell").first).to_be_visible(timeout=60_000)
+    page.locator(".jp-NotebookPanel-toolbar .lc-run-as-experiment").first.click()
+    dialog = page.locator(".jp-Dialog .lc-run-dialog")
+    expect(dialog).to_be_visible(timeout=10_000)
+
+    alpha = dialog.locator('.lc-param-field[data-param="alpha"]')
+    alpha.locator(".lc-param-mode").select_option("random")
+    expect(alpha.locator(".lc-param-kind")).to_have_value("float")  # 0.5 is a real number
+    alpha.locator(".lc-param-low").fill("0.01")
+    alpha.locator(".lc-param-high").fill("1")
+    alpha.locator(".lc-param-log input").check()
+    name = dialog.locator('.lc-param-field[data-param="name"]')
+    name.locator(".lc-param-mode").select_option("random")
+    expect(name.locator(".lc-param-kind option")).to_have_count(1)  # a str: choices only
+    name.locator(".lc-param-choices").fill("a, 'b, c'")
+    dialog.locator(".lc-run-trials").fill("3")
+    dialog.locator(".lc-run-seed").fill("7")
+    dialog.locator(".lc-run-parallel").fill("2")
+    summary = dialog.locator(".lc-run-summary")
+    expect(summary).to_have_text("Random search: 3 runs (seed 7), 2 at a time.")
+
+    # Hostile input is refused in the form, saying which field to fix.
+    alpha.locator(".lc-param-low").fill("-1")
+    expect(summary).to_have_text("alpha: a log scale needs a minimum above 0")
+    alpha.locator(".lc-param-low").fill("0.01")
+    alpha.locator(".lc-param-high").fill("0.001")
+    expect(summary).to_contain_text("alpha: the maximum (0.001) is below the minimum (0.01)")
+    alpha.locator(".lc-param-high").fill("1")
+    dialog.locator(".lc-run-trials").fill("2.5")
+    expect(summary).to_have_text("Trials: give a whole number from 1 to 10000")
+    dialog.locator(".lc-run-trials").fill("3")
+    expect(summary).to_have_text("Random search: 3 runs (seed 7), 2 at a time.")
+    screenshot(page, "run-dialog-random")
+    page.locator(".jp-Dialog button.lc-run-submit").click()
+    expect(dialog).to_have_count(0)
+
+    sweep = page.locator("#labcycle-panel .lc-jobs .lc-sweep.lc-focused")
+    expect(sweep).to_be_visible(timeout=20_000)
+    sweep_id = sweep.get_attribute("data-sweep-id")
+    expect(sweep.locator(".lc-job-row")).to_have_count(3, timeout=60_000)
+    expect(sweep).to_have_attribute("data-status", "succeeded", timeout=240_000)
+
+    space = {"alpha": {"distribution": "loguniform", "low": 0.01, "high": 1},
+             "name": {"distribution": "choice", "values": ["a", "b, c"]}}
+    detail = live_jupyter.lc("GET", f"sweeps/{sweep_id}").json()
+    assert detail["spec"]["random"] == space, detail["spec"]
+    assert detail["spec"]["n_trials"] == 3 and detail["spec"]["seed"] == 7, detail["spec"]
+    assert detail["parallel"] == 2 and detail["n_trials"] == 3, detail
+    # The jobs carry exactly the service's seeded draws of that space.
+    expected = expand(random=space, n_trials=3, seed=7)
+    jobs = live_jupyter.lc("GET", f"jobs?sweep_id={sweep_id}").json()["items"]
+    got = sorted((j["parameters"] for j in jobs), key=lambda p: p["alpha"])
+    assert got == sorted(expected, key=lambda p: p["alpha"]), (got, expected)
+    for params in got:
+        assert 0.01 <= params["alpha"] <= 1 and params["name"] in ("a", "b, c")
+    scores = sorted(trial["metrics"]["score"] for trial in detail["runs"])
+    assert scores == pytest.approx(sorted(2 * p["alpha"] for p in expected)), detail["runs"]
     assert not page.labcycle_errors(), page.labcycle_errors()
 
 
