@@ -156,6 +156,7 @@ class _Client(PapermillNotebookClient):
             reply = await self.async_wait_for_reply(msg_id)
             if not reply or reply["content"].get("status") != "ok":
                 content = (reply or {}).get("content", {})
+                await self._async_cleanup_kernel()  # setup_kernel's cleanup is not reached
                 raise RuntimeError("LabCycle could not prepare the job's kernel: "
                                    f"{content.get('ename')}: {content.get('evalue')}")
         if self._spares is not None and self._spare_env is not None:
