@@ -48,3 +48,47 @@ async def test_the_extension_runs_a_supervisor(labcycle_app):
     assert labcycle_app.settings[SUPERVISOR_KEY] is labcycle_app.supervisor
     await labcycle_app.stop_extension()
     assert labcycle_app.supervisor is None
+
+
+async def test_replies_carry_curl_try_url_and_live_figures(api, labcycle_app, jp_base_url):
+    """No process runs here (no supervisor in this server): the figures are null, the rest
+    is there. Real traffic figures: tests/serving/test_stats_live.py."""
+    import tempfile
+    from pathlib import Path
+    from urllib.parse import parse_qs, urlsplit
+
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    from labcycle.models import save_model_dir
+
+    services = labcycle_app.services
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    run = services.tracking.create_run(actor="tester", experiment="deploy-api")
+    folder = Path(tempfile.mkdtemp()) / "model"
+    save_model_dir(LogisticRegression(max_iter=300).fit(X, y), folder, input_example=X.head())
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            services.artifacts.log_file(run["id"], f"model/{path.relative_to(folder).as_posix()}",
+                                        str(path), actor="tester")
+    services.registry.create_version("iris", run_id=run["id"], source_path="model", actor="tester")
+
+    created = await api("POST", "deployments", body={"model": "iris/1", "name": "iris-api"})
+    assert created.status == 201, created
+    d = out.Deployment.model_validate(created.json)
+    assert d.curl_example.startswith(f"curl -s -X POST {d.url}predict ")
+    assert "sepal length (cm)" in d.curl_example
+    parts = urlsplit(d.try_url)
+    assert parts.scheme == "http" and parts.netloc.startswith("127.0.0.1:")
+    assert parts.path == f"{jp_base_url.rstrip('/')}/labcycle/apps/predict"
+    assert parse_qs(parts.query) == {"deployment_url": [d.url]}
+    assert (d.request_rate, d.latency_ms, d.stats) == (None, None, None)
+
+    listed = out.DeploymentList.model_validate((await api("GET", "deployments")).json)
+    assert [x.try_url for x in listed.items] == [d.try_url]
+    assert listed.items[0].curl_example == d.curl_example
+    one = out.Deployment.model_validate((await api("GET", "deployments", "iris-api")).json)
+    assert one.try_url == d.try_url and one.request_rate is None
+    stopped = await api("DELETE", "deployments", d.id)
+    assert stopped.status == 200 and stopped.json["desired"] == "stopped"
+    assert stopped.json["curl_example"] == d.curl_example
