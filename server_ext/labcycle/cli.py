@@ -304,6 +304,7 @@ def demo_seed(workspace: str) -> None:
 
 from . import (  # noqa: E402 - the modules attach their commands to main
     cli_apps,  # noqa: F401 - attaches app (the Voila apps, standalone)
+    cli_hub,  # noqa: F401 - attaches projects, audit, models review/bundle
     cli_jobs,  # noqa: F401 - attaches run, jobs
     cli_models,  # noqa: F401 - attaches models, deploy export
     cli_monitors,  # noqa: F401 - attaches monitors

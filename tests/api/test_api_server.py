@@ -32,10 +32,10 @@ RESOURCES = {
     "labcycle:monitors",
     "labcycle:sweeps",
     "labcycle:schedules",
-    "labcycle:lineage",
     "labcycle:notes",
     "labcycle:search",
     "labcycle:lineage",
+    "labcycle:reviews",
 }
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -173,6 +173,11 @@ async def test_openapi_request_schemas_come_from_the_models(api):
         # notes (issue 6, hub)
         "CreateNote",
         "UpdateNote",
+        # projects, members, reviews (issue 6, hub)
+        "UpdateProject",
+        "SetMember",
+        "ImportProject",
+        "CreateReview",
     }
     assert {r.body.__name__ for r in with_body} == names
     for route in with_body:

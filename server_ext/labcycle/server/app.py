@@ -39,7 +39,7 @@ from typing import Any
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
-from traitlets import Float, Int, Type, Unicode, default
+from traitlets import Bool, Float, Int, Type, Unicode, default
 
 from ..config import LabCycleConfig
 from ..errors import Unavailable
@@ -81,6 +81,12 @@ class LabCycle(LabCycleConfig):
         "token/password login gives every request a random anonymous name). Default: env "
         "LABCYCLE_USER, else the OS user running the server. JupyterHub and custom identity "
         "providers name users themselves, and their names are used instead."
+    ).tag(config=True)
+
+    project_roles = Bool(
+        True,
+        help="Enforce project roles (viewer, editor, owner) on writes through the REST API "
+        "(docs/security.md). Projects without members stay open to every user either way.",
     ).tag(config=True)
 
     @default("owner")
@@ -135,6 +141,9 @@ class LabCycleApp(ExtensionApp):
             )
             return
         self.settings[SERVICES_KEY] = self.services
+        access = getattr(self.services, "access", None)
+        if access is not None:  # the server owner is an owner of every project (issue 6)
+            access.server_owners = {self.options.owner}
         self.log.info(
             "LabCycle: metadata at %s, artifacts at %s",
             _safe_url(self.options.db_url),

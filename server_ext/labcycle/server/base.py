@@ -134,6 +134,13 @@ class LabCycleHandler(ExtensionHandlerMixin, APIHandler):
         return self.settings[OPTIONS_KEY]
 
     @property
+    def authorizer(self) -> Any:
+        """The server's authorizer wrapped with LabCycle's project roles (:mod:`.auth`)."""
+        from .auth import authorizer_for
+
+        return authorizer_for(self)
+
+    @property
     def actor(self) -> str:
         """Who is acting, for the audit log and the runs' user.
 

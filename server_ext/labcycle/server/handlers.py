@@ -44,9 +44,12 @@ class ProjectsHandler(LabCycleHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        q = self.query(schemas.Query)
+        from .schemas_hub import ListProjectsQuery
+
+        q = self.query(ListProjectsQuery)
         await self.respond(
-            partial(self.services.projects.list_projects, q.max_results, q.page_token)
+            partial(self.services.projects.list_projects, q.max_results, q.page_token,
+                    status=q.status, tag=q.tag, member=q.member)
         )
 
     @web.authenticated
@@ -59,6 +62,8 @@ class ProjectsHandler(LabCycleHandler):
                 body.name,
                 actor=self.actor,
                 description=body.description,
+                tags=body.tags,
+                git_url=body.git_url,
             ),
             status=201,
             location=lambda project: self.api_url("projects", project["id"]),
@@ -72,6 +77,16 @@ class ProjectHandler(LabCycleHandler):
     @authorized
     async def get(self, project_id: str) -> None:
         await self.respond(partial(self.services.projects.get_project, project_id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, project_id: str) -> None:
+        from .schemas_hub import UpdateProject
+
+        body = await self.body(UpdateProject)
+        given = body.model_dump(exclude_unset=True)
+        await self.respond(partial(self.services.projects.update_project, project_id,
+                                   actor=self.actor, **given))
 
 
 class ExperimentsHandler(LabCycleHandler):
@@ -173,6 +188,9 @@ class AuditHandler(LabCycleHandler):
                 entity_id=q.entity_id,
                 user=q.user,
                 action=q.action,
+                project=q.project,
+                since=q.since,
+                until=q.until,
                 max_results=q.max_results,
                 page_token=q.page_token,
             )

@@ -41,13 +41,26 @@ class Error(Out):
     error: ErrorInfo
 
 
+class ProjectSettings(Out):
+    require_approval: bool = Field(description="deploy only approved model versions")
+    approvers: list[str] = Field(description="users whose review decisions count, besides owners")
+
+
 class Project(Out):
     id: str
     name: str
-    description: str
+    description: str = Field(description="the README, in Markdown")
     created_by: str
     created_at: datetime
     updated_at: datetime
+    tags: list[str]
+    status: Literal["active", "archived"]
+    git_url: str | None
+    source_path: str | None = Field(description="the folder it was imported from, under the root")
+    owners: list[str]
+    member_count: int = Field(description="0: an open project (every user acts as an owner)")
+    settings: ProjectSettings
+    updated_by: str
 
 
 class Experiment(Out):

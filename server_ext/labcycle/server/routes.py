@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from . import responses as out
 from . import responses_deployments as deploy_out
+from . import responses_hub as hub_out
 from . import responses_jobs as job_out
 from . import responses_lineage as lineage_out
 from . import responses_models as model_out
@@ -24,6 +25,7 @@ from . import responses_notes as note_out
 from . import responses_sweeps as sweep_out
 from . import schemas as body
 from . import schemas_deployments as deploy_body
+from . import schemas_hub as hub_body
 from . import schemas_jobs as job_body
 from . import schemas_lineage as lineage_query
 from . import schemas_models as model_body
@@ -48,6 +50,14 @@ from .handlers_deployments import (
     DeploymentsHandler,
     FeedbackHandler,
     PredictionsHandler,
+)
+from .handlers_hub import (
+    ProjectActivityHandler,
+    ProjectImportHandler,
+    ProjectMemberHandler,
+    ProjectMembersHandler,
+    ReviewBundleHandler,
+    ReviewsHandler,
 )
 from .handlers_jobs import JobCancelHandler, JobHandler, JobsHandler
 from .handlers_lineage import CompareNotebooksHandler, CompareRunsHandler, LineageHandler
@@ -155,7 +165,7 @@ ROUTES: tuple[Route, ...] = (
         ProjectsHandler,
         "list_projects",
         "List projects",
-        query=body.Query,
+        query=hub_body.ListProjectsQuery,
         response=out.ProjectList,
     ),
     R(
@@ -168,14 +178,23 @@ ROUTES: tuple[Route, ...] = (
         response=out.Project,
         status=201,
     ),
+    # (before projects/{project_id}, so that "import" is not taken for an id)
+    R("POST", "projects/import", ProjectImportHandler, "import_project",
+      "Create or update the project of a folder under the server's root: its README.md "
+      "becomes the description, its git remote the repository (201 created, 200 updated)",
+      body=hub_body.ImportProject, response=hub_out.ImportedProject, status=201, alt_status=200),
     R(
         "GET",
         "projects/{project_id}",
         ProjectHandler,
         "get_project",
-        "Get a project",
+        "Get a project (by id, or by name)",
         response=out.Project,
     ),
+    R("PATCH", "projects/{project_id}", ProjectHandler, "update_project",
+      "Change a project's README, tags, status, repository or name (editor); its approval "
+      "policy: require_approval, approvers (owner)",
+      body=hub_body.UpdateProject, response=out.Project),
     R(
         "GET",
         "experiments",
@@ -507,6 +526,31 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "monitors/{monitor_id}/performance", MonitorPerformanceHandler,
       "get_monitor_performance", "Model performance per time window, from the ground truth",
       query=monitor_body.PerformanceQuery, response=monitor_out.PerformanceHistory),
+    # hub: projects' members and activity, reviews of model versions (issue 6, H)
+    R("GET", "projects/{project_id}/activity", ProjectActivityHandler, "get_project_activity",
+      "What happened in the project and everything in it (audit events), newest first",
+      query=hub_body.ActivityQuery, response=hub_out.Activity),
+    R("GET", "projects/{project_id}/members", ProjectMembersHandler, "list_project_members",
+      "The project's members and roles (none: the project is open)",
+      response=hub_out.MemberList),
+    R("GET", "projects/{project_id}/members/{user}", ProjectMemberHandler, "get_project_member",
+      "One member's role", response=hub_out.Member),
+    R("PUT", "projects/{project_id}/members/{user}", ProjectMemberHandler, "set_project_member",
+      "Add a member or change their role (owner)", body=hub_body.SetMember,
+      response=hub_out.Member),
+    R("DELETE", "projects/{project_id}/members/{user}", ProjectMemberHandler,
+      "remove_project_member", "Remove a member (owner; the last owner stays)", status=204),
+    R("GET", "models/{name}/versions/{version}/reviews", ReviewsHandler, "list_reviews",
+      "A version's reviews (oldest first), its review state and the approval policy",
+      response=hub_out.ReviewList),
+    R("POST", "models/{name}/versions/{version}/reviews", ReviewsHandler, "create_review",
+      "Approve, reject or comment on a version (editors and approvers; owners' and approvers' "
+      "decisions set the state)", body=hub_body.CreateReview, response=hub_out.CreatedReview,
+      status=201),
+    R("GET", "models/{name}/versions/{version}/review-bundle", ReviewBundleHandler,
+      "get_review_bundle", "The review bundle: a self-contained HTML model card with data, "
+      "metrics, lineage, deployments, monitoring status, reviews and audit trail",
+      response=BINARY),
     # hub: notes and comments, full-text search (issue 6, I)
     R("GET", "notes", NotesHandler, "list_notes",
       "Notes oldest first, by entity, author, mentioned user, parent or anchored run",

@@ -155,7 +155,9 @@ class Query(BaseModel):
 # -- projects and experiments ------------------------------------------------------------
 class CreateProject(Body):
     name: Name
-    description: str = ""
+    description: str = Field("", description="the README, in Markdown")
+    tags: list[str] | None = None
+    git_url: str | None = Field(None, description="the repository the project lives in")
 
 
 class CreateExperiment(Body):
@@ -302,8 +304,13 @@ class RegisterDataset(Body):
 class ListAuditQuery(Query):
     entity_type: str | None = None
     entity_id: str | None = None
-    user: str | None = None
-    action: str | None = None
+    user: str | None = Field(None, description="who acted")
+    action: str | None = Field(None, description="an action or a dotted prefix: 'model' finds "
+                               "'model.alias.set'")
+    project: str | None = Field(None, description="a project (id or name): its events and those "
+                                "of everything in it")
+    since: str | None = Field(None, description="ISO-8601 time, date or epoch ms (inclusive)")
+    until: str | None = Field(None, description="ISO-8601 time, date or epoch ms (exclusive)")
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:
