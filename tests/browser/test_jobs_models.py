@@ -255,13 +255,30 @@ def test_deploy_from_the_models_section(live_jupyter, lab, remote_lc):
     assert url.startswith("http://127.0.0.1:"), url
     expect(card.locator(".lc-curl")).to_contain_text("/predict")
     expect(card.locator(".lc-curl")).to_contain_text("sepal length")
-    screenshot(page, "models")
 
     rows = json.loads(X.head(2).to_json(orient="records"))
-    reply = httpx.post(url.rstrip("/") + "/predict", json=rows, timeout=30, trust_env=False)
-    assert reply.status_code == 200, reply.text
+    for _ in range(3):
+        reply = httpx.post(url.rstrip("/") + "/predict", json=rows, timeout=30, trust_env=False)
+        assert reply.status_code == 200, reply.text
     assert len(reply.json()["predictions"]) == 2, reply.json()
     deployment_id = card.get_attribute("data-deployment-id")
+    # The card shows the last minute's traffic, read from the process, and the try-it link.
+    stats = card.locator(".lc-deployment-stats")
+    expect(stats).to_contain_text("req/s", timeout=20_000)
+    expect(stats).to_contain_text(" ms")
+    try_it = card.locator("a.lc-try-it")
+    href = try_it.get_attribute("href")
+    assert href.startswith(f"{live_jupyter.url}labcycle/apps/predict?deployment_url="), href
+    screenshot(page, "models")
+    # The link opens Voila's form for this deployment, which predicts through it.
+    with page.context.expect_page() as popup:
+        try_it.click()
+    tab = popup.value
+    try:
+        expect(tab.get_by_text("Try iris v1")).to_be_visible(timeout=120_000)
+        expect(tab.get_by_text("Prediction:")).to_be_visible(timeout=60_000)
+    finally:
+        tab.close()
 
     _dark_screenshot(live_jupyter, page, "models", "models-dark")
     page.goto(f"{live_jupyter.url}lab?token={live_jupyter.token}&reset")
