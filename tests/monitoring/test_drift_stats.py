@@ -116,6 +116,18 @@ def test_ztest_matches_formula():
     assert c["statistic"] == pytest.approx(z, abs=TOL)
     assert c["p_value"] == pytest.approx(2 * (1 - stats.norm.cdf(abs(z))), abs=TOL)
     same = col(compute_drift(pd.DataFrame({"k": ["x"] * 10}), pd.DataFrame({"k": ["x"] * 5})), "k")
+    # forced on three categories: the share of the most common reference category
+    three = col(
+        compute_drift(
+            pd.DataFrame({"k": ["a"] * 50 + ["b"] * 30 + ["c"] * 20}),
+            pd.DataFrame({"k": ["a"] * 20 + ["b"] * 40 + ["c"] * 40}),
+            methods={"*": "z"},
+        ),
+        "k",
+    )
+    z3 = (0.5 - 0.2) / math.sqrt(0.35 * 0.65 * (1 / 100 + 1 / 100))
+    assert three["statistic"] == pytest.approx(z3, abs=TOL) and three["drifted"] is True
+    assert "on the share of 'a' of 3 categories" in three["reason"]
     assert same["p_value"] == 1.0 and same["drifted"] is False
 
 

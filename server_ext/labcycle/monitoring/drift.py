@@ -774,13 +774,12 @@ def _categorical_drift(
             statistic, p_value = chisquare_counts(rc, cc)
         score = p_value
     elif choice.method == ZTEST:
-        if len(keys) > 2:
-            raise InvalidInput(
-                f"Column {name!r} has {len(keys)} categories; the z-test compares "
-                "two. Use chisquare or jensenshannon.",
-                field="methods",
-            )
-        statistic, p_value = ztest_counts(rc, cc)
+        first = 0
+        if len(keys) > 2:  # more than two categories: the share of the most common one
+            first = int(np.argmax(rc))
+            choice.reason += f" (on the share of {_label(keys[first])!r} of {len(keys)} categories)"
+        order = [first] + [i for i in range(len(keys)) if i != first]
+        statistic, p_value = ztest_counts(rc[order], cc[order])
         score = p_value
     else:
         statistic = score = _binned_score(choice.method, rc / n_ref, cc / n_cur)
@@ -968,7 +967,12 @@ def compute_drift(
             )
         ref_s, cur_s = reference[name], current[name]
         col_type = types.get(name) or infer_column_type(ref_s)
-        return _column_drift(str(name), ref_s, cur_s, col_type, meths, limits)
+        try:
+            return _column_drift(str(name), ref_s, cur_s, col_type, meths, limits)
+        except (TypeError, ValueError, ArithmeticError) as exc:  # odd data in one column
+            return _skipped(
+                name, col_type, f"could not be tested: {type(exc).__name__}: {exc}"[:300]
+            )
 
     threads = _threads()
     if threads > 1 and len(names) > 1 and len(reference) + len(current) > 200_000:
