@@ -143,6 +143,8 @@ def test_drift_dashboard_shows_real_statistics_and_follows_the_widgets(store):
     centres = [(a + b) / 2 for a, b in zip(hist["edges"][:-1], hist["edges"][1:], strict=True)]
     assert list(ref.x) == pytest.approx(centres)
     assert "age" in app.distribution.layout.title.text
+    shown = app.distribution_chart.widget.children[0]  # what the page gets: a FigureWidget
+    assert type(shown).__name__ == "FigureWidget" and list(shown.data[0].y) == list(ref.y)
     assert "age" in app.detail.value and monitoring.fmt(columns["age"]["score"]) in app.detail.value
     app.feature_picker.value = "plan"
     assert set(app.distribution.data[0].x) == set(columns["plan"]["histogram"]["categories"])

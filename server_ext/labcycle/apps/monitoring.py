@@ -14,7 +14,10 @@ Every failure (unknown monitor, no check yet, the server unreachable) becomes a 
 message for the business user, never a traceback (:func:`error_html`).
 
 Charts are ``plotly.graph_objects.FigureWidget`` (plotly ≥ 6 renders them through
-anywidget, whose front-end Voila 0.5 loads like any JupyterLab extension).
+anywidget, whose front-end Voila 0.5 loads like any JupyterLab extension). Each chart is a
+plain ``go.Figure`` that the app changes, shown as a new ``FigureWidget`` built from it
+after every change (:class:`Chart`): with plotly 7 changes made to a ``FigureWidget`` before
+its view exists never reach the page, and a rebuilt one always shows the whole state.
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ HEALTH = {  # health -> (label, colour)
     "error": ("Error", "#82071e"),
     "unknown": ("Not checked yet", "#6e7781"),
 }
+#: legends above the plot, right-aligned, below the title (which stays on the left)
+LEGEND = {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"}
 REFERENCE_COLOUR, CURRENT_COLOUR, DRIFT_COLOUR = "#4c78a8", "#f58518", "#cf222e"
 
 STYLE = """<style>
@@ -152,6 +157,26 @@ def guarded(action: Callable[[], None], out: Any) -> Callable[[Any], None]:
             out.value = error_html(exc, "Cannot show this")
 
     return observer
+
+
+class Chart:
+    """A figure the app changes (``.figure``, a ``go.Figure``) and the widget that shows it
+    (``.widget``); :meth:`show` puts a ``FigureWidget`` of the current figure in the page."""
+
+    def __init__(self, figure: Any) -> None:
+        import ipywidgets as w
+
+        self.figure = figure
+        self.widget = w.Box(layout=w.Layout(width="100%"))
+        self.widget.add_class("lc-chart")
+
+    def show(self) -> None:
+        import plotly.graph_objects as go
+
+        old = self.widget.children
+        self.widget.children = (go.FigureWidget(self.figure),)
+        for widget in old:  # the kernel keeps no model per change
+            widget.close()
 
 
 def badge(health: str | None) -> str:
@@ -382,13 +407,13 @@ class DriftDashboard:
         self.summary = w.HTML()
         self.table = w.HTML()
         self.detail = w.HTML()
-        self.distribution = go.FigureWidget(
+        self.distribution = go.Figure(
             data=[go.Bar(name="reference", marker_color=REFERENCE_COLOUR, opacity=0.75),
                   go.Bar(name="current", marker_color=CURRENT_COLOUR, opacity=0.75)],
-            layout=go.Layout(barmode="group", height=330, margin=dict(l=50, r=20, t=40, b=40),
+            layout=go.Layout(barmode="group", height=330, margin=dict(l=50, r=20, t=80, b=40),
                              yaxis=dict(title="share of rows", tickformat=".0%"),
-                             legend=dict(orientation="h", y=1.12), template="plotly_white"))
-        self.timeline = go.FigureWidget(
+                             legend=LEGEND, template="plotly_white"))
+        self.timeline = go.Figure(
             data=[go.Scatter(name="score", mode="lines+markers",
                              line=dict(color=REFERENCE_COLOUR)),
                   go.Scatter(name="drifted", mode="markers",
@@ -397,11 +422,13 @@ class DriftDashboard:
                              line=dict(color="#6e7781", dash="dash")),
                   go.Scatter(name="share of features drifted", mode="lines", yaxis="y2",
                              line=dict(color="#8250df", width=1, dash="dot"))],
-            layout=go.Layout(height=300, margin=dict(l=60, r=60, t=40, b=40),
-                             template="plotly_white", legend=dict(orientation="h", y=1.15),
+            layout=go.Layout(height=300, margin=dict(l=60, r=60, t=80, b=40),
+                             template="plotly_white", legend=LEGEND,
                              yaxis2=dict(overlaying="y", side="right", range=[0, 1],
                                          tickformat=".0%", showgrid=False,
                                          title="share drifted")))
+        self.distribution_chart = Chart(self.distribution)
+        self.timeline_chart = Chart(self.timeline)
         if feature in features:
             self.feature_picker.value = feature
         elif features:
@@ -416,8 +443,8 @@ class DriftDashboard:
         self.widget = w.VBox([
             w.HTML(STYLE), self.summary,
             w.HBox([self.check_picker, self.feature_picker]),
-            w.HTML("<h3>Reference vs current</h3>"), self.detail, self.distribution,
-            w.HTML("<h3>Drift over time</h3>"), self.range_picker, self.timeline,
+            w.HTML("<h3>Reference vs current</h3>"), self.detail, self.distribution_chart.widget,
+            w.HTML("<h3>Drift over time</h3>"), self.range_picker, self.timeline_chart.widget,
             w.HTML("<h3>Tests per feature</h3>"), self.table,
         ], layout=w.Layout(max_width="1100px"))
         self.widget.add_class("lc-app")
@@ -443,6 +470,10 @@ class DriftDashboard:
         self.draw_timeline()
 
     def draw_distribution(self) -> None:
+        self._draw_distribution()
+        self.distribution_chart.show()
+
+    def _draw_distribution(self) -> None:
         feature = self.feature_picker.value
         column = drifted_columns(self.check).get(feature)
         self.detail.value = column_detail_html(feature, column)
@@ -467,6 +498,10 @@ class DriftDashboard:
         return self.rows[lo:hi + 1]
 
     def draw_timeline(self) -> None:
+        self._draw_timeline()
+        self.timeline_chart.show()
+
+    def _draw_timeline(self) -> None:
         feature = self.feature_picker.value
         rows = self.timeline_window()
         column = drifted_columns(self.check).get(feature)
@@ -567,17 +602,18 @@ class PerformanceDashboard:
         self.header = w.HTML()
         self.message = w.HTML()
         self.table = w.HTML()
-        self.figure = go.FigureWidget(
+        self.figure = go.Figure(
             data=[go.Scatter(name="current", mode="lines+markers",
                              line=dict(color=CURRENT_COLOUR, width=3)),
                   go.Scatter(name="at training", mode="lines",
                              line=dict(color=REFERENCE_COLOUR, dash="dash")),
                   go.Bar(name="labelled predictions", yaxis="y2", opacity=0.25,
                          marker_color="#6e7781")],
-            layout=go.Layout(height=340, margin=dict(l=60, r=60, t=40, b=40),
-                             template="plotly_white", legend=dict(orientation="h", y=1.15),
+            layout=go.Layout(height=340, margin=dict(l=60, r=60, t=80, b=40),
+                             template="plotly_white", legend=LEGEND,
                              yaxis2=dict(overlaying="y", side="right", showgrid=False,
                                          title="labelled predictions")))
+        self.chart = Chart(self.figure)
         self.perf: dict[str, Any] = {}
         self._wanted_metric = metric
         self.freq_picker.observe(guarded(self.load, self.message), names="value")
@@ -585,7 +621,7 @@ class PerformanceDashboard:
         self.load()
         self.widget = w.VBox([w.HTML(STYLE), self.header,
                               w.HBox([self.metric_picker, self.freq_picker]),
-                              self.message, self.figure, self.table],
+                              self.message, self.chart.widget, self.table],
                              layout=w.Layout(max_width="1100px"))
         self.widget.add_class("lc-app")
 
@@ -607,6 +643,10 @@ class PerformanceDashboard:
         self.draw()
 
     def draw(self) -> None:
+        self._draw()
+        self.chart.show()
+
+    def _draw(self) -> None:
         windows = self.perf.get("windows") or []
         metric = self.metric_picker.value
         current, reference, counts = self.figure.data

@@ -27,9 +27,11 @@ from urllib.parse import quote
 from ..errors import NotFound
 from .monitoring import (
     CURRENT_COLOUR,
+    LEGEND,
     REFERENCE_COLOUR,
     STYLE,
     AppMessage,
+    Chart,
     error_html,
     fmt,
     guarded,
@@ -226,9 +228,10 @@ class WhatIf:
                                          value=feature if feature in names else names[0],
                                          layout=w.Layout(width="320px"))
         self.result = w.HTML()
-        self.figure = go.FigureWidget(layout=go.Layout(
-            height=340, margin=dict(l=60, r=20, t=40, b=40), template="plotly_white",
-            legend=dict(orientation="h", y=1.15)))
+        self.figure = go.Figure(layout=go.Layout(
+            height=340, margin=dict(l=60, r=20, t=80, b=40), template="plotly_white",
+            legend=LEGEND))
+        self.chart = Chart(self.figure)
         self.calls = 0
         self._quiet = False
         self.apply_start()
@@ -237,7 +240,7 @@ class WhatIf:
         for widget in self.inputs.values():
             widget.observe(guarded(self.on_input, self.result), names="value")
         form = w.VBox(list(self.inputs.values()), layout=w.Layout(min_width="440px"))
-        right = w.VBox([self.feature_picker, self.figure], layout=w.Layout(flex="1"))
+        right = w.VBox([self.feature_picker, self.chart.widget], layout=w.Layout(flex="1"))
         self.widget = w.VBox([
             w.HTML(STYLE + f"<h2>What if… {html.escape(predictor.title)}</h2><div "
                    "class='lc-muted'>Change an input: the prediction and the chart follow. The "
@@ -309,6 +312,7 @@ class WhatIf:
             self.figure.layout.yaxis.title = y_title
             self.figure.layout.yaxis.range = [0, 1] if proba else None
             self.figure.layout.title = f"Prediction across {feature} ({fmt(len(values))} values)"
+        self.chart.show()
 
 
 def whatif_app(params: dict[str, str | None]) -> Any:
