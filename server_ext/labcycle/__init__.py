@@ -27,6 +27,7 @@ from .fluent import (
 )
 from .hub_api import add_note, delete_note, edit_note, notes, search
 from .jobs_api import Job, get_job, submit
+from .lineage_api import compare_runs, format_lineage, lineage, notebook_diff, print_lineage
 from .models_api import (
     ModelVersion,
     RegisteredModel,
@@ -99,6 +100,11 @@ __all__ = [
     "edit_note",
     "notes",
     "search",
+    "compare_runs",
+    "format_lineage",
+    "lineage",
+    "notebook_diff",
+    "print_lineage",
     "Run",
     "__version__",
     "active_run",

@@ -306,6 +306,7 @@ from . import (  # noqa: E402 - the modules attach their commands to main
     cli_apps,  # noqa: F401 - attaches app (the Voila apps, standalone)
     cli_hub,  # noqa: F401 - attaches projects, audit, models review/bundle
     cli_jobs,  # noqa: F401 - attaches run, jobs
+    cli_lineage,  # noqa: F401 - attaches lineage, compare, nbdiff
     cli_models,  # noqa: F401 - attaches models, deploy export
     cli_monitors,  # noqa: F401 - attaches monitors
     cli_notes,  # noqa: F401 - attaches search, notes

@@ -236,3 +236,56 @@ def test_lineage_unknown_entity(services):
         services.lineage.graph("run", "'; drop table runs; --" + "x" * 70)
     json.dumps(services.lineage.graph("run", services.tracking.create_run(
         actor=ACTOR, experiment="e")["id"]))  # a lone run: a graph of one node, JSON-able
+
+
+def test_cli_and_python_api_faces(services, monkeypatch, capsys):
+    """``labcycle lineage/compare/nbdiff`` and ``lc.lineage/compare_runs/notebook_diff`` on
+    the same store as the services (local transport)."""
+    from click.testing import CliRunner
+
+    import labcycle as lc
+    from labcycle.cli import main
+    from labcycle.fluent import _state
+
+    svc = services
+    runs = []
+    for lr in (0.1, 0.01):
+        run = svc.tracking.create_run(actor=ACTOR, experiment="faces", project="churn",
+                                      name=f"lr-{lr}")
+        svc.tracking.log_params(run["id"], {"lr": lr, "model": "rf"}, actor=ACTOR)
+        svc.tracking.log_metrics(run["id"], [("acc", 0.9 - lr, 0, 0)], actor=ACTOR)
+        svc.artifacts.log_bytes(run["id"], "executed.ipynb", _notebook(f"lr = {lr}"), actor=ACTOR)
+        runs.append(run)
+    a, b = runs[0]["id"], runs[1]["id"]
+    url = svc.store.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("LABCYCLE_DB_URL", url)
+    monkeypatch.setenv("LABCYCLE_ARTIFACT_URL", str(svc.blobs.root))
+    cli = CliRunner()
+    tree = cli.invoke(main, ["lineage", "run", a, "--direction", "up"], catch_exceptions=False)
+    assert tree.exit_code == 0, tree.output
+    assert "upstream" in tree.output and "snapshot_of notebook executed.ipynb" in tree.output
+    assert "contains experiment faces" in tree.output
+    graph = json.loads(cli.invoke(main, ["lineage", "run", a, "--json"]).output)
+    assert graph["root"] == f"run:{a}"
+    compared = cli.invoke(main, ["compare", a, b[:8]], catch_exceptions=False)
+    assert compared.exit_code == 0, compared.output
+    assert "lr" in compared.output and "0.01" in compared.output and "model" in compared.output
+    diffed = cli.invoke(main, ["nbdiff", a, b], catch_exceptions=False)
+    assert "-lr = 0.1" in diffed.output and "+lr = 0.01" in diffed.output
+    for args, needle in ((["lineage", "run", "nope"], "No run"), (["compare", a], "run_ids"),
+                         (["lineage", "table", "x"], "Invalid value")):
+        bad = cli.invoke(main, args)
+        assert bad.exit_code != 0 and needle in bad.output and "Traceback" not in bad.output
+
+    lc.configure(db_url=url, artifact_url=str(svc.blobs.root))
+    try:
+        g = lc.lineage("run", a, direction="up", depth=2)
+        assert {e["relation"] for e in g["edges"]} >= {"contains", "snapshot_of"}
+        lc.print_lineage(g)
+        assert "◀ root" in capsys.readouterr().out
+        cmp = lc.compare_runs([a, b], metric="acc")
+        assert cmp["params"]["differing"] == ["lr"] and cmp["parallel"]["metric"] == "acc"
+        diff = lc.notebook_diff(a, b)
+        assert diff["summary"]["modified"] == 1 and diff["alignment"] == "source"
+    finally:
+        _state.reset(None)

@@ -1,7 +1,8 @@
 """A cell-by-cell diff of two notebooks (our own view; nbdime is not needed).
 
-**Alignment.** When every cell of both notebooks has an id (nbformat ≥ 4.5) and ids are
-unique within each, cells are paired by id: a cell whose id is in both is the same cell,
+**Alignment.** When every cell of both notebooks has an id (nbformat ≥ 4.5), ids are
+unique within each, and at least half of the smaller notebook's ids are in the other
+(snapshots of one notebook; two notebooks made apart share no ids), cells are paired by id: a cell whose id is in both is the same cell,
 ``moved`` when it is not in the longest common order of ids. Otherwise cells are paired
 by a sequence match (``difflib.SequenceMatcher``) on (cell type, source); inside a replaced
 stretch, cells at the same offset are paired as *modified* when their sources are similar
@@ -252,8 +253,11 @@ def diff_notebooks(a: list[Cell], b: list[Cell], *, max_output_chars: Any = None
     """The diff of two parsed notebooks (see the module docstring)."""
     out_cap = _limit(max_output_chars, "max_output_chars", MAX_OUTPUT_CHARS, 0, 1_000_000)
     detail_cap = _limit(max_detailed_cells, "max_detailed_cells", MAX_DETAILED_CELLS, 0, 100_000)
+    ids_a, ids_b = {c.id for c in a}, {c.id for c in b}
     by_id = (all(c.id for c in a) and all(c.id for c in b)
-             and len({c.id for c in a}) == len(a) and len({c.id for c in b}) == len(b))
+             and len(ids_a) == len(a) and len(ids_b) == len(b)
+             # notebooks made apart (every id new) are matched by source instead
+             and 2 * len(ids_a & ids_b) >= min(len(a), len(b)))
     pairs = _align_by_id(a, b) if by_id else _align_by_source(a, b)
     cells, summary = [], {"unchanged": 0, "modified": 0, "added": 0, "removed": 0, "moved": 0}
     detailed, truncated = 0, False
