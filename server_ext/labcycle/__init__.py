@@ -39,6 +39,18 @@ from .models_api import (
     set_alias,
 )
 from .monitors_api import Monitor, get_monitor, list_monitors, monitor
+from .projects_api import (
+    audit_log,
+    get_project,
+    import_project,
+    list_projects,
+    project_members,
+    review,
+    review_bundle,
+    reviews,
+    set_member,
+    update_project,
+)
 from .serving_api import Deployment, deploy, get_deployment, list_deployments, log_ground_truth
 from .sweeps_api import Reproduction, Schedule, Sweep, reproduce, schedule, schedules, sweep
 
@@ -100,6 +112,16 @@ __all__ = [
     "edit_note",
     "notes",
     "search",
+    "audit_log",
+    "get_project",
+    "import_project",
+    "list_projects",
+    "project_members",
+    "review",
+    "review_bundle",
+    "reviews",
+    "set_member",
+    "update_project",
     "compare_runs",
     "format_lineage",
     "lineage",
