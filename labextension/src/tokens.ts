@@ -3,14 +3,8 @@ import { ISignal } from '@lumino/signaling';
 
 import { LabCycleClient } from './client';
 
-/** Command ids, shared by the plugin, the palette and the UI. */
-export namespace CommandIDs {
-  export const openPanel = 'labcycle:open-panel';
-  export const refresh = 'labcycle:refresh';
-  export const openRun = 'labcycle:open-run';
-  export const runAsExperiment = 'labcycle:run-as-experiment';
-  export const showJobs = 'labcycle:show-jobs';
-}
+/** Command ids: see `commands.ts` (the one list, shared with every view). */
+export { CommandIDs } from './commands';
 
 /** Id of the sidebar panel (also its DOM id). */
 export const PANEL_ID = 'labcycle-panel';
