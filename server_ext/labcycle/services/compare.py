@@ -66,24 +66,22 @@ def downsample(points: list[tuple[int, float]], max_points: int = MAX_POINTS) ->
     buckets = max(1, (max_points - 2) // 2)
     keep = {0, n - 1}
     inner = n - 2
+    values = [p[1] for p in points]
+    has_nan = any(v != v for v in values)  # noqa: PLR0124 - NaN is the one value != itself
     for b in range(buckets):
         start = 1 + (b * inner) // buckets
         end = 1 + ((b + 1) * inner) // buckets
-        lo = hi = None
-        for i in range(start, end):
-            value = points[i][1]
-            if _is_nan(value):
-                continue
-            if lo is None or value < points[lo][1]:
-                lo = i
-            if hi is None or value > points[hi][1]:
-                hi = i
-        if lo is None:
-            if end > start:
-                keep.add(start)  # an all-NaN bucket: one NaN marks the gap
+        if end <= start:
             continue
-        keep.add(lo)
-        keep.add(hi)
+        if has_nan:
+            window = [i for i in range(start, end) if values[i] == values[i]]  # noqa: PLR0124
+            if not window:
+                keep.add(start)  # an all-NaN bucket: one NaN marks the gap
+                continue
+        else:
+            window = range(start, end)
+        keep.add(min(window, key=values.__getitem__))
+        keep.add(max(window, key=values.__getitem__))
     return [points[i] for i in sorted(keep)]
 
 
@@ -309,9 +307,10 @@ class CompareService:
                 n = counts.get((run_id, key), 0)
                 if not n:
                     continue
-                points = [(s, math.nan if v is None else v) for s, v in conn.execute(
+                rows = conn.execute(
                     select(M.c.step, M.c.value).where(M.c.run_id == run_id, M.c.key == key)
-                    .order_by(M.c.step, M.c.timestamp, M.c.id))]
+                    .order_by(M.c.step, M.c.timestamp, M.c.id)).all()
+                points = [(s, math.nan if v is None else v) for s, v in rows]
                 kept = downsample(points, max_points)
                 series[run_id] = {"steps": [p[0] for p in kept], "values": [p[1] for p in kept],
                                   "points": len(points), "downsampled": len(kept) < len(points)}
