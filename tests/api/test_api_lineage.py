@@ -154,3 +154,50 @@ async def test_routes_are_documented(get):
     assert {p["name"] for p in compare["parameters"]} == {"run_id", "metric", "key", "max_points"}
     assert compare["x-jupyter-authorization"]["action"] == "read"  # viewers may compare
     assert "/compare/notebooks" in doc["paths"]
+
+
+async def test_python_api_over_http(get, services, http_server_client, http_server_port,
+                                    jp_base_url, jp_auth_header, tmp_path, monkeypatch):
+    """``lc.lineage``, ``lc.compare_runs``, ``lc.notebook_diff`` as a kernel calls them: over
+    REST, with non-finite metric values turned back into floats."""
+    import asyncio
+    import math
+
+    import labcycle as lc
+    from labcycle.errors import InvalidInput, NotFound
+    from labcycle.fluent import _state
+
+    ids = []
+    for lr in (0.1, 0.2):
+        run = services.tracking.create_run(actor=ACTOR, experiment="http", name=f"lr{lr}")
+        services.tracking.log_params(run["id"], {"lr": lr}, actor=ACTOR)
+        services.tracking.log_metrics(run["id"], [("loss", float("inf") if lr == 0.2 else 0.5, 0, 1),
+                                                  ("loss", float("nan"), 1, 2)], actor=ACTOR)
+        services.artifacts.log_bytes(run["id"], "notebook.ipynb", _nb([
+            ("code", f"lr = {lr}", {"id": "p"})]), actor=ACTOR)
+        ids.append(run["id"])
+    monkeypatch.setenv("LABCYCLE_HOME", str(tmp_path / "kernel-home"))
+    token = jp_auth_header["Authorization"].split(" ", 1)[1]
+    lc.configure(url=f"http://127.0.0.1:{http_server_port[-1]}{jp_base_url}", token=token)
+
+    def kernel_side():
+        graph = lc.lineage("run", ids[0], direction="up")
+        cmp = lc.compare_runs(ids)
+        diff = lc.notebook_diff(ids[0], ids[1])
+        with pytest.raises(InvalidInput) as bad:
+            lc.compare_runs(ids[:1])
+        with pytest.raises(NotFound):
+            lc.lineage("run", "0" * 32)
+        return graph, cmp, diff, bad.value
+
+    try:
+        graph, cmp, diff, bad = await asyncio.to_thread(kernel_side)
+    finally:
+        _state.reset()
+    assert graph["root"] == f"run:{ids[0]}" and any(e["relation"] == "snapshot_of"
+                                                     for e in graph["edges"])
+    loss = cmp["histories"]["loss"]
+    assert loss[ids[1]]["values"][0] == math.inf and math.isnan(loss[ids[1]]["values"][1])
+    assert math.isnan(next(r for r in cmp["metrics"]["rows"] if r["key"] == "loss")["values"][ids[0]])
+    assert diff["cells"][0]["source_diff"] == ["@@ -1 +1 @@", "-lr = 0.1", "+lr = 0.2"]
+    assert bad.details["field"] == "run_ids"
