@@ -226,6 +226,19 @@ def test_lineage_bad_input(services, kwargs, field):
     assert err.value.details["field"] == field
 
 
+def test_dangling_and_hostile_links_are_dropped(services):
+    run = services.tracking.create_run(actor=ACTOR, experiment="e")
+    other = services.tracking.create_run(actor=ACTOR, experiment="e")
+    services.tracking.set_tags(run["id"], {"labcycle.reproduces_run_id": "../" * 40 + "\x01"},
+                               actor=ACTOR)
+    services.tracking.set_tags(other["id"], {"labcycle.reproduces_run_id": "0" * 32},
+                               actor=ACTOR)
+    for r in (run, other):
+        graph = services.lineage.graph("run", r["id"], direction="up")
+        assert {n["type"] for n in graph["nodes"]} == {"run", "experiment", "project"}
+        assert all(e["relation"] != "reproduced_by" for e in graph["edges"])
+
+
 def test_lineage_unknown_entity(services):
     with pytest.raises(NotFound):
         services.lineage.graph("run", "0" * 32)

@@ -59,7 +59,14 @@ from ..store.models import (
     RunInput,
     Tag,
 )
-from .entities import ENTITY_TYPES, describe, describe_many, validate_entity_id, validate_type
+from .entities import (
+    ENTITY_TYPES,
+    MAX_ID_LENGTH,
+    describe,
+    describe_many,
+    validate_entity_id,
+    validate_type,
+)
 from .reproduce import REPRODUCES_TAG, SNAPSHOT_ARTIFACTS, snapshot_path
 
 DEFAULT_DEPTH, MAX_DEPTH = 3, 10
@@ -433,11 +440,18 @@ def _node(info: dict[str, Any], level: int) -> dict[str, Any]:
     }
 
 
+def _plausible(key: str) -> bool:
+    """An id read from a tag or a JSON column may be anything: only a well-formed one is
+    looked up (a bad one is a dangling link, dropped like any other)."""
+    entity_id = _split(key)[1]
+    return 0 < len(entity_id) <= MAX_ID_LENGTH and not any(ord(ch) < 32 for ch in entity_id)
+
+
 def _describe_keys(conn: Connection, keys: list[str],
                    synthetic: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """The nodes that exist among ``keys`` (in order): entities described, notebook
     snapshots and deleted runs from ``synthetic``; dangling references are dropped."""
-    refs = [_split(k) for k in keys if _split(k)[0] in ENTITY_TYPES]  # a run row wins
+    refs = [_split(k) for k in keys if _split(k)[0] in ENTITY_TYPES and _plausible(k)]
     described = {_k(d["type"], d["id"]): d for d in describe_many(conn, refs, missing="skip")}
     out = []
     for key in keys:
