@@ -227,11 +227,12 @@ def test_standalone_with_a_preheated_kernel(seeded, live_jupyter, page, tmp_path
             except httpx.HTTPError:
                 time.sleep(0.5)
         started = time.monotonic()
-        page.goto(f"http://127.0.0.1:{port}/?monitor={MONITOR}&feature=tenure", timeout=60_000)
+        page.goto(f"http://127.0.0.1:{port}/?monitor={MONITOR}&feature=charges", timeout=60_000)
         expect(page.locator(PLOT).first).to_be_visible(timeout=60_000)
         seconds = time.monotonic() - started
         expect(page.locator("body")).to_contain_text(f"Drift of {MONITOR}")
-        expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text("tenure")
+        # the query string reached the preheated kernel (the default feature is tenure)
+        expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text("charges")
         print(f"standalone drift app (preheated): first chart after {seconds:.1f}s")
         screenshot(page, "voila-drift-standalone")
     finally:

@@ -676,11 +676,15 @@ class PerformanceDashboard:
         self.message.value = f"<div>{note}</div>"
         with self.figure.batch_update():
             current.x, current.y, current.name = x, y, title
-            if ref is not None:
-                reference.x, reference.y = [x[0], x[-1]], [ref, ref]
+            if ref is not None:  # across the windows, from the first start to the last end
+                reference.x = [x[0], windows[-1].get("end") or x[-1]]
+                reference.y = [ref, ref]
             else:
                 reference.x, reference.y = [], []
             counts.x, counts.y = x, [win.get("count") for win in windows]
+            spans = [(win.get("end_ms") or 0) - (win.get("start_ms") or 0) for win in windows]
+            if all(span > 0 for span in spans):  # each bar covers its window
+                counts.width, counts.offset = spans, 0
             self.figure.layout.yaxis.title = title
             self.figure.layout.title = f"{title} per {self.freq_label} window"
 
