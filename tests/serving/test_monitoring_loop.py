@@ -9,8 +9,9 @@ SHIFTED = ("mean radius", "mean texture")
 
 
 def test_a_check_of_real_traffic_finds_the_two_shifted_features(services, supervisor, data, http):
-    import labcycle as lc
     from sklearn.ensemble import RandomForestClassifier
+
+    import labcycle as lc
 
     X, y = data
     model = RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y)

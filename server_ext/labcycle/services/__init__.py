@@ -24,10 +24,10 @@ if TYPE_CHECKING:  # built on first use, so importing the services stays cheap
     from .lineage import LineageService
     from .monitors import MonitorService
     from .notes import NoteService
-    from .search import SearchService
     from .reproduce import ReproduceService
     from .reviews import ReviewService
     from .schedules import ScheduleService
+    from .search import SearchService
     from .sweeps import SweepService
 
 
