@@ -132,6 +132,27 @@ def test_writer_groups_many_batches_and_keeps_mixed_types(tmp_path):
     assert writer.failures == 0
 
 
+def test_the_matrix_path_predicts_what_the_estimator_does(model_dir, data):
+    import skops.io as sio
+
+    from labcycle.serving.loader import ServedModel, _signature_from_estimator, load_path
+
+    X, _ = data
+    served = load_path(model_dir)
+    assert served.matrix_ok  # a forest whose feature names are the signature's columns
+    est = sio.load(model_dir / "model.skops", trusted=sio.get_untrusted_types(file=model_dir / "model.skops"))
+    rows = X.iloc[:40]
+    labels, proba = served.predict_matrix(rows.to_numpy(np.float64))
+    assert (labels == est.predict(rows)).all()
+    assert np.allclose(proba, est.predict_proba(rows))
+    frame_labels, frame_proba = served.predict(rows)
+    assert (frame_labels == labels).all() and np.allclose(frame_proba, proba)
+    # columns in another order than the estimator's: never the matrix path
+    signature = _signature_from_estimator(est)
+    signature["inputs"] = signature["inputs"][::-1]
+    assert not ServedModel(est, {"id": "x"}, signature).matrix_ok
+
+
 def test_ids_are_unique_hex_and_differ_between_processes():
     from labcycle.serving.capture import IdSource
 

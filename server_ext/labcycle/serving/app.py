@@ -122,6 +122,7 @@ class ModelServer:
         self.states: dict[str, dict[str, Any]] = {}
         self.target_error: str | None = None
         self.parsing = 0
+        self.inflight = 0  # POST /predict requests between arrival and answer
         self.started = time.time()
         self._control: asyncio.Task | None = None
         self._reported: Any = None
@@ -243,13 +244,16 @@ class ModelServer:
         frame = model.example_frame()
         for _ in range(2):  # warm: first calls pay for lazy imports and allocations
             model.predict(frame, self.config.return_proba)
+            if model.matrix_ok:
+                model.predict_matrix(frame.to_numpy(np.float64), self.config.return_proba)
         slot = Slot(model=model, schema=Schema(model.signature))
         slot.names = slot.schema.names
         cfg = self.config
         executor = None if cfg.predict_mode == "inline" else self.predict_pool
         slot.batcher = Batcher(lambda items, s=slot: self._run_batch(s, items), executor,
                                enabled=cfg.batching, max_batch_rows=cfg.max_batch_rows,
-                               max_wait_us=cfg.max_wait_us, gauge=lambda: self.parsing)
+                               max_wait_us=cfg.max_wait_us, gauge=lambda: self.parsing,
+                               alone=lambda: self.inflight <= 1)
         return slot
 
     def state(self) -> dict[str, Any]:
@@ -292,10 +296,14 @@ class ModelServer:
         block = None
         if arrays and all(a.dtype == np.float64 for a in arrays):
             block = np.column_stack(arrays)
-            frame = pd.DataFrame(block, columns=slot.names, copy=False)
+        if block is not None and slot.model.matrix_ok:  # no DataFrame (loader.py)
+            preds, proba = slot.model.predict_matrix(block, self.config.return_proba)
         else:
-            frame = pd.DataFrame(cols, columns=slot.names or list(cols), copy=False)
-        preds, proba = slot.model.predict(frame, self.config.return_proba)
+            if block is not None:
+                frame = pd.DataFrame(block, columns=slot.names, copy=False)
+            else:
+                frame = pd.DataFrame(cols, columns=slot.names or list(cols), copy=False)
+            preds, proba = slot.model.predict(frame, self.config.return_proba)
         ids = self.ids.take(len(preds))
         now = time.perf_counter()
         results, start = [], 0
@@ -347,7 +355,11 @@ class ModelServer:
 
     async def predict(self, request: Request) -> Response:
         started = time.perf_counter()
-        response = await self._predict(request, started)
+        self.inflight += 1
+        try:
+            response = await self._predict(request, started)
+        finally:
+            self.inflight -= 1
         self.stats.record(started, time.perf_counter() - started, response.status_code)
         return response
 

@@ -4,11 +4,19 @@ A served model exposes ``predict(df)``, ``predict_proba(df)`` (or None), ``signa
 ``version``. When the model is a known scikit-learn classifier whose ``predict`` is the
 argmax of ``predict_proba`` (trees and forests), :class:`ServedModel` computes the
 probabilities once and derives the labels from them: one pass over the forest, not two.
+
+Such an estimator, when its ``feature_names_in_`` are the signature's input columns in the
+same order, also takes the batch as one float matrix (:meth:`ServedModel.predict_matrix`):
+the server has checked every column name and type against the signature already, so
+scikit-learn's per-call DataFrame checks (about 0.7 ms of a 3 ms one-row forest predict)
+are skipped and no DataFrame is built. The results are the same: a forest reads
+DataFrames as this very matrix.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +47,19 @@ class ServedModel:
             else:
                 self._proba = est.predict_proba
         self.has_proba = self._classes is not None or callable(getattr(loaded, "predict_proba", None))
+        self.matrix_ok = False
+        if self._classes is not None:
+            fitted = getattr(est, "feature_names_in_", None)
+            inputs = [c.get("name") for c in self.signature.get("inputs") or []]
+            same = list(fitted) == inputs if fitted is not None else (
+                self.signature.get("input_type") == "ndarray"
+                and getattr(est, "n_features_in_", None) == len(inputs))
+            if same and inputs:
+                self.matrix_ok = True
+                self._proba_matrix = est.predict_proba
+                # the matrix has no names on purpose (checked above, and per request)
+                warnings.filterwarnings("ignore", message="X does not have valid feature names",
+                                        category=UserWarning)
 
     @property
     def key(self) -> str:
@@ -66,6 +87,11 @@ class ServedModel:
                 proba = None
             proba = None if proba is None else np.asarray(proba)
         return preds, proba
+
+    def predict_matrix(self, block: np.ndarray, want_proba: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """A (rows × signature columns) float matrix, when :attr:`matrix_ok`."""
+        proba = np.asarray(self._proba_matrix(block))
+        return self._classes.take(proba.argmax(axis=1)), (proba if want_proba else None)
 
     def example_frame(self) -> Any:
         """A one-row frame that satisfies the signature, to warm the model up."""
