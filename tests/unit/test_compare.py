@@ -319,3 +319,29 @@ def test_notebook_diff_of_two_runs(services):
     with pytest.raises(InvalidInput) as err:
         svc.compare.notebooks(a["id"], None)
     assert err.value.details["field"] == "run_b"
+
+
+def test_database_downsampling_matches_the_reference(services):
+    """Long series are bucketed in SQL; the result is exactly :func:`downsample`'s."""
+    import random
+
+    rng = random.Random(3)
+    values = [rng.choice([rng.gauss(0, 1), 0.25, 0.25]) for _ in range(3001)]  # with ties
+    values[10], values[2000] = math.inf, -math.inf
+    for i in range(500, 560):  # a NaN gap, and NaN mixed into a bucket
+        values[i] = math.nan
+    values[1234] = math.nan
+    a = services.tracking.create_run(actor=ACTOR, experiment="ds")
+    b = services.tracking.create_run(actor=ACTOR, experiment="ds")
+    services.tracking.log_metrics(a["id"], [("v", v, s, 7) for s, v in enumerate(values)],
+                                  actor=ACTOR)
+    services.tracking.log_metrics(b["id"], [("v", 1.0, 0, 7)], actor=ACTOR)
+    for max_points in (2, 3, 100, 999):
+        got = services.compare.runs([a["id"], b["id"]], max_points=max_points)["histories"]["v"]
+        expected = downsample(list(enumerate(values)), max_points)
+        series = got[a["id"]]
+        assert series["steps"] == [s for s, _ in expected], max_points
+        assert [("nan" if math.isnan(v) else v) for v in series["values"]] == \
+               [("nan" if math.isnan(v) else v) for _, v in expected]
+        assert series["points"] == 3001 and series["downsampled"]
+        assert len(series["steps"]) <= max_points

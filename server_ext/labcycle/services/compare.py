@@ -16,7 +16,9 @@
   ``(max_points - 2) // 2`` buckets of consecutive points (equal counts, in step order),
   and each bucket keeps its minimum and its maximum (in step order) — so a spike, even a
   single point, always survives, and ±inf counts as an extreme. NaN points are kept only
-  for a bucket that holds nothing else. ``points`` is the stored count;
+  for a bucket that holds nothing else. ``points`` is the stored count. A series longer
+  than ``max_points`` is bucketed by the database (window functions, same result as
+  :func:`downsample`), so only the kept points leave it;
 - ``parallel``: parallel-coordinates data: one dimension per param that differs (all
   params if none differs), numeric when every present value parses as a finite number,
   else categorical (``categories`` sorted, each value encoded as its index), plus the
@@ -35,7 +37,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, func, select, text
 
 from ..errors import InvalidInput, NotFound
 from ..store import Store
@@ -63,14 +65,14 @@ def downsample(points: list[tuple[int, float]], max_points: int = MAX_POINTS) ->
         return list(points)
     if max_points < 2:
         raise ValueError("max_points must be at least 2")
-    buckets = max(1, (max_points - 2) // 2)
+    buckets = (max_points - 2) // 2  # 0 when max_points < 4: the first and last points only
     keep = {0, n - 1}
     inner = n - 2
     values = [p[1] for p in points]
     has_nan = any(v != v for v in values)  # noqa: PLR0124 - NaN is the one value != itself
-    for b in range(buckets):
-        start = 1 + (b * inner) // buckets
-        end = 1 + ((b + 1) * inner) // buckets
+    for b in range(buckets):  # point 1 + x is in bucket (x * buckets) // inner, as in SQL
+        start = 1 + -(-(b * inner) // buckets)
+        end = 1 + -(-((b + 1) * inner) // buckets)
         if end <= start:
             continue
         if has_nan:
@@ -83,6 +85,31 @@ def downsample(points: list[tuple[int, float]], max_points: int = MAX_POINTS) ->
         keep.add(min(window, key=values.__getitem__))
         keep.add(max(window, key=values.__getitem__))
     return [points[i] for i in sorted(keep)]
+
+
+#: :func:`downsample` in SQL (SQLite ≥ 3.25 and PostgreSQL window functions): the same
+#: buckets, the same minimum and maximum (the first of equal values), NULL (NaN) only for
+#: a bucket of nothing else. The first and last points get buckets of their own.
+_SQL_DOWNSAMPLE = text("""
+WITH pts AS (
+    SELECT step, value, ROW_NUMBER() OVER (ORDER BY step, timestamp, id) - 1 AS rn
+    FROM metrics WHERE run_id = :run_id AND key = :key
+), bucketed AS (
+    SELECT step, value, rn,
+           CASE WHEN rn = 0 THEN -1 WHEN rn = :last THEN -2
+                ELSE ((rn - 1) * :buckets) / :inner END AS bucket
+    FROM pts
+), ranked AS (
+    SELECT step, value, rn, bucket,
+           ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY
+               CASE WHEN value IS NULL THEN 1 ELSE 0 END, value, rn) AS lo,
+           ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY
+               CASE WHEN value IS NULL THEN 1 ELSE 0 END, value DESC, rn) AS hi
+    FROM bucketed
+)
+SELECT step, value FROM ranked WHERE (lo = 1 OR hi = 1) AND (bucket < 0 OR :buckets > 0)
+ORDER BY rn
+""")
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -307,13 +334,17 @@ class CompareService:
                 n = counts.get((run_id, key), 0)
                 if not n:
                     continue
-                rows = conn.execute(
-                    select(M.c.step, M.c.value).where(M.c.run_id == run_id, M.c.key == key)
-                    .order_by(M.c.step, M.c.timestamp, M.c.id)).all()
-                points = [(s, math.nan if v is None else v) for s, v in rows]
-                kept = downsample(points, max_points)
-                series[run_id] = {"steps": [p[0] for p in kept], "values": [p[1] for p in kept],
-                                  "points": len(points), "downsampled": len(kept) < len(points)}
+                if n <= max_points:
+                    rows = conn.execute(
+                        select(M.c.step, M.c.value).where(M.c.run_id == run_id, M.c.key == key)
+                        .order_by(M.c.step, M.c.timestamp, M.c.id)).all()
+                else:  # long series are bucketed by the database: only the kept rows travel
+                    rows = conn.execute(_SQL_DOWNSAMPLE, {
+                        "run_id": run_id, "key": key, "last": n - 1, "inner": n - 2,
+                        "buckets": (max_points - 2) // 2}).all()
+                series[run_id] = {"steps": [r[0] for r in rows],
+                                  "values": [math.nan if r[1] is None else r[1] for r in rows],
+                                  "points": n, "downsampled": len(rows) < n}
             out[key] = series
         return out
 
