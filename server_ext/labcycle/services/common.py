@@ -158,6 +158,8 @@ def param_value(value: Any, field: str) -> str:
         )
     if len(text) > 65_535:
         raise InvalidInput(f"{field} may have at most 65,535 characters.", field=field)
+    if "\x00" in text:  # PostgreSQL text cannot hold NUL; refused on every store alike
+        raise InvalidInput(f"{field} may not contain NUL characters.", field=field)
     return text
 
 
