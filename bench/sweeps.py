@@ -54,14 +54,18 @@ def usage() -> tuple[int, int, int, int]:
     procs = [me]
     with contextlib.suppress(psutil.Error):
         procs += me.children(recursive=True)
-    fds = rss = kernels = 0
+    fds = rss = 0
+    kernel_parents: dict[int, int] = {}
     for proc in procs:
         try:
             fds += proc.num_fds()
             rss += proc.memory_info().rss
-            kernels += "ipykernel_launcher" in " ".join(proc.cmdline())
+            if "ipykernel_launcher" in " ".join(proc.cmdline()):
+                kernel_parents[proc.pid] = proc.ppid()
         except psutil.Error:
             continue
+    # a kernel's own fork (a subprocess before its exec) shows the kernel's command line
+    kernels = sum(1 for parent in kernel_parents.values() if parent not in kernel_parents)
     return fds, rss, len(procs), kernels
 
 
@@ -111,7 +115,9 @@ def run(runs: int, parallel: int, max_jobs: int) -> dict:
 
 def report(r: dict, env: dict) -> str:
     mib = 2**20
-    bounded = r["peak_kernels"] <= r["parallel"] and r["peak_fds"] < r["base_fds"] + 1000
+    # at most --parallel kernels running jobs, plus one spare (unused, fresh) per worker
+    bounded = (r["peak_kernels"] <= r["parallel"] + r["max_jobs"]
+               and r["peak_fds"] < r["base_fds"] + 1000)
     done = r["succeeded"] == r["runs"]
     lines = [
         BEGIN,
@@ -138,10 +144,12 @@ def report(r: dict, env: dict) -> str:
         f"Target (issue 3): the sweep completes on this 2-core machine without exhausting "
         f"memory or file handles: **{'PASS' if done and bounded else 'MISS'}** "
         f"({'all runs succeeded' if done else 'some runs did not succeed'}; "
-        f"{'kernels never above --parallel, fds bounded' if bounded else 'resources grew'}).",
+        f"{'kernels never above --parallel + one spare per worker, fds bounded' if bounded else 'resources grew'}).",
         "",
         "The sweep keeps at most `--parallel` of its jobs pending or running; the worker pool "
-        "(`--max-jobs` processes) is reused, each job gets a fresh kernel that exits with it, "
+        "(`--max-jobs` processes) is reused, each job gets a fresh kernel that exits with it "
+        "(each worker starts its next job's kernel while a job runs, so kernels at once are at "
+        "most `--parallel` + `--max-jobs`), "
         "so descriptors and memory stay flat whatever the number of runs. Figures are wall "
         "clock on a shared machine: other processes slow the kernels down (see the load "
         "average).",

@@ -152,6 +152,7 @@ class Sweep:
         dispatcher = None if b.http else b.dispatcher()
         try:
             while True:
+                token = b.services.jobs.change_token() if dispatcher is not None else None
                 if dispatcher is not None:  # no server: this process submits and runs them
                     b.services.sweeps.advance(self.id)
                     dispatcher.add_jobs(self._unfinished_job_ids())
@@ -167,7 +168,10 @@ class Sweep:
                     break
                 if deadline is not None and time.monotonic() > deadline:
                     break
-                time.sleep(0.2)
+                if token is not None:  # woken as soon as one of our workers finishes a job
+                    b.services.jobs.wait_for_change(token, 0.2)
+                else:
+                    time.sleep(0.2)
         finally:
             if bar is not None:
                 bar.close()

@@ -241,6 +241,19 @@ class JobService:
             self._generation += 1
             self._changed.notify_all()
 
+    def change_token(self) -> int:
+        """A token for :meth:`wait_for_change`: take it before reading the store."""
+        with self._changed:
+            return self._generation
+
+    def wait_for_change(self, token: int, timeout: float) -> bool:
+        """Sleep until this process learns of a finished job after ``token`` was taken, or
+        ``timeout`` seconds pass; True when woken by a change."""
+        with self._changed:
+            if self._generation == token:
+                self._changed.wait(timeout)
+            return self._generation != token
+
     # -- the public interface ---------------------------------------------------------------
     def submit(
         self,

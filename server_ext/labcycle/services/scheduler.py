@@ -67,11 +67,18 @@ class Scheduler:
         if self._task is None:
             self._task = asyncio.get_event_loop().create_task(self._loop())
 
+    def _pause(self, token: int) -> None:
+        """Sleep ``interval`` seconds, or less: a job finishing in this process (the
+        server's dispatcher heard from a worker) wakes the loop, so a sweep's next trial
+        is submitted at once instead of up to ``interval`` later."""
+        self.services.jobs.wait_for_change(token, self.interval)
+
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
         while True:
+            token = self.services.jobs.change_token()
             await loop.run_in_executor(None, partial(self.tick))
-            await asyncio.sleep(self.interval)
+            await loop.run_in_executor(None, self._pause, token)
 
     async def stop(self) -> None:
         task, self._task = self._task, None
@@ -91,11 +98,14 @@ class Scheduler:
 
     def _run_thread(self) -> None:
         while not self._stop.is_set():
+            token = self.services.jobs.change_token()
             self.tick()
-            self._stop.wait(self.interval)
+            if not self._stop.is_set():
+                self._pause(token)
 
     def stop_thread(self) -> None:
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()
+            self.services.jobs.notify_changed()  # end its pause now
             thread.join(timeout=10)
