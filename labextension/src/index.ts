@@ -16,6 +16,7 @@ import { LabCycleClient } from './client';
 import { pickSnapshot } from './components/RunDetail';
 import { labcycleIcon } from './icons';
 import { IJob } from './models_jobs';
+import { hubPlugin } from './hub';
 import { addRunAsExperiment } from './runAsExperiment';
 import { LabCycleService } from './service';
 import { openSnapshot } from './snapshot';
@@ -208,4 +209,4 @@ const plugin: JupyterFrontEndPlugin<ILabCycle> = {
   }
 };
 
-export default plugin;
+export default [plugin, hubPlugin];

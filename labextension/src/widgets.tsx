@@ -22,7 +22,7 @@ import { PANEL_ID } from './tokens';
  * A ReactWidget that knows whether it is on screen, so its views poll only
  * while they can be seen (and never after disposal).
  */
-abstract class VisibleReactWidget extends ReactWidget {
+export abstract class VisibleReactWidget extends ReactWidget {
   /** Emitted when the widget is shown, hidden or disposed. */
   get visibilityChanged(): ISignal<this, boolean> {
     return this._visibilityChanged;
@@ -61,7 +61,7 @@ abstract class VisibleReactWidget extends ReactWidget {
 }
 
 /** Live visibility of a widget, for a React view inside it. */
-function useWidgetVisible(widget: VisibleReactWidget): boolean {
+export function useWidgetVisible(widget: VisibleReactWidget): boolean {
   const pageVisible = useSignalValue(
     pageVisibility,
     () => document.visibilityState !== 'hidden'

@@ -5,3 +5,4 @@ import './metrics.css';
 import './jobs.css';
 import './models.css';
 import './monitors.css';
+import './hub.css';

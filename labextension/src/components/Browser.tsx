@@ -2,8 +2,10 @@ import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { IListResult, LabCycleClient } from '../client';
-import { useNow, usePoll } from '../hooks';
+import { useNow, usePoll, useSignalValue } from '../hooks';
 import { IExperiment, IProject, IRun } from '../models';
+import { MAX_COMPARE, runSelection } from '../selection';
+import { labcycleSettings } from '../settings';
 import { groupProjects, ProjectTree } from './ProjectTree';
 import { RunsTable } from './RunsTable';
 import { EmptyState, ErrorState, Loading, StaleBanner } from './States';
@@ -41,6 +43,11 @@ function latestExperiment(experiments: IExperiment[]): IExperiment | null {
 /** Projects → experiments on top, the selected experiment's runs below. */
 export function Browser(props: IBrowserProps): JSX.Element {
   const { client, visible, refresh } = props;
+  const settings = useSignalValue(
+    labcycleSettings.changed,
+    () => labcycleSettings.current
+  );
+  const picked = useSignalValue(runSelection.changed, () => runSelection.ids);
   const [selectedId, setSelectedId] = React.useState<string | null>(null);
   const [collapsed, setCollapsed] = React.useState<ReadonlySet<string>>(
     () => new Set()
@@ -54,7 +61,7 @@ export function Browser(props: IBrowserProps): JSX.Element {
     return { projects: projects.items, experiments: experiments.items };
   }, [client]);
   const tree = usePoll<ITree>(fetchTree, {
-    interval: TREE_POLL_MS,
+    interval: Math.max(TREE_POLL_MS, settings.refreshInterval * 1000),
     active: visible,
     key: 'tree',
     refresh
@@ -76,14 +83,14 @@ export function Browser(props: IBrowserProps): JSX.Element {
     () =>
       selectedId
         ? (): Promise<IListResult<IRun>> =>
-            client.listRuns({ experiment_id: selectedId })
+            client.listRuns({ experiment_id: selectedId }, settings.pageSize)
         : null,
-    [client, selectedId]
+    [client, selectedId, settings.pageSize]
   );
   const runs = usePoll<IListResult<IRun>>(fetchRuns, {
-    interval: RUNS_POLL_MS,
+    interval: settings.refreshInterval * 1000,
     active: visible && selectedId !== null,
-    key: `runs:${selectedId}`,
+    key: `runs:${selectedId}:${settings.pageSize}`,
     refresh
   });
   const anyRunning = (runs.data?.items ?? []).some(r => r.status === 'running');
@@ -144,9 +151,28 @@ export function Browser(props: IBrowserProps): JSX.Element {
           {anyRunning && (
             <span
               className="lc-live"
-              title={`Refreshed every ${RUNS_POLL_MS / 1000} s`}
+              title={`Refreshed every ${settings.refreshInterval} s`}
             >
               live
+            </span>
+          )}
+          {picked.length > 0 && (
+            <span className="lc-compare-bar">
+              <button
+                className="lc-link-button lc-compare-selected"
+                disabled={picked.length < 2 || picked.length > MAX_COMPARE}
+                title={`Compare the selected runs (2 to ${MAX_COMPARE})`}
+                onClick={() => runSelection.requestCompare()}
+              >
+                Compare {picked.length}
+              </button>
+              <button
+                className="lc-link-button lc-clear-selection"
+                title="Clear the selection"
+                onClick={() => runSelection.clear()}
+              >
+                ✕
+              </button>
             </span>
           )}
         </div>

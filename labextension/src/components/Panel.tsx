@@ -3,11 +3,12 @@ import * as React from 'react';
 
 import { LabCycleClient } from '../client';
 import { LabCycleAPIError } from '../handler';
-import { usePoll } from '../hooks';
+import { usePoll, useSignalValue } from '../hooks';
 import { IRun, IVersionInfo } from '../models';
 import { IJob } from '../models_jobs';
 import { FRONTEND_VERSION } from '../version';
 import { Browser } from './Browser';
+import { hubSection, HubSection } from './HubSection';
 import { JobsSection } from './JobsSection';
 import { ModelsSection } from './ModelsSection';
 import { MonitorsSection } from './MonitorsSection';
@@ -27,7 +28,7 @@ export interface IPanelViewProps {
   jobsRevealed: ISignal<unknown, string | null>;
 }
 
-type SectionId = 'runs' | 'jobs' | 'models' | 'monitors';
+type SectionId = 'hub' | 'runs' | 'jobs' | 'models' | 'monitors';
 
 /**
  * The sidebar's content: checks the server extension first, then shows the
@@ -45,7 +46,9 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
     done: () => true
   });
 
+  const hub = useSignalValue(hubSection.changed, () => hubSection.value);
   const [open, setOpen] = React.useState<Record<SectionId, boolean>>({
+    hub: true,
     runs: true,
     jobs: false,
     models: false,
@@ -66,6 +69,18 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
       props.jobsRevealed.disconnect(onReveal);
     };
   }, [props.jobsRevealed]);
+  // The hub command (palette, launcher) opens the Hub section first.
+  React.useEffect(() => {
+    const signal = hub?.searchRequested;
+    if (!signal) {
+      return;
+    }
+    const onRequest = () => setOpen(previous => ({ ...previous, hub: true }));
+    signal.connect(onRequest);
+    return () => {
+      signal.disconnect(onRequest);
+    };
+  }, [hub]);
   const toggle = (id: SectionId) =>
     setOpen(previous => ({ ...previous, [id]: !previous[id] }));
 
@@ -89,6 +104,15 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
         </div>
       )}
       <div className="lc-sections">
+        {hub && (
+          <PanelSection id="hub" title="Hub" open={open.hub} onToggle={toggle}>
+            <HubSection
+              {...hub}
+              active={visible && open.hub}
+              refresh={refresh}
+            />
+          </PanelSection>
+        )}
         <PanelSection
           id="runs"
           title="Experiments & runs"
@@ -120,7 +144,7 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
         </PanelSection>
         <PanelSection
           id="models"
-          title="Models"
+          title="Models & deployments"
           open={open.models}
           onToggle={toggle}
         >
@@ -147,7 +171,7 @@ export function PanelView(props: IPanelViewProps): JSX.Element {
   );
 }
 
-/** A collapsible part of the sidebar: Runs, Jobs, Models or Monitors. */
+/** A collapsible part of the sidebar: Hub, Runs, Jobs, Models or Monitors. */
 function PanelSection(props: {
   id: SectionId;
   title: string;

@@ -2,6 +2,7 @@ import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { LabCycleClient } from '../client';
+import { HubClient } from '../client_hub';
 import { useNow, usePoll } from '../hooks';
 import {
   IArtifact,
@@ -11,7 +12,9 @@ import {
 } from '../models';
 import { ArtifactsList, isNotebook } from './ArtifactsList';
 import { CellHistory } from './CellHistory';
+import { sharedSanitizer } from './HubText';
 import { MetricsSection } from './MetricsSection';
+import { NotesPanel } from './NotesPanel';
 import { ParamsTable } from './ParamsTable';
 import { RunHeader } from './RunHeader';
 import { ErrorState, Loading, StaleBanner, errorMessage } from './States';
@@ -95,6 +98,8 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
   const now = useNow(1000, props.visible && running);
   const [snapshotBusy, setSnapshotBusy] = React.useState(false);
   const [snapshotError, setSnapshotError] = React.useState<string | null>(null);
+  const hub = React.useMemo(() => new HubClient(client), [client]);
+  const [noteCount, setNoteCount] = React.useState<number | undefined>();
 
   React.useEffect(() => {
     if (state.data && onLoaded) {
@@ -251,6 +256,16 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
           />
         </Section>
       )}
+      <Section title="Notes" count={noteCount}>
+        <NotesPanel
+          hub={hub}
+          entity={{ type: 'run', id: run.id }}
+          active={props.visible}
+          refresh={props.refresh}
+          sanitize={sharedSanitizer.current}
+          onCount={setNoteCount}
+        />
+      </Section>
     </div>
   );
 }

@@ -10,7 +10,9 @@ import {
   runDuration,
   runLabel
 } from '../format';
+import { useSignalValue } from '../hooks';
 import { IRun } from '../models';
+import { runSelection } from '../selection';
 import { activateOnKey } from './ProjectTree';
 import { StatusBadge } from './StatusBadge';
 
@@ -65,18 +67,109 @@ export function nestRuns(runs: IRun[]): IRow[] {
   return rows;
 }
 
-/** The runs of an experiment, one clickable row each. */
+/** Above this many rows only the rows in view are in the DOM. */
+export const VIRTUAL_THRESHOLD = 120;
+/** Rows rendered above and below the visible ones. */
+const OVERSCAN = 12;
+/** Row height before one is measured (px). */
+const DEFAULT_ROW_HEIGHT = 29;
+
+/**
+ * The slice of `count` rows of `rowHeight` px visible in a viewport of
+ * `height` px scrolled by `scrollTop`, with `overscan` rows either side.
+ */
+export function visibleRange(
+  count: number,
+  rowHeight: number,
+  scrollTop: number,
+  height: number,
+  overscan = OVERSCAN
+): { start: number; end: number } {
+  const h = Math.max(rowHeight, 1);
+  const first = Math.floor(Math.max(scrollTop, 0) / h);
+  const inView = Math.ceil(Math.max(height, h) / h) + 1;
+  const start = Math.max(0, Math.min(first - overscan, count));
+  const end = Math.min(count, first + inView + overscan);
+  return { start, end: Math.max(start, end) };
+}
+
+/**
+ * The runs of an experiment, one clickable row each, with a checkbox to pick
+ * runs to compare. Long lists are windowed: only the rows in view (plus a
+ * margin) are rendered, between two spacer rows, so 10,000 runs scroll as
+ * smoothly as 10.
+ */
 export function RunsTable(props: IRunsTableProps): JSX.Element {
   const metricKeys = React.useMemo(
     () => pickMetricKeys(props.runs),
     [props.runs]
   );
   const rows = React.useMemo(() => nestRuns(props.runs), [props.runs]);
+  const virtual = rows.length > VIRTUAL_THRESHOLD;
+  const wrap = React.useRef<HTMLDivElement>(null);
+  const [view, setView] = React.useState({ top: 0, height: 600 });
+  const [rowHeight, setRowHeight] = React.useState(DEFAULT_ROW_HEIGHT);
+  const selected = useSignalValue(runSelection.changed, () => runSelection.ids);
+  const picked = React.useMemo(() => new Set(selected), [selected]);
+
+  React.useEffect(() => {
+    const node = wrap.current;
+    if (!node || !virtual) {
+      return;
+    }
+    let frame = 0;
+    const measure = () => {
+      frame = 0;
+      setView(previous =>
+        previous.top === node.scrollTop && previous.height === node.clientHeight
+          ? previous
+          : { top: node.scrollTop, height: node.clientHeight }
+      );
+    };
+    const onScroll = () => {
+      if (!frame) {
+        frame = window.requestAnimationFrame(measure);
+      }
+    };
+    measure();
+    node.addEventListener('scroll', onScroll, { passive: true });
+    const observer = new ResizeObserver(() => onScroll());
+    observer.observe(node);
+    return () => {
+      node.removeEventListener('scroll', onScroll);
+      observer.disconnect();
+      window.cancelAnimationFrame(frame);
+    };
+  }, [virtual]);
+
+  // Rows have one height in the windowed table (CSS); measure it once rendered.
+  React.useLayoutEffect(() => {
+    if (!virtual) {
+      return;
+    }
+    const row = wrap.current?.querySelector<HTMLElement>('tr.lc-run-row');
+    const measured = row?.getBoundingClientRect().height;
+    if (measured && Math.abs(measured - rowHeight) > 0.5) {
+      setRowHeight(measured);
+    }
+  });
+
+  const { start, end } = virtual
+    ? visibleRange(rows.length, rowHeight, view.top, view.height)
+    : { start: 0, end: rows.length };
+  const columns = 5 + metricKeys.length;
+
   return (
-    <div className="lc-table-wrap">
+    <div
+      ref={wrap}
+      className={`lc-table-wrap${virtual ? ' lc-virtual' : ''}`}
+      data-total={rows.length}
+      data-rendered={end - start}
+    >
       <table className="lc-table lc-runs-table">
         <thead>
           <tr>
+            <th className="lc-col-pick" aria-label="Select for comparison" />
             <th className="lc-col-name">Run</th>
             <th>Status</th>
             <th>Start</th>
@@ -93,12 +186,21 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           </tr>
         </thead>
         <tbody>
-          {rows.map(({ run, depth }) => {
+          {start > 0 && (
+            <tr
+              className="lc-spacer-row"
+              aria-hidden="true"
+              style={{ height: `${start * rowHeight}px` }}
+            >
+              <td colSpan={columns} />
+            </tr>
+          )}
+          {rows.slice(start, end).map(({ run, depth }) => {
             const open = () => props.onOpen(run);
             return (
               <tr
                 key={run.id}
-                className={`lc-run-row lc-run-${run.status}`}
+                className={`lc-run-row lc-run-${run.status}${picked.has(run.id) ? ' lc-picked' : ''}`}
                 data-run-id={run.id}
                 data-status={run.status}
                 onClick={open}
@@ -106,6 +208,19 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
                 tabIndex={0}
                 title={`Open run ${runLabel(run)}`}
               >
+                <td
+                  className="lc-col-pick"
+                  onClick={event => event.stopPropagation()}
+                  onKeyDown={event => event.stopPropagation()}
+                >
+                  <input
+                    type="checkbox"
+                    className="lc-run-pick"
+                    checked={picked.has(run.id)}
+                    aria-label={`Select ${runLabel(run)} for comparison`}
+                    onChange={() => runSelection.toggle(run.id)}
+                  />
+                </td>
                 <td className="lc-col-name">
                   <span
                     className="lc-run-name"
@@ -158,11 +273,21 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
               </tr>
             );
           })}
+          {end < rows.length && (
+            <tr
+              className="lc-spacer-row"
+              aria-hidden="true"
+              style={{ height: `${(rows.length - end) * rowHeight}px` }}
+            >
+              <td colSpan={columns} />
+            </tr>
+          )}
         </tbody>
       </table>
       {props.truncated && (
         <div className="lc-muted lc-table-note">
-          Showing the {props.runs.length} most recent runs.
+          Showing the {props.runs.length} most recent runs (Settings → LabCycle
+          → Runs per experiment).
         </div>
       )}
     </div>

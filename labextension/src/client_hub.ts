@@ -1,0 +1,166 @@
+import { LabCycleClient } from './client';
+import { requestAPI, QueryValue } from './handler';
+import {
+  IActivity,
+  ICreateNote,
+  IHubProject,
+  IImportedProject,
+  IMember,
+  IMemberList,
+  INote,
+  INoteAnchor,
+  INotesQuery,
+  ISearchPage,
+  ISearchQuery,
+  IUpdateProject,
+  ProjectRole
+} from './models_hub';
+import { IPage } from './models';
+
+/**
+ * The hub routes (projects with README/members/activity/import, notes,
+ * search) as typed methods, on the same server settings as `LabCycleClient`.
+ */
+export class HubClient {
+  constructor(readonly client: LabCycleClient) {}
+
+  // ---- projects ----
+
+  async listProjects(
+    query: { status?: string; tag?: string; member?: string } = {},
+    limit = 500
+  ): Promise<IHubProject[]> {
+    const items: IHubProject[] = [];
+    let token: string | null = null;
+    do {
+      const page: IPage<IHubProject> = await this._get<IPage<IHubProject>>(
+        'projects',
+        {
+          ...query,
+          max_results: Math.min(limit - items.length, 1000),
+          page_token: token ?? undefined
+        }
+      );
+      items.push(...page.items);
+      token = page.next_page_token;
+    } while (token && items.length < limit);
+    return items;
+  }
+
+  /** A project by id or by name. */
+  getProject(idOrName: string): Promise<IHubProject> {
+    return this._get<IHubProject>(`projects/${encodeURIComponent(idOrName)}`);
+  }
+
+  updateProject(id: string, body: IUpdateProject): Promise<IHubProject> {
+    return this._send<IHubProject>(
+      'PATCH',
+      `projects/${encodeURIComponent(id)}`,
+      body
+    );
+  }
+
+  activity(id: string, maxResults = 30): Promise<IActivity> {
+    return this._get<IActivity>(`projects/${encodeURIComponent(id)}/activity`, {
+      max_results: maxResults
+    });
+  }
+
+  members(id: string): Promise<IMemberList> {
+    return this._get<IMemberList>(`projects/${encodeURIComponent(id)}/members`);
+  }
+
+  setMember(id: string, user: string, role: ProjectRole): Promise<IMember> {
+    return this._send<IMember>(
+      'PUT',
+      `projects/${encodeURIComponent(id)}/members/${encodeURIComponent(user)}`,
+      { role }
+    );
+  }
+
+  removeMember(id: string, user: string): Promise<void> {
+    return this._send<void>(
+      'DELETE',
+      `projects/${encodeURIComponent(id)}/members/${encodeURIComponent(user)}`
+    );
+  }
+
+  /** Import a folder (server-relative; '' is the root) as a project. */
+  importProject(path: string, name?: string): Promise<IImportedProject> {
+    return this._send<IImportedProject>('POST', 'projects/import', {
+      path,
+      ...(name ? { name } : {})
+    });
+  }
+
+  // ---- notes ----
+
+  async listNotes(query: INotesQuery, limit = 500): Promise<INote[]> {
+    const items: INote[] = [];
+    let token: string | null = null;
+    do {
+      const page: IPage<INote> = await this._get<IPage<INote>>('notes', {
+        ...query,
+        max_results: Math.min(limit - items.length, 1000),
+        page_token: token ?? undefined
+      });
+      items.push(...page.items);
+      token = page.next_page_token;
+    } while (token && items.length < limit);
+    return items;
+  }
+
+  createNote(body: ICreateNote): Promise<INote> {
+    return this._send<INote>('POST', 'notes', body);
+  }
+
+  updateNote(
+    id: string,
+    body: { body?: string; anchor?: INoteAnchor | null }
+  ): Promise<INote> {
+    return this._send<INote>('PATCH', `notes/${encodeURIComponent(id)}`, body);
+  }
+
+  deleteNote(id: string): Promise<void> {
+    return this._send<void>('DELETE', `notes/${encodeURIComponent(id)}`);
+  }
+
+  getNote(id: string): Promise<INote> {
+    return this._get<INote>(`notes/${encodeURIComponent(id)}`);
+  }
+
+  // ---- search ----
+
+  search(query: ISearchQuery): Promise<ISearchPage> {
+    const { type, ...rest } = query;
+    return this._get<ISearchPage>('search', {
+      ...rest,
+      type: type && type.length ? type.join(',') : undefined
+    });
+  }
+
+  private _get<T>(
+    endpoint: string,
+    query: Record<string, QueryValue> = {}
+  ): Promise<T> {
+    return requestAPI<T>(
+      endpoint,
+      { method: 'GET' },
+      this.client.serverSettings,
+      query
+    );
+  }
+
+  private _send<T>(
+    method: string,
+    endpoint: string,
+    body?: unknown
+  ): Promise<T> {
+    const init: RequestInit = { method };
+    if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers = { 'Content-Type': 'application/json' };
+    }
+    return requestAPI<T>(endpoint, init, this.client.serverSettings);
+  }
+}
