@@ -496,7 +496,9 @@ function ProjectsList(props: {
               <div className="lc-project-line">
                 <span className="lc-project-name">{project.name}</span>
                 {project.status !== 'active' && (
-                  <span className="lc-hub-tag lc-hub-tag-status">{project.status}</span>
+                  <span className="lc-hub-tag lc-hub-tag-status">
+                    {project.status}
+                  </span>
                 )}
                 {(project.tags ?? []).slice(0, 3).map(tag => (
                   <span key={tag} className="lc-hub-tag">
