@@ -12,6 +12,7 @@ import {
 import { IDocumentManager } from '@jupyterlab/docmanager';
 import { IDocumentWidget } from '@jupyterlab/docregistry';
 
+import { addAnalysisViews } from './analysis';
 import { LabCycleClient } from './client';
 import { pickSnapshot } from './components/RunDetail';
 import { labcycleIcon } from './icons';
@@ -191,6 +192,13 @@ const plugin: JupyterFrontEndPlugin<ILabCycle> = {
       execute: args => revealJobs((args.id as string | undefined) ?? null)
     });
     addRunAsExperiment(app, { client, palette, revealJobs });
+    addAnalysisViews(app, {
+      client,
+      refresh: labcycle.refreshRequested,
+      openRun,
+      snapshotOptions,
+      restorer
+    });
     if (palette) {
       palette.addItem({
         command: CommandIDs.showJobs,

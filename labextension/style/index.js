@@ -5,4 +5,5 @@ import './metrics.css';
 import './jobs.css';
 import './models.css';
 import './monitors.css';
+import './analysis.css';
 import './hub.css';

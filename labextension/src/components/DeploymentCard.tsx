@@ -1,6 +1,7 @@
 import { Clipboard } from '@jupyterlab/apputils';
 import * as React from 'react';
 
+import { LineageButton } from '../commandBridge';
 import { formatAgo, formatNumber } from '../format';
 import { IDeployment, IModelSignature } from '../models_jobs';
 
@@ -197,6 +198,7 @@ export function DeploymentCard(props: IDeploymentCardProps): JSX.Element {
             Start again
           </button>
         )}
+        <LineageButton type="deployment" id={d.id} title={d.name} link />
       </div>
     </li>
   );

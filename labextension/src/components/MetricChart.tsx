@@ -24,45 +24,120 @@ export interface IChartData {
   byStep: boolean;
 }
 
-/** Scale the finite points of a history into the chart's box. */
-export function layoutChart(history: IMetricPoint[]): IChartData {
-  const finite = history
+/** The chart's box in SVG units. */
+export interface IChartBox {
+  width: number;
+  height: number;
+  pad: number;
+}
+
+const BOX: IChartBox = { width: WIDTH, height: HEIGHT, pad: PAD };
+
+interface IFinitePoint {
+  step: number;
+  value: number;
+}
+
+/** The finite points of a history in step order, and how many were left out. */
+function finitePoints(history: IMetricPoint[]): {
+  points: IFinitePoint[];
+  skipped: number;
+} {
+  const points = history
+    .map((p, index) => ({ ...p, index }))
     .filter(p => isFiniteMetric(p.value))
-    .map((p, index) => ({ ...p, value: p.value as number, index }))
     .sort(
       (a, b) =>
         a.step - b.step || a.timestamp - b.timestamp || a.index - b.index
-    );
-  const skipped = history.length - finite.length;
-  if (finite.length === 0) {
-    return { points: [], min: 0, max: 0, skipped, byStep: true };
+    )
+    .map(p => ({ step: p.step, value: p.value as number }));
+  return { points, skipped: history.length - points.length };
+}
+
+export interface IMultiChartData {
+  /** One laid-out series per history, in the order given. */
+  series: IChartData[];
+  min: number;
+  max: number;
+  /** The x range, in steps (or logging positions when steps repeat). */
+  x0: number;
+  x1: number;
+  byStep: boolean;
+}
+
+/**
+ * Scale several histories into one box with a shared x (step) and y
+ * (value) range, so their curves can be overlaid. The single-metric chart
+ * is the case of one history.
+ */
+export function layoutSeries(
+  histories: IMetricPoint[][],
+  box: IChartBox = BOX
+): IMultiChartData {
+  const prepared = histories.map(finitePoints);
+  // x follows the step, unless a series repeats steps (then the logging order).
+  const byStep = prepared.every(
+    ({ points }) => new Set(points.map(p => p.step)).size === points.length
+  );
+  const xsOf = (points: IFinitePoint[]) =>
+    points.map((p, i) => (byStep ? p.step : i));
+  const all = prepared.flatMap(({ points }) => points);
+  if (all.length === 0) {
+    return {
+      series: prepared.map(({ skipped }) => ({
+        points: [],
+        min: 0,
+        max: 0,
+        skipped,
+        byStep
+      })),
+      min: 0,
+      max: 0,
+      x0: 0,
+      x1: 0,
+      byStep
+    };
   }
-  const steps = new Set(finite.map(p => p.step));
-  const byStep = steps.size === finite.length;
-  const xs = finite.map((p, i) => (byStep ? p.step : i));
-  const values = finite.map(p => p.value);
-  const min = Math.min(...values);
-  const max = Math.max(...values);
-  const x0 = Math.min(...xs);
-  const x1 = Math.max(...xs);
+  const allXs = prepared.flatMap(({ points }) => xsOf(points));
+  const min = Math.min(...all.map(p => p.value));
+  const max = Math.max(...all.map(p => p.value));
+  const x0 = Math.min(...allXs);
+  const x1 = Math.max(...allXs);
+  const { width, height, pad } = box;
   const sx = (x: number) =>
-    x1 === x0 ? WIDTH / 2 : PAD + ((x - x0) / (x1 - x0)) * (WIDTH - 2 * PAD);
+    x1 === x0 ? width / 2 : pad + ((x - x0) / (x1 - x0)) * (width - 2 * pad);
   const sy = (v: number) =>
     max === min
-      ? HEIGHT / 2
-      : HEIGHT - PAD - ((v - min) / (max - min)) * (HEIGHT - 2 * PAD);
+      ? height / 2
+      : height - pad - ((v - min) / (max - min)) * (height - 2 * pad);
   return {
-    points: finite.map((p, i) => ({
-      step: p.step,
-      value: p.value,
-      x: sx(xs[i]),
-      y: sy(p.value)
-    })),
+    series: prepared.map(({ points, skipped }) => {
+      const xs = xsOf(points);
+      const values = points.map(p => p.value);
+      return {
+        points: points.map((p, i) => ({
+          step: p.step,
+          value: p.value,
+          x: sx(xs[i]),
+          y: sy(p.value)
+        })),
+        min: values.length ? Math.min(...values) : 0,
+        max: values.length ? Math.max(...values) : 0,
+        skipped,
+        byStep
+      };
+    }),
     min,
     max,
-    skipped,
+    x0,
+    x1,
     byStep
   };
+}
+
+/** Scale the finite points of a history into the chart's box. */
+export function layoutChart(history: IMetricPoint[]): IChartData {
+  return layoutSeries([history]).series[0];
 }
 
 /**
@@ -186,6 +261,165 @@ export function MetricChart(props: {
           drawn
         </div>
       )}
+    </div>
+  );
+}
+
+/** One curve of an overlaid chart. */
+export interface IChartSeries {
+  id: string;
+  label: string;
+  color: string;
+  history: IMetricPoint[];
+  /** Drawn dashed (tells runs apart once colours repeat). */
+  dashed?: boolean;
+}
+
+const MULTI_BOX: IChartBox = { width: 480, height: 150, pad: 6 };
+
+/**
+ * Several histories of one metric overlaid on shared axes (one line per
+ * run, as the comparison tab draws them), with a legend; hovering shows
+ * each run's value at the nearest step.
+ */
+export function MultiMetricChart(props: {
+  metricKey: string;
+  series: IChartSeries[];
+}): JSX.Element {
+  const chart = React.useMemo(
+    () =>
+      layoutSeries(
+        props.series.map(s => s.history),
+        MULTI_BOX
+      ),
+    [props.series]
+  );
+  const [hoverX, setHoverX] = React.useState<number | null>(null);
+  const svgRef = React.useRef<SVGSVGElement>(null);
+  const { width, height } = MULTI_BOX;
+  const drawn = chart.series.filter(s => s.points.length > 0).length;
+
+  const onMove = (event: React.MouseEvent<SVGSVGElement>) => {
+    const box = svgRef.current?.getBoundingClientRect();
+    if (!box || box.width === 0) {
+      return;
+    }
+    setHoverX(((event.clientX - box.left) / box.width) * width);
+  };
+  // The point of each series nearest the cursor.
+  const nearest =
+    hoverX === null
+      ? []
+      : chart.series.map(s =>
+          s.points.reduce<IPlotPoint | null>(
+            (best, p) =>
+              best === null ||
+              Math.abs(p.x - hoverX) < Math.abs(best.x - hoverX)
+                ? p
+                : best,
+            null
+          )
+        );
+  const cursor = nearest.find(p => p !== null) ?? null;
+
+  return (
+    <div
+      className="lc-chart lc-multi-chart"
+      data-metric={props.metricKey}
+      data-lines={drawn}
+    >
+      <div className="lc-chart-plot">
+        <svg
+          ref={svgRef}
+          className="lc-chart-svg"
+          viewBox={`0 0 ${width} ${height}`}
+          preserveAspectRatio="none"
+          role="img"
+          aria-label={`${props.metricKey}: ${drawn} runs overlaid`}
+          onMouseMove={onMove}
+          onMouseLeave={() => setHoverX(null)}
+        >
+          {chart.series.map((s, i) => {
+            const run = props.series[i];
+            if (s.points.length === 0) {
+              return null;
+            }
+            if (s.points.length === 1) {
+              const p = s.points[0];
+              return (
+                <line
+                  key={run.id}
+                  className="lc-chart-run-line lc-chart-single"
+                  data-run-id={run.id}
+                  x1={p.x - 3}
+                  x2={p.x + 3}
+                  y1={p.y}
+                  y2={p.y}
+                  stroke={run.color}
+                  vectorEffect="non-scaling-stroke"
+                />
+              );
+            }
+            return (
+              <polyline
+                key={run.id}
+                className="lc-chart-run-line"
+                data-run-id={run.id}
+                points={s.points
+                  .map(p => `${p.x.toFixed(2)},${p.y.toFixed(2)}`)
+                  .join(' ')}
+                stroke={run.color}
+                strokeDasharray={run.dashed ? '5 3' : undefined}
+                vectorEffect="non-scaling-stroke"
+              />
+            );
+          })}
+          {cursor && (
+            <line
+              className="lc-chart-cursor"
+              x1={cursor.x}
+              x2={cursor.x}
+              y1={0}
+              y2={height}
+              vectorEffect="non-scaling-stroke"
+            />
+          )}
+        </svg>
+        {cursor && (
+          <div
+            className="lc-chart-tip lc-multi-tip"
+            style={{
+              left: `${(cursor.x / width) * 100}%`,
+              transform: cursor.x > width / 2 ? 'translateX(-100%)' : undefined
+            }}
+          >
+            {props.series.map((run, i) => {
+              const p = nearest[i];
+              return p ? (
+                <div key={run.id} className="lc-tip-row">
+                  <span
+                    className="lc-swatch"
+                    style={{ background: run.color }}
+                  />
+                  {run.label}
+                  {chart.byStep ? ` @${p.step}` : ''}:{' '}
+                  <strong>{formatNumber(p.value)}</strong>
+                </div>
+              ) : null;
+            })}
+          </div>
+        )}
+      </div>
+      <div className="lc-chart-axis">
+        <span>
+          {chart.byStep
+            ? `step ${chart.x0} – ${chart.x1}`
+            : `${chart.x1 + 1} points`}
+        </span>
+        <span title="min – max over all runs">
+          {formatNumber(chart.min)} – {formatNumber(chart.max)}
+        </span>
+      </div>
     </div>
   );
 }

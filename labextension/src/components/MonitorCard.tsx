@@ -2,6 +2,7 @@ import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { LabCycleClient } from '../client';
+import { LineageButton } from '../commandBridge';
 import { formatAgo, formatDate, formatDuration } from '../format';
 import { usePoll } from '../hooks';
 import { IDeployment } from '../models_jobs';
@@ -351,6 +352,7 @@ export function MonitorCard(props: IMonitorCardProps): JSX.Element {
             </a>
           ))}
         </span>
+        <LineageButton type="monitor" id={m.id} title={m.name} link />
       </div>
 
       <details

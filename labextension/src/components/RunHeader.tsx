@@ -8,6 +8,7 @@ import {
   runLabel,
   shortId
 } from '../format';
+import { LineageButton } from '../commandBridge';
 import { IRunDetail } from '../models';
 import { StatusBadge } from './StatusBadge';
 
@@ -132,6 +133,7 @@ export function RunHeader(props: IRunHeaderProps): JSX.Element {
             {reproducing ? 'Starting…' : 'Reproduce'}
           </button>
         )}
+        <LineageButton type="run" id={run.id} title={runLabel(run)} />
         <ToolbarButtonComponent
           icon={refreshIcon}
           onClick={props.onRefresh}

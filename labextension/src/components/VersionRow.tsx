@@ -1,5 +1,7 @@
 import * as React from 'react';
 
+import { CommandIDs } from '../commands';
+import { runCommand } from '../commandBridge';
 import { formatAgo, formatMetric } from '../format';
 import { IModelVersion } from '../models_jobs';
 
@@ -46,6 +48,18 @@ export function VersionRow(props: {
           title={`Deploy ${v.ref} as an HTTP API`}
         >
           Deploy
+        </button>
+        <button
+          className="lc-link-button lc-open-version"
+          title={`Open ${v.ref}: lineage, evidence, reviews, deployments`}
+          onClick={() =>
+            void runCommand(CommandIDs.openModelVersion, {
+              name: v.model_name,
+              version: v.version
+            })
+          }
+        >
+          Review
         </button>
         {editing ? (
           <form
