@@ -194,6 +194,9 @@ def test_comparison_lineage_and_review(live_jupyter, lab, seeded):
     expect(mv.locator(f'.lc-version-monitor[data-monitor-id="{seeded["monitor"]["id"]}"] .lc-health'))\
         .to_be_visible()
 
+    expect(mv.locator('[data-section="notes"] .lc-notes, [data-section="notes"] textarea').first)\
+        .to_be_visible()
+
     # The policy refuses a deployment of the unapproved version: the API's 409 is shown.
     mv.locator("button.lc-deploy").click()
     error = mv.locator(".lc-action-error")

@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { LabCycleClient } from '../client';
 import { AnalysisClient } from '../client_analysis';
+import { HubClient } from '../client_hub';
 import { LineageButton } from '../commandBridge';
 import { formatDate, formatMetric, shortId } from '../format';
 import { LabCycleAPIError } from '../handler';
@@ -20,8 +21,10 @@ import { IMonitor } from '../models_monitors';
 import { AnalysisSection } from './AnalysisCommon';
 import { DeploymentCard } from './DeploymentCard';
 import { NODE_TYPES } from './LineageView';
+import { sharedSanitizer } from './HubText';
 import { HealthBadge } from './MonitorCard';
 import { resolveRef } from './ModelsSection';
+import { NotesPanel } from './NotesPanel';
 import { ErrorState, Loading, errorMessage } from './States';
 
 export interface IModelVersionViewProps {
@@ -131,6 +134,8 @@ export function ModelVersionView(props: IModelVersionViewProps): JSX.Element {
     status?: number;
   } | null>(null);
   const [notice, setNotice] = React.useState<string | null>(null);
+  const hub = React.useMemo(() => new HubClient(client), [client]);
+  const [noteCount, setNoteCount] = React.useState<number | undefined>();
 
   React.useEffect(() => {
     if (state.data && onLoaded) {
@@ -693,6 +698,17 @@ export function ModelVersionView(props: IModelVersionViewProps): JSX.Element {
             </tbody>
           </table>
         )}
+      </AnalysisSection>
+
+      <AnalysisSection id="notes" title="Notes" count={noteCount}>
+        <NotesPanel
+          hub={hub}
+          entity={{ type: 'model_version', id: v.id }}
+          active={props.visible}
+          refresh={props.refresh}
+          sanitize={sharedSanitizer.current}
+          onCount={setNoteCount}
+        />
       </AnalysisSection>
     </div>
   );
