@@ -76,25 +76,35 @@ export class LineageWidget extends VisibleReactWidget {
   }
 
   protected render(): JSX.Element {
-    return (
-      <LineageView
-        api={this._context.api}
-        type={this.entityType}
-        id={this.entityId}
-        refresh={this._context.refresh}
-        onOpenNode={this._context.openNode}
-        onCentered={this._onCentered}
-      />
-    );
+    return <LineageBody widget={this} context={this._context} />;
   }
 
-  private _onCentered = (root: ILineageNode | null): void => {
+  readonly onCentered = (root: ILineageNode | null): void => {
     if (root) {
       const label = root.title ?? root.entity_id.slice(0, 8);
       this.title.label = `Lineage: ${label}`;
       this.title.caption = `Lineage of ${root.type} ${label}\n${root.entity_id}`;
     }
   };
+}
+
+function LineageBody(props: {
+  widget: LineageWidget;
+  context: IViewContext;
+}): JSX.Element {
+  const visible = useWidgetVisible(props.widget);
+  const { context, widget } = props;
+  return (
+    <LineageView
+      api={context.api}
+      type={widget.entityType}
+      id={widget.entityId}
+      visible={visible}
+      refresh={context.refresh}
+      onOpenNode={context.openNode}
+      onCentered={widget.onCentered}
+    />
+  );
 }
 
 export class ModelVersionWidget extends VisibleReactWidget {

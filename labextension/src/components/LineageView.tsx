@@ -68,6 +68,8 @@ export interface ILineageViewProps {
   api: AnalysisClient;
   type: string;
   id: string;
+  /** Poll only while the tab is on screen. */
+  visible: boolean;
   refresh: ISignal<unknown, void>;
   /**
    * Open a node's own view (run tab, model version tab, snapshot…); false
@@ -101,7 +103,7 @@ export function LineageView(props: ILineageViewProps): JSX.Element {
   );
   const state = usePoll<ILineageGraph>(fetchGraph, {
     interval: 15000,
-    active: true,
+    active: props.visible,
     key: `lineage:${center.type}:${center.id}:${direction}:${depth}`,
     refresh: props.refresh
   });
