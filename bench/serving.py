@@ -10,7 +10,10 @@ off. One server at a time (the machine has 2 cores); each server has 1 worker pr
     python bench/serving.py              # full run, rewrites the serving section of RESULTS.md
     python bench/serving.py --quick      # 3 s per cell, prints only
 
-Needs ``wrk`` (``apt-get install wrk``) and MLflow (``pip install 'labcycle[bench]'``).
+Needs ``wrk`` (``apt-get install wrk``) and MLflow (``pip install 'labcycle[bench]'``), or
+MLflow in another environment when its pins clash with LabCycle's (pyarrow, pandas):
+``--mlflow-python /path/to/venv/bin/python`` (or ``LABCYCLE_BENCH_MLFLOW_PYTHON``), a Python
+with ``mlflow``, the same scikit-learn and ``skops``; it saves and serves MLflow's copy.
 """
 
 from __future__ import annotations
@@ -43,7 +46,22 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def train(folder: Path):
+MLFLOW_SAVE = """
+import sys
+import mlflow.sklearn, skops.io as sio
+from mlflow.models import infer_signature
+from sklearn.datasets import load_breast_cancer
+X, y = load_breast_cancer(return_X_y=True, as_frame=True)
+model = sio.load(sys.argv[1], trusted=sio.get_untrusted_types(file=sys.argv[1]))
+mlflow.sklearn.save_model(model, sys.argv[2], skops_trusted_types=["sklearn.tree._tree.Tree"],
+                          signature=infer_signature(X, model.predict(X)))
+print(mlflow.__version__)
+"""
+
+
+def train(folder: Path, mlflow_python: str, env: dict[str, str]):
+    """The forest, saved for LabCycle (skops) and, by ``mlflow_python``, for MLflow (the same
+    model file, loaded there). Returns the model, X and MLflow's version."""
     import pandas as pd  # noqa: F401
     import skops.io as sio
     from sklearn.datasets import load_breast_cancer
@@ -53,13 +71,11 @@ def train(folder: Path):
     model = RandomForestClassifier(n_estimators=50, random_state=0).fit(X, y)
     (folder / "labcycle").mkdir(parents=True)
     sio.dump(model, folder / "labcycle" / "model.skops")
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-
-    mlflow.sklearn.save_model(model, str(folder / "mlflow"),
-                              skops_trusted_types=["sklearn.tree._tree.Tree"],
-                              signature=infer_signature(X, model.predict(X)))
-    return model, X
+    out = subprocess.run([mlflow_python, "-c", MLFLOW_SAVE, str(folder / "labcycle" / "model.skops"),
+                          str(folder / "mlflow")], env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"saving the MLflow model with {mlflow_python} failed:\n{out.stderr[-3000:]}")
+    return model, X, out.stdout.strip().splitlines()[-1]
 
 
 def predict_floor(model, X) -> dict[int, float]:
@@ -147,15 +163,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 s per cell; print only")
     parser.add_argument("--seconds", type=float, default=None)
+    parser.add_argument("--mlflow-python", default=os.environ.get("LABCYCLE_BENCH_MLFLOW_PYTHON", PY),
+                        help="a Python with mlflow (default: this one)")
     args = parser.parse_args()
     seconds = args.seconds or (3 if args.quick else 8)
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="labcycle-bench-serving-"))
+    load_start = os.getloadavg()[0]
     env = {**os.environ, "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true",
            "MLFLOW_TRACKING_URI": f"file://{work / 'mlruns'}", "LABCYCLE_HOME": str(work / "home")}
-    model, X = train(work)
+    ml_env = {**env, "PATH": f"{Path(args.mlflow_python).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    model, X, mlflow_version = train(work, args.mlflow_python, ml_env)
     floor = predict_floor(model, X)
     bodies = {rows: X.iloc[:rows].to_json(orient="split", index=False, double_precision=15)
               for rows in (1, 100)}
@@ -188,22 +208,24 @@ def main() -> None:
         finally:
             stop(proc)
     port = free_port()
-    proc = run_server([PY, "-m", "mlflow", "models", "serve", "-m", str(work / "mlflow"),
-                       "--env-manager", "local", "-p", str(port), "-h", "127.0.0.1", "-w", "1"],
-                      f"http://127.0.0.1:{port}/ping", env)
+    proc = run_server([args.mlflow_python, "-m", "mlflow", "models", "serve", "-m",
+                       str(work / "mlflow"), "--env-manager", "local", "-p", str(port),
+                       "-h", "127.0.0.1", "-w", "1"], f"http://127.0.0.1:{port}/ping", ml_env)
     try:
         measure("mlflow", f"http://127.0.0.1:{port}/invocations",
                 lambda rows: json.dumps({"dataframe_split": json.loads(bodies[rows])}))
     finally:
         stop(proc)
-    report = render(results, floor, seconds)
+    load = os.getloadavg()[0]
+    report = render(results, floor, seconds, mlflow_version, load_start, load)
     print(report)
     if not args.quick:
         write_section(report)
     shutil.rmtree(work, ignore_errors=True)
 
 
-def render(results: dict, floor: dict[int, float], seconds: float) -> str:
+def render(results: dict, floor: dict[int, float], seconds: float, mlflow_version: str = "?",
+           load_start: float | None = None, load_end: float | None = None) -> str:
     lc, ml, off, hello = (results["labcycle"], results["mlflow"],
                           results["labcycle (capture off)"], results["hello"])
     lines = [
@@ -212,8 +234,11 @@ def render(results: dict, floor: dict[int, float], seconds: float) -> str:
         f"Model: RandomForestClassifier(n_estimators=50) on breast-cancer (30 float columns). "
         f"Load: wrk, keep-alive, {seconds:g} s per cell, POST split-orient JSON. One worker "
         f"process per server, one server at a time, on {os.cpu_count()} CPUs "
-        f"({platform.python_version()}, {platform.machine()}). Note: this machine was shared "
-        "with other test suites while measuring; figures are noisy, ratios less so.",
+        f"({platform.python_version()}, {platform.machine()}), MLflow {mlflow_version}. "
+        + (f"1-min load average {load_start:.1f} at the start, {load_end:.1f} at the end"
+           + (" (more runnable processes than cores: other suites shared the machine; "
+              "figures are noisy, ratios less so)." if max(load_start, load_end) > 2 else ".")
+           if load_start is not None and load_end is not None else ""),
         "",
         f"Model's own `predict_proba` (floor): 1 row {floor[1]:.2f} ms, 100 rows {floor[100]:.2f} ms. "
         f"Hello-world endpoint on the LabCycle server: p50 {hello[(1, 1)]['p50']:.2f} ms at "
