@@ -84,6 +84,7 @@ class Scheduler:
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
+            self.services.jobs.notify_changed()  # free the executor thread of its pause
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self.stop_thread()
