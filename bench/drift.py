@@ -42,13 +42,13 @@ import statistics
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from _results import RESULTS, machine, markers, stamp, write_section
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- bench:drift -->", "<!-- /bench:drift -->"
+BEGIN, END = markers("drift")
 WORK = HERE / ".work"
 EVIDENTLY_VENV = WORK / "evidently-venv"
 EVIDENTLY_SPEC = "evidently==0.7.*"
@@ -293,8 +293,7 @@ def report(rows: int, lc: dict, ev: dict, table: list[dict], load: tuple[float, 
         BEGIN,
         "## Drift (issue 5): LabCycle vs Evidently `DataDriftPreset`",
         "",
-        f"Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
-        f"{os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"Run {stamp()} on {machine()}, Python {platform.python_version()}; "
         f"load average {load[0]:.2f} at the start, {load[1]:.2f} at the end. "
         f"Reference and current: {rows:,} rows × {len(NUMERIC)} numeric + "
         f"{len(CATEGORICAL)} categorical columns each, read from Parquet (not timed). "
@@ -329,17 +328,6 @@ def report(rows: int, lc: dict, ev: dict, table: list[dict], load: tuple[float, 
         END,
     ]
     return "\n".join(lines)
-
-
-def write_section(text: str, path: Path = RESULTS) -> None:
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        current = head + text + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(current)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -383,7 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(text + "\n")
     elif not args.quick:
-        write_section(text)
+        write_section("drift", text)
         print(f"wrote its section of {RESULTS}")
     return 0
 

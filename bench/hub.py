@@ -29,21 +29,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import random
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from _results import load_average, machine, markers, stamp, write_section
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "server_ext"))
 WORK = HERE / ".work"
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- bench:hub -->", "<!-- /bench:hub -->"
+BEGIN, END = markers("hub")
 PG_ADMIN = "postgresql+psycopg://127.0.0.1:5432/test"
 TARGET_MS = 100.0
 
@@ -267,8 +265,7 @@ def postgres_store(runs: int, notes: int, notebooks: int) -> tuple[str, Path, di
 
 def section(results: dict[str, Any], args: argparse.Namespace, load: str) -> str:
     lines = [BEGIN, "## Hub search (issue 6)", "",
-             f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC · {platform.machine()}, "
-             f"{os.cpu_count()} cores shared with other work · load at start: {load}", "",
+             f"{stamp()} · {machine()} shared with other work · load at start: {load}", "",
              f"Hub: {args.runs:,} runs (4 params, 2 tags each), 20 projects, 100 experiments, "
              f"200 datasets, {args.notes:,} notes, {args.notebooks} notebook snapshots of 12 "
              f"cells. {len(QUERIES)} queries (words, prefix, phrase, exclusion, filters by "
@@ -302,17 +299,6 @@ def section(results: dict[str, Any], args: argparse.Namespace, load: str) -> str
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        current = head + text + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(current)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10_000)
@@ -322,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--out", type=Path, help="write the section to this file instead")
     args = parser.parse_args(argv)
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = load_average()
     results: dict[str, Any] = {}
     stores = [("SQLite (FTS5)", sqlite_store)]
     if not args.no_postgres:
@@ -343,7 +329,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(text + "\n")
     else:
-        write_section(text)
+        write_section("hub", text)
     print(text)
     return 0
 
