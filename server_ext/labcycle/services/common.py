@@ -10,10 +10,10 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Table, insert
+from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..store.models import AuditEvent
 from . import search_index
 
@@ -182,6 +182,22 @@ def next_token(offset: int, limit: int, got: int) -> str | None:
     if got <= limit:
         return None
     return base64.urlsafe_b64encode(str(offset + limit).encode()).decode()
+
+
+def load_by_ref(conn: Connection, table: Table, ref: Any, kind: str) -> Any:
+    """The row of ``table`` whose id, else whose name, is ``ref`` (a ``kind``: "monitor", …).
+
+    A ref that is not a short non-empty string is InvalidInput; none found is NotFound, with
+    the ``labcycle <kind>s ls`` command that lists them.
+    """
+    if not isinstance(ref, str) or not ref or len(ref) > 200:
+        raise InvalidInput(f"A {kind} is named by its id or name.", field=kind)
+    row = conn.execute(select(table).where(table.c.id == ref)).one_or_none()
+    if row is None:
+        row = conn.execute(select(table).where(table.c.name == ref)).one_or_none()
+    if row is None:
+        raise NotFound(f"No {kind} {ref!r}; `labcycle {kind}s ls` lists them.", field=kind)
+    return row
 
 
 def audit(

@@ -29,7 +29,16 @@ from sqlalchemy import select, update
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store.models import Deployment
-from .common import audit, new_id, next_token, now_ms, page_bounds, to_int, validate_name
+from .common import (
+    audit,
+    load_by_ref,
+    new_id,
+    next_token,
+    now_ms,
+    page_bounds,
+    to_int,
+    validate_name,
+)
 
 T = Deployment.__table__
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -244,15 +253,7 @@ class DeploymentService:
 
     # -- reading -----------------------------------------------------------------------------
     def _load(self, conn, ref: str) -> Deployment:  # noqa: ANN001
-        if not isinstance(ref, str) or not ref or len(ref) > 200:
-            raise InvalidInput("A deployment is named by its id or name.", field="deployment")
-        row = conn.execute(select(T).where(T.c.id == ref)).one_or_none()
-        if row is None:
-            row = conn.execute(select(T).where(T.c.name == ref)).one_or_none()
-        if row is None:
-            raise NotFound(f"No deployment {ref!r}; `labcycle deployments ls` lists them.",
-                           field="deployment")
-        return row
+        return load_by_ref(conn, T, ref, "deployment")
 
     def get(self, ref: str, *, secret: bool = False) -> dict[str, Any]:
         with self.store.read() as conn:

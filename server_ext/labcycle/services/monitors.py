@@ -30,6 +30,7 @@ from ..store.models import AlertEvent, Dataset, Monitor, MonitorCheck
 from .common import (
     audit,
     iso,
+    load_by_ref,
     new_id,
     next_token,
     now_ms,
@@ -236,15 +237,7 @@ class MonitorService:
 
     # -- reading -------------------------------------------------------------------------------
     def _load(self, conn: Any, ref: Any) -> Any:
-        if not isinstance(ref, str) or not ref or len(ref) > 200:
-            raise InvalidInput("A monitor is named by its id or name.", field="monitor")
-        row = conn.execute(select(M).where(M.c.id == ref)).one_or_none()
-        if row is None:
-            row = conn.execute(select(M).where(M.c.name == ref)).one_or_none()
-        if row is None:
-            raise NotFound(f"No monitor {ref!r}; `labcycle monitors ls` lists them.",
-                           field="monitor")
-        return row
+        return load_by_ref(conn, M, ref, "monitor")
 
     def get(self, ref: str) -> dict[str, Any]:
         with self.store.read() as conn:
