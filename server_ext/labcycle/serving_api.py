@@ -103,15 +103,17 @@ class Deployment:
             signature = None
         return curl_example(self.url, signature, bool(self.data.get("api_key_required")))
 
-    def predict(self, data: Any, *, full: bool = False) -> Any:
+    def predict(self, data: Any, *, full: bool = False, capture: bool = True) -> Any:
         """Predictions for a DataFrame (or a list of records); ``full=True`` returns the whole
-        response (prediction ids, probabilities, version)."""
+        response (prediction ids, probabilities, version). ``capture=False`` keeps the call
+        out of the prediction log (explorations that monitors must not take for traffic)."""
         if hasattr(data, "to_json"):
             content = data.to_json(orient="split", index=False, double_precision=15)
         else:
             content = json.dumps(data)
         r = self._http.post(self.url.rstrip("/") + "/predict", content=content,
-                            headers={"Content-Type": "application/json", **self._headers()})
+                            headers={"Content-Type": "application/json", **self._headers(),
+                                     **({} if capture else {"X-LabCycle-Capture": "off"})})
         body = r.json()
         if r.status_code >= 400:
             err = body.get("error", {})

@@ -161,3 +161,36 @@ def test_ids_are_unique_hex_and_differ_between_processes():
     assert len(set(many)) == len(many)
     assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in many)
     assert a.prefix != b.prefix and many[0].startswith(a.prefix)
+
+
+def test_capture_off_keeps_requests_out_of_the_log_even_inside_a_batch(model_dir, tmp_path, data):
+    """``X-LabCycle-Capture: off`` (the what-if app's explorations): answered, not logged,
+    also when the request shares a batch with logged ones."""
+    from starlette.testclient import TestClient
+
+    from labcycle.serving.app import ServeConfig, build_app
+    from labcycle.serving.batching import Pending
+
+    X, _ = data
+    config = ServeConfig(model=str(model_dir), capture_url=str(tmp_path / "log"), flush_seconds=60)
+    app = build_app(config)
+    with TestClient(app) as client:
+        deadline = time.monotonic() + 60
+        while client.get("/ready").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        logged = client.post("/predict", json=X.iloc[0:2].to_dict("records")).json()
+        skipped = client.post("/predict", json=X.iloc[2:5].to_dict("records"),
+                              headers={"X-LabCycle-Capture": "off"})
+        assert skipped.status_code == 200 and len(skipped.json()["predictions"]) == 3
+        server = app.state.server
+        slot = server.choose()
+        items = [Pending({c: X[c].to_numpy()[i:i + n] for c in X.columns}, n, f"r{i}",
+                         time.perf_counter(), None, capture)
+                 for i, n, capture in ((5, 2, False), (7, 3, True), (10, 1, False))]
+        results = server._run_batch(slot, items)  # one batch: 6 rows, 3 of them to log
+    frame = _log(tmp_path / "log")
+    kept = set(logged["prediction_ids"]) | set(results[1][2])
+    assert set(frame["prediction_id"]) == kept and len(frame) == 5
+    mixed = frame[frame["request_id"] == "r7"]
+    assert sorted(mixed["input.mean radius"]) == sorted(X["mean radius"].iloc[7:10])

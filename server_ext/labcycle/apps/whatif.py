@@ -155,7 +155,8 @@ class DeploymentPredictor:
     def predict_rows(self, rows: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
         import pandas as pd
 
-        body = self.deployment.predict(pd.DataFrame(rows), full=True)
+        # capture off: exploring must not look like traffic to the deployment's monitors
+        body = self.deployment.predict(pd.DataFrame(rows), full=True, capture=False)
         return list(body["predictions"]), body.get("probabilities")
 
 

@@ -313,15 +313,31 @@ class ModelServer:
                             ids[start:end], (now - item.started) * 1000))
             start = end
         if self.capture is not None:  # references only: the writer thread does the work
-            self.capture.append(CapturedBatch(
-                # with a block, the columns are its names (in its order), not kept twice
-                columns=cols if block is None else dict.fromkeys(slot.names), predictions=preds, probabilities=proba, prediction_ids=ids,
-                request_ids=[item.request_id for item in items],
-                request_rows=[item.rows for item in items],
-                latency_ms=[res[3] for res in results], model_name=slot.model.name,
-                model_version=slot.model.number, version_id=slot.model.key,
-                ts_ms=int(time.time() * 1000), block=block))
+            self._capture(slot, items, results, cols, block, preds, proba, ids)
         return results
+
+    def _capture(self, slot: Slot, items: list[Pending], results: list[Any], cols: dict,
+                 block: np.ndarray | None, preds: Any, proba: Any, ids: list[str]) -> None:
+        if not all(item.capture for item in items):  # some asked not to be logged
+            keep = [i for i, item in enumerate(items) if item.capture]
+            if not keep:
+                return
+            mask = np.repeat([item.capture for item in items], [item.rows for item in items])
+            rows = np.flatnonzero(mask)
+            items, results = [items[i] for i in keep], [results[i] for i in keep]
+            preds, ids = np.asarray(preds)[mask], [ids[i] for i in rows]
+            proba = None if proba is None else np.asarray(proba)[mask]
+            block = None if block is None else block[mask]
+            cols = cols if block is not None else {n: a[mask] for n, a in cols.items()}
+        self.capture.append(CapturedBatch(
+            # with a block, the columns are its names (in its order), not kept twice
+            columns=cols if block is None else dict.fromkeys(slot.names), predictions=preds,
+            probabilities=proba, prediction_ids=ids,
+            request_ids=[item.request_id for item in items],
+            request_rows=[item.rows for item in items],
+            latency_ms=[res[3] for res in results], model_name=slot.model.name,
+            model_version=slot.model.number, version_id=slot.model.key,
+            ts_ms=int(time.time() * 1000), block=block))
 
     def authorized(self, request: Request, *, stats: bool = False) -> bool:
         stored = self.config.api_key_hash
@@ -385,7 +401,8 @@ class ModelServer:
         finally:
             self.parsing -= 1
         try:
-            preds, proba, ids, _ = await slot.batcher.submit(columns, rows, request_id, started)
+            preds, proba, ids, _ = await slot.batcher.submit(
+                columns, rows, request_id, started, capture=_wants_capture(request))
         except (ValueError, TypeError, KeyError) as exc:
             return _error(422, "prediction_failed", f"The model could not predict on this input: "
                           f"{str(exc)[:300]}", request_id)
@@ -553,3 +570,10 @@ def run(config: ServeConfig) -> None:
                     **kwargs)
     else:
         uvicorn.run(build_app(config), **kwargs)
+
+
+def _wants_capture(request: Request) -> bool:
+    """``X-LabCycle-Capture: off`` keeps a request out of the prediction log (the what-if
+    app's exploratory calls would otherwise look like real traffic to the monitors)."""
+    return request.headers.get("x-labcycle-capture", "").strip().lower() not in (
+        "off", "0", "false", "no")

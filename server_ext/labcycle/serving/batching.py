@@ -35,6 +35,7 @@ class Pending:
     request_id: str
     started: float  # perf_counter at arrival
     future: asyncio.Future = field(repr=False)
+    capture: bool = True  # False: left out of the prediction log (X-LabCycle-Capture: off)
 
 
 class Batcher:
@@ -60,9 +61,9 @@ class Batcher:
         self.requests = 0
 
     async def submit(self, columns: dict[str, np.ndarray], rows: int, request_id: str,
-                     started: float) -> Any:
+                     started: float, capture: bool = True) -> Any:
         loop = asyncio.get_running_loop()
-        item = Pending(columns, rows, request_id, started, loop.create_future())
+        item = Pending(columns, rows, request_id, started, loop.create_future(), capture)
         if not self.enabled:
             self.batches += 1
             self.requests += 1
