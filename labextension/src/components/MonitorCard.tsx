@@ -11,6 +11,7 @@ import {
   IAlertEvent,
   ICheckBrief,
   IMonitor,
+  IMonitorThresholds,
   IMonitorWindow,
   IUpdateMonitor,
   MONITOR_APPS,
@@ -602,6 +603,186 @@ export function ChannelInputs(props: {
   );
 }
 
+/** Submit state of a form: `submit` runs `action`, showing "saving" and any error. */
+export function useFormSubmit(action: () => Promise<void>): {
+  saving: boolean;
+  error: string | null;
+  submit: (e: React.FormEvent) => Promise<void>;
+} {
+  const [saving, setSaving] = React.useState(false);
+  const [error, setError] = React.useState<string | null>(null);
+  const submit = async (e: React.FormEvent) => {
+    e.preventDefault();
+    setError(null);
+    setSaving(true);
+    try {
+      await action();
+    } catch (reason) {
+      setError(errorMessage(reason));
+    } finally {
+      setSaving(false);
+    }
+  };
+  return { saving, error, submit };
+}
+
+/** The thresholds of a monitor form's fields ('' gives the default). */
+export function thresholdFields(
+  driftShare: string,
+  perfDrop: string
+): Partial<IMonitorThresholds> {
+  return {
+    drift_share: numberField(
+      driftShare,
+      'Drift share',
+      MONITOR_DEFAULTS.drift_share
+    ),
+    performance_drop: numberField(
+      perfDrop,
+      'Performance drop',
+      MONITOR_DEFAULTS.performance_drop
+    )
+  };
+}
+
+/** The cooldown of a monitor form's field ('' gives the default). */
+export function cooldownField(cooldown: string): number | undefined {
+  return numberField(cooldown, 'Cooldown', MONITOR_DEFAULTS.cooldown_s);
+}
+
+/** A labelled input of the monitor forms. */
+export function FormInput(props: {
+  label: string;
+  className: string;
+  value: string;
+  onChange: (value: string) => void;
+  type?: 'text' | 'number';
+  placeholder?: string;
+  step?: string;
+  max?: number;
+  title?: string;
+}): JSX.Element {
+  const { label, className, onChange, type = 'text', ...rest } = props;
+  return (
+    <label className="lc-form-field">
+      <span>{label}</span>
+      <input
+        className={`jp-mod-styled ${className}`}
+        type={type}
+        min={type === 'number' ? 0 : undefined}
+        {...rest}
+        onChange={e => onChange(e.target.value)}
+      />
+    </label>
+  );
+}
+
+export function CronInput(props: {
+  value: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <FormInput
+      label="Schedule (cron)"
+      className="lc-cron"
+      placeholder="empty: on demand only"
+      {...props}
+    />
+  );
+}
+
+export function CooldownInput(props: {
+  value: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <FormInput
+      label="Cooldown (s)"
+      className="lc-cooldown"
+      type="number"
+      {...props}
+    />
+  );
+}
+
+/** Drift share and performance drop; `hints` adds a tooltip to each. */
+export function ThresholdInputs(props: {
+  driftShare: string;
+  perfDrop: string;
+  onDriftShare: (value: string) => void;
+  onPerfDrop: (value: string) => void;
+  hints?: boolean;
+}): JSX.Element {
+  return (
+    <>
+      <FormInput
+        label="Drift share"
+        className="lc-drift-share"
+        type="number"
+        step="0.05"
+        max={1}
+        value={props.driftShare}
+        title={
+          props.hints
+            ? 'The dataset drifts when at least this share of its features drift'
+            : undefined
+        }
+        onChange={props.onDriftShare}
+      />
+      <FormInput
+        label="Performance drop"
+        className="lc-perf-drop"
+        type="number"
+        step="0.01"
+        max={1}
+        value={props.perfDrop}
+        title={
+          props.hints
+            ? 'Degraded when a metric falls more than this below its training value'
+            : undefined
+        }
+        onChange={props.onPerfDrop}
+      />
+    </>
+  );
+}
+
+/** A monitor form's error line and its submit and Cancel buttons. */
+export function FormFooter(props: {
+  error: string | null;
+  saving: boolean;
+  submitClass: string;
+  label: string;
+  busyLabel: string;
+  onCancel: () => void;
+}): JSX.Element {
+  return (
+    <>
+      {props.error && (
+        <div className="lc-error-text lc-form-error" role="alert">
+          {props.error}
+        </div>
+      )}
+      <div className="lc-form-actions">
+        <button
+          type="submit"
+          className={`jp-Button jp-mod-styled jp-mod-accept ${props.submitClass}`}
+          disabled={props.saving}
+        >
+          {props.saving ? props.busyLabel : props.label}
+        </button>
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-mod-reject"
+          onClick={props.onCancel}
+        >
+          Cancel
+        </button>
+      </div>
+    </>
+  );
+}
+
 function MonitorSettingsForm(props: {
   monitor: IMonitor;
   onSave: (body: IUpdateMonitor) => Promise<void>;
@@ -620,46 +801,21 @@ function MonitorSettingsForm(props: {
   const [perfDrop, setPerfDrop] = React.useState(
     String(m.thresholds?.performance_drop ?? MONITOR_DEFAULTS.performance_drop)
   );
-  const [saving, setSaving] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
-
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setSaving(true);
-    try {
-      const body: IUpdateMonitor = {
-        channels: fieldsToChannels(channels, originalUrl),
-        cooldown_s: numberField(
-          cooldown,
-          'Cooldown',
-          MONITOR_DEFAULTS.cooldown_s
-        ),
-        thresholds: {
-          ...m.thresholds,
-          drift_share: numberField(
-            driftShare,
-            'Drift share',
-            MONITOR_DEFAULTS.drift_share
-          ),
-          performance_drop: numberField(
-            perfDrop,
-            'Performance drop',
-            MONITOR_DEFAULTS.performance_drop
-          )
-        }
-      };
-      const newCron = cron.trim();
-      if (newCron !== (m.schedule?.cron ?? '')) {
-        body.cron = newCron || null;
+  const { saving, error, submit } = useFormSubmit(async () => {
+    const body: IUpdateMonitor = {
+      channels: fieldsToChannels(channels, originalUrl),
+      cooldown_s: cooldownField(cooldown),
+      thresholds: {
+        ...m.thresholds,
+        ...thresholdFields(driftShare, perfDrop)
       }
-      await props.onSave(body);
-    } catch (reason) {
-      setError(errorMessage(reason));
-    } finally {
-      setSaving(false);
+    };
+    const newCron = cron.trim();
+    if (newCron !== (m.schedule?.cron ?? '')) {
+      body.cron = newCron || null;
     }
-  };
+    await props.onSave(body);
+  });
 
   return (
     <form
@@ -667,71 +823,22 @@ function MonitorSettingsForm(props: {
       onSubmit={e => void submit(e)}
     >
       <ChannelInputs fields={channels} onChange={setChannels} />
-      <label className="lc-form-field">
-        <span>Cooldown (s)</span>
-        <input
-          className="jp-mod-styled lc-cooldown"
-          type="number"
-          min={0}
-          value={cooldown}
-          onChange={e => setCooldown(e.target.value)}
-        />
-      </label>
-      <label className="lc-form-field">
-        <span>Schedule (cron)</span>
-        <input
-          className="jp-mod-styled lc-cron"
-          type="text"
-          placeholder="empty: on demand only"
-          value={cron}
-          onChange={e => setCron(e.target.value)}
-        />
-      </label>
-      <label className="lc-form-field">
-        <span>Drift share</span>
-        <input
-          className="jp-mod-styled lc-drift-share"
-          type="number"
-          step="0.05"
-          min={0}
-          max={1}
-          value={driftShare}
-          onChange={e => setDriftShare(e.target.value)}
-        />
-      </label>
-      <label className="lc-form-field">
-        <span>Performance drop</span>
-        <input
-          className="jp-mod-styled lc-perf-drop"
-          type="number"
-          step="0.01"
-          min={0}
-          max={1}
-          value={perfDrop}
-          onChange={e => setPerfDrop(e.target.value)}
-        />
-      </label>
-      {error && (
-        <div className="lc-error-text lc-form-error" role="alert">
-          {error}
-        </div>
-      )}
-      <div className="lc-form-actions">
-        <button
-          type="submit"
-          className="jp-Button jp-mod-styled jp-mod-accept lc-save-settings"
-          disabled={saving}
-        >
-          {saving ? 'Saving…' : 'Save'}
-        </button>
-        <button
-          type="button"
-          className="jp-Button jp-mod-styled jp-mod-reject"
-          onClick={props.onCancel}
-        >
-          Cancel
-        </button>
-      </div>
+      <CooldownInput value={cooldown} onChange={setCooldown} />
+      <CronInput value={cron} onChange={setCron} />
+      <ThresholdInputs
+        driftShare={driftShare}
+        perfDrop={perfDrop}
+        onDriftShare={setDriftShare}
+        onPerfDrop={setPerfDrop}
+      />
+      <FormFooter
+        error={error}
+        saving={saving}
+        submitClass="lc-save-settings"
+        label="Save"
+        busyLabel="Saving…"
+        onCancel={props.onCancel}
+      />
     </form>
   );
 }

@@ -12,13 +12,21 @@ import {
 } from '../models_monitors';
 import {
   ChannelInputs,
+  CooldownInput,
+  CronInput,
+  FormFooter,
+  FormInput,
   HealthBadge,
   IChannelFields,
   MonitorCard,
+  ThresholdInputs,
+  cooldownField,
   fieldsToChannels,
-  numberField
+  numberField,
+  thresholdFields,
+  useFormSubmit
 } from './MonitorCard';
-import { ErrorState, Loading, StaleBanner, errorMessage } from './States';
+import { ErrorState, Loading, StaleBanner } from './States';
 
 /** How often monitors are polled while the section is open (ms). */
 export const MONITORS_POLL_MS = 5000;
@@ -217,59 +225,32 @@ function AddMonitorForm(props: {
     secretSet: false,
     emails: ''
   });
-  const [saving, setSaving] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
-
-  const submit = async (e: React.FormEvent) => {
-    e.preventDefault();
-    setError(null);
-    setSaving(true);
-    try {
-      if (!deployment) {
-        throw new Error('Pick the deployment to watch.');
-      }
-      const window: IMonitorWindow =
-        windowKind === 'last_n'
-          ? { last_n: numberField(windowValue, 'Window', 1000)! }
-          : { last: windowValue.trim() || '1d' };
-      const body: ICreateMonitor = {
-        deployment,
-        window,
-        thresholds: {
-          drift_share: numberField(
-            driftShare,
-            'Drift share',
-            MONITOR_DEFAULTS.drift_share
-          ),
-          performance_drop: numberField(
-            perfDrop,
-            'Performance drop',
-            MONITOR_DEFAULTS.performance_drop
-          )
-        },
-        cooldown_s: numberField(
-          cooldown,
-          'Cooldown',
-          MONITOR_DEFAULTS.cooldown_s
-        ),
-        channels: fieldsToChannels(channels)
-      };
-      if (name.trim()) {
-        body.name = name.trim();
-      }
-      if (reference.trim()) {
-        body.reference_dataset = reference.trim();
-      }
-      if (cron.trim()) {
-        body.cron = cron.trim();
-      }
-      await props.onCreate(body);
-    } catch (reason) {
-      setError(errorMessage(reason));
-    } finally {
-      setSaving(false);
+  const { saving, error, submit } = useFormSubmit(async () => {
+    if (!deployment) {
+      throw new Error('Pick the deployment to watch.');
     }
-  };
+    const window: IMonitorWindow =
+      windowKind === 'last_n'
+        ? { last_n: numberField(windowValue, 'Window', 1000)! }
+        : { last: windowValue.trim() || '1d' };
+    const body: ICreateMonitor = {
+      deployment,
+      window,
+      thresholds: thresholdFields(driftShare, perfDrop),
+      cooldown_s: cooldownField(cooldown),
+      channels: fieldsToChannels(channels)
+    };
+    if (name.trim()) {
+      body.name = name.trim();
+    }
+    if (reference.trim()) {
+      body.reference_dataset = reference.trim();
+    }
+    if (cron.trim()) {
+      body.cron = cron.trim();
+    }
+    await props.onCreate(body);
+  });
 
   return (
     <form
@@ -292,26 +273,20 @@ function AddMonitorForm(props: {
           ))}
         </select>
       </label>
-      <label className="lc-form-field">
-        <span>Name</span>
-        <input
-          className="jp-mod-styled lc-monitor-name-input"
-          type="text"
-          placeholder="default: <deployment>-monitor"
-          value={name}
-          onChange={e => setName(e.target.value)}
-        />
-      </label>
-      <label className="lc-form-field">
-        <span>Reference data</span>
-        <input
-          className="jp-mod-styled lc-reference"
-          type="text"
-          placeholder="default: the model's training data"
-          value={reference}
-          onChange={e => setReference(e.target.value)}
-        />
-      </label>
+      <FormInput
+        label="Name"
+        className="lc-monitor-name-input"
+        placeholder="default: <deployment>-monitor"
+        value={name}
+        onChange={setName}
+      />
+      <FormInput
+        label="Reference data"
+        className="lc-reference"
+        placeholder="default: the model's training data"
+        value={reference}
+        onChange={setReference}
+      />
       <div className="lc-form-field">
         <span>Window</span>
         <span className="lc-form-inline">
@@ -338,74 +313,24 @@ function AddMonitorForm(props: {
           />
         </span>
       </div>
-      <label className="lc-form-field">
-        <span>Schedule (cron)</span>
-        <input
-          className="jp-mod-styled lc-cron"
-          type="text"
-          placeholder="empty: on demand only"
-          value={cron}
-          onChange={e => setCron(e.target.value)}
-        />
-      </label>
-      <label className="lc-form-field">
-        <span>Drift share</span>
-        <input
-          className="jp-mod-styled lc-drift-share"
-          type="number"
-          step="0.05"
-          min={0}
-          max={1}
-          value={driftShare}
-          title="The dataset drifts when at least this share of its features drift"
-          onChange={e => setDriftShare(e.target.value)}
-        />
-      </label>
-      <label className="lc-form-field">
-        <span>Performance drop</span>
-        <input
-          className="jp-mod-styled lc-perf-drop"
-          type="number"
-          step="0.01"
-          min={0}
-          max={1}
-          value={perfDrop}
-          title="Degraded when a metric falls more than this below its training value"
-          onChange={e => setPerfDrop(e.target.value)}
-        />
-      </label>
+      <CronInput value={cron} onChange={setCron} />
+      <ThresholdInputs
+        driftShare={driftShare}
+        perfDrop={perfDrop}
+        onDriftShare={setDriftShare}
+        onPerfDrop={setPerfDrop}
+        hints
+      />
       <ChannelInputs fields={channels} onChange={setChannels} />
-      <label className="lc-form-field">
-        <span>Cooldown (s)</span>
-        <input
-          className="jp-mod-styled lc-cooldown"
-          type="number"
-          min={0}
-          value={cooldown}
-          onChange={e => setCooldown(e.target.value)}
-        />
-      </label>
-      {error && (
-        <div className="lc-error-text lc-form-error" role="alert">
-          {error}
-        </div>
-      )}
-      <div className="lc-form-actions">
-        <button
-          type="submit"
-          className="jp-Button jp-mod-styled jp-mod-accept lc-create-monitor"
-          disabled={saving}
-        >
-          {saving ? 'Creating…' : 'Create monitor'}
-        </button>
-        <button
-          type="button"
-          className="jp-Button jp-mod-styled jp-mod-reject"
-          onClick={props.onCancel}
-        >
-          Cancel
-        </button>
-      </div>
+      <CooldownInput value={cooldown} onChange={setCooldown} />
+      <FormFooter
+        error={error}
+        saving={saving}
+        submitClass="lc-create-monitor"
+        label="Create monitor"
+        busyLabel="Creating…"
+        onCancel={props.onCancel}
+      />
     </form>
   );
 }
