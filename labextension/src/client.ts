@@ -1,6 +1,13 @@
 import { ServerConnection } from '@jupyterlab/services';
 
-import { apiUrl, encodePath, requestAPI, requestRaw } from './handler';
+import {
+  apiUrl,
+  encodePath,
+  listPages,
+  requestAPI,
+  requestRaw,
+  sendAPI
+} from './handler';
 import {
   IArtifact,
   ICellExecution,
@@ -271,12 +278,7 @@ export class LabCycleClient {
     endpoint: string,
     body?: unknown
   ): Promise<T> {
-    const init: RequestInit = { method };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
-      init.headers = { 'Content-Type': 'application/json' };
-    }
-    return requestAPI<T>(endpoint, init, this.serverSettings);
+    return sendAPI<T>(method, endpoint, body, this.serverSettings);
   }
 
   private _artifactEndpoint(runId: string, path: string): string {
@@ -296,27 +298,11 @@ export class LabCycleClient {
   }
 
   /** Follow `next_page_token` until the list ends or `limit` items are read. */
-  private async _listAll<T>(
+  private _listAll<T>(
     endpoint: string,
     query: Record<string, string | string[] | number | undefined>,
     limit: number
   ): Promise<IListResult<T>> {
-    const items: T[] = [];
-    let token: string | null = null;
-    do {
-      const page: IPage<T> = await requestAPI<IPage<T>>(
-        endpoint,
-        { method: 'GET' },
-        this.serverSettings,
-        {
-          max_results: Math.min(limit - items.length, 1000),
-          ...query,
-          page_token: token ?? undefined
-        }
-      );
-      items.push(...page.items);
-      token = page.next_page_token;
-    } while (token && items.length < limit);
-    return { items: items.slice(0, limit), truncated: Boolean(token) };
+    return listPages<T>(endpoint, query, limit, this.serverSettings);
   }
 }

@@ -1,5 +1,5 @@
 import { LabCycleClient } from './client';
-import { requestAPI, QueryValue } from './handler';
+import { listPages, requestAPI, sendAPI, QueryValue } from './handler';
 import {
   IActivity,
   ICreateNote,
@@ -15,7 +15,6 @@ import {
   IUpdateProject,
   ProjectRole
 } from './models_hub';
-import { IPage } from './models';
 
 /**
  * The hub routes (projects with README/members/activity/import, notes,
@@ -30,21 +29,13 @@ export class HubClient {
     query: { status?: string; tag?: string; member?: string } = {},
     limit = 500
   ): Promise<IHubProject[]> {
-    const items: IHubProject[] = [];
-    let token: string | null = null;
-    do {
-      const page: IPage<IHubProject> = await this._get<IPage<IHubProject>>(
-        'projects',
-        {
-          ...query,
-          max_results: Math.min(limit - items.length, 1000),
-          page_token: token ?? undefined
-        }
-      );
-      items.push(...page.items);
-      token = page.next_page_token;
-    } while (token && items.length < limit);
-    return items;
+    const page = await listPages<IHubProject>(
+      'projects',
+      query,
+      limit,
+      this.client.serverSettings
+    );
+    return page.items;
   }
 
   /** A project by id or by name. */
@@ -96,18 +87,13 @@ export class HubClient {
   // ---- notes ----
 
   async listNotes(query: INotesQuery, limit = 500): Promise<INote[]> {
-    const items: INote[] = [];
-    let token: string | null = null;
-    do {
-      const page: IPage<INote> = await this._get<IPage<INote>>('notes', {
-        ...query,
-        max_results: Math.min(limit - items.length, 1000),
-        page_token: token ?? undefined
-      });
-      items.push(...page.items);
-      token = page.next_page_token;
-    } while (token && items.length < limit);
-    return items;
+    const page = await listPages<INote>(
+      'notes',
+      { ...query },
+      limit,
+      this.client.serverSettings
+    );
+    return page.items;
   }
 
   createNote(body: ICreateNote): Promise<INote> {
@@ -156,11 +142,6 @@ export class HubClient {
     endpoint: string,
     body?: unknown
   ): Promise<T> {
-    const init: RequestInit = { method };
-    if (body !== undefined) {
-      init.body = JSON.stringify(body);
-      init.headers = { 'Content-Type': 'application/json' };
-    }
-    return requestAPI<T>(endpoint, init, this.client.serverSettings);
+    return sendAPI<T>(method, endpoint, body, this.client.serverSettings);
   }
 }

@@ -1,7 +1,7 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import { ErrorCode, IErrorBody } from './models';
+import { ErrorCode, IErrorBody, IPage } from './models';
 
 /** Path of the REST API below the server's base URL. */
 export const API_PATH = 'labcycle/api/v1';
@@ -133,6 +133,54 @@ export async function requestAPI<T>(
     );
   }
   return data as T;
+}
+
+/**
+ * Call the API with `method`, sending `body` (when given) as JSON.
+ *
+ * @throws {LabCycleAPIError} carrying the server's `error.message`
+ */
+export function sendAPI<T>(
+  method: string,
+  endpoint: string,
+  body: unknown,
+  settings: ServerConnection.ISettings
+): Promise<T> {
+  const init: RequestInit = { method };
+  if (body !== undefined) {
+    init.body = JSON.stringify(body);
+    init.headers = { 'Content-Type': 'application/json' };
+  }
+  return requestAPI<T>(endpoint, init, settings);
+}
+
+/**
+ * GET a paged list, following `next_page_token` until it ends or `limit` items
+ * are read (`max_results` is set per page); `truncated` when more were left.
+ */
+export async function listPages<T>(
+  endpoint: string,
+  query: Record<string, QueryValue>,
+  limit: number,
+  settings: ServerConnection.ISettings
+): Promise<{ items: T[]; truncated: boolean }> {
+  const items: T[] = [];
+  let token: string | null = null;
+  do {
+    const page: IPage<T> = await requestAPI<IPage<T>>(
+      endpoint,
+      { method: 'GET' },
+      settings,
+      {
+        ...query,
+        max_results: Math.min(limit - items.length, 1000),
+        page_token: token ?? undefined
+      }
+    );
+    items.push(...page.items);
+    token = page.next_page_token;
+  } while (token && items.length < limit);
+  return { items: items.slice(0, limit), truncated: Boolean(token) };
 }
 
 /** Encode each segment of a slash-separated path (artifact paths, keys). */
