@@ -218,42 +218,34 @@ function SearchFilters(props: {
         ))}
       </div>
       <div className="lc-filter-grid">
-        <label>
-          Owner
-          <input
-            className="jp-mod-styled lc-filter-user"
-            value={filters.user}
-            placeholder="user"
-            onChange={event => set({ user: event.target.value.trim() })}
-          />
-        </label>
-        <label>
-          Tag
-          <input
-            className="jp-mod-styled lc-filter-tag"
-            value={filters.tag}
-            placeholder="key or key=value"
-            onChange={event => set({ tag: event.target.value.trim() })}
-          />
-        </label>
-        <label>
-          Since
-          <input
-            type="date"
-            className="jp-mod-styled lc-filter-since"
-            value={filters.since}
-            onChange={event => set({ since: event.target.value })}
-          />
-        </label>
-        <label>
-          Until
-          <input
-            type="date"
-            className="jp-mod-styled lc-filter-until"
-            value={filters.until}
-            onChange={event => set({ until: event.target.value })}
-          />
-        </label>
+        <FilterInput
+          label="Owner"
+          className="lc-filter-user"
+          value={filters.user}
+          placeholder="user"
+          onChange={value => set({ user: value.trim() })}
+        />
+        <FilterInput
+          label="Tag"
+          className="lc-filter-tag"
+          value={filters.tag}
+          placeholder="key or key=value"
+          onChange={value => set({ tag: value.trim() })}
+        />
+        <FilterInput
+          label="Since"
+          type="date"
+          className="lc-filter-since"
+          value={filters.since}
+          onChange={value => set({ since: value })}
+        />
+        <FilterInput
+          label="Until"
+          type="date"
+          className="lc-filter-until"
+          value={filters.until}
+          onChange={value => set({ until: value })}
+        />
       </div>
       <button
         className="lc-link-button lc-clear-filters"
@@ -262,6 +254,29 @@ function SearchFilters(props: {
         Clear filters
       </button>
     </div>
+  );
+}
+
+/** One labelled input of the search filters. */
+function FilterInput(props: {
+  label: string;
+  className: string;
+  value: string;
+  onChange: (value: string) => void;
+  type?: 'date';
+  placeholder?: string;
+}): JSX.Element {
+  return (
+    <label>
+      {props.label}
+      <input
+        type={props.type}
+        className={`jp-mod-styled ${props.className}`}
+        value={props.value}
+        placeholder={props.placeholder}
+        onChange={event => props.onChange(event.target.value)}
+      />
+    </label>
   );
 }
 
