@@ -121,6 +121,13 @@ def test_search_project_tab_notes_and_snapshot_comments(live_jupyter, lab, hub):
     expect(page.locator("#labcycle-panel .lc-hub-body .lc-error")).to_have_count(0)
     page.locator('#labcycle-panel .lc-chip[data-type="run"]').click()
     page.locator("#labcycle-panel .lc-search-input").fill("churn")
+    # An owner filter (trimmed) that matches nobody empties the results; clearing it restores them.
+    owner = page.locator("#labcycle-panel .lc-filter-user")
+    owner.fill(" nobody-here ")
+    expect(owner).to_have_value("nobody-here")
+    expect(page.locator("#labcycle-panel .lc-hit")).to_have_count(0, timeout=10_000)
+    owner.fill("")
+    expect(note_hit).to_be_visible(timeout=10_000)
 
     # The note hit opens its project's tab: README rendered and sanitised, people, activity.
     note_hit.click()
