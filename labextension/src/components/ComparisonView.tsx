@@ -1,5 +1,4 @@
 import { ISignal } from '@lumino/signaling';
-import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { AnalysisClient } from '../client_analysis';
@@ -24,7 +23,7 @@ import { IChartSeries, MultiMetricChart } from './MetricChart';
 import { NotebookDiff } from './NotebookDiff';
 import { ParallelCoordinates } from './ParallelCoordinates';
 import { StatusBadge } from './StatusBadge';
-import { ErrorState, Loading, errorMessage } from './States';
+import { ErrorState, Loading, RefreshButton, errorMessage } from './States';
 
 export interface IComparisonViewProps {
   api: AnalysisClient;
@@ -236,12 +235,7 @@ export function ComparisonView(props: IComparisonViewProps): JSX.Element {
             {data.metrics.keys.length === 1 ? '' : 's'}
           </span>
           <span className="lc-spacer" />
-          <ToolbarButtonComponent
-            icon={refreshIcon}
-            onClick={state.reload}
-            tooltip="Refresh"
-            className="lc-refresh"
-          />
+          <RefreshButton onClick={state.reload} />
         </div>
         <ul className="lc-compare-runs">
           {runs.map((run, i) => (

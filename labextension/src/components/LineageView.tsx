@@ -1,5 +1,4 @@
 import { ISignal } from '@lumino/signaling';
-import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { AnalysisClient } from '../client_analysis';
@@ -10,7 +9,7 @@ import {
   ILineageNode,
   LineageDirection
 } from '../models_analysis';
-import { ErrorState, Loading } from './States';
+import { ErrorState, Loading, RefreshButton } from './States';
 
 /** What a type is called in the legend, in the order data flows. */
 export const NODE_TYPES: Array<[string, string]> = [
@@ -186,12 +185,7 @@ export function LineageView(props: ILineageViewProps): JSX.Element {
               ))}
             </select>
           </label>
-          <ToolbarButtonComponent
-            icon={refreshIcon}
-            onClick={state.reload}
-            tooltip="Refresh"
-            className="lc-refresh"
-          />
+          <RefreshButton onClick={state.reload} />
         </div>
         {types.length > 0 && (
           <div className="lc-lineage-legend">

@@ -1,5 +1,4 @@
 import { ISignal } from '@lumino/signaling';
-import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { LabCycleClient } from '../client';
@@ -25,7 +24,7 @@ import { sharedSanitizer } from './HubText';
 import { HealthBadge } from './MonitorCard';
 import { resolveRef } from './ModelsSection';
 import { NotesPanel } from './NotesPanel';
-import { ErrorState, Loading, errorMessage } from './States';
+import { ErrorState, Loading, RefreshButton, errorMessage } from './States';
 
 export interface IModelVersionViewProps {
   api: AnalysisClient;
@@ -324,12 +323,7 @@ export function ModelVersionView(props: IModelVersionViewProps): JSX.Element {
           >
             {busy === 'deploy' ? 'Deploying…' : 'Deploy'}
           </button>
-          <ToolbarButtonComponent
-            icon={refreshIcon}
-            onClick={state.reload}
-            tooltip="Refresh"
-            className="lc-refresh"
-          />
+          <RefreshButton onClick={state.reload} />
         </div>
         {v.description && (
           <p className="lc-version-description">{v.description}</p>

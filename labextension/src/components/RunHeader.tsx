@@ -1,4 +1,3 @@
-import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import {
@@ -10,6 +9,7 @@ import {
 } from '../format';
 import { LineageButton } from '../commandBridge';
 import { IRunDetail } from '../models';
+import { RefreshButton } from './States';
 import { StatusBadge } from './StatusBadge';
 
 export interface IRunHeaderProps {
@@ -134,12 +134,7 @@ export function RunHeader(props: IRunHeaderProps): JSX.Element {
           </button>
         )}
         <LineageButton type="run" id={run.id} title={runLabel(run)} />
-        <ToolbarButtonComponent
-          icon={refreshIcon}
-          onClick={props.onRefresh}
-          tooltip="Refresh"
-          className="lc-refresh"
-        />
+        <RefreshButton onClick={props.onRefresh} />
       </div>
       {run.out_of_order && (
         <div className="lc-banner lc-banner-warn lc-out-of-order" role="status">

@@ -1,3 +1,4 @@
+import { refreshIcon, ToolbarButtonComponent } from '@jupyterlab/ui-components';
 import * as React from 'react';
 
 import { LabCycleAPIError } from '../handler';
@@ -82,5 +83,17 @@ export function EmptyState(props: { title?: string }): JSX.Element {
         artifacts, and shows up here as it happens.
       </p>
     </div>
+  );
+}
+
+/** The toolbar's refresh button of a view. */
+export function RefreshButton(props: { onClick: () => void }): JSX.Element {
+  return (
+    <ToolbarButtonComponent
+      icon={refreshIcon}
+      onClick={props.onClick}
+      tooltip="Refresh"
+      className="lc-refresh"
+    />
   );
 }
