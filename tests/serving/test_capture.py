@@ -194,3 +194,26 @@ def test_capture_off_keeps_requests_out_of_the_log_even_inside_a_batch(model_dir
     assert set(frame["prediction_id"]) == kept and len(frame) == 5
     mixed = frame[frame["request_id"] == "r7"]
     assert sorted(mixed["input.mean radius"]) == sorted(X["mean radius"].iloc[7:10])
+
+
+def test_prediction_ids_rebuilt_with_numpy_equal_the_strings(tmp_path):
+    """The id column is rebuilt from prefix + counter runs; a batch whose ids are not one
+    run (another thread took a counter in between) falls back to the strings."""
+    from labcycle.serving.capture import CapturedBatch, IdSource, _id_column
+
+    ids, other = IdSource(), IdSource()
+
+    def batch(pids):
+        return CapturedBatch(columns={"a": np.zeros(len(pids))}, predictions=np.zeros(len(pids)),
+                             probabilities=None, prediction_ids=pids, request_ids=["r"],
+                             request_rows=[len(pids)], latency_ms=[1.0], model_name="m",
+                             model_version=1, version_id="v", ts_ms=0)
+
+    runs = [batch(ids.take(3)), batch(other.take(2)), batch([]), batch(ids.take(1))]
+    ids._counter = iter(range(2**64 - 3, 2**64))  # the largest counters still format right
+    runs.append(batch(ids.take(2)))
+    expected = [p for b in runs for p in b.prediction_ids]
+    assert _id_column(runs).to_pylist() == expected
+    gap = other.take(3)
+    broken = runs + [batch([gap[0], gap[2]])]
+    assert _id_column(broken).to_pylist() == expected + [gap[0], gap[2]]
