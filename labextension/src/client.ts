@@ -44,6 +44,8 @@ import {
 export interface IListResult<T> {
   items: T[];
   truncated: boolean;
+  /** Where the listing stopped: pass it on to load the next items. */
+  nextPageToken?: string | null;
 }
 
 /**
@@ -85,6 +87,21 @@ export class LabCycleClient {
       'runs',
       { order_by: 'start_time DESC', ...rest },
       max_results ?? limit
+    );
+  }
+
+  /** The runs after those of a listing that returned `pageToken`. */
+  listMoreRuns(
+    query: IListRunsQuery,
+    pageToken: string,
+    limit = 1000
+  ): Promise<IListResult<IRun>> {
+    return listPages<IRun>(
+      'runs',
+      { order_by: 'start_time DESC', ...query },
+      limit,
+      this.serverSettings,
+      pageToken
     );
   }
 

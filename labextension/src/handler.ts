@@ -162,10 +162,12 @@ export async function listPages<T>(
   endpoint: string,
   query: Record<string, QueryValue>,
   limit: number,
-  settings: ServerConnection.ISettings
-): Promise<{ items: T[]; truncated: boolean }> {
+  settings: ServerConnection.ISettings,
+  /** Start after the page that returned this token (default: at the first page). */
+  start: string | null = null
+): Promise<{ items: T[]; truncated: boolean; nextPageToken: string | null }> {
   const items: T[] = [];
-  let token: string | null = null;
+  let token: string | null = start;
   do {
     const page: IPage<T> = await requestAPI<IPage<T>>(
       endpoint,
@@ -180,7 +182,11 @@ export async function listPages<T>(
     items.push(...page.items);
     token = page.next_page_token;
   } while (token && items.length < limit);
-  return { items: items.slice(0, limit), truncated: Boolean(token) };
+  return {
+    items: items.slice(0, limit),
+    truncated: Boolean(token),
+    nextPageToken: token
+  };
 }
 
 /** Encode each segment of a slash-separated path (artifact paths, keys). */

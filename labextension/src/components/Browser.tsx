@@ -22,6 +22,38 @@ export interface IBrowserProps {
   onOpenRun: (run: IRun) => void;
 }
 
+/** Runs loaded per scroll past the end of the loaded ones. */
+const MORE_PAGE = 1000;
+
+interface IMoreRuns {
+  experimentId: string | null;
+  items: IRun[];
+  /** Where the next page starts; null once every run is loaded. */
+  token: string | null;
+}
+
+const NO_MORE: IMoreRuns = { experimentId: null, items: [], token: null };
+
+/**
+ * The polled first page followed by the runs loaded on scroll; a run that moved
+ * into the first page since (new runs shift the pages) is shown once.
+ */
+function withMore(
+  first: IListResult<IRun> | undefined,
+  more: IMoreRuns,
+  experimentId: string | null
+): IListResult<IRun> | undefined {
+  if (!first || more.experimentId !== experimentId || !more.items.length) {
+    return first;
+  }
+  const ids = new Set(first.items.map(run => run.id));
+  return {
+    items: first.items.concat(more.items.filter(run => !ids.has(run.id))),
+    truncated: more.token !== null,
+    nextPageToken: more.token
+  };
+}
+
 interface ITree {
   projects: IProject[];
   experiments: IExperiment[];
@@ -93,6 +125,46 @@ export function Browser(props: IBrowserProps): JSX.Element {
     key: `runs:${selectedId}:${settings.pageSize}`,
     refresh
   });
+  // Runs past the polled first page, loaded a page at a time as the table is
+  // scrolled to its end (and not polled: older runs rarely change).
+  const [more, setMore] = React.useState<IMoreRuns>(NO_MORE);
+  const loadingMore = React.useRef(false);
+  React.useEffect(() => {
+    setMore(NO_MORE);
+  }, [selectedId, settings.pageSize]);
+  const token =
+    more.experimentId === selectedId && more.items.length
+      ? more.token
+      : (runs.data?.nextPageToken ?? null);
+  const loadMore = React.useCallback(async () => {
+    if (!selectedId || !token || loadingMore.current) {
+      return;
+    }
+    loadingMore.current = true;
+    try {
+      const page = await client.listMoreRuns(
+        { experiment_id: selectedId },
+        token,
+        MORE_PAGE
+      );
+      setMore(previous => ({
+        experimentId: selectedId,
+        items: [
+          ...(previous.experimentId === selectedId ? previous.items : []),
+          ...page.items
+        ],
+        token: page.nextPageToken ?? null
+      }));
+    } catch (reason) {
+      console.warn('LabCycle: cannot load more runs', reason);
+    } finally {
+      loadingMore.current = false;
+    }
+  }, [client, selectedId, token]);
+  const shown = React.useMemo(
+    () => withMore(runs.data, more, selectedId),
+    [runs.data, more, selectedId]
+  );
   const anyRunning = (runs.data?.items ?? []).some(r => r.status === 'running');
   // Ages and running durations tick; fast only while something runs.
   const now = useNow(anyRunning ? 1000 : 30000, visible);
@@ -179,11 +251,12 @@ export function Browser(props: IBrowserProps): JSX.Element {
         <RunsSection
           hasSelection={selected !== null}
           hasExperiments={experiments.length > 0}
-          runs={runs.data}
+          runs={shown}
           error={runs.error}
           now={now}
           onRetry={runs.reload}
           onOpenRun={props.onOpenRun}
+          onLoadMore={token ? loadMore : undefined}
         />
       </section>
     </div>
@@ -198,6 +271,7 @@ function RunsSection(props: {
   now: number;
   onRetry: () => void;
   onOpenRun: (run: IRun) => void;
+  onLoadMore?: () => void;
 }): JSX.Element {
   if (!props.hasExperiments) {
     return <EmptyState title="No experiments yet" />;
@@ -229,6 +303,7 @@ function RunsSection(props: {
           truncated={props.runs.truncated}
           now={props.now}
           onOpen={props.onOpenRun}
+          onNearEnd={props.onLoadMore}
         />
       )}
     </>

@@ -23,6 +23,8 @@ export interface IRunsTableProps {
   /** Now, in ms: durations of running runs tick with it. */
   now: number;
   onOpen: (run: IRun) => void;
+  /** Asked for more runs when the rows in view near the end of a truncated list. */
+  onNearEnd?: () => void;
 }
 
 /** A run with its nesting depth (child runs follow their parent). */
@@ -71,6 +73,8 @@ export function nestRuns(runs: IRun[]): IRow[] {
 export const VIRTUAL_THRESHOLD = 120;
 /** Rows rendered above and below the visible ones. */
 const OVERSCAN = 12;
+/** Rows from the end at which more runs are asked for. */
+const NEAR_END = 200;
 /** Row height before one is measured (px). */
 const DEFAULT_ROW_HEIGHT = 29;
 
@@ -158,6 +162,15 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     ? visibleRange(rows.length, rowHeight, view.top, view.height)
     : { start: 0, end: rows.length };
   const columns = 5 + metricKeys.length;
+
+  // Load the next page before the user reaches the last loaded row.
+  const nearEnd = props.truncated && end + NEAR_END >= rows.length;
+  const { onNearEnd } = props;
+  React.useEffect(() => {
+    if (nearEnd && onNearEnd) {
+      onNearEnd();
+    }
+  }, [nearEnd, onNearEnd, rows.length]);
 
   return (
     <div
@@ -284,10 +297,15 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           )}
         </tbody>
       </table>
-      {props.truncated && (
+      {props.truncated && !props.onNearEnd && (
         <div className="lc-muted lc-table-note">
           Showing the {props.runs.length} most recent runs (Settings → LabCycle
           → Runs per experiment).
+        </div>
+      )}
+      {props.truncated && props.onNearEnd && (
+        <div className="lc-muted lc-table-note lc-loading-more">
+          {props.runs.length} runs loaded; more load as you scroll.
         </div>
       )}
     </div>
