@@ -1,7 +1,10 @@
 import { LabCycleClient } from './client';
 import { listPages, requestAPI, sendAPI, QueryValue } from './handler';
+import { IPage } from './models';
 import {
   IActivity,
+  IAuditEvent,
+  IAuditQuery,
   ICreateNote,
   IHubProject,
   IImportedProject,
@@ -82,6 +85,13 @@ export class HubClient {
       path,
       ...(name ? { name } : {})
     });
+  }
+
+  // ---- audit ----
+
+  /** One page of the audit log, newest first. */
+  audit(query: IAuditQuery): Promise<IPage<IAuditEvent>> {
+    return this._get<IPage<IAuditEvent>>('audit', { ...query });
   }
 
   // ---- notes ----

@@ -44,6 +44,13 @@ export namespace CommandIDs {
    * Args: `{type: string, id: string}`.
    */
   export const openNotes = 'labcycle:open-notes';
+  /**
+   * Open the audit log tab (who did what, when, before/after).
+   * Args: `{project?, user?, action?, entity_type?, entity_id?, since?,
+   * until?}` (all strings; `action` is an action or a dotted prefix, `since`
+   * and `until` are dates `YYYY-MM-DD`, `until` inclusive).
+   */
+  export const openAudit = 'labcycle:open-audit';
 
   // --- comparison, lineage, model version review (L2) ---
   /** Open the comparison tab. Args: `{runIds: string[]}` (2–50 run ids). */

@@ -18,6 +18,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { ActiveRunExtension } from './activeRun';
+import { setupAudit } from './audit';
 import { LabCycleClient } from './client';
 import { HubClient } from './client_hub';
 import { CommandIDs } from './commands';
@@ -63,6 +64,8 @@ export interface IProjectWidgetOptions {
   onOpenHit: (hit: ISearchHit) => void;
   onCompare: (runIds: string[]) => void;
   onLineage: (type: string, id: string, title?: string) => void;
+  /** Open the audit log filtered by this project (by name). */
+  onAudit?: (project: string) => void;
 }
 
 /** A project in a main-area tab. */
@@ -122,6 +125,7 @@ function ProjectTab(props: {
       onOpenHit={o.onOpenHit}
       onCompare={o.onCompare}
       onLineage={o.onLineage}
+      onAudit={o.onAudit}
     />
   );
 }
@@ -214,7 +218,8 @@ export function setupHub(
       onOpenRun: (runId, label) => void options.openRun(runId, label),
       onOpenHit: hit => void openHit(hit),
       onCompare: compare,
-      onLineage: lineage
+      onLineage: lineage,
+      onAudit: project => openAudit({ project })
     });
     const widget = new MainAreaWidget({ content });
     widget.id = `labcycle-project-${idOrName.replace(/[^\w-]/g, '_')}`;
@@ -226,6 +231,15 @@ export function setupHub(
     shell.add(widget, 'main');
     shell.activateById(widget.id);
   };
+
+  const openAudit = setupAudit(app, {
+    hub,
+    refresh,
+    palette: options.palette,
+    restorer: options.restorer,
+    openRun: options.openRun,
+    openProject: idOrName => openProject(idOrName)
+  });
 
   /** Open what a search hit (or a note's entity) points at. */
   const openEntity = async (
@@ -446,7 +460,8 @@ export function setupHub(
     searchRequested,
     onOpenHit: hit => void openHit(hit),
     onOpenProject: project => void openProject(project.id),
-    onImport: () => void commands.execute(CommandIDs.importProject)
+    onImport: () => void commands.execute(CommandIDs.importProject),
+    onOpenAudit: () => openAudit()
   };
 }
 

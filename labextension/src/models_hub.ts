@@ -64,6 +64,22 @@ export interface IAuditEvent {
   details: Record<string, unknown> | null;
 }
 
+/** `GET audit` filters (all optional; `action` may be a dotted prefix). */
+export interface IAuditQuery {
+  user?: string;
+  action?: string;
+  entity_type?: string;
+  entity_id?: string;
+  /** A project id or name: its events and those of everything in it. */
+  project?: string;
+  /** ISO-8601 time, date or epoch ms (inclusive). */
+  since?: string;
+  /** ISO-8601 time, date or epoch ms (exclusive). */
+  until?: string;
+  max_results?: number;
+  page_token?: string;
+}
+
 export interface IActivity {
   project_id: string;
   items: IAuditEvent[];

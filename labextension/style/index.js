@@ -7,3 +7,4 @@ import './models.css';
 import './monitors.css';
 import './analysis.css';
 import './hub.css';
+import './audit.css';

@@ -57,6 +57,8 @@ export interface IHubSectionProps {
   onOpenProject: (project: IHubProject) => void;
   /** Import the file browser's current folder as a project. */
   onImport?: () => void;
+  /** Open the audit log tab. */
+  onOpenAudit?: () => void;
 }
 
 /**
@@ -182,6 +184,7 @@ export function HubSection(props: IHubSectionProps): JSX.Element {
           refresh={refresh}
           onOpenProject={props.onOpenProject}
           onImport={props.onImport}
+          onOpenAudit={props.onOpenAudit}
         />
       )}
     </div>
@@ -450,6 +453,7 @@ function ProjectsList(props: {
   refresh: ISignal<unknown, void>;
   onOpenProject: (project: IHubProject) => void;
   onImport?: () => void;
+  onOpenAudit?: () => void;
 }): JSX.Element {
   const fetchProjects = React.useCallback(
     () => props.hub.listProjects(),
@@ -475,6 +479,15 @@ function ProjectsList(props: {
             onClick={props.onImport}
           >
             Import folder
+          </button>
+        )}
+        {props.onOpenAudit && (
+          <button
+            className="lc-link-button lc-open-audit"
+            title="The audit log: who changed what, when, with before/after"
+            onClick={props.onOpenAudit}
+          >
+            Audit log
           </button>
         )}
       </div>

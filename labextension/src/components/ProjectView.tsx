@@ -35,6 +35,8 @@ export interface IProjectViewProps {
   onOpenHit: (hit: ISearchHit) => void;
   onCompare: (runIds: string[]) => void;
   onLineage: (type: string, id: string, title?: string) => void;
+  /** Open the audit log filtered by this project (by name). */
+  onAudit?: (project: string) => void;
 }
 
 interface IProjectData {
@@ -126,6 +128,9 @@ export function ProjectView(props: IProjectViewProps): JSX.Element {
       <ProjectHeader
         project={project}
         onLineage={() => props.onLineage('project', project.id, project.name)}
+        onAudit={
+          props.onAudit ? () => props.onAudit?.(project.name) : undefined
+        }
         onRefresh={state.reload}
       />
       <div className="lc-project-grid">
@@ -234,6 +239,7 @@ export function safeHref(url: string | null | undefined): string | null {
 function ProjectHeader(props: {
   project: IHubProject;
   onLineage: () => void;
+  onAudit?: () => void;
   onRefresh: () => void;
 }): JSX.Element {
   const { project } = props;
@@ -261,6 +267,15 @@ function ProjectHeader(props: {
         >
           Lineage
         </button>
+        {props.onAudit && (
+          <button
+            className="jp-Button jp-mod-styled lc-project-audit"
+            onClick={props.onAudit}
+            title="The audit log of this project: who changed what, when"
+          >
+            Audit
+          </button>
+        )}
         <button
           className="jp-Button jp-mod-styled lc-project-refresh"
           onClick={props.onRefresh}
