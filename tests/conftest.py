@@ -99,3 +99,4 @@ def live_jupyter(tmp_path_factory):
     server = LiveJupyter(tmp_path_factory.mktemp("live-jupyter")).start()
     yield server
     server.stop()
+    server.stop_model_servers()  # the suite's deployments must not outlive it

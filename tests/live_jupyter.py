@@ -3,8 +3,10 @@ and browser tests. It has its own LABCYCLE_HOME, workspace and runtime folder.""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -111,6 +113,35 @@ class LiveJupyter:
         client.wait_for_ready(timeout=60)
         return client
 
+    def stop_model_servers(self, timeout: float = 20) -> int:
+        """Stop the model server processes of this server's store. Deployments outlive the
+        Jupyter server by design (the next one adopts them), so a test suite that is done
+        with its store stops them itself; returns how many there were."""
+        home = f"LABCYCLE_HOME={self.home}".encode()
+        pids = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+                environ = (proc / "environ").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"labcycle\0serve" in cmdline and home in environ:
+                pids.append(int(proc.name))
+        found = len(pids)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while pids and time.monotonic() < deadline:
+            pids = [p for p in pids if _running(p)]
+            time.sleep(0.1)
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        return found
+
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
@@ -120,6 +151,13 @@ class LiveJupyter:
                 self.process.kill()
         if getattr(self, "_log", None):
             self._log.close()
+
+
+def _running(pid: int) -> bool:
+    try:
+        return b"(zombie)" not in Path(f"/proc/{pid}/status").read_bytes()
+    except OSError:
+        return False
 
 
 def execute(client, code: str, cell_id: str | None = None, timeout: float = 60) -> dict:

@@ -106,6 +106,7 @@ def test_a_deployment_survives_restarts_of_the_jupyter_server(tmp_path):
         _wait(lambda: _predict_fails(url), timeout=60)
     finally:
         server.stop()
+        server.stop_model_servers()
 
 
 def _predict_fails(url: str) -> bool:
