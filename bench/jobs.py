@@ -32,15 +32,14 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from _results import markers, stamp, write_section
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- bench:jobs -->", "<!-- /bench:jobs -->"
+BEGIN, END = markers("jobs")
 
 
 def write_notebook(path: Path) -> Path:
@@ -164,7 +163,7 @@ def sweep_200(runs: int = 200, parallel: int = 2) -> dict[str, Any] | None:
 
 
 def report(a: dict, b: dict, c: dict | None) -> str:
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = stamp()
     cpu = os.cpu_count()
     try:
         load = f"{os.getloadavg()[0]:.1f}"
@@ -214,17 +213,6 @@ def report(a: dict, b: dict, c: dict | None) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
-    current = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in current and END in current:
-        head, rest = current.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-        current = head + text + tail
-    else:
-        current = current.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(current)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="3 repeats, 8 runs")
@@ -251,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         args.out.write_text(text + "\n")
     elif not args.quick:
-        write_section(text)
+        write_section("jobs", text)
     print(text)
     return 0
 

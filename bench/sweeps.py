@@ -21,19 +21,16 @@ import argparse
 import contextlib
 import os
 import platform
-import re
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import nbformat
 import psutil
+from _results import RESULTS, markers, stamp, write_section
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
-BEGIN, END = "<!-- bench:sweeps -->", "<!-- /bench:sweeps -->"
+BEGIN, END = markers("sweeps")
 
 
 def write_notebook(path: Path) -> Path:
@@ -158,16 +155,6 @@ def report(r: dict, env: dict) -> str:
     return "\n".join(lines)
 
 
-def write_section(section: str, path: Path) -> None:
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(BEGIN) + ".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=200)
@@ -176,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="report file (default: bench/RESULTS.md for "
                         "a 200-run sweep, none otherwise)")
     args = parser.parse_args(argv)
-    env = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    env = {"date": stamp(),
            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
                       f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, Python "
                       f"{platform.python_version()}",
@@ -187,7 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     print(section)
     out = args.out or (RESULTS if args.runs == 200 else None)
     if out is not None:
-        write_section(section, out)
+        write_section("sweeps", section, out)
         print(f"wrote {out}", file=sys.stderr)
     return 0 if result["succeeded"] == result["runs"] else 1
 
