@@ -33,10 +33,8 @@ import time
 from pathlib import Path
 
 import httpx
+from _results import RESULTS, markers, write_section
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "RESULTS.md"
-START, END = "<!-- bench:serving -->", "<!-- /bench:serving -->"
 PY = sys.executable
 
 
@@ -241,7 +239,9 @@ def main() -> None:
     report = render(results, floor, seconds, mlflow_version, load_start, load)
     print(report)
     if not args.quick:
-        write_section(report)
+        start, end = markers("serving")
+        write_section("serving", f"{start}\n{report}\n{end}")
+        print(f"wrote {RESULTS}")
     shutil.rmtree(work, ignore_errors=True)
 
 
@@ -292,17 +292,6 @@ def render(results: dict, floor: dict[int, float], seconds: float, mlflow_versio
         f"{cost[1] * 100:.1f}% | {'PASS' if max(cost) < 0.05 else 'MISS'} |",
     ]
     return "\n".join(lines)
-
-
-def write_section(report: str) -> None:
-    section = f"{START}\n{report}\n{END}"
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    if START in text and END in text:
-        text = text[:text.index(START)] + section + text[text.index(END) + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(text)
-    print(f"wrote {RESULTS}")
 
 
 if __name__ == "__main__":
