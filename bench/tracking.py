@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy
+from _results import RESULTS, markers, stamp, write_section
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -56,7 +57,6 @@ from labcycle.store.db import SQLITE_PRAGMAS
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / ".work"
-RESULTS = HERE / "RESULTS.md"
 DATA_VERSION = 1  # bump when the generated search data changes: invalidates the MLflow cache
 BASE_MS = 1_700_000_000_000
 SEED = 20261127
@@ -921,21 +921,6 @@ def markdown(
     return "\n".join(lines)
 
 
-BEGIN, END = "<!-- bench:tracking -->", "<!-- /bench:tracking -->"
-
-
-def write_section(path: Path, report: str) -> None:
-    """Replace this bench's section of the shared report (append it when missing); the
-    sections of the other benches (jobs, serving, sweeps) are kept as they are."""
-    section = f"{BEGIN}\n{report.strip()}\n{END}"
-    text = path.read_text() if path.exists() else "# Benchmark results\n"
-    if BEGIN in text and END in text:
-        text = text[: text.index(BEGIN)] + section + text[text.index(END) + len(END) :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text)
-
-
 MLFLOW_URI = [""]  # the (a)/(b) MLflow store of this run, set in main()
 
 
@@ -972,7 +957,7 @@ def main(argv: list[str] | None = None) -> int:
 
     mlflow_mod, _client_cls, Metric, Param = import_mlflow()
     env = {
-        "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": stamp(),
         "machine": machine(),
         "versions": versions(mlflow_mod),
         "load": os.getloadavg(),
@@ -1024,9 +1009,9 @@ def main(argv: list[str] | None = None) -> int:
         if set(infos) != {"a", "b", "c"}:
             console.print("[yellow]Not writing a report: it needs all three measures.[/yellow]")
         else:
-            write_section(
-                out, markdown(rows, sizes, args.quick, infos, env, total, mlflow_mod, argv_used)
-            )
+            report = markdown(rows, sizes, args.quick, infos, env, total, mlflow_mod, argv_used)
+            begin, end = markers("tracking")
+            write_section("tracking", f"{begin}\n{report.strip()}\n{end}", out)
             console.print(f"Report written to the tracking section of {out}")
     return 0  # figures, not a pass/fail test: PASS/MISS is in the table
 
