@@ -9,7 +9,6 @@ or epoch milliseconds), newest first, with the details (before/after) as recorde
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -17,7 +16,7 @@ from sqlalchemy import or_, select
 from ..errors import InvalidInput
 from ..store import Store
 from ..store.models import AuditEvent
-from .common import iso, next_token, page_bounds, to_int
+from .common import iso, next_token, page_bounds, time_ms
 
 AE = AuditEvent.__table__
 
@@ -25,28 +24,6 @@ AE = AuditEvent.__table__
 def event_dict(r: Any) -> dict[str, Any]:
     return {"id": r.id, "at": iso(r.at), "user": r.user, "action": r.action,
             "entity_type": r.entity_type, "entity_id": r.entity_id, "details": r.details}
-
-
-def parse_time(value: Any, field: str) -> int | None:
-    """Epoch milliseconds from an ISO-8601 time (UTC if no zone), a date, or milliseconds."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return to_int(value, field)
-    if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("-").isdigit():
-            return to_int(int(text), field)
-        try:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            pass
-        else:
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            return int(moment.timestamp() * 1000)
-    raise InvalidInput(f"{field} must be an ISO-8601 time (2026-01-31T12:00:00Z), a date "
-                       "(2026-01-31) or epoch milliseconds.", field=field)
 
 
 class AuditService:
@@ -68,7 +45,7 @@ class AuditService:
         page_token: str | None = None,
     ) -> dict[str, Any]:
         limit, offset = page_bounds(max_results, page_token)
-        start, end = parse_time(since, "since"), parse_time(until, "until")
+        start, end = time_ms(since, "since"), time_ms(until, "until")
         if start is not None and end is not None and end < start:
             raise InvalidInput("until is before since.", field="until")
         query = select(AE)

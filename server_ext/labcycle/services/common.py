@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import math
+import re
 import sys
 import time
 import uuid
 from datetime import datetime, timezone
+from datetime import time as day_time
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert, select
@@ -133,6 +135,43 @@ def to_int(value: Any, field: str, default: int | None = None) -> int:
     if not INT64_MIN <= value <= INT64_MAX:
         raise InvalidInput(f"{field} must be between -2**63 and 2**63 - 1.", field=field)
     return int(value)
+
+
+def time_ms(value: Any, field: str, *, end_of_day: bool = False) -> int | None:
+    """Epoch milliseconds from an ISO date or date-time (UTC unless it says otherwise) or
+    from epoch milliseconds; None for None or "".
+
+    A bare date is the start of that day, or its last millisecond with ``end_of_day``.
+    """
+    if value is None or value == "":
+        return None
+    if _is_bool(value):
+        raise InvalidInput(f"{field} must be a date, not a boolean.", field=field)
+    if isinstance(value, float) and math.isfinite(value):
+        value = int(value)
+    if isinstance(value, int):
+        return to_int(value, field)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return to_int(int(text), field)
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                day = datetime.fromisoformat(text).date()
+                moment = datetime.combine(day, day_time.max if end_of_day else day_time.min,
+                                          timezone.utc)
+            else:
+                moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=timezone.utc)
+            return int(moment.timestamp() * 1000)
+        except (ValueError, OverflowError):
+            pass
+    raise InvalidInput(
+        f"{field} must be an ISO date or date-time (2026-12-01, 2026-12-01T09:30:00Z) "
+        "or milliseconds since the epoch.",
+        field=field,
+    )
 
 
 def param_value(value: Any, field: str) -> str:

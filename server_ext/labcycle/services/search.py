@@ -22,7 +22,6 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, time, timezone
 from typing import Any
 
 from sqlalchemy import Connection, select, text
@@ -31,7 +30,7 @@ from ..errors import InvalidInput
 from ..store import Store
 from ..store.models import Project, SearchDoc
 from . import search_index
-from .common import iso, next_token, page_bounds
+from .common import iso, next_token, page_bounds, time_ms
 from .search_index import SEARCH_TYPES
 
 MAX_QUERY_CHARS = 2_000
@@ -122,38 +121,6 @@ def _best_snippet(columns: list[str | None]) -> str:
     return highlight(columns[0] if columns[0] else columns[1])
 
 
-def _time_bound(value: Any, field_name: str, *, end: bool) -> int | None:
-    """An ISO date or date-time (UTC unless it says otherwise), or epoch milliseconds.
-
-    A bare date as ``until`` means the end of that day."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        raise InvalidInput(f"{field_name} must be a date, not a boolean.", field=field_name)
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, str):
-        text_value = value.strip()
-        if re.fullmatch(r"-?\d{1,15}", text_value):
-            return int(text_value)
-        try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text_value):
-                day = datetime.fromisoformat(text_value).date()
-                moment = datetime.combine(day, time.max if end else time.min, timezone.utc)
-            else:
-                moment = datetime.fromisoformat(text_value.replace("Z", "+00:00"))
-                if moment.tzinfo is None:
-                    moment = moment.replace(tzinfo=timezone.utc)
-            return int(moment.timestamp() * 1000)
-        except (ValueError, OverflowError):
-            pass
-    raise InvalidInput(
-        f"{field_name} must be an ISO date or date-time (2026-12-01, 2026-12-01T09:30:00Z) "
-        "or milliseconds since the epoch.",
-        field=field_name,
-    )
-
-
 def _types(value: Any) -> list[str]:
     if value is None or value == "" or value == []:
         return []
@@ -227,8 +194,8 @@ class SearchService:
         user = _text_filter(user, "user", 200)
         tag = _text_filter(tag, "tag", 501)
         project = _text_filter(project, "project", 200)
-        since_ms = _time_bound(since, "since", end=False)
-        until_ms = _time_bound(until, "until", end=True)
+        since_ms = time_ms(since, "since")
+        until_ms = time_ms(until, "until", end_of_day=True)
         self.ensure_index()
         where, params = [], {}
         if types:
