@@ -166,21 +166,32 @@ def runs_ls(experiment, project, filter_, order_by, limit, as_json) -> None:
     console.print(table)
 
 
-def _resolve_run(services, prefix: str) -> dict[str, Any]:
-    """Full ids, or an unambiguous prefix of at least 6 characters, as the table prints them."""
-    from .errors import NotFound
+def resolve_prefix(what: str, prefix: str, get: Callable[[str], dict[str, Any]],
+                   candidates: Callable[[], list[dict[str, Any]]], *,
+                   min_length: int = 6) -> dict[str, Any]:
+    """``get(prefix)`` for a full id; else the one item of ``candidates()`` whose id starts
+    with ``prefix`` (at least ``min_length`` characters), as the tables print ids."""
+    from .errors import InvalidInput, NotFound
 
     try:
-        return services.tracking.get_run(prefix)
-    except NotFound:
-        if len(prefix) < 6:
+        return get(prefix)
+    except (NotFound, InvalidInput):
+        if len(prefix) < min_length:
             raise
-    matches = services.tracking.search_runs(filter=f"id like '{prefix.replace(chr(39), '')}%'",
-                                            max_results=2)["items"]
+    matches = [item for item in candidates() if item["id"].startswith(prefix)]
     if len(matches) != 1:
-        raise NotFound(f"No run with id {prefix!r}." if not matches else
-                       f"Run id prefix {prefix!r} is ambiguous; give more characters.")
-    return services.tracking.get_run(matches[0]["id"])
+        raise NotFound(f"No {what} with id {prefix!r}." if not matches else
+                       f"{what.capitalize()} id prefix {prefix!r} is ambiguous; give more "
+                       "characters.")
+    return get(matches[0]["id"])
+
+
+def _resolve_run(services, prefix: str) -> dict[str, Any]:
+    """Full ids, or an unambiguous prefix of at least 6 characters, as the table prints them."""
+    return resolve_prefix(
+        "run", prefix, services.tracking.get_run,
+        lambda: services.tracking.search_runs(
+            filter=f"id like '{prefix.replace(chr(39), '')}%'", max_results=2)["items"])
 
 
 @runs.command("show")

@@ -25,9 +25,10 @@ from .cli import (
     fmt_time,
     friendly_errors,
     main,
+    resolve_prefix,
 )
 from .config import LabCycleConfig
-from .errors import InvalidInput, NotFound
+from .errors import InvalidInput
 
 JOB_STYLE = {"pending": "white", "running": "blue", "succeeded": "green", "failed": "red",
              "cancelled": "yellow"}
@@ -61,16 +62,8 @@ def _user() -> str:
 
 def _resolve_job(services: Any, job_id: str) -> dict[str, Any]:
     """A full job id, or an unambiguous prefix of at least 6 characters."""
-    try:
-        return services.jobs.get(job_id)
-    except NotFound:
-        if len(job_id) < 6:
-            raise
-    matches = [j for j in services.jobs.list(max_results=1000)["items"] if j["id"].startswith(job_id)]
-    if len(matches) != 1:
-        raise NotFound(f"No job with id {job_id!r}." if not matches else
-                       f"Job id prefix {job_id!r} is ambiguous; give more characters.")
-    return matches[0]
+    return resolve_prefix("job", job_id, services.jobs.get,
+                          lambda: services.jobs.list(max_results=1000)["items"])
 
 
 def _styled(status: str) -> str:

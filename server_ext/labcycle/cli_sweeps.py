@@ -22,6 +22,7 @@ from .cli import (
     fmt_time,
     friendly_errors,
     main,
+    resolve_prefix,
 )
 from .errors import InvalidInput, NotFound
 
@@ -189,16 +190,8 @@ def sweeps_ls(status, limit, as_json) -> None:
 
 
 def _resolve_sweep(services: Any, prefix: str) -> dict[str, Any]:
-    try:
-        return services.sweeps.get(prefix, with_runs=True)
-    except (NotFound, InvalidInput):
-        pass
-    matches = [s for s in services.sweeps.list(max_results=1000)["items"]
-               if s["id"].startswith(prefix)]
-    if len(prefix) < 6 or len(matches) != 1:
-        raise NotFound(f"No sweep with id {prefix!r}." if not matches else
-                       f"Sweep id prefix {prefix!r} is ambiguous; give more characters.")
-    return services.sweeps.get(matches[0]["id"], with_runs=True)
+    return resolve_prefix("sweep", prefix, lambda i: services.sweeps.get(i, with_runs=True),
+                          lambda: services.sweeps.list(max_results=1000)["items"])
 
 
 @sweeps_group.command("show")
@@ -289,14 +282,9 @@ def schedules_add(notebook, cron, timezone, params, name, experiment, timeout_s,
 
 
 def _schedule_id(services: Any, prefix: str) -> str:
-    matches = [s["id"] for s in services.schedules.list(max_results=1000)["items"]
-               if s["id"].startswith(prefix)]
-    if prefix in matches:
-        return prefix
-    if len(matches) != 1:
-        raise NotFound(f"No schedule with id {prefix!r}." if not matches else
-                       f"Schedule id prefix {prefix!r} is ambiguous.")
-    return matches[0]
+    return resolve_prefix("schedule", prefix, services.schedules.get,
+                          lambda: services.schedules.list(max_results=1000)["items"],
+                          min_length=1)["id"]
 
 
 @schedules_group.command("pause")
