@@ -18,10 +18,8 @@ import statistics
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 from email import message_from_bytes
 from email.policy import default as default_policy
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -43,6 +41,8 @@ from labcycle.monitoring.alerts import (
     validate_webhook_url,
 )
 
+from ._support import Receiver
+
 LOOPBACK = ["127.0.0.0/8"]
 SECRET = "s3cr3t-HMAC-key-Ω"
 SMTP_PASSWORD = "pa55-word-never-shown"
@@ -50,76 +50,8 @@ FAST = {"backoff_s": 0.05, "timeout_s": 1.0}
 
 
 # --------------------------------------------------------------------------------------------
-# Real receivers
+# Real receivers (the webhook one, ``receiver``, is in _support.py / conftest.py)
 # --------------------------------------------------------------------------------------------
-
-
-class Receiver:
-    """A webhook receiver: answers with the planned statuses (then 200), records requests."""
-
-    def __init__(self, context: ssl.SSLContext | None = None) -> None:
-        self.requests: list[dict] = []
-        self.plan: list[tuple[int, float]] = []  # (status, seconds to wait before answering)
-        self.lock = threading.Lock()
-        self.got_request = threading.Event()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with receiver.lock:
-                    receiver.requests.append(
-                        {
-                            "path": self.path,
-                            "headers": {k.lower(): v for k, v in self.headers.items()},
-                            "body": body,
-                            "at": time.monotonic(),
-                        }
-                    )
-                    status, delay = receiver.plan.pop(0) if receiver.plan else (200, 0.0)
-                receiver.got_request.set()
-                if delay:
-                    time.sleep(delay)
-                payload = b'{"ok": true}' if status < 300 else b"receiver says no"
-                try:
-                    self.send_response(status)
-                    if status == 429:
-                        self.send_header("Retry-After", "0")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except OSError:
-                    pass  # the client gave up (timeout test)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.block_on_close = False
-        if context is not None:
-            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def url(self, host: str = "127.0.0.1", path: str = "/hook?token=abc", scheme: str = "http"):
-        return f"{scheme}://{host}:{self.port}{path}"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    r.close()
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,7 @@ schedules through the shared scheduler, alert deduplication with a real webhook 
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 
 import numpy as np
 import pandas as pd
@@ -26,41 +24,6 @@ def pair(services):
     same = log_dataset(services, "same", frame(400, seed=2))
     drifted = log_dataset(services, "drifted", frame(400, shift=8, seed=3, weights=(0.1, 0.2, 0.7)))
     return reference, same, drifted
-
-
-class Receiver:
-    """A real webhook endpoint on 127.0.0.1 that records what it is sent."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict] = []
-        self.arrived = threading.Event()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                outer.bodies.append(json.loads(body))
-                outer.arrived.set()
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args) -> None:  # noqa: ANN002
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.close()
 
 
 def test_a_dataset_pair_without_drift_is_ok_and_with_drift_says_which_columns(services, pair):
@@ -194,15 +157,15 @@ def test_a_persisting_problem_alerts_once_and_its_end_sends_one_recovery(
     services.monitors.create(
         actor=ACTOR, name="alerting", reference_dataset=reference["id"],
         current_dataset=drifted["id"], cooldown_s=0,
-        channels=[{"type": "webhook", "url": receiver.url, "secret": "s3cret"}])
+        channels=[{"type": "webhook", "url": receiver.url(), "secret": "s3cret"}])
     shown = services.monitors.get("alerting")["channels"]
     assert "s3cret" not in json.dumps(shown)
 
     for _ in range(3):  # drift in three checks in a row: one alert
         services.monitors.run_check("alerting", actor=ACTOR)
     services.monitors.delivery.flush(10)
-    assert [b["event"] for b in receiver.bodies] == ["labcycle.alert.fired"]
-    assert "age" in json.dumps(receiver.bodies[0])
+    assert [b["event"] for b in receiver.json_bodies()] == ["labcycle.alert.fired"]
+    assert "age" in json.dumps(receiver.json_bodies()[0])
     assert services.monitors.get("alerting")["alerting"] is True
 
     # the data recovers: the monitor now reads the calm dataset
@@ -215,7 +178,7 @@ def test_a_persisting_problem_alerts_once_and_its_end_sends_one_recovery(
     services.monitors.run_check("alerting", actor=ACTOR)
     services.monitors.run_check("alerting", actor=ACTOR)
     services.monitors.delivery.flush(10)
-    assert [b["event"] for b in receiver.bodies] == ["labcycle.alert.fired",
+    assert [b["event"] for b in receiver.json_bodies()] == ["labcycle.alert.fired",
                                                       "labcycle.alert.recovered"]
     log = services.monitors.alerts("alerting")["items"]
     assert [a["status"] for a in log] == ["sent", "sent"]
