@@ -216,7 +216,7 @@ def deployments_ls(show_all: bool, as_json: bool) -> None:
     console.print(table)
 
 
-def _apply(ref: str, change) -> dict:  # noqa: ANN001
+def _apply(change) -> dict:  # noqa: ANN001
     from .client.local import local_user
     from .serving.supervisor import Supervisor
 
@@ -247,7 +247,7 @@ def deployments_show(name: str, as_json: bool) -> None:
 @friendly_errors
 def deployments_stop(name: str) -> None:
     """Stop a deployment (its processes drain requests and write the prediction log)."""
-    d = _apply(name, lambda s, u: s.deployments.stop(name, actor=u))
+    d = _apply(lambda s, u: s.deployments.stop(name, actor=u))
     console.print(f"{d['name']}: {d['status']}")
 
 
@@ -271,7 +271,7 @@ def deployments_start(name: str) -> None:
 @friendly_errors
 def deployments_scale(name: str, workers: int) -> None:
     """Run WORKERS server processes behind the deployment's port."""
-    d = _apply(name, lambda s, u: s.deployments.update(name, actor=u, workers=workers))
+    d = _apply(lambda s, u: s.deployments.update(name, actor=u, workers=workers))
     console.print(f"{d['name']}: {d['workers']} workers, {d['status']}")
 
 
@@ -283,7 +283,7 @@ def deployments_split(name: str, traffic: tuple[str, ...]) -> None:
     """Split traffic between versions: `split churn 3=90 4=10`; `split churn off` follows the
     model reference again."""
     split = None if traffic == ("off",) else _split(traffic)
-    d = _apply(name, lambda s, u: s.deployments.update(name, actor=u, traffic=split))
+    d = _apply(lambda s, u: s.deployments.update(name, actor=u, traffic=split))
     console.print(f"{d['name']}: traffic {d['traffic'] or d['model_ref']}")
 
 
