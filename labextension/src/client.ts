@@ -3,8 +3,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import {
   apiUrl,
   encodePath,
+  getAPI,
   listPages,
-  requestAPI,
   requestRaw,
   sendAPI
 } from './handler';
@@ -306,12 +306,7 @@ export class LabCycleClient {
     endpoint: string,
     query: Record<string, string | number | undefined> = {}
   ): Promise<T> {
-    return requestAPI<T>(
-      endpoint,
-      { method: 'GET' },
-      this.serverSettings,
-      query
-    );
+    return getAPI<T>(endpoint, query, this.serverSettings);
   }
 
   /** Follow `next_page_token` until the list ends or `limit` items are read. */

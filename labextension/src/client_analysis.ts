@@ -1,5 +1,5 @@
 import { LabCycleClient } from './client';
-import { requestAPI, requestRaw } from './handler';
+import { getAPI, requestRaw, sendAPI } from './handler';
 import { IDataset } from './models';
 import { IRegisteredModel } from './models_jobs';
 import {
@@ -81,13 +81,10 @@ export class AnalysisClient {
     if (comment.trim()) {
       body.comment = comment;
     }
-    return requestAPI<IReview>(
+    return sendAPI<IReview>(
+      'POST',
       `${this._version(name, version)}/reviews`,
-      {
-        method: 'POST',
-        body: JSON.stringify(body),
-        headers: { 'Content-Type': 'application/json' }
-      },
+      body,
       this.client.serverSettings
     );
   }
@@ -120,11 +117,6 @@ export class AnalysisClient {
     endpoint: string,
     query: Record<string, string | string[] | number | undefined> = {}
   ): Promise<T> {
-    return requestAPI<T>(
-      endpoint,
-      { method: 'GET' },
-      this.client.serverSettings,
-      query
-    );
+    return getAPI<T>(endpoint, query, this.client.serverSettings);
   }
 }

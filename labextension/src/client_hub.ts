@@ -1,5 +1,5 @@
 import { LabCycleClient } from './client';
-import { listPages, requestAPI, sendAPI, QueryValue } from './handler';
+import { getAPI, listPages, sendAPI, QueryValue } from './handler';
 import { IPage } from './models';
 import {
   IActivity,
@@ -139,12 +139,7 @@ export class HubClient {
     endpoint: string,
     query: Record<string, QueryValue> = {}
   ): Promise<T> {
-    return requestAPI<T>(
-      endpoint,
-      { method: 'GET' },
-      this.client.serverSettings,
-      query
-    );
+    return getAPI<T>(endpoint, query, this.client.serverSettings);
   }
 
   private _send<T>(

@@ -136,6 +136,19 @@ export async function requestAPI<T>(
 }
 
 /**
+ * GET an API endpoint with `query` and decode its JSON answer.
+ *
+ * @throws {LabCycleAPIError} carrying the server's `error.message`
+ */
+export function getAPI<T>(
+  endpoint: string,
+  query: Record<string, QueryValue>,
+  settings: ServerConnection.ISettings
+): Promise<T> {
+  return requestAPI<T>(endpoint, { method: 'GET' }, settings, query);
+}
+
+/**
  * Call the API with `method`, sending `body` (when given) as JSON.
  *
  * @throws {LabCycleAPIError} carrying the server's `error.message`
@@ -169,15 +182,14 @@ export async function listPages<T>(
   const items: T[] = [];
   let token: string | null = start;
   do {
-    const page: IPage<T> = await requestAPI<IPage<T>>(
+    const page: IPage<T> = await getAPI<IPage<T>>(
       endpoint,
-      { method: 'GET' },
-      settings,
       {
         ...query,
         max_results: Math.min(limit - items.length, 1000),
         page_token: token ?? undefined
-      }
+      },
+      settings
     );
     items.push(...page.items);
     token = page.next_page_token;
