@@ -91,16 +91,14 @@ def _styled(status: str) -> str:
 def run_notebook(notebook, parameters, experiment, project, name, timeout_s, cwd, env, git_ref,
                  retries, kernel_name, detach, as_json) -> None:
     """Run NOTEBOOK as a tracked job: labcycle run train.ipynb -p lr 0.1 -p depth 5."""
+    from .jobs_api import local_paths
+
     config = LabCycleConfig()
     services = _services()
     params: dict[str, Any] = {}
     for key, value in parameters:
         params[key] = parse_value(value)
-    cwd = os.path.abspath(cwd) if cwd else None
-    if git_ref:
-        cwd = cwd or os.getcwd()
-    else:
-        notebook = os.path.abspath(os.path.join(cwd or os.getcwd(), notebook))
+    notebook, cwd = local_paths(notebook, cwd or None, git_ref)
     job = services.jobs.submit(actor=_user(), notebook=notebook, parameters=params,
                                experiment=experiment, project=project, name=name, cwd=cwd,
                                env=_env_pairs(env), timeout_s=timeout_s, retries=retries,

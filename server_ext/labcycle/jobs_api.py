@@ -172,6 +172,17 @@ def _backend() -> _Backend:
     return _HttpBackend(transport)
 
 
+def local_paths(notebook: str, cwd: str | os.PathLike | None,
+                git_ref: str | None) -> tuple[str, str | None]:
+    """``(notebook, cwd)`` as this process sees them, for a job that may run elsewhere:
+    a relative notebook is under ``cwd`` (default: here); with ``git_ref`` it stays a path
+    inside the repository, which is found from ``cwd``."""
+    cwd = os.path.abspath(os.fspath(cwd)) if cwd is not None else None
+    if git_ref:
+        return notebook, cwd or os.getcwd()
+    return os.path.abspath(os.path.join(cwd or os.getcwd(), notebook)), cwd
+
+
 def submit(
     notebook: str | os.PathLike,
     parameters: dict[str, Any] | None = None,
@@ -217,11 +228,7 @@ def submit(
     notebook = os.fspath(notebook)
     if parameters is not None and not isinstance(parameters, dict):
         raise InvalidInput("parameters must be a dict of name → value.", field="parameters")
-    cwd = os.path.abspath(os.fspath(cwd)) if cwd is not None else None
-    if git_ref:
-        cwd = cwd or os.getcwd()
-    elif not os.path.isabs(notebook):
-        notebook = os.path.abspath(os.path.join(cwd or os.getcwd(), notebook))
+    notebook, cwd = local_paths(notebook, cwd, git_ref)
     backend = _backend()
     data = backend.submit(notebook=notebook, parameters=parameters, experiment=experiment,
                           project=project, name=name, cwd=cwd, env=env, timeout_s=timeout_s,
