@@ -331,16 +331,15 @@ def columns_from_csv(schema: Schema, raw: bytes, max_rows: int) -> tuple[dict[st
     if len(data) > max_rows:
         raise BadRequest(f"At most {max_rows} rows per request; this one has {len(data)}.",
                          field="body", status=413, code="too_large")
+    width = len(header)
+    for i, row in enumerate(data):  # once, not once per column
+        if len(row) != width:
+            raise BadRequest(f"CSV row {i} has {len(row)} values; the header has {width}.",
+                             field=f"row {i}", row=i)
     out = {}
     for j, name in enumerate(header):
         col = schema.by_name.get(name) or Column(name, ANY, True)
-        values = []
-        for i, row in enumerate(data):
-            if len(row) != len(header):
-                raise BadRequest(f"CSV row {i} has {len(row)} values; the header has "
-                                 f"{len(header)}.", field=f"row {i}", row=i)
-            values.append(_csv_value(col, row[j], i))
-        out[name] = _convert(col, values)
+        out[name] = _convert(col, [_csv_value(col, row[j], i) for i, row in enumerate(data)])
     return out, len(data)
 
 
