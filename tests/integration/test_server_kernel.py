@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from live_jupyter import execute, write_notebook
+from waiting import wait_for
 
 from labcycle.client.local import local_user
 
 pytestmark = pytest.mark.kernel
-
-
-def _wait_for(predicate, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_kernel_of_the_server_logs_over_http(live_jupyter):
@@ -43,7 +32,7 @@ def test_kernel_of_the_server_logs_over_http(live_jupyter):
             items = live_jupyter.lc("GET", "runs", params={"filter": "name = 'over-http'"}).json()["items"]
             return items[0] if items and "acc" in items[0]["metrics"] else None
 
-        run = _wait_for(running_run)
+        run = wait_for(running_run, timeout=20, interval=0.2)
         assert run["status"] == "running"
         assert run["notebook_path"] == "train.ipynb"
         assert run["source"] == "notebook"

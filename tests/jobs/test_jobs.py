@@ -10,11 +10,12 @@ from pathlib import Path
 
 import psutil
 import pytest
+from waiting import wait_for
 
 from labcycle.errors import Conflict, InvalidInput, NotFound
 from labcycle.services.jobs import SERVER_STOPPED, mask_env
 
-from .conftest import read_executed, stdout_of, submit, wait_for, write_notebook
+from .conftest import read_executed, stdout_of, submit, write_notebook
 
 pytestmark = pytest.mark.kernel
 

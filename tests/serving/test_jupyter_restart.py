@@ -8,21 +8,11 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
-import time
 from pathlib import Path
 
 import httpx
 from live_jupyter import LiveJupyter
-
-
-def _wait(predicate, timeout: float = 120.0, every: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
+from waiting import wait_for
 
 
 def _register(server: LiveJupyter) -> None:
@@ -69,7 +59,7 @@ def test_a_deployment_survives_restarts_of_the_jupyter_server(tmp_path):
         created = server.lc("POST", "deployments", json={"model": "iris@champion"})
         assert created.status_code == 201, created.text
         deployment_id = created.json()["id"]
-        d = _wait(lambda: _ready(server, deployment_id))
+        d = wait_for(lambda: _ready(server, deployment_id), timeout=120, interval=0.3)
         url, pid = d["url"], d["pids"][0]
         assert d["try_url"].startswith(server.url + "labcycle/apps/predict?deployment_url=")
         assert url in d["curl_example"]
@@ -85,7 +75,7 @@ def test_a_deployment_survives_restarts_of_the_jupyter_server(tmp_path):
     # The next server adopts the same process: same pid, same URL, no restart.
     server = LiveJupyter(base).start()
     try:
-        d = _wait(lambda: _ready(server, deployment_id))
+        d = wait_for(lambda: _ready(server, deployment_id), timeout=120, interval=0.3)
         assert (d["pids"], d["url"], d["restarts"]) == ([pid], url, 0)
         assert d["try_url"].startswith(server.url)  # this server's page now
         assert _predict(url).status_code == 200
@@ -95,15 +85,15 @@ def test_a_deployment_survives_restarts_of_the_jupyter_server(tmp_path):
 
     # The process dies while no server runs: the next server starts it again from the store.
     os.kill(pid, signal.SIGKILL)
-    _wait(lambda: _predict_fails(url), timeout=30)
+    wait_for(lambda: _predict_fails(url), timeout=30, interval=0.3)
     server = LiveJupyter(base).start()
     try:
-        d = _wait(lambda: _ready(server, deployment_id, not_pid=pid))
+        d = wait_for(lambda: _ready(server, deployment_id, not_pid=pid), timeout=120, interval=0.3)
         assert d["url"] == url and d["pids"][0] != pid
         assert _predict(url).status_code == 200
         stopped = server.lc("DELETE", f"deployments/{deployment_id}").json()
         assert stopped["desired"] == "stopped"
-        _wait(lambda: _predict_fails(url), timeout=60)
+        wait_for(lambda: _predict_fails(url), timeout=60, interval=0.3)
     finally:
         server.stop()
         server.stop_model_servers()

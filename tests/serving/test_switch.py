@@ -10,18 +10,9 @@ import threading
 import time
 
 import httpx
+from waiting import wait_for
 
 from .conftest import ACTOR, records
-
-
-def _wait(predicate, timeout: float = 20.0, every: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def test_alias_switch_under_load_then_broken_version(services, supervisor, fleet, data, http):
@@ -51,11 +42,12 @@ def test_alias_switch_under_load_then_broken_version(services, supervisor, fleet
     for t in threads:
         t.start()
     try:
-        _wait(lambda: len(seen) > 200)
+        wait_for(lambda: len(seen) > 200, timeout=20)
         assert set(seen) == {1}
         services.registry.set_alias("bc", "live", 2, actor=ACTOR)
         moved_at = len(seen)
-        _wait(lambda: seen[-50:].count(2) == 50 if len(seen) > moved_at + 50 else False)
+        wait_for(lambda: seen[-50:].count(2) == 50 if len(seen) > moved_at + 50 else False,
+                 timeout=20)
         switched_at = len(seen)
         # v3's model file is missing: moving the alias there must not disturb serving
         services.registry.set_alias("bc", "live", 3, actor=ACTOR)
@@ -98,7 +90,8 @@ def test_traffic_split(services, fleet, data, http):
     # change the split live: everything to v2
     services.deployments.update(d["id"], actor=ACTOR, traffic={"2": 100})
     v2 = services.registry.resolve("bc/2")["id"]
-    _wait(lambda: services.deployments.get(d["id"])["serving"].get("routes", {}).keys() == {v2})
+    wait_for(lambda: services.deployments.get(d["id"])["serving"].get("routes", {}).keys() == {v2},
+             timeout=20)
     time.sleep(0.3)  # the process reported the new routes; they are in place
     assert {http.post(d["url"] + "predict", json=body).json()["model_version"]
             for _ in range(50)} == {2}
@@ -143,16 +136,16 @@ def test_supervisor_restart_adopts_and_restarts(services, serving_env, superviso
     # a crashed process is restarted on the same URL
     os.kill(pid, signal.SIGKILL)
     second.start()
-    new = _wait(lambda: (lambda r: r if r["pids"] and r["pids"][0] != pid
-                         and r["status"] == "ready" else None)(services.deployments.get(d["id"])),
-                timeout=90)
+    new = wait_for(lambda: (lambda r: r if r["pids"] and r["pids"][0] != pid
+                            and r["status"] == "ready" else None)(services.deployments.get(d["id"])),
+                   timeout=90)
     assert new["url"] == d["url"] and new["restarts"] == 1
     assert http.post(d["url"] + "predict", json=records(X, 1)).status_code == 200
     # scale: restarted with 2 workers, still the same URL
     services.deployments.update(d["id"], actor=ACTOR, workers=2)
-    _wait(lambda: http.get(d["url"] + "health").json().get("workers") == 2
-          if _up(http, d["url"]) else False, timeout=90)
-    _wait(lambda: all(_ready(http, d["url"]) for _ in range(8)), timeout=90)  # both workers
+    wait_for(lambda: http.get(d["url"] + "health").json().get("workers") == 2
+             if _up(http, d["url"]) else False, timeout=90)
+    wait_for(lambda: all(_ready(http, d["url"]) for _ in range(8)), timeout=90)  # both workers
     assert http.post(d["url"] + "predict", json=records(X, 1)).status_code == 200
     second.stop()
 
