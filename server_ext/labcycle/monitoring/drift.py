@@ -347,6 +347,13 @@ def _sorted_unique(sorted_values: np.ndarray) -> np.ndarray:
     return sorted_values[keep]
 
 
+def _sorted_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct values of two sorted arrays and how often each occurs in each."""
+    keys = np.union1d(_sorted_unique(ref), _sorted_unique(cur))
+    return (keys, np.diff(np.searchsorted(ref, keys, side="left"), append=ref.size),
+            np.diff(np.searchsorted(cur, keys, side="left"), append=cur.size))
+
+
 def _fill_zeroes(shares: np.ndarray) -> np.ndarray:
     """Evidently's rule for empty bins in PSI/KL: 1e-4, or a millionth of the smallest
     non-zero share when that is at most 1e-4."""
@@ -679,10 +686,12 @@ def _numeric_drift(
     # distinct values of both together, without hashing: count value changes in sorted data
     ref_distinct = int(np.count_nonzero(ref[1:] != ref[:-1])) + 1
     cur_distinct = int(np.count_nonzero(cur[1:] != cur[:-1])) + 1
+    counts = None  # (values, reference counts, current counts), computed once when needed
     if max(ref_distinct, cur_distinct) > FEW_VALUES:
         distinct = max(ref_distinct, cur_distinct)
     else:
-        distinct = int(np.union1d(_sorted_unique(ref), _sorted_unique(cur)).size)
+        counts = _sorted_counts(ref, cur)
+        distinct = int(counts[0].size)
     choice = _choose(name, NUMERIC, ref.size, distinct, methods, thresholds)
     method = METHODS[choice.method]
     statistic: float
@@ -701,9 +710,9 @@ def _numeric_drift(
             statistic = raw / max(float(ref.std()), MIN_STD)
             score = statistic
     elif choice.method in (CHISQUARE, ZTEST) or ref_distinct <= BIN_ABOVE:
-        keys = np.union1d(_sorted_unique(ref), _sorted_unique(cur))
-        rc = np.diff(np.searchsorted(ref, keys, side="left"), append=ref.size)
-        cc = np.diff(np.searchsorted(cur, keys, side="left"), append=cur.size)
+        if counts is None:
+            counts = _sorted_counts(ref, cur)
+        _, rc, cc = counts
         if choice.method == CHISQUARE:
             statistic, p_value = chisquare_counts(rc, cc)
             score = p_value
@@ -719,13 +728,9 @@ def _numeric_drift(
             histogram_sorted(ref, edges) / ref.size,
             histogram_sorted(cur, edges) / cur.size,
         )
-    if distinct <= FEW_VALUES:  # a handful of values: shown as categories
-        keys = np.union1d(_sorted_unique(ref), _sorted_unique(cur))
-        histogram = _categorical_histogram(
-            list(keys.tolist()),
-            np.diff(np.searchsorted(ref, keys, side="left"), append=ref.size),
-            np.diff(np.searchsorted(cur, keys, side="left"), append=cur.size),
-        )
+    if distinct <= FEW_VALUES:  # a handful of values: shown as categories (counted above)
+        keys, rc, cc = counts
+        histogram = _categorical_histogram(list(keys.tolist()), rc, cc)
     else:
         histogram = _numeric_histogram(ref, cur)
     return ColumnDrift(
