@@ -1,6 +1,8 @@
 import { ISignal } from '@lumino/signaling';
 import { useCallback, useEffect, useRef, useState } from 'react';
 
+import { errorMessage } from './components/States';
+
 /** What a polled request looks like to a component. */
 export interface IPollState<T> {
   /** The latest data; kept while a later poll fails. */
@@ -148,4 +150,34 @@ export function useNow(interval: number, active: boolean): number {
     return () => window.clearInterval(timer);
   }, [interval, active]);
   return now;
+}
+
+/** A user action's busy flag and error line (what to fix, from the server). */
+export interface IActionState {
+  busy: boolean;
+  error: string | null;
+  /** Show a message without running anything (e.g. a field left empty). */
+  setError: (error: string | null) => void;
+  /** Run `work`: busy meanwhile, its error shown; true when it succeeded. */
+  run: (work: () => Promise<unknown>) => Promise<boolean>;
+}
+
+/** Busy flag and error line of a button or form that calls the server. */
+export function useAction(): IActionState {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const run = async (work: () => Promise<unknown>): Promise<boolean> => {
+    setBusy(true);
+    setError(null);
+    try {
+      await work();
+      return true;
+    } catch (reason) {
+      setError(errorMessage(reason));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, error, setError, run };
 }

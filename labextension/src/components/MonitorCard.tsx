@@ -4,7 +4,7 @@ import * as React from 'react';
 import { LabCycleClient } from '../client';
 import { LineageButton } from '../commandBridge';
 import { formatAgo, formatDate, formatDuration } from '../format';
-import { usePoll } from '../hooks';
+import { useAction, usePoll } from '../hooks';
 import { IDeployment } from '../models_jobs';
 import {
   IAlertChannel,
@@ -189,25 +189,15 @@ export function MonitorCard(props: IMonitorCardProps): JSX.Element {
     reloadExtras();
   }, [m.last_check_id, reloadExtras]);
 
-  const [running, setRunning] = React.useState(false);
-  const [runError, setRunError] = React.useState<string | null>(null);
+  const { busy: running, error: runError, run } = useAction();
   const [fresh, setFresh] = React.useState<ICheckBrief | null>(null);
   const [editing, setEditing] = React.useState(false);
 
   const runNow = async () => {
-    setRunning(true);
-    setRunError(null);
     setFresh(null);
-    try {
-      const check = await client.runMonitorCheck(m.id);
-      setFresh(check);
-    } catch (reason) {
-      setRunError(errorMessage(reason));
-    } finally {
-      setRunning(false);
-      reloadExtras();
-      props.onChanged();
-    }
+    await run(async () => setFresh(await client.runMonitorCheck(m.id)));
+    reloadExtras();
+    props.onChanged();
   };
 
   const latest = fresh ?? m.latest_check;
@@ -609,21 +599,12 @@ export function useFormSubmit(action: () => Promise<void>): {
   error: string | null;
   submit: (e: React.FormEvent) => Promise<void>;
 } {
-  const [saving, setSaving] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
+  const { busy, error, run } = useAction();
   const submit = async (e: React.FormEvent) => {
     e.preventDefault();
-    setError(null);
-    setSaving(true);
-    try {
-      await action();
-    } catch (reason) {
-      setError(errorMessage(reason));
-    } finally {
-      setSaving(false);
-    }
+    await run(action);
   };
-  return { saving, error, submit };
+  return { saving: busy, error, submit };
 }
 
 /** The thresholds of a monitor form's fields ('' gives the default). */

@@ -3,10 +3,10 @@ import * as React from 'react';
 
 import { HubClient } from '../client_hub';
 import { formatAgo, formatDate } from '../format';
-import { usePoll } from '../hooks';
+import { useAction, usePoll } from '../hooks';
 import { IEntityRef, INote, INoteAnchor, INotesQuery } from '../models_hub';
 import { SafeHTML } from './HubText';
-import { ErrorState, Loading, errorMessage } from './States';
+import { ErrorState, Loading } from './States';
 
 /** How often an open notes list is refreshed (ms). */
 export const NOTES_POLL_MS = 15000;
@@ -197,8 +197,7 @@ function NoteItem(props: {
 }): JSX.Element {
   const { note, context } = props;
   const [mode, setMode] = React.useState<'view' | 'edit' | 'reply'>('view');
-  const [error, setError] = React.useState<string | null>(null);
-  const [busy, setBusy] = React.useState(false);
+  const { busy, error, run } = useAction();
   // Before the user's name is known, the server decides (403 for others).
   const mine = context.me === null || context.me === note.author;
   const replies = context.children.get(note.id) ?? [];
@@ -208,16 +207,10 @@ function NoteItem(props: {
     if (!window.confirm('Delete this note and its replies?')) {
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await context.hub.deleteNote(note.id);
       context.reload();
-    } catch (reason) {
-      setError(errorMessage(reason));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -350,8 +343,7 @@ export function NoteEditor(props: {
   onCancel?: () => void;
 }): JSX.Element {
   const [text, setText] = React.useState(props.initial ?? '');
-  const [busy, setBusy] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   const [prefix, setPrefix] = React.useState<string | null>(null);
   const area = React.useRef<HTMLTextAreaElement>(null);
   const matches =
@@ -383,17 +375,11 @@ export function NoteEditor(props: {
       setError('Write something first.');
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await props.onSubmit(text);
       setText('');
       setPrefix(null);
-    } catch (reason) {
-      setError(errorMessage(reason));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

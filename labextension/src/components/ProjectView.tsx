@@ -5,7 +5,7 @@ import * as React from 'react';
 import { LabCycleClient } from '../client';
 import { HubClient } from '../client_hub';
 import { formatAgo, formatDate, formatMetric, runLabel } from '../format';
-import { usePoll } from '../hooks';
+import { useAction, usePoll } from '../hooks';
 import { IExperiment, IRun } from '../models';
 import {
   IAuditEvent,
@@ -16,7 +16,7 @@ import {
 } from '../models_hub';
 import { MarkdownView, makeSanitizer } from './HubText';
 import { knownMe, NotesPanel } from './NotesPanel';
-import { ErrorState, Loading, StaleBanner, errorMessage } from './States';
+import { ErrorState, Loading, StaleBanner } from './States';
 import { StatusBadge } from './StatusBadge';
 
 /** How often an open project tab is refreshed (ms). */
@@ -334,8 +334,7 @@ function ReadmeEditor(props: {
     status: 'active',
     git_url: ''
   });
-  const [busy, setBusy] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
+  const { busy, error, setError, run } = useAction();
   const start = () => {
     setDraft({
       description: project.description ?? '',
@@ -347,9 +346,7 @@ function ReadmeEditor(props: {
     setEditing(true);
   };
   const save = async () => {
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       await props.hub.updateProject(project.id, {
         description: draft.description,
         tags: draft.tags
@@ -361,11 +358,7 @@ function ReadmeEditor(props: {
       });
       setEditing(false);
       props.onSaved();
-    } catch (reason) {
-      setError(errorMessage(reason));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   if (!editing) {
     return (
@@ -466,20 +459,12 @@ function MembersEditor(props: {
     members.open || me === null || (project.owners ?? []).includes(me);
   const [user, setUser] = React.useState('');
   const [role, setRole] = React.useState<ProjectRole>('editor');
-  const [busy, setBusy] = React.useState(false);
-  const [error, setError] = React.useState<string | null>(null);
-  const act = async (work: () => Promise<unknown>) => {
-    setBusy(true);
-    setError(null);
-    try {
+  const { busy, error, setError, run } = useAction();
+  const act = (work: () => Promise<unknown>) =>
+    run(async () => {
       await work();
       props.onChanged();
-    } catch (reason) {
-      setError(errorMessage(reason));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   return (
     <div className="lc-members">
       {members.open && (
