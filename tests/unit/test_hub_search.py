@@ -128,7 +128,7 @@ def test_hostile_queries_never_error(services: Services, q: str) -> None:
     result = services.search.search(q)
     assert isinstance(result["items"], list)
     for hit in result["items"]:
-        assert hit["type"] == "run" or hit["type"] in ("experiment", "project")
+        assert hit["type"] in ("run", "experiment", "project")
 
 
 def test_phrases_exclusions_prefixes_and_punctuated_tokens(services: Services) -> None:
