@@ -16,21 +16,13 @@ from rich.table import Table
 from .cli import _services, console, emit_json, fmt_time, friendly_errors, main
 from .cli_models import models
 from .errors import InvalidInput
+from .services.registry import parse_version_ref as split_ref
 
 
 def _actor() -> str:
     from .client.local import local_user
 
     return local_user()
-
-
-def split_ref(ref: str) -> tuple[str, int]:
-    """``churn/3`` (or ``churn/v3``) → ("churn", 3)."""
-    name, _, version = ref.rpartition("/")
-    version = version[1:] if version[:1] in "vV" else version
-    if not name or not version.isdigit():
-        raise InvalidInput(f"{ref!r} is not NAME/VERSION (e.g. churn/3).", field="ref")
-    return name, int(version)
 
 
 # -- projects -----------------------------------------------------------------------------

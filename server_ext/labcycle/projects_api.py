@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from .services.registry import parse_version_ref
 from .serving_api import _call, _is_http, _transport
 
 __all__ = ["audit_log", "get_project", "import_project", "list_projects", "project_members",
@@ -26,12 +27,6 @@ __all__ = ["audit_log", "get_project", "import_project", "list_projects", "proje
 
 def _q(text: Any) -> str:
     return quote(str(text), safe="")
-
-
-def _split(ref: str) -> tuple[str, int]:
-    from .cli_hub import split_ref
-
-    return split_ref(ref)
 
 
 def get_project(project: str) -> dict[str, Any]:
@@ -95,7 +90,7 @@ def set_member(project: str, user: str, role: str | None) -> dict[str, Any] | No
 def review(ref: str, decision: str = "comment", comment: str = "") -> dict[str, Any]:
     """Review model version ``ref`` ("churn/3"): ``approve``, ``reject`` (say why) or
     ``comment``; returns the review with the version's new state."""
-    name, version = _split(ref)
+    name, version = parse_version_ref(ref)
     t = _transport()
     if _is_http(t):
         return _call("POST", f"models/{_q(name)}/versions/{version}/reviews",
@@ -106,7 +101,7 @@ def review(ref: str, decision: str = "comment", comment: str = "") -> dict[str, 
 
 def reviews(ref: str) -> dict[str, Any]:
     """The reviews of ``ref``, its state (approved, rejected, pending) and the policy."""
-    name, version = _split(ref)
+    name, version = parse_version_ref(ref)
     t = _transport()
     if _is_http(t):
         return _call("GET", f"models/{_q(name)}/versions/{version}/reviews")
@@ -115,7 +110,7 @@ def reviews(ref: str) -> dict[str, Any]:
 
 def review_bundle(ref: str, out: str | os.PathLike | None = None) -> str:
     """The review bundle (self-contained HTML) of ``ref``; written to ``out`` if given."""
-    name, version = _split(ref)
+    name, version = parse_version_ref(ref)
     t = _transport()
     if _is_http(t):
         html = t._request("GET", f"models/{_q(name)}/versions/{version}/review-bundle")

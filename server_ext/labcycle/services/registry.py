@@ -168,6 +168,14 @@ def parse_ref(ref: Any) -> tuple[str, str | None, int | None]:
     return ref, None, None
 
 
+
+def parse_version_ref(ref: Any) -> tuple[str, int]:
+    """``churn/3`` (or ``churn/v3``) → ("churn", 3): a reference to one version, no alias."""
+    name, alias, number = parse_ref(ref) if isinstance(ref, str) and "/" in ref else ("", None, None)
+    if not name or alias is not None or number is None:
+        raise InvalidInput(f"{ref!r} is not NAME/VERSION (e.g. churn/3).", field="ref")
+    return name, number
+
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
