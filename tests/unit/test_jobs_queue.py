@@ -96,8 +96,8 @@ def test_cancel_and_finish(services, notebook):
 def test_recover_fails_or_requeues_jobs_of_dead_workers(services, notebook):
     once = services.jobs.submit(actor="a", notebook=notebook)
     twice = services.jobs.submit(actor="a", notebook=notebook, retries=1)
-    for job in services.jobs.claim("dead", "x", limit=2, pid=_dead_pid()):
-        assert job["status"] == "running"
+    claimed = services.jobs.claim("dead", "x", limit=2, pid=_dead_pid())
+    assert {j["id"]: j["status"] for j in claimed} == {once["id"]: "running", twice["id"]: "running"}
     assert set(services.jobs.recover()) == {once["id"], twice["id"]}
     failed = services.jobs.get(once["id"])
     assert failed["status"] == "failed" and failed["error"] == SERVER_STOPPED
