@@ -152,6 +152,16 @@ export function useNow(interval: number, active: boolean): number {
   return now;
 }
 
+/** `value` once it has stayed the same (by JSON) for `delay` ms: typing settles. */
+export function useDebounced<T>(value: T, delay: number): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = window.setTimeout(() => setSettled(value), delay);
+    return () => window.clearTimeout(timer);
+  }, [JSON.stringify(value), delay]);
+  return settled;
+}
+
 /** A user action's busy flag and error line (what to fix, from the server). */
 export interface IActionState {
   busy: boolean;

@@ -3,7 +3,7 @@ import * as React from 'react';
 
 import { HubClient } from '../client_hub';
 import { formatAgo, formatDate, shortId } from '../format';
-import { usePoll } from '../hooks';
+import { useDebounced, usePoll } from '../hooks';
 import { IPage } from '../models';
 import { IAuditEvent, IAuditQuery } from '../models_hub';
 import { ErrorState, Loading, StaleBanner } from './States';
@@ -217,17 +217,10 @@ export function AuditView(props: IAuditViewProps): JSX.Element {
     setApplied(props.filters);
   }, [props.filtersKey]);
 
-  // Typing settles before the query is sent.
-  React.useEffect(() => {
-    if (JSON.stringify(draft) === JSON.stringify(applied)) {
-      return;
-    }
-    const timer = window.setTimeout(
-      () => setApplied(draft),
-      FILTER_DEBOUNCE_MS
-    );
-    return () => window.clearTimeout(timer);
-  }, [JSON.stringify(draft)]);
+  // Typing settles before the query is sent (Enter sends it at once).
+  const settled = useDebounced(draft, FILTER_DEBOUNCE_MS);
+  const settledKey = JSON.stringify(settled);
+  React.useEffect(() => setApplied(settled), [settledKey]);
 
   const appliedKey = JSON.stringify(applied);
   React.useEffect(() => {

@@ -3,7 +3,7 @@ import * as React from 'react';
 
 import { HubClient } from '../client_hub';
 import { formatAgo, formatDate } from '../format';
-import { usePoll, useSignalValue } from '../hooks';
+import { useDebounced, usePoll, useSignalValue } from '../hooks';
 import {
   IHubProject,
   ISearchHit,
@@ -84,15 +84,6 @@ class HubSectionSlot {
 }
 
 export const hubSection = new HubSectionSlot();
-
-function useDebounced<T>(value: T, delay: number): T {
-  const [settled, setSettled] = React.useState(value);
-  React.useEffect(() => {
-    const timer = window.setTimeout(() => setSettled(value), delay);
-    return () => window.clearTimeout(timer);
-  }, [JSON.stringify(value), delay]);
-  return settled;
-}
 
 /** The hub: full-text search with filters on top, the projects below. */
 export function HubSection(props: IHubSectionProps): JSX.Element {
