@@ -14,7 +14,6 @@ of ``LABCYCLE_API_URL``). Inside a Jupyter server the same apps are at
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -22,12 +21,6 @@ import click
 
 from .cli import console, friendly_errors, main
 from .errors import InvalidInput
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @main.command("app")
@@ -63,7 +56,10 @@ def app(name: str, monitor: str | None, deployment: str | None, port: int, prehe
         deployment = get_deployment(deployment).id
     if not 0 <= port <= 65535:
         raise InvalidInput("--port must be between 0 and 65535.", field="port")
-    port = port or _free_port()
+    if not port:
+        from .services.deployments import free_port
+
+        port = free_port()
     env = dict(os.environ)
     for key, value in (("LABCYCLE_APP_MONITOR", monitor), ("LABCYCLE_APP_DEPLOYMENT", deployment)):
         if value:
