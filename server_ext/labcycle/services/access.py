@@ -116,10 +116,6 @@ class AccessService:
         ids = select(MV.c.id).join(RM, RM.c.id == MV.c.model_id).where(RM.c.name_key == key)
         return sorted({row[0] for row in conn.execute(version_project_ids(conn, ids)) if row[0]})
 
-    def projects_of(self, entity_type: str, entity_id: Any) -> list[str]:
-        with self.store.read() as conn:
-            return self.project_ids(conn, entity_type, entity_id)
-
     # -- roles --------------------------------------------------------------------------------
     def members(self, conn: Connection, project_id: str) -> dict[str, str]:
         return dict(conn.execute(select(PM.c.user, PM.c.role).where(PM.c.project_id == project_id)

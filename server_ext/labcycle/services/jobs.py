@@ -10,7 +10,6 @@ results back here, from any process or machine that reaches the store.
 
 from __future__ import annotations
 
-import json
 import keyword
 import math
 import os
@@ -611,6 +610,3 @@ def _default_name(notebook: str, job_id: str) -> str:
     stem = os.path.basename(notebook)[: -len(".ipynb")] or "notebook"
     return f"{stem[:200]}-{job_id[:8]}"
 
-
-def dumps_parameters(parameters: dict) -> str:
-    return json.dumps(parameters, sort_keys=True)
