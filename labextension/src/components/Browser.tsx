@@ -10,8 +10,6 @@ import { groupProjects, ProjectTree } from './ProjectTree';
 import { RunsTable } from './RunsTable';
 import { EmptyState, ErrorState, Loading, StaleBanner } from './States';
 
-/** How often the runs of the selected experiment are polled (ms). */
-export const RUNS_POLL_MS = 2000;
 /** How often projects and experiments are polled (ms). */
 export const TREE_POLL_MS = 5000;
 
