@@ -53,24 +53,17 @@ async def test_the_extension_runs_a_supervisor(labcycle_app):
 async def test_replies_carry_curl_try_url_and_live_figures(api, labcycle_app, jp_base_url):
     """No process runs here (no supervisor in this server): the figures are null, the rest
     is there. Real traffic figures: tests/serving/test_stats_live.py."""
-    import tempfile
-    from pathlib import Path
     from urllib.parse import parse_qs, urlsplit
 
+    from model_files import log_model_files
     from sklearn.datasets import load_iris
     from sklearn.linear_model import LogisticRegression
-
-    from labcycle.models import save_model_dir
 
     services = labcycle_app.services
     X, y = load_iris(return_X_y=True, as_frame=True)
     run = services.tracking.create_run(actor="tester", experiment="deploy-api")
-    folder = Path(tempfile.mkdtemp()) / "model"
-    save_model_dir(LogisticRegression(max_iter=300).fit(X, y), folder, input_example=X.head())
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            services.artifacts.log_file(run["id"], f"model/{path.relative_to(folder).as_posix()}",
-                                        str(path), actor="tester")
+    log_model_files(services, run["id"], LogisticRegression(max_iter=300).fit(X, y),
+                    prefix="model", actor="tester", input_example=X.head())
     services.registry.create_version("iris", run_id=run["id"], source_path="model", actor="tester")
 
     created = await api("POST", "deployments", body={"model": "iris/1", "name": "iris-api"})

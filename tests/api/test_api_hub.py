@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
 from jupyter_server.auth import IdentityProvider, User
+from model_files import log_model_files
 
 from labcycle.server import responses as out
 from labcycle.server import responses_hub as hub_out
@@ -71,19 +69,9 @@ def register_version(services: Any, run_id: str, name: str = "churn") -> dict[st
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
-    from labcycle.models import save_model_dir
-
     X = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0) % 3})
     model = LogisticRegression().fit(X, (X.a > 5).astype(int))
-    folder = Path(tempfile.mkdtemp()) / "model"
-    try:
-        save_model_dir(model, folder, input_example=X.head(3))
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                services.artifacts.log_file(run_id, f"staged/{path.relative_to(folder).as_posix()}",
-                                            str(path), actor="alice")
-    finally:
-        shutil.rmtree(folder.parent, ignore_errors=True)
+    log_model_files(services, run_id, model, input_example=X.head(3))
     return services.registry.create_version(name, run_id=run_id, source_path="staged",
                                             actor="alice")
 

@@ -7,12 +7,10 @@ emptied before each test), reused so that registry rules are checked on both bac
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import pytest
+from model_files import log_model_files
 from unit.conftest import services, shared_services, sqlite_template  # noqa: F401
 
 ACTOR = "alice"
@@ -50,19 +48,9 @@ def sk_model(churn_data):
 def upload_model(svc: Any, model: Any, *, run_id: str | None = None, source: str = "staged",
                  actor: str = ACTOR, **save: Any) -> str:
     """Save ``model`` and log its folder as artifacts of a run; returns the run id."""
-    from labcycle.models import save_model_dir
-
     if run_id is None:
         run_id = svc.tracking.create_run(actor=actor, experiment="models")["id"]
-    folder = Path(tempfile.mkdtemp()) / "model"
-    try:
-        save_model_dir(model, folder, **save)
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                svc.artifacts.log_file(run_id, f"{source}/{path.relative_to(folder).as_posix()}",
-                                            str(path), actor=actor)
-    finally:
-        shutil.rmtree(folder.parent, ignore_errors=True)
+    log_model_files(svc, run_id, model, prefix=source, actor=actor, **save)
     return run_id
 
 

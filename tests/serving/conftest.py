@@ -11,28 +11,20 @@ over loopback with httpx.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from model_files import log_model_files
 
 ACTOR = "tester"
 
 
 def register(services: Any, name: str, model: Any, X: Any) -> dict[str, Any]:
-    from labcycle.models import save_model_dir
-
     run = services.tracking.create_run(actor=ACTOR, experiment="serving-tests")
-    folder = Path(tempfile.mkdtemp()) / "model"
-    save_model_dir(model, folder, input_example=X.head(5), training_data=X)
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            services.artifacts.log_file(run["id"], f"model/{path.relative_to(folder).as_posix()}",
-                                        str(path), actor=ACTOR)
-    shutil.rmtree(folder.parent, ignore_errors=True)
+    log_model_files(services, run["id"], model, prefix="model", actor=ACTOR,
+                    input_example=X.head(5), training_data=X)
     return services.registry.create_version(name, run_id=run["id"], source_path="model", actor=ACTOR)
 
 

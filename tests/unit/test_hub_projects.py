@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from model_files import log_model_files
 
 from labcycle.errors import Conflict, Forbidden, InvalidInput, NotFound
 from labcycle.services.projects import clean_git_url, resolve_under
@@ -30,19 +28,9 @@ def tiny_model():
 
 def register(services: Any, tiny_model: Any, project: str, name: str = "churn") -> dict:
     """A real scikit-learn model, logged to a run of ``project`` and registered."""
-    from labcycle.models import save_model_dir
-
     model, X = tiny_model
     run = services.tracking.create_run(actor="alice", experiment="e", project=project)
-    folder = Path(tempfile.mkdtemp()) / "model"
-    try:
-        save_model_dir(model, folder, input_example=X.head(2))
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                services.artifacts.log_file(run["id"], f"m/{path.relative_to(folder).as_posix()}",
-                                            str(path), actor="alice")
-    finally:
-        shutil.rmtree(folder.parent, ignore_errors=True)
+    log_model_files(services, run["id"], model, prefix="m", input_example=X.head(2))
     return services.registry.create_version(name, run_id=run["id"], source_path="m", actor="alice")
 
 

@@ -5,11 +5,9 @@ reproduction), seen from each end; depth, node cap, bad input."""
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
-from pathlib import Path
 
 import pytest
+from model_files import log_model_files
 from sqlalchemy import update
 
 from labcycle.errors import InvalidInput, NotFound
@@ -33,19 +31,8 @@ def _model_files(svc, run_id: str) -> None:
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    from labcycle.models import save_model_dir
-
     X = np.arange(20, dtype=float).reshape(10, 2)
-    model = LogisticRegression().fit(X, [0, 1] * 5)
-    folder = Path(tempfile.mkdtemp()) / "model"
-    try:
-        save_model_dir(model, folder)
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                svc.artifacts.log_file(run_id, f"staged/{path.relative_to(folder).as_posix()}",
-                                       str(path), actor=ACTOR)
-    finally:
-        shutil.rmtree(folder.parent, ignore_errors=True)
+    log_model_files(svc, run_id, LogisticRegression().fit(X, [0, 1] * 5), actor=ACTOR)
 
 
 @pytest.fixture
