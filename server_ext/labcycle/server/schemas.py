@@ -38,6 +38,15 @@ _SPECIAL_FLOATS = {
 }
 
 
+def split_list(value: Any) -> Any:
+    """A query parameter given once or repeated, each possibly comma-separated → a list."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
+    return value
+
+
 def json_type(value: Any) -> str:
     """The JSON name of a decoded value's type, for messages."""
     if value is None:
@@ -240,11 +249,7 @@ class ListRunsQuery(Query):
     @field_validator("experiment_id", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list):
-            return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
-        return value
+        return split_list(value)
 
 
 class LogParams(Body):

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from .schemas import Body, Id, Name, Query
+from .schemas import Body, Id, Name, Query, split_list
 
 JobStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
 
@@ -47,8 +47,4 @@ class ListJobsQuery(Query):
     @field_validator("status", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = [value]
-        if isinstance(value, list):
-            return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
-        return value
+        return split_list(value)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .schemas import split_list
+
 
 class _Query(BaseModel):
     """Query-string parameters; others (``token``, ``_xsrf``...) belong to Jupyter."""
@@ -20,14 +22,6 @@ class LineageQuery(_Query):
     depth: int | None = Field(None, ge=1, le=10, description="edges from the entity, default 3")
     max_nodes: int | None = Field(None, ge=1, le=5000,
                                   description="node cap, default 500 (truncated: true beyond)")
-
-
-def _split(value: Any) -> Any:
-    if isinstance(value, str):
-        value = [value]
-    if isinstance(value, list):
-        return [part.strip() for item in value for part in str(item).split(",") if part.strip()]
-    return value
 
 
 class CompareRunsQuery(_Query):
@@ -45,7 +39,7 @@ class CompareRunsQuery(_Query):
     @field_validator("run_id", "key", mode="before")
     @classmethod
     def _split_lists(cls, value: Any) -> Any:
-        return _split(value)
+        return split_list(value)
 
 
 class NotebookDiffQuery(_Query):
