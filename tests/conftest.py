@@ -1,7 +1,8 @@
 """Fixtures shared by every LabCycle test suite.
 
 Only what more than one suite needs lives here: a PostgreSQL server to create throwaway
-databases on. Suite-specific fixtures belong in that suite's own ``conftest.py``.
+databases on, a SQLite store migrated once (``sqlite_template``, copied by the suites
+instead of migrating per test) and the live JupyterLab. Suite-specific fixtures belong in that suite's own ``conftest.py``.
 
 PostgreSQL: ``LABCYCLE_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``)
 names a server and a database to connect to for ``CREATE DATABASE``. Each test session
@@ -15,6 +16,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -89,6 +91,19 @@ def postgres_server() -> Iterator[PostgresServer]:
 def pg_url(postgres_server: PostgresServer) -> str:
     """URL of an empty PostgreSQL database that lives for the whole test session."""
     return postgres_server.create_database()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated to the newest schema, to copy instead of migrating per test."""
+    from labcycle.store import Store
+
+    path = tmp_path_factory.mktemp("template") / "labcycle.db"
+    store = Store(f"sqlite:///{path}")
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.dispose()
+    return path
 
 
 @pytest.fixture(scope="session")

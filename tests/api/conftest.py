@@ -60,25 +60,12 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return base
 
 
-@pytest.fixture(scope="session")
-def migrated_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite store migrated once; each test's server starts from a copy (migrations
-    themselves are the unit suite's business)."""
-    from labcycle.store import Store
-
-    path = tmp_path_factory.mktemp("template") / "labcycle.db"
-    store = Store(f"sqlite:///{path}")
-    with store.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.dispose()
-    return path
-
-
 @pytest.fixture
-def labcycle_dir(tmp_path: Path, migrated_db: Path) -> Path:
+def labcycle_dir(tmp_path: Path, sqlite_template: Path) -> Path:
+    """Each test's server starts from a copy of the migrated store (tests/conftest.py)."""
     path = tmp_path / "labcycle"
     path.mkdir()
-    shutil.copyfile(migrated_db, path / "labcycle.db")
+    shutil.copyfile(sqlite_template, path / "labcycle.db")
     return path
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from model_files import log_model_files
-from unit.conftest import services, shared_services, sqlite_template  # noqa: F401
+from unit.conftest import services, shared_services  # noqa: F401
 
 ACTOR = "alice"
 

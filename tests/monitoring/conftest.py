@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from unit.conftest import services, shared_services, sqlite_template  # noqa: F401
+from unit.conftest import services, shared_services  # noqa: F401
 
 from ._support import Receiver
 

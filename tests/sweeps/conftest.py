@@ -30,16 +30,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
-@pytest.fixture(scope="session")
-def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("sweeps-template") / "labcycle.db"
-    store = Store(f"sqlite:///{path}")
-    with store.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.dispose()
-    return path
-
-
 def _use_home(home: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import labcycle.fluent as fluent
 
@@ -56,23 +46,23 @@ def _use_home(home: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 
 
 @pytest.fixture
-def home(tmp_path: Path, migrated_template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def home(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """LABCYCLE_HOME for this test, with a migrated store; the Python API uses it."""
     import labcycle.fluent as fluent
 
-    yield _use_home(tmp_path / "home", migrated_template, monkeypatch)
+    yield _use_home(tmp_path / "home", sqlite_template, monkeypatch)
     fluent._state.reset()
 
 
 @pytest.fixture(scope="session")
-def kernel_home(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Iterator[Path]:
+def kernel_home(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Path]:
     """One store for the tests that run real kernels, so that they share this process's
     warm pool of job workers (at most 3 jobs at once) instead of starting one each."""
     import labcycle.fluent as fluent
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("LABCYCLE_MAX_JOBS", "3")
-        yield _use_home(tmp_path_factory.mktemp("kernels") / "home", migrated_template,
+        yield _use_home(tmp_path_factory.mktemp("kernels") / "home", sqlite_template,
                         monkeypatch)
         fluent._state.reset()
 

@@ -1,8 +1,8 @@
 """Fixtures of the unit suite: the service layer over a real SQLite file and a real PostgreSQL.
 
 Every test that takes ``services`` runs twice, once per backend. Each backend has one
-database for the session (SQLite: a copy of a file migrated once; PostgreSQL: a fresh
-database), emptied before each test. Migrations themselves are tested from scratch in
+database for the session (SQLite: a copy of ``sqlite_template``, tests/conftest.py;
+PostgreSQL: a fresh database), emptied before each test. Migrations themselves are tested from scratch in
 ``test_store.py``.
 """
 
@@ -19,17 +19,6 @@ from labcycle.store import Store
 from labcycle.store.models import Base
 
 from ._support import BACKENDS, sqlite_url
-
-
-@pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file migrated to the newest schema, to copy instead of migrating per test."""
-    path = tmp_path_factory.mktemp("template") / "labcycle.db"
-    store = Store(sqlite_url(path))
-    with store.engine.connect() as conn:
-        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    store.dispose()
-    return path
 
 
 def _empty_tables(store: Store) -> None:
