@@ -162,6 +162,25 @@ export function useDebounced<T>(value: T, delay: number): T {
   return settled;
 }
 
+/** A set of ids (rows expanded, items picked) and a function that flips one. */
+export function useToggleSet<T>(): [ReadonlySet<T>, (item: T) => void] {
+  const [items, setItems] = useState<ReadonlySet<T>>(() => new Set());
+  const toggle = useCallback(
+    (item: T) =>
+      setItems(previous => {
+        const next = new Set(previous);
+        if (next.has(item)) {
+          next.delete(item);
+        } else {
+          next.add(item);
+        }
+        return next;
+      }),
+    []
+  );
+  return [items, toggle];
+}
+
 /** A user action's busy flag and error line (what to fix, from the server). */
 export interface IActionState {
   busy: boolean;

@@ -3,7 +3,7 @@ import * as React from 'react';
 
 import { HubClient } from '../client_hub';
 import { formatAgo, formatDate, shortId } from '../format';
-import { useDebounced, usePoll } from '../hooks';
+import { useDebounced, usePoll, useToggleSet } from '../hooks';
 import { IPage } from '../models';
 import { IAuditEvent, IAuditQuery } from '../models_hub';
 import { ErrorState, Loading, StaleBanner } from './States';
@@ -209,7 +209,7 @@ export function AuditView(props: IAuditViewProps): JSX.Element {
   // Tokens of the pages before the current one; the current page's token.
   const [history, setHistory] = React.useState<(string | null)[]>([]);
   const [token, setToken] = React.useState<string | null>(null);
-  const [expanded, setExpanded] = React.useState<Set<string>>(new Set());
+  const [expanded, toggle] = useToggleSet<string>();
 
   // The command opened the tab again with other filters: take them at once.
   React.useEffect(() => {
@@ -251,16 +251,6 @@ export function AuditView(props: IAuditViewProps): JSX.Element {
   const filtering = Object.values(applied).some(Boolean);
   const first = history.length * AUDIT_PAGE_SIZE;
   const items = page.data?.items ?? [];
-  const toggle = (id: string) =>
-    setExpanded(previous => {
-      const next = new Set(previous);
-      if (next.has(id)) {
-        next.delete(id);
-      } else {
-        next.add(id);
-      }
-      return next;
-    });
 
   return (
     <div

@@ -2,7 +2,7 @@ import { ISignal } from '@lumino/signaling';
 import * as React from 'react';
 
 import { IListResult, LabCycleClient } from '../client';
-import { useNow, usePoll, useSignalValue } from '../hooks';
+import { useNow, usePoll, useSignalValue, useToggleSet } from '../hooks';
 import { IExperiment, IProject, IRun } from '../models';
 import { MAX_COMPARE, runSelection } from '../selection';
 import { labcycleSettings } from '../settings';
@@ -79,9 +79,7 @@ export function Browser(props: IBrowserProps): JSX.Element {
   );
   const picked = useSignalValue(runSelection.changed, () => runSelection.ids);
   const [selectedId, setSelectedId] = React.useState<string | null>(null);
-  const [collapsed, setCollapsed] = React.useState<ReadonlySet<string>>(
-    () => new Set()
-  );
+  const [collapsed, toggle] = useToggleSet<string>();
 
   const fetchTree = React.useCallback(async (): Promise<ITree> => {
     const [projects, experiments] = await Promise.all([
@@ -186,17 +184,6 @@ export function Browser(props: IBrowserProps): JSX.Element {
   if (groups.length === 0) {
     return <EmptyState title="No projects yet" />;
   }
-
-  const toggle = (projectId: string) =>
-    setCollapsed(previous => {
-      const next = new Set(previous);
-      if (next.has(projectId)) {
-        next.delete(projectId);
-      } else {
-        next.add(projectId);
-      }
-      return next;
-    });
 
   return (
     <div className="lc-browser">

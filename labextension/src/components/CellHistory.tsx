@@ -1,6 +1,7 @@
 import * as React from 'react';
 
 import { firstLine, formatDate, formatDuration } from '../format';
+import { useToggleSet } from '../hooks';
 import { ICellExecution } from '../models';
 import { activateOnKey } from './ProjectTree';
 
@@ -14,26 +15,13 @@ const PAGE = 200;
 
 /** The cells the run executed, in order; a row expands to the full source. */
 export function CellHistory(props: { cells: ICellExecution[] }): JSX.Element {
-  const [expanded, setExpanded] = React.useState<ReadonlySet<number>>(
-    () => new Set()
-  );
+  const [expanded, toggle] = useToggleSet<number>();
   const [limit, setLimit] = React.useState(PAGE);
   const cells = React.useMemo(
     () => [...props.cells].sort((a, b) => a.seq - b.seq),
     [props.cells]
   );
   const errors = cells.filter(c => c.status === 'error').length;
-
-  const toggle = (seq: number) =>
-    setExpanded(previous => {
-      const next = new Set(previous);
-      if (next.has(seq)) {
-        next.delete(seq);
-      } else {
-        next.add(seq);
-      }
-      return next;
-    });
 
   if (cells.length === 0) {
     return (

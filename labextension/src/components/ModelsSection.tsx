@@ -3,7 +3,7 @@ import * as React from 'react';
 
 import { IListResult, LabCycleClient } from '../client';
 import { formatAgo } from '../format';
-import { usePoll } from '../hooks';
+import { usePoll, useToggleSet } from '../hooks';
 import {
   IDeployment,
   IModelSignature,
@@ -82,7 +82,7 @@ export function ModelsSection(props: IModelsSectionProps): JSX.Element {
     key: 'models',
     refresh
   });
-  const [open, setOpen] = React.useState<ReadonlySet<string>>(new Set());
+  const [open, toggle] = useToggleSet<string>();
   const [busy, setBusy] = React.useState<string | null>(null);
   const [error, setError] = React.useState<string | null>(null);
   const [focusId, setFocusId] = React.useState<string | null>(null);
@@ -125,16 +125,6 @@ export function ModelsSection(props: IModelsSectionProps): JSX.Element {
     );
   }
   const { models, deployments, signatures } = state.data;
-  const toggle = (name: string) =>
-    setOpen(previous => {
-      const next = new Set(previous);
-      if (next.has(name)) {
-        next.delete(name);
-      } else {
-        next.add(name);
-      }
-      return next;
-    });
 
   return (
     <div className="lc-models-list">

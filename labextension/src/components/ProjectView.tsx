@@ -5,7 +5,7 @@ import * as React from 'react';
 import { LabCycleClient } from '../client';
 import { HubClient } from '../client_hub';
 import { formatAgo, formatDate, formatMetric, runLabel } from '../format';
-import { useAction, usePoll } from '../hooks';
+import { useAction, usePoll, useToggleSet } from '../hooks';
 import { IExperiment, IRun } from '../models';
 import {
   IAuditEvent,
@@ -590,7 +590,7 @@ function BestRuns(props: {
   const { client, experiments } = props;
   const ids = experiments.map(e => e.id);
   const [metric, setMetric] = React.useState<string | null>(null);
-  const [picked, setPicked] = React.useState<ReadonlySet<string>>(new Set());
+  const [picked, toggle] = useToggleSet<string>();
   const fetchRuns = React.useMemo(
     () =>
       ids.length
@@ -630,16 +630,6 @@ function BestRuns(props: {
     return <div className="lc-muted">No experiments in this project yet.</div>;
   }
   const experimentName = new Map(experiments.map(e => [e.id, e.name]));
-  const toggle = (id: string) =>
-    setPicked(previous => {
-      const next = new Set(previous);
-      if (next.has(id)) {
-        next.delete(id);
-      } else {
-        next.add(id);
-      }
-      return next;
-    });
   return (
     <div className="lc-best-runs">
       <ul className="lc-experiment-list">
