@@ -281,9 +281,6 @@ class LocalExecutor(Executor):
     def active(self) -> int:
         return sum(1 for w in self._workers if w.job_id is not None)
 
-    def worker_pids(self) -> list[int]:
-        return [w.pid for w in self._workers if w.pid]
-
     def kill(self, job_id: str) -> bool:
         with self._lock:
             for worker in self._workers:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
@@ -79,6 +79,3 @@ def read_predictions(deployment_id: str, since: Any = None, *, services: Any = N
         frame["feedback_ts"] = pd.NaT
     return frame.reset_index(drop=True)
 
-
-def utc_now_ms() -> int:
-    return int(datetime.now(timezone.utc).timestamp() * 1000)
