@@ -8,6 +8,7 @@ import unicodedata
 
 import numpy as np
 import pytest
+from processes import race_processes
 
 from labcycle.errors import Conflict, Forbidden, InvalidInput, NotFound
 from labcycle.models import load_model
@@ -94,20 +95,10 @@ def _register_in_child(url, artifact_url, run_id, barrier, results):  # runs in 
 
 def test_concurrent_registrations_from_processes(services, sk_model):
     """Separate processes (own engines, own locks): the database alone must serialise them."""
-    import multiprocessing
-
-    mp = multiprocessing.get_context("fork")
     runs = [upload_model(services, sk_model) for _ in range(4)]
-    barrier, results = mp.Barrier(len(runs)), mp.Queue()
     url = services.store.engine.url.render_as_string(hide_password=False)
-    procs = [mp.Process(target=_register_in_child, args=(url, services.blobs.url, r, barrier, results))
-             for r in runs]
-    for p in procs:
-        p.start()
-    got = sorted(results.get(timeout=120) for _ in procs)
-    for p in procs:
-        p.join(timeout=60)
-    assert got == [1, 2, 3, 4]
+    got = race_processes(_register_in_child, [(url, services.blobs.url, r) for r in runs])
+    assert sorted(got) == [1, 2, 3, 4], got
 
 
 def test_aliases_move_and_are_audited(services, sk_model):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
-import multiprocessing
 import shutil
-import sys
 import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
+from processes import race_processes
 from sqlalchemy import select
 
 from labcycle.errors import InvalidInput, NotFound
@@ -19,7 +18,6 @@ from labcycle.store.models import LatestMetric
 
 from ._support import sqlite_url
 
-MP = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 LM = LatestMetric.__table__
 
 SPECIAL_VALUES = [math.nan, math.inf, -math.inf, -0.0, 0.0, 5e-324, -5e-324,
@@ -217,8 +215,9 @@ def test_fifty_threads_logging_to_one_run(services: Services, run: dict) -> None
 
 
 def _write_from_process(db_url: str, artifact_url: str, run_id: str, offset: int,
-                        batches: int, size: int, results) -> None:  # runs in a child process
+                        batches: int, size: int, barrier, results) -> None:  # runs in a child process
     try:
+        barrier.wait(timeout=60)
         services = Services.open(db_url, artifact_url)
         for b in range(batches):
             services.tracking.log_metrics(run_id, [
@@ -238,18 +237,8 @@ def test_two_processes_writing_one_sqlite_file(tmp_path: Path, sqlite_template: 
     services = Services.open(db_url, artifact_url)
     run = services.tracking.create_run(actor="alice")
     batches, size = 20, 250
-    results = MP.Queue()
-    workers = [
-        MP.Process(target=_write_from_process,
-                   args=(db_url, artifact_url, run["id"], p * batches * size,
-                         batches, size, results))
-        for p in range(2)
-    ]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
+    outcomes = race_processes(_write_from_process, [
+        (db_url, artifact_url, run["id"], p * batches * size, batches, size) for p in range(2)])
     assert outcomes == ["ok", "ok"]
     history = services.tracking.metric_history(run["id"], "x")["points"]
     assert sorted(p["step"] for p in history) == list(range(2 * batches * size))

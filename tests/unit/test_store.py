@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +10,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from processes import race_processes
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 
@@ -25,9 +24,6 @@ from ._support import BACKENDS, sqlite_url
 
 HEADS = set(ScriptDirectory(str(store_db.MIGRATIONS)).get_heads())
 TABLES = set(Base.metadata.tables)
-
-# fork starts workers in milliseconds; spawn (elsewhere) re-imports everything but works too.
-MP = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -86,15 +82,7 @@ def _open_store(url: str, barrier, results) -> None:  # runs in a child process
 
 
 def test_two_processes_migrating_a_fresh_database_together(fresh_url: str) -> None:
-    barrier = MP.Barrier(2)
-    results = MP.Queue()
-    workers = [MP.Process(target=_open_store, args=(fresh_url, barrier, results)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    outcomes = [results.get(timeout=60) for _ in workers]
-    for worker in workers:
-        worker.join(timeout=30)
-        assert worker.exitcode == 0
+    outcomes = race_processes(_open_store, [(fresh_url,), (fresh_url,)], timeout=60)
     assert [status for status, _ in outcomes] == ["ok", "ok"], outcomes
     assert {revision for _, revision in outcomes} <= HEADS
     store = Store(fresh_url, migrate=False)
