@@ -115,3 +115,28 @@ def live_jupyter(tmp_path_factory):
     yield server
     server.stop()
     server.stop_model_servers()  # the suite's deployments must not outlive it
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Kill what the suite left running (a hung child, a forgotten server): the interpreter
+    joins its children at exit, and CI must get the summary, not wait for its time limit."""
+    import psutil
+
+    left = {p: " ".join(_cmdline(p)) for p in psutil.Process().children(recursive=True)}
+    left = {p: cmd for p, cmd in left.items() if "resource_tracker" not in cmd}
+    for proc in left:
+        proc.kill()
+    psutil.wait_procs(list(left), timeout=10)
+    if left:
+        session.config.get_terminal_writer().line(
+            f"killed {len(left)} process(es) the tests left running: "
+            + "; ".join(cmd[:100] or str(p.pid) for p, cmd in left.items()), yellow=True)
+
+
+def _cmdline(proc) -> list[str]:
+    import psutil
+
+    try:
+        return proc.cmdline()
+    except psutil.Error:
+        return []
