@@ -82,36 +82,46 @@ def test_every_acknowledged_prediction_is_logged_with_its_own_inputs(model_dir, 
     assert all(re.fullmatch(r"[0-9a-f]{32}", p) for p in frame["prediction_id"])
 
 
+def captured(ids, columns, n_requests=1, version="v1", ts=None, block=None, predictions=None):
+    """A captured batch as the model server makes one (ids from ``ids``, an IdSource)."""
+    from labcycle.serving.capture import CapturedBatch
+
+    n = len(next(iter(columns.values()))) if block is None else len(block)
+    per = [n // n_requests] * n_requests
+    per[-1] += n - sum(per)
+    return CapturedBatch(columns=columns,
+                         predictions=np.arange(n) % 2 if predictions is None else predictions,
+                         probabilities=np.full((n, 2), 0.5), prediction_ids=ids.take(n),
+                         request_ids=[ids.next() for _ in per], request_rows=per,
+                         latency_ms=[1.5] * n_requests, model_name="m",
+                         model_version=int(version[1:]), version_id=version,
+                         ts_ms=int(time.time() * 1000) if ts is None else ts, block=block)
+
+
+def mixed_batches(ids):
+    """Batches that cannot all share one table: types, versions, days and layouts differ."""
+    block = np.arange(12, dtype=np.float64).reshape(4, 3)
+    now = int(time.time() * 1000)
+    return [
+        captured(ids, {"a": np.array([1.0, 2.0]), "s": np.array(["x", None], dtype=object)}),
+        captured(ids, {"a": np.array([3, 4, 5]), "s": np.array(["y", "z", "w"], dtype=object)},
+                 n_requests=2),  # int where the other batch had float: one promoted column
+        captured(ids, dict.fromkeys(["p", "q", "r"]), block=block),
+        captured(ids, {"a": np.array([9.0]), "s": np.array(["v"], dtype=object)}, version="v2"),
+        captured(ids, {"a": np.array([7.0]), "s": np.array(["u"], dtype=object)},
+                 ts=now - 86_400_000),
+    ]
+
+
 def test_writer_groups_many_batches_and_keeps_mixed_types(tmp_path):
     import fsspec
 
-    from labcycle.serving.capture import CapturedBatch, CaptureWriter, IdSource
+    from labcycle.serving.capture import CaptureWriter, IdSource
 
-    ids = IdSource()
     fs, root = fsspec.core.url_to_fs(str(tmp_path))
     writer = CaptureWriter(fs, root, "dep")  # never started: flush() by hand
-    now = int(time.time() * 1000)
-
-    def batch(columns, n_requests=1, version="v1", ts=now, block=None):
-        n = len(next(iter(columns.values()))) if block is None else len(block)
-        per = [n // n_requests] * n_requests
-        per[-1] += n - sum(per)
-        return CapturedBatch(columns=columns, predictions=np.arange(n) % 2,
-                             probabilities=np.full((n, 2), 0.5), prediction_ids=ids.take(n),
-                             request_ids=[ids.next() for _ in per], request_rows=per,
-                             latency_ms=[1.5] * n_requests, model_name="m",
-                             model_version=int(version[1:]), version_id=version, ts_ms=ts,
-                             block=block)
-
-    block = np.arange(12, dtype=np.float64).reshape(4, 3)
-    batches = [
-        batch({"a": np.array([1.0, 2.0]), "s": np.array(["x", None], dtype=object)}),
-        batch({"a": np.array([3, 4, 5]), "s": np.array(["y", "z", "w"], dtype=object)},
-              n_requests=2),  # int where the other batch had float: one promoted column
-        batch(dict.fromkeys(["p", "q", "r"]), block=block),
-        batch({"a": np.array([9.0]), "s": np.array(["v"], dtype=object)}, version="v2"),
-        batch({"a": np.array([7.0]), "s": np.array(["u"], dtype=object)}, ts=now - 86_400_000),
-    ]
+    batches = mixed_batches(IdSource())
+    block = batches[2].block
     for b in batches:
         writer.append(b)
     writer.flush()

@@ -30,6 +30,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -42,6 +43,7 @@ from starlette.routing import Route
 
 from .batching import Batcher, Pending, concat_columns
 from .capture import CapturedBatch, CaptureWriter, IdSource
+from .spool import Spool, default_spool_dir
 from .stats import Stats
 from .validation import BadRequest, Schema, dumps, loads, parse_request
 
@@ -62,6 +64,9 @@ class ServeConfig:
     max_wait_us: int = 2000
     capture: bool = True
     capture_url: str | None = None  # default: the artifact store
+    #: the compactor process writes the Parquet log (:mod:`.spool`); False: this process does
+    capture_process: bool = True
+    spool_dir: str | None = None  # default: spool/deployment=<id> beside a local log
     flush_rows: int = 100_000
     flush_seconds: float = 5.0
     max_body_bytes: int = 16 * 1024 * 1024
@@ -142,20 +147,11 @@ class ModelServer:
             self.services = Services.open(cfg.db_url or lc.db_url,
                                           cfg.artifact_url or lc.artifact_url, migrate=False)
         if cfg.capture:
-            if cfg.capture_url:
-                import fsspec
+            from ..config import LabCycleConfig
 
-                fs, root = fsspec.core.url_to_fs(cfg.capture_url)
-            elif self.services is not None:
-                fs, root = self.services.blobs.fs, self.services.blobs.root
-            else:
-                import fsspec
-
-                from ..config import LabCycleConfig
-
-                fs, root = fsspec.core.url_to_fs(cfg.artifact_url or LabCycleConfig().artifact_url)
-            self.capture = CaptureWriter(fs, root, self.deployment_id, flush_rows=cfg.flush_rows,
-                                         flush_seconds=cfg.flush_seconds).start()
+            url = cfg.capture_url or (self.services.blobs.url if self.services is not None
+                                      else cfg.artifact_url or LabCycleConfig().artifact_url)
+            self.capture = open_capture(url, self.deployment_id, cfg)
         self._control = asyncio.get_running_loop().create_task(self._control_loop())
 
     async def shutdown(self) -> None:
@@ -570,6 +566,16 @@ def run(config: ServeConfig) -> None:
                     **kwargs)
     else:
         uvicorn.run(build_app(config), **kwargs)
+
+
+def open_capture(url: str, deployment_id: str, cfg: ServeConfig) -> CaptureWriter:
+    """A started capture writer for the prediction log at ``url``, with its spool."""
+    import fsspec
+
+    spool = Spool(Path(cfg.spool_dir) if cfg.spool_dir else default_spool_dir(url, deployment_id),
+                  url, deployment_id, compact_seconds=cfg.flush_seconds, process=cfg.capture_process)
+    return CaptureWriter(*fsspec.core.url_to_fs(url), deployment_id, flush_rows=cfg.flush_rows,
+                         flush_seconds=cfg.flush_seconds, spool=spool).start()
 
 
 def _wants_capture(request: Request) -> bool:

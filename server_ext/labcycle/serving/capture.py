@@ -9,11 +9,13 @@ The request path does almost nothing: after a batch is predicted, one
 :class:`CapturedBatch` holding *references* to arrays that already exist (the parsed
 input columns, the prediction and probability arrays, the prediction ids of the
 response) plus one request id, row count and latency per request is appended to a deque
-(no lock, no copy, no I/O, no per-row Python work). A thread wakes every
-``flush_seconds`` (or after ``flush_rows`` rows), groups the queued batches by day,
-model version and columns, concatenates each column with *one* ``np.concatenate`` over
-all the batches of a group, builds one Arrow table per group and writes it as one
-Parquet file (Arrow's conversion, compression and file writing run without the GIL).
+(no lock, no copy, no I/O, no per-row Python work). A thread takes the queue every
+``flush_seconds`` (or after ``flush_rows`` rows). In a model server it hands the batches
+to the spool (:mod:`.spool`: raw buffers in a file, turned into Parquet by a compactor
+process, so that the Arrow and Parquet work never takes CPU from serving). Elsewhere
+(and in the compactor) :class:`PredictionLog` groups the batches by day, model version
+and columns, concatenates each column with *one* ``np.concatenate`` over all the batches
+of a group, builds one Arrow table per group and writes it as one Parquet file.
 :meth:`CaptureWriter.close` drains everything, so a clean shutdown (SIGTERM) loses no
 acknowledged prediction. Files are written under a temporary name and renamed, so
 readers never see half a file.
@@ -230,16 +232,83 @@ def feedback_table(items: list[tuple[str, Any, int, str]], deployment_id: str) -
     })
 
 
-class CaptureWriter:
-    """Queue + thread; :meth:`append` never blocks and never does I/O."""
+class PredictionLog:
+    """Writes captured batches and feedback as Parquet files of one deployment's log."""
 
-    def __init__(self, fs: Any, root: str, deployment_id: str, *, flush_rows: int = 100_000,
-                 flush_seconds: float = 5.0) -> None:
+    def __init__(self, fs: Any, root: str, deployment_id: str) -> None:
         self.fs = fs
         self.root = root
         self.deployment_id = deployment_id
+        self.written_rows = 0
+        self.failures = 0
+
+    def write(self, batches: list[CapturedBatch]) -> bool:
+        """One file per day partition; False when storage failed (the caller may retry the
+        same batches: a batch that cannot be converted at all is logged and dropped)."""
+        groups: dict[tuple, list[CapturedBatch]] = collections.defaultdict(list)
+        for b in batches:
+            groups[_group_key(b)].append(b)
+        by_dir: dict[str, list[pa.Table]] = collections.defaultdict(list)
+        for group in groups.values():
+            directory = partition_dir(self.root, "predictions", self.deployment_id, group[0].ts_ms)
+            try:
+                by_dir[directory].append(batches_table(group, self.deployment_id))
+            except (ValueError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
+                # columns whose types differ between batches: one table per batch
+                for b in group:
+                    try:
+                        by_dir[directory].append(batch_table(b, self.deployment_id))
+                    except (ValueError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
+                        self.failures += 1
+                        log.exception("LabCycle: a predicted batch could not be logged")
+        ok = True
+        for directory, tables in by_dir.items():
+            try:
+                merged = [tables[0] if len(tables) == 1 else pa.concat_tables(
+                    tables, promote_options="permissive")]
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                merged = tables
+            for table in merged:
+                if self._retrying(lambda t=table, d=directory: write_table(self.fs, d, t)):
+                    self.written_rows += table.num_rows
+                else:
+                    ok = False
+        return ok
+
+    def write_feedback(self, items: list[tuple[str, Any, int, str]]) -> None:
+        by_dir: dict[str, list] = collections.defaultdict(list)
+        for item in items:
+            by_dir[partition_dir(self.root, "feedback", self.deployment_id, item[2])].append(item)
+        for directory, chunk in by_dir.items():
+            self._retrying(lambda d=directory, c=chunk: write_table(
+                self.fs, d, feedback_table(c, self.deployment_id)))
+
+    def _retrying(self, fn: Any) -> bool:
+        for attempt in range(5):
+            try:
+                fn()
+                return True
+            except Exception:  # noqa: BLE001 - storage hiccup: retry, then report
+                self.failures += 1
+                log.exception("LabCycle: writing the prediction log failed (attempt %d)", attempt + 1)
+                time.sleep(0.2 * (attempt + 1))
+        return False
+
+
+class CaptureWriter:
+    """Queue + thread; :meth:`append` never blocks and never does I/O.
+
+    Without a ``spool`` the thread writes the Parquet log itself. With one (what model
+    servers use) it only hands the queued batches to the spool, once a second, as raw
+    buffers; a compactor process turns them into Parquet (:mod:`.spool`)."""
+
+    def __init__(self, fs: Any, root: str, deployment_id: str, *, flush_rows: int = 100_000,
+                 flush_seconds: float = 5.0, spool: Any = None) -> None:
+        self.log = PredictionLog(fs, root, deployment_id)
+        self.spool = spool
         self.flush_rows = flush_rows
-        self.flush_seconds = flush_seconds
+        # handing off to the spool is cheap: do it often and hold less memory
+        self.flush_seconds = flush_seconds if spool is None else min(1.0, flush_seconds)
         self._batches: collections.deque[CapturedBatch] = collections.deque()
         self._feedback: collections.deque[tuple[str, Any, int, str]] = collections.deque()
         self._queued_rows = 0  # only ever increased by append (one writer: no lost updates)
@@ -248,10 +317,19 @@ class CaptureWriter:
         self._stop = threading.Event()
         self._flush_lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self.written_rows = 0
-        self.failures = 0
+
+    @property
+    def written_rows(self) -> int:
+        return self.log.written_rows
+
+    @property
+    def failures(self) -> int:
+        spool = self.spool
+        return self.log.failures + (0 if spool is None else spool.failures + spool.log.failures)
 
     def start(self) -> CaptureWriter:
+        if self.spool is not None:
+            self.spool.start()
         self._thread = threading.Thread(target=self._loop, name="labcycle-capture", daemon=True)
         self._thread.start()
         return self
@@ -283,59 +361,20 @@ class CaptureWriter:
             while self._feedback:
                 feedback.append(self._feedback.popleft())
             if batches:
-                self._write_predictions(batches)
+                if self.spool is not None:
+                    self.spool.write(batches)
+                else:
+                    self.log.write(batches)
             if feedback:
-                by_dir: dict[str, list] = collections.defaultdict(list)
-                for item in feedback:
-                    by_dir[partition_dir(self.root, "feedback", self.deployment_id, item[2])].append(item)
-                for directory, items in by_dir.items():
-                    self._retrying(lambda d=directory, i=items: write_table(
-                        self.fs, d, feedback_table(i, self.deployment_id)))
-
-    def _write_predictions(self, batches: list[CapturedBatch]) -> None:
-        groups: dict[tuple, list[CapturedBatch]] = collections.defaultdict(list)
-        for b in batches:
-            groups[_group_key(b)].append(b)
-        by_dir: dict[str, list[pa.Table]] = collections.defaultdict(list)
-        for group in groups.values():
-            directory = partition_dir(self.root, "predictions", self.deployment_id, group[0].ts_ms)
-            try:
-                by_dir[directory].append(batches_table(group, self.deployment_id))
-            except (ValueError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
-                # columns whose types differ between batches: one table per batch
-                for b in group:
-                    try:
-                        by_dir[directory].append(batch_table(b, self.deployment_id))
-                    except (ValueError, TypeError, pa.ArrowInvalid, pa.ArrowTypeError):
-                        self.failures += 1
-                        log.exception("LabCycle: a predicted batch could not be logged")
-        for directory, tables in by_dir.items():
-            try:
-                table = tables[0] if len(tables) == 1 else pa.concat_tables(
-                    tables, promote_options="permissive")
-            except (pa.ArrowInvalid, pa.ArrowTypeError):
-                for t in tables:
-                    self._retrying(lambda t=t, d=directory: write_table(self.fs, d, t))
-                    self.written_rows += t.num_rows
-                continue
-            self._retrying(lambda t=table, d=directory: write_table(self.fs, d, t))
-            self.written_rows += table.num_rows
-
-    def _retrying(self, fn: Any) -> None:
-        for attempt in range(5):
-            try:
-                fn()
-                return
-            except Exception:  # noqa: BLE001 - storage hiccup: retry, then report
-                self.failures += 1
-                log.exception("LabCycle: writing the prediction log failed (attempt %d)", attempt + 1)
-                time.sleep(0.2 * (attempt + 1))
+                self.log.write_feedback(feedback)
 
     def close(self, timeout: float = 30.0) -> None:
-        """Write everything queued, then stop the thread."""
+        """Write everything queued, then stop the thread (and compact the spool)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
         self.flush()
+        if self.spool is not None:
+            self.spool.close()
