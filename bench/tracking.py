@@ -13,11 +13,15 @@ Usage::
 
     python bench/tracking.py            # full sizes; rewrites its section of bench/RESULTS.md
     python bench/tracking.py --quick    # smoke run (< 60 s); writes a report only with --out
+    python bench/tracking.py --mlflow-python bench/.work/mlflow-venv/bin/python
 
-Both systems run in this process, one after the other (never concurrently), on SQLite
-files in a temporary folder. MLflow stays offline: a ``sqlite:///`` tracking URI, no
-server, telemetry off. Its search store (10,000 runs take minutes to log through MLflow)
-is built once and cached under ``bench/.work/``, keyed by the data parameters.
+LabCycle runs in this process; MLflow's pins clash with LabCycle's (pyarrow), so its half
+runs in a Python of its own, ``--mlflow-python`` (default ``$LABCYCLE_BENCH_MLFLOW_PYTHON``,
+else this one), as ``_mlflow_tracking.py``, which times MLflow's calls there. Both halves
+build the same workload from ``_tracking_workload.py``. The two systems take turns (never
+concurrently), on SQLite files in a temporary folder. MLflow stays offline: a ``sqlite:///``
+tracking URI, no server, telemetry off. Its search store (10,000 runs take minutes to log
+through MLflow) is built once and cached under ``bench/.work/``, keyed by the data parameters.
 """
 
 from __future__ import annotations
@@ -26,25 +30,38 @@ import argparse
 import contextlib
 import gc
 import json
-import logging
 import os
 import platform
-import random
 import shutil
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
-import warnings
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import _mlflow
 import sqlalchemy
 from _results import RESULTS, markers, stamp, write_section
+from _tracking_workload import (
+    BASE_MS,
+    FILTER,
+    FULL,
+    ORDER,
+    QUICK,
+    SEED,
+    Sizes,
+    digest,
+    iter_points,
+    point_sequence,
+    quiet_gc,
+    search_data,
+)
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -58,72 +75,47 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 WORK = HERE / ".work"
 DATA_VERSION = 1  # bump when the generated search data changes: invalidates the MLflow cache
-BASE_MS = 1_700_000_000_000
-SEED = 20261127
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
 
 
-def import_mlflow():
-    # Offline, set before MLflow is imported: no telemetry, no server, nothing under the cwd.
-    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    os.environ["DO_NOT_TRACK"] = "true"
-    os.environ.pop("MLFLOW_TRACKING_URI", None)
-    os.environ.pop("MLFLOW_ENABLE_ASYNC_LOGGING", None)
-    os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
-    try:
-        import mlflow
-        from mlflow import MlflowClient
-        from mlflow.entities import Metric, Param
-    except ImportError:
-        console.print(
-            "[red]MLflow is not installed.[/red] This benchmark measures LabCycle side by side "
-            "with MLflow; install the bench extra first:\n\n    pip install -e '.[bench]'\n"
+class MlflowHalf:
+    """MLflow's half of the bench: ``_mlflow_tracking.py`` running in ``python``, asked one
+    request at a time (``half("op", **args)``) and answering with its result."""
+
+    def __init__(self, python: str) -> None:
+        self.python = python
+        env = _mlflow.environment(python, dict(os.environ))
+        self.version = _mlflow.version(python, env)  # exits with what to do if it is missing
+        self.proc = subprocess.Popen(
+            [python, str(HERE / "_mlflow_tracking.py")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
         )
-        sys.exit(2)
-    for name in ("mlflow", "alembic", "alembic.runtime.migration"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    warnings.filterwarnings("ignore", module="mlflow")
-    return mlflow, MlflowClient, Metric, Param
 
+    def __call__(self, op: str, progress: Callable[[int, int], None] | None = None, **args):
+        self.proc.stdin.write(json.dumps({"op": op, "args": args}) + "\n")
+        self.proc.stdin.flush()
+        for line in self.proc.stdout:
+            answer = json.loads(line)
+            if "progress" in answer:
+                if progress is not None:
+                    progress(answer["progress"], answer["total"])
+            elif "error" in answer:
+                raise RuntimeError(f"MLflow's half failed on {op!r}:\n{answer['error']}")
+            else:
+                return answer["ok"]
+        raise RuntimeError(f"MLflow's half ({self.python}) exited with {self.proc.wait()}")
 
-# -- sizes ----------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Sizes:
-    calls: int = 10_000  # (a) LabCycle log_metric calls
-    mlflow_calls: int = 1_000  # (a) MLflow calls (~12 ms each: 10,000 would take ~2 min)
-    ingest_runs: int = 10  # (b) runs x keys x steps points
-    ingest_keys: int = 10
-    ingest_steps: int = 10_000
-    batch: int = 10_000  # (b) points per LabCycle log_batch (what the flusher sends) and raw batch
-    mlflow_batch: int = 1_000  # (b) MLflow's maximum metrics per log_batch request
-    mlflow_points: int = 1_000_000  # (b) MLflow timed on the first N points of the same sequence
-    search_runs: int = 10_000  # (c) runs x params x metrics
-    search_params: int = 10
-    search_metrics: int = 10
-    reps: int = 9  # (c) timed repetitions after one warm-up
-    rounds: int = 3  # (b) interleaved raw/LabCycle/MLflow rounds (median / total reported)
-
-    @property
-    def points(self) -> int:
-        return self.ingest_runs * self.ingest_keys * self.ingest_steps
-
-
-FULL = Sizes()
-QUICK = Sizes(
-    calls=2_000,
-    mlflow_calls=100,
-    ingest_runs=2,
-    ingest_keys=10,
-    ingest_steps=5_000,
-    mlflow_points=10_000,
-    search_runs=200,
-    reps=5,
-    rounds=1,
-)
-
-FILTER = "metrics.m0 > 0.5 and params.p1 = 'v3'"
-ORDER = "metrics.m1 DESC"
+    def close(self) -> None:
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 @dataclass
@@ -145,22 +137,8 @@ def fmt(x: float, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 
 
-@contextlib.contextmanager
-def quiet_gc():
-    """Collect, then freeze what exists: the bench's pre-built input data is not rescanned
-    by the collector while a system is timed (it would be, with a million tuples around)."""
-    gc.collect()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-
-
 # -- (a) log_metric per call ------------------------------------------------------------------
-def bench_log_metric(
-    sizes: Sizes, tmp: Path, mlflow_mod, mlflow_uri: str
-) -> tuple[list[Row], dict]:
+def bench_log_metric(sizes: Sizes, tmp: Path, mlflow: MlflowHalf) -> tuple[list[Row], dict]:
     console.rule("(a) log_metric in a loop")
     lc.configure(home=str(tmp / "lc-a"))
     info: dict[str, Any] = {}
@@ -188,23 +166,10 @@ def bench_log_metric(
         f"{lc_total * 1e3:.1f} ms"
     )
 
-    mlflow_mod.set_tracking_uri(mlflow_uri)
-    client = mlflow_mod.MlflowClient()
-    exp = client.create_experiment(
-        "bench-log-metric", artifact_location=(tmp / "mlflow-art").as_uri()
-    )
-    with mlflow_mod.start_run(experiment_id=exp, run_name="log-metric"):
-        for i in range(10):
-            mlflow_mod.log_metric("warmup", float(i), step=i)
-        values = [i * 0.001 for i in range(sizes.mlflow_calls)]
-        with quiet_gc():
-            t0 = time.perf_counter()
-            for i, v in enumerate(values):
-                mlflow_mod.log_metric("loss", v, step=i)
-            ml_loop = time.perf_counter() - t0
-        ml_run = mlflow_mod.active_run().info.run_id
-    stored = len(client.get_metric_history(ml_run, "loss"))
-    assert stored == sizes.mlflow_calls, f"MLflow stored {stored} of {sizes.mlflow_calls} points"
+    # The same loop in MLflow's process (10 warm-up calls, then the timed ones, checked after).
+    ml_loop = mlflow(
+        "log_metric", calls=sizes.mlflow_calls, artifacts=str(tmp / "mlflow-art")
+    )["seconds"]
     ml_rate = sizes.mlflow_calls / ml_loop
     console.print(
         f"MLflow:   {sizes.mlflow_calls:,} calls in {ml_loop:.2f} s "
@@ -245,25 +210,6 @@ def bench_log_metric(
 
 
 # -- (b) bulk ingest --------------------------------------------------------------------------
-def point_sequence(sizes: Sizes) -> tuple[list[str], list[float]]:
-    """Keys and one value per point, in logging order: run-major, then step, then key."""
-    rng = random.Random(SEED)
-    keys = [f"k{k}" for k in range(sizes.ingest_keys)]
-    values = [rng.random() for _ in range(sizes.points)]
-    return keys, values
-
-
-def iter_points(sizes: Sizes, keys: list[str], values: list[float]):
-    """(run index, key, value, step, timestamp) for every point, in logging order."""
-    i = 0
-    for r in range(sizes.ingest_runs):
-        for step in range(sizes.ingest_steps):
-            ts = BASE_MS + step
-            for key in keys:
-                yield r, key, values[i], step, ts
-                i += 1
-
-
 def raw_ddl() -> list[str]:
     """LabCycle's own ``metrics`` table, compiled from its model for SQLite: the same
     columns and types, primary key and ``ix_metrics_run_key_step (run_id, key, step)``.
@@ -350,65 +296,14 @@ def bench_labcycle_ingest(sizes: Sizes, tmp: Path, keys, values, round_no: int) 
     return elapsed
 
 
-def mlflow_ingest_setup(sizes: Sizes, tmp: Path, mlflow_mod) -> tuple[Any, list[str], int]:
-    """MLflow's client and runs for the first ``mlflow_points`` points (runs made untimed)."""
-    mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
-    client = mlflow_mod.MlflowClient()
-    exp = client.create_experiment(
-        "bench-ingest", artifact_location=(tmp / "mlflow-art-b").as_uri()
-    )
-    n = min(sizes.mlflow_points, sizes.points)
-    runs_needed = -(-n // (sizes.ingest_keys * sizes.ingest_steps))
-    run_ids = [
-        client.create_run(exp, run_name=f"ingest-{r}").info.run_id for r in range(runs_needed)
-    ]
-    return client, run_ids, n
-
-
-def mlflow_batch_bounds(sizes: Sizes, n: int) -> list[tuple[int, int, int]]:
-    """(run index, first point, end point) of each MLflow request over the first n points:
-    ``mlflow_batch`` points at most, never across two runs."""
-    per_run = sizes.ingest_keys * sizes.ingest_steps
-    bounds = []
-    for first in range(0, n, per_run):
-        for start in range(first, min(first + per_run, n), sizes.mlflow_batch):
-            bounds.append(
-                (first // per_run, start, min(start + sizes.mlflow_batch, first + per_run, n))
-            )
-    return bounds
-
-
-def mlflow_batches(sizes: Sizes, keys, values, run_ids, Metric, bounds) -> list[tuple[str, list]]:
-    """The ``Metric`` objects of some requests: point p of run r is step
-    (p - r * per_run) // keys, key (p - r * per_run) % keys, as ``iter_points`` orders them."""
-    per_run, n_keys = sizes.ingest_keys * sizes.ingest_steps, sizes.ingest_keys
-    batches = []
-    for run, start, end in bounds:
-        metrics = []
-        for p in range(start, end):
-            step, k = divmod(p - run * per_run, n_keys)
-            metrics.append(Metric(keys[k], values[p], BASE_MS + step, step))
-        batches.append((run_ids[run], metrics))
-    return batches
-
-
-def bench_mlflow_slice(client, batches: list[tuple[str, list]]) -> float:
-    with quiet_gc():
-        t0 = time.perf_counter()
-        for run_id, batch in batches:
-            client.log_batch(run_id, metrics=batch)
-        return time.perf_counter() - t0
-
-
-def bench_ingest(sizes: Sizes, tmp: Path, mlflow_mod, Metric) -> tuple[list[Row], dict]:
+def bench_ingest(sizes: Sizes, tmp: Path, mlflow: MlflowHalf) -> tuple[list[Row], dict]:
     console.rule(f"(b) bulk ingest of {sizes.points:,} metric points")
     keys, values = point_sequence(sizes)
-    client, ml_runs, ml_n = mlflow_ingest_setup(sizes, tmp, mlflow_mod)
     # MLflow's points are cut in one slice per round, so that each round times all three
     # systems close together: a machine that gets busier or quieter affects them alike.
-    bounds = mlflow_batch_bounds(sizes, ml_n)
-    per_slice = -(-len(bounds) // sizes.rounds)
-    slices = [bounds[i : i + per_slice] for i in range(0, len(bounds), per_slice)]
+    setup = mlflow("ingest_setup", sizes=asdict(sizes), artifacts=str(tmp / "mlflow-art-b"))
+    assert setup["digest"] == digest(values), "MLflow's half made other points than LabCycle's"
+    ml_n = setup["points"]
     ml_points, ml_times = [], []
     raw_times, lc_times = [], []
     for round_no in range(1, sizes.rounds + 1):  # interleaved, fresh files each round
@@ -430,19 +325,15 @@ def bench_ingest(sizes: Sizes, tmp: Path, mlflow_mod, Metric) -> tuple[list[Row]
         # The order alternates, so neither side always runs right after the other's writes.
         for step in (raw_round, lc_round) if round_no % 2 else (lc_round, raw_round):
             step()
-        if round_no <= len(slices):
-            part = mlflow_batches(sizes, keys, values, ml_runs, Metric, slices[round_no - 1])
-            ml_points.append(sum(len(batch) for _, batch in part))
-            ml_times.append(bench_mlflow_slice(client, part))
-            del part
+        if round_no <= setup["slices"]:
+            part = mlflow("ingest_slice", index=round_no - 1)
+            ml_points.append(part["points"])
+            ml_times.append(part["seconds"])
             console.print(
                 f"round {round_no}: MLflow log_batch:        {ml_times[-1]:.2f} s for "
                 f"{ml_points[-1]:,} points, {ml_points[-1] / ml_times[-1]:,.0f} points/s"
             )
-    stored = len(client.get_metric_history(ml_runs[0], keys[0]))
-    assert stored == min(sizes.ingest_steps, ml_n // sizes.ingest_keys), (
-        f"MLflow stored {stored} k0 points"
-    )
+    mlflow("ingest_check")  # the first run holds every step it should
     # Central figures for every system: the median round of LabCycle and of the floor (each
     # round is the whole workload), and MLflow's points over its total time.
     raw_s, lc_s = statistics.median(raw_times), statistics.median(lc_times)
@@ -486,18 +377,6 @@ def bench_ingest(sizes: Sizes, tmp: Path, mlflow_mod, Metric) -> tuple[list[Row]
 
 
 # -- (c) search -------------------------------------------------------------------------------
-def search_data(sizes: Sizes) -> list[tuple[str, int, dict[str, str], list[tuple[str, float]]]]:
-    """(name, start ms, params, metrics) per run. params.p* = 'v0'..'v9' uniformly and
-    metrics.m* uniform in [0, 1): the filter keeps ~10% x 50% = ~5% of the runs."""
-    rng = random.Random(SEED + 1)
-    runs = []
-    for i in range(sizes.search_runs):
-        params = {f"p{j}": f"v{rng.randrange(10)}" for j in range(sizes.search_params)}
-        metrics = [(f"m{j}", rng.random()) for j in range(sizes.search_metrics)]
-        runs.append((f"run-{i:05d}", BASE_MS + i * 1000, params, metrics))
-    return runs
-
-
 def progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"),
@@ -536,80 +415,64 @@ def mlflow_cache_path(sizes: Sizes, mlflow_version: str) -> Path:
     return WORK / f"{key}.db"
 
 
-def build_mlflow_search(sizes: Sizes, data, mlflow_mod, Metric, Param) -> tuple[Path, dict]:
-    """The MLflow store for (c), logged through MlflowClient.log_batch; built once, cached."""
-    path = mlflow_cache_path(sizes, mlflow_mod.__version__)
-    meta_path = path.with_suffix(".json")
-    if path.exists() and meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            count = conn.execute("SELECT count(*) FROM runs").fetchone()[0]
-        if count == sizes.search_runs:
-            meta["cached"] = True
-            return path, meta
-        console.print(
-            f"[yellow]Cached MLflow store {path.name} has {count} runs; rebuilding.[/yellow]"
-        )
-    WORK.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial.db")
-    partial.unlink(missing_ok=True)
-    mlflow_mod.set_tracking_uri(f"sqlite:///{partial}")
-    client = mlflow_mod.MlflowClient()
-    exp = client.create_experiment("bench-search", artifact_location=(WORK / "mlflow-art").as_uri())
-    t0 = time.perf_counter()
+def build_mlflow_search(sizes: Sizes, mlflow: MlflowHalf) -> tuple[Path, dict]:
+    """The MLflow store for (c), logged in MLflow's process through MlflowClient.log_batch;
+    built once, cached."""
+    path = mlflow_cache_path(sizes, mlflow.version)
     with progress() as bar:
-        task = bar.add_task(
-            "MLflow: logging the search runs (once; cached in bench/.work/)", total=len(data)
+        task = bar.add_task("MLflow: logging the search runs (once; cached in bench/.work/)")
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        meta = mlflow(
+            "search_store",
+            progress=advance,
+            path=str(path),
+            sizes=asdict(sizes),
+            artifacts=str(WORK / "mlflow-art"),
         )
-        for name, start, params, metrics in data:
-            run_id = client.create_run(exp, start_time=start, run_name=name).info.run_id
-            client.log_batch(
-                run_id,
-                metrics=[Metric(k, v, start, 0) for k, v in metrics],
-                params=[Param(k, v) for k, v in params.items()],
-            )
-            bar.advance(task)
-    elapsed = time.perf_counter() - t0
-    mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
-    with contextlib.closing(sqlite3.connect(partial)) as conn:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    os.replace(partial, path)
-    meta = {
-        "build_s": elapsed,
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "mlflow": mlflow_mod.__version__,
-        "sizes": asdict(sizes),
-        "cached": False,
-    }
-    meta_path.write_text(json.dumps(meta, indent=2))
     return path, meta
 
 
-def alternating_medians(fns: list, reps: int) -> list[tuple[float, Any]]:
+def timed(fn: Callable[[], Any]) -> Callable[[], tuple[float, Any]]:
+    """``fn`` as a timed call in this process: the garbage collector runs first (untimed),
+    so that no call pays for the garbage another one left."""
+
+    def call() -> tuple[float, Any]:
+        gc.collect()
+        t0 = time.perf_counter()
+        result = fn()
+        return time.perf_counter() - t0, result
+
+    return call
+
+
+def alternating_medians(
+    fns: list[Callable[[], tuple[float, Any]]], reps: int
+) -> list[tuple[float, Any]]:
     """One warm-up call each, then ``reps`` rounds calling each function once in turn (never
-    two at a time): all of them see the same moments of a busy or quiet machine. Before
-    each timed call the garbage collector runs (untimed), so that no call pays for the
-    garbage another one left. The median time of each, with its last result."""
-    results = [fn() for fn in fns]
+    two at a time): all of them see the same moments of a busy or quiet machine. Each
+    function times itself (MLflow's in its own process) and returns (seconds, result).
+    The median time of each, with its last result."""
+    results = [fn()[1] for fn in fns]
     times: list[list[float]] = [[] for _ in fns]
     with quiet_gc():
         for _ in range(reps):
             for i, fn in enumerate(fns):
                 results[i] = None
-                gc.collect()
-                t0 = time.perf_counter()
-                results[i] = fn()
-                times[i].append(time.perf_counter() - t0)
+                elapsed, results[i] = fn()
+                times[i].append(elapsed)
     return [(statistics.median(t), r) for t, r in zip(times, results, strict=True)]
 
 
-def bench_search(sizes: Sizes, tmp: Path, mlflow_mod, Metric, Param) -> tuple[list[Row], dict]:
+def bench_search(sizes: Sizes, tmp: Path, mlflow: MlflowHalf) -> tuple[list[Row], dict]:
     console.rule(
         f"(c) search over {sizes.search_runs:,} runs × {sizes.search_params} params × "
         f"{sizes.search_metrics} metrics"
     )
     data = search_data(sizes)
-    ml_path, ml_meta = build_mlflow_search(sizes, data, mlflow_mod, Metric, Param)
+    ml_path, ml_meta = build_mlflow_search(sizes, mlflow)
     console.print(
         f"MLflow store: {ml_path.relative_to(REPO)} "
         + (
@@ -623,24 +486,21 @@ def bench_search(sizes: Sizes, tmp: Path, mlflow_mod, Metric, Param) -> tuple[li
     console.print(f"LabCycle store: built in {lc_build:.1f} s")
 
     lc.configure(home=str(home))
-    mlflow_mod.set_tracking_uri(f"sqlite:///{ml_path}")
-    exp = mlflow_mod.MlflowClient().get_experiment_by_name("bench-search").experiment_id
-    (lc_med, lc_df), (ml_med, ml_df) = alternating_medians(
-        [
-            lambda: lc.search_runs(FILTER, order_by=ORDER, max_results=1000),
-            lambda: mlflow_mod.search_runs(
-                experiment_ids=[exp], filter_string=FILTER, order_by=[ORDER], max_results=1000
-            ),
-        ],
+    mlflow("search_open", path=str(ml_path))
+
+    def mlflow_search() -> tuple[float, list[str]]:
+        answer = mlflow("search")  # mlflow.search_runs, timed there
+        return answer["seconds"], answer["names"]
+
+    (lc_med, lc_df), (ml_med, ml_names) = alternating_medians(
+        [timed(lambda: lc.search_runs(FILTER, order_by=ORDER, max_results=1000)), mlflow_search],
         sizes.reps,
     )
     lc_state.reset(None)
-    mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
     console.print(f"LabCycle lc.search_runs: median {lc_med * 1e3:.1f} ms, {len(lc_df)} runs")
-    console.print(f"MLflow mlflow.search_runs: median {ml_med * 1e3:.1f} ms, {len(ml_df)} runs")
+    console.print(f"MLflow mlflow.search_runs: median {ml_med * 1e3:.1f} ms, {len(ml_names)} runs")
 
     lc_names = list(lc_df["name"]) if len(lc_df) else []
-    ml_names = list(ml_df["tags.mlflow.runName"]) if len(ml_df) else []
     agree = lc_names == ml_names
     if not agree:
         console.print(
@@ -679,7 +539,7 @@ def bench_search(sizes: Sizes, tmp: Path, mlflow_mod, Metric, Param) -> tuple[li
         "mlflow_cached": ml_meta["cached"],
         "mlflow_built_at": ml_meta["built_at"],
         "matches": len(lc_df),
-        "mlflow_matches": len(ml_df),
+        "mlflow_matches": len(ml_names),
         "expected": expected,
         "agree": agree,
         "lc_ms": lc_med * 1e3,
@@ -710,7 +570,8 @@ def machine() -> dict[str, str]:
     }
 
 
-def versions(mlflow_mod) -> dict[str, str]:
+def versions(mlflow: dict[str, str]) -> dict[str, str]:
+    """This process's versions, and those of MLflow's (``hello``), which may differ."""
     import pandas
 
     return {
@@ -718,7 +579,8 @@ def versions(mlflow_mod) -> dict[str, str]:
         "SQLite": sqlite3.sqlite_version,
         "SQLAlchemy": sqlalchemy.__version__,
         "pandas": pandas.__version__,
-        "MLflow": mlflow_mod.__version__,
+        "MLflow": f"{mlflow['mlflow']} (in its own Python {mlflow['python']}: SQLite "
+        f"{mlflow['sqlite']}, SQLAlchemy {mlflow['sqlalchemy']}, pandas {mlflow['pandas']})",
         "LabCycle": lc.__version__,
     }
 
@@ -804,7 +666,6 @@ def markdown(
     infos: dict,
     env: dict,
     total_s: float,
-    mlflow_mod,
     argv: list[str],
 ) -> str:
     lines = [
@@ -913,15 +774,16 @@ def markdown(
             else f"(now cached in `{c['mlflow_cache']}`)."
         ),
         "",
-        "Each system runs alone (never concurrently). Python's garbage collector is frozen over what "
-        "exists before a system is timed (the pre-built input data, both libraries), and in (c) it "
-        "also runs, untimed, before each timed call. MLflow runs offline: no server, telemetry off.",
+        "Each system runs alone (never concurrently). LabCycle runs in the bench's process; MLflow, "
+        "whose pins clash with LabCycle's, in a Python of its own (`--mlflow-python`) as "
+        "`bench/_mlflow_tracking.py`, which builds the same workload from `bench/_tracking_workload.py` "
+        "and times MLflow's calls there (the process start and the requests between the two are "
+        "not timed). In each process Python's garbage collector is frozen over what exists before "
+        "a system is timed (the pre-built input data, the libraries), and in (c) it also runs, "
+        "untimed, before each timed call. MLflow runs offline: no server, telemetry off.",
         "",
     ]
     return "\n".join(lines)
-
-
-MLFLOW_URI = [""]  # the (a)/(b) MLflow store of this run, set in main()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -945,6 +807,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--only", default="abc", help="run only these measures, e.g. 'ab' (no report)"
     )
+    _mlflow.add_argument(parser)
     args = parser.parse_args(argv)
     argv_used = list(argv if argv is not None else sys.argv[1:])
 
@@ -955,11 +818,11 @@ def main(argv: list[str] | None = None) -> int:
         sizes = replace(sizes, mlflow_points=args.mlflow_points)
     out = args.out if args.out else (None if args.quick or args.only != "abc" else RESULTS)
 
-    mlflow_mod, _client_cls, Metric, Param = import_mlflow()
+    mlflow = MlflowHalf(args.mlflow_python)
     env = {
         "date": stamp(),
         "machine": machine(),
-        "versions": versions(mlflow_mod),
+        "versions": versions(mlflow("hello")),
         "load": os.getloadavg(),
     }
     console.print(
@@ -974,21 +837,19 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     infos: dict[str, dict] = {}
     try:
-        MLFLOW_URI[0] = f"sqlite:///{tmp / 'mlflow.db'}"
-        os.environ["MLFLOW_TRACKING_URI"] = MLFLOW_URI[0]
-        mlflow_mod.set_tracking_uri(MLFLOW_URI[0])
         with console.status("Creating the MLflow store (schema migrations)…"):
-            mlflow_mod.MlflowClient().search_experiments()  # migrate now, not inside a timing
+            mlflow("open_store", uri=f"sqlite:///{tmp / 'mlflow.db'}")
         if "a" in args.only:
-            r, infos["a"] = bench_log_metric(sizes, tmp, mlflow_mod, MLFLOW_URI[0])
+            r, infos["a"] = bench_log_metric(sizes, tmp, mlflow)
             rows += r
         if "b" in args.only:
-            r, infos["b"] = bench_ingest(sizes, tmp, mlflow_mod, Metric)
+            r, infos["b"] = bench_ingest(sizes, tmp, mlflow)
             rows += r
         if "c" in args.only:
-            r, infos["c"] = bench_search(sizes, tmp, mlflow_mod, Metric, Param)
+            r, infos["c"] = bench_search(sizes, tmp, mlflow)
             rows += r
     finally:
+        mlflow.close()
         lc_state.reset(None)
         shutil.rmtree(tmp, ignore_errors=True)
     total = time.perf_counter() - started
@@ -996,7 +857,7 @@ def main(argv: list[str] | None = None) -> int:
     env["load_end"] = os.getloadavg()
     print_table(
         rows,
-        f"LabCycle vs MLflow {mlflow_mod.__version__} on SQLite"
+        f"LabCycle vs MLflow {mlflow.version} on SQLite"
         + (" — QUICK sizes, not representative" if args.quick else ""),
     )
     for line in notes(sizes, infos):
@@ -1009,7 +870,7 @@ def main(argv: list[str] | None = None) -> int:
         if set(infos) != {"a", "b", "c"}:
             console.print("[yellow]Not writing a report: it needs all three measures.[/yellow]")
         else:
-            report = markdown(rows, sizes, args.quick, infos, env, total, mlflow_mod, argv_used)
+            report = markdown(rows, sizes, args.quick, infos, env, total, argv_used)
             begin, end = markers("tracking")
             write_section("tracking", f"{begin}\n{report.strip()}\n{end}", out)
             console.print(f"Report written to the tracking section of {out}")
