@@ -48,9 +48,18 @@ format:
 	$(BIN)/ruff check --fix server_ext tests bench
 	$(BIN)/ruff format server_ext tests bench
 
-bench: install
-	$(BIN)/pip install -q -e ".[bench]"
-	$(BIN)/python bench/tracking.py
+# MLflow's pins clash with LabCycle's (pyarrow), so the benchmarks run it from a venv of its
+# own (bench/README.md). LABCYCLE_BENCH_MLFLOW_PYTHON=/path/to/bin/python uses another one.
+MLFLOW_VENV := bench/.work/mlflow-venv
+
+$(MLFLOW_VENV)/.installed:
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_VENV)/bin/pip install -q "mlflow==3.17.2" scikit-learn pandas
+	touch $@
+
+bench: install $(if $(LABCYCLE_BENCH_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
+	LABCYCLE_BENCH_MLFLOW_PYTHON=$(or $(LABCYCLE_BENCH_MLFLOW_PYTHON),$(CURDIR)/$(MLFLOW_VENV)/bin/python) \
+		$(BIN)/python bench/tracking.py
 
 clean:
 	rm -rf lib server_ext/labcycle/labextension tsconfig.tsbuildinfo .pytest_cache
