@@ -349,9 +349,10 @@ class JobService:
             audit(conn, actor, "job.submit", "job", job_id,
                   {"notebook": notebook, "parameters": clean_params, "sweep_id": sweep_id,
                    "schedule_id": schedule_id, "git_ref": git_ref})
+        job = self.get(job_id)  # as submitted: a woken dispatcher may start it at once
         for listener in list(self.listeners):
             listener(job_id)
-        return self.get(job_id)
+        return job
 
     def get(self, job_id: str) -> dict[str, Any]:
         validate_id(job_id, "job_id")
