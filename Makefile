@@ -54,7 +54,7 @@ MLFLOW_VENV := bench/.work/mlflow-venv
 
 $(MLFLOW_VENV)/.installed:
 	$(PYTHON) -m venv $(MLFLOW_VENV)
-	$(MLFLOW_VENV)/bin/pip install -q "mlflow==3.17.2" scikit-learn pandas
+	$(MLFLOW_VENV)/bin/pip install -q "mlflow==3.17.2" scikit-learn pandas skops
 	touch $@
 
 bench: install $(if $(LABCYCLE_BENCH_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)

@@ -20,7 +20,7 @@ ENV_VAR = "LABCYCLE_BENCH_MLFLOW_PYTHON"
 OFFLINE = {"MLFLOW_DISABLE_TELEMETRY": "true", "DO_NOT_TRACK": "true"}
 SETUP = (
     "python3 -m venv bench/.work/mlflow-venv && "
-    "bench/.work/mlflow-venv/bin/pip install 'mlflow==3.17.2' scikit-learn pandas"
+    "bench/.work/mlflow-venv/bin/pip install 'mlflow==3.17.2' scikit-learn pandas skops"
 )
 
 
