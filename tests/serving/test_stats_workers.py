@@ -9,7 +9,6 @@ here, of this test process); the last one runs a real deployment with ``workers=
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 import signal
 import subprocess
@@ -189,14 +188,6 @@ def test_shared_dir_is_private_and_per_deployment_and_port(monkeypatch, tmp_path
 
 
 # -- a real deployment with two workers ---------------------------------------------------------
-def _app_publishes() -> bool:
-    from labcycle.serving import app
-
-    return "Stats.for_server" in inspect.getsource(app.ModelServer)
-
-
-@pytest.mark.skipif(not _app_publishes(), reason="serving/app.py does not build its Stats with "
-                    "Stats.for_server(...) and start() it yet")
 def test_two_workers_report_the_whole_deployment(services, supervisor, data, http):
     X, _ = data
     d = services.deployments.create("bc/1", actor=ACTOR, name="bc-workers", workers=2,

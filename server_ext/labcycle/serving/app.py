@@ -134,7 +134,7 @@ class ModelServer:
         self._retry_at: dict[str, float] = {}
         self.deployment_id = config.deployment_id or "local"
         self.ids = IdSource()  # request and prediction ids: a per-process prefix + a counter
-        self.stats = Stats()
+        self.stats = Stats.for_server(self.deployment_id, config.port, config.workers)
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def startup(self) -> None:
@@ -153,8 +153,10 @@ class ModelServer:
                                       else cfg.artifact_url or LabCycleConfig().artifact_url)
             self.capture = open_capture(url, self.deployment_id, cfg)
         self._control = asyncio.get_running_loop().create_task(self._control_loop())
+        self.stats.start()  # with several workers: publish this one's window to the others
 
     async def shutdown(self) -> None:
+        self.stats.stop()
         if self._control is not None:
             self._control.cancel()
         for slot in list(self.slots.values()):
@@ -464,7 +466,7 @@ class ModelServer:
                         status_code=200 if ready else 503, media_type="application/json")
 
     async def stats_route(self, request: Request) -> Response:
-        """Request counters and latency over the last minute (this worker process)."""
+        """Request counters and latency over the last minute, of all the server's workers."""
         if not self.authorized(request, stats=True):
             return _error(401, "unauthorized", "Send the deployment's API key.", self.ids.next())
         return Response(dumps({"deployment_id": self.deployment_id, "pid": os.getpid(),
