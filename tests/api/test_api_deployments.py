@@ -85,3 +85,53 @@ async def test_replies_carry_curl_try_url_and_live_figures(api, labcycle_app, jp
     stopped = await api("DELETE", "deployments", d.id)
     assert stopped.status == 200 and stopped.json["desired"] == "stopped"
     assert stopped.json["curl_example"] == d.curl_example
+
+
+async def test_predictions_page_through_the_log_and_a_broken_file_is_a_clear_error(
+        api, labcycle_app):
+    """The newest page reads the newest days only: it works while an old file is broken;
+    a page that needs that file answers 500 with a message naming it (tests/serving/
+    test_prediction_pages.py checks the pages against the whole sorted log)."""
+    import base64
+
+    from model_files import log_model_files
+    from prediction_logs import write_feedback, write_log
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    services = labcycle_app.services
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    run = services.tracking.create_run(actor="tester", experiment="deploy-api")
+    log_model_files(services, run["id"], LogisticRegression(max_iter=300).fit(X, y),
+                    prefix="model", actor="tester", input_example=X.head())
+    services.registry.create_version("iris", run_id=run["id"], source_path="model", actor="tester")
+    d = services.deployments.create("iris/1", actor="tester", name="iris-log", capture=False)
+    services.deployments.stop(d["id"], actor="tester")  # the log is all this test needs
+    ids, day0 = write_log(services.blobs, d["id"], days=5, files=2, rows=10)
+    write_feedback(services.blobs, d["id"], [(ids[-1], "yes", day0 + 5 * 86_400_000 - 1, "t")])
+
+    first = await api("GET", "deployments", "iris-log", "predictions",
+                      params={"max_results": "15"})
+    assert first.status == 200, first
+    page = out.PredictionList.model_validate(first.json)
+    assert len(page.items) == 15 and page.next_page_token
+    assert {i.prediction_id for i in page.items} < set(ids[-20:])  # the newest day
+    assert {i.prediction_id: i.ground_truth for i in page.items}.get(ids[-1]) == "yes"
+    assert set(page.items[0].inputs) == {"a", "b"}
+
+    root = services.blobs.root
+    broken = sorted(services.blobs.fs.glob(f"{root}/predictions/deployment={d['id']}/date=*/*"))[0]
+    with services.blobs.fs.open(broken, "wb") as fh:
+        fh.write(b"PAR1 but not really")
+    again = await api("GET", "deployments", "iris-log", "predictions",
+                      params={"max_results": "15"})
+    assert again.status == 200 and again.json == first.json
+    token = base64.urlsafe_b64encode(b"95").decode()  # the oldest day
+    deep = await api("GET", "deployments", "iris-log", "predictions",
+                     params={"max_results": "5", "page_token": token})
+    assert deep.status == 500, deep
+    assert "cannot be read at predictions/deployment=" in deep.error["message"]
+    assert deep.error["details"]["path"] == broken[len(root.rstrip("/")) + 1:]
+    assert "Traceback" not in deep.error["message"] and root not in deep.error["message"]
+    bad = await api("GET", "deployments", "iris-log", "predictions", params={"since": "soon"})
+    assert bad.status == 400 and bad.error["details"]["field"] == "since"

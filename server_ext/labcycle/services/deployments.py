@@ -486,22 +486,21 @@ class DeploymentService:
 
     def predictions(self, ref: str, *, max_results: Any = None, page_token: str | None = None,
                     since: Any = None) -> dict[str, Any]:
-        """The newest captured predictions first, joined with their ground truth."""
-        from ..serving.logs import read_predictions
+        """The newest captured predictions first, joined with their ground truth. Reads
+        only the partitions, columns and feedback the page needs (:mod:`..serving.logs`)."""
+        from ..serving.logs import parse_since, read_predictions_page
 
         d = self.get(ref)
         limit, offset = page_bounds(max_results, page_token)
         try:
-            frame = read_predictions(d["id"], since=since, services=self.services)
+            parse_since(since)
         except (ValueError, TypeError):
             raise InvalidInput("since must be an ISO-8601 time or epoch milliseconds.",
                                field="since") from None
-        if frame.empty:
-            return {"items": [], "next_page_token": None}
-        frame = frame.sort_values("ts", ascending=False, kind="stable")
-        page = frame.iloc[offset: offset + limit + 1]
-        items = [_prediction_item(rec) for rec in page.iloc[:limit].to_dict("records")]
-        return {"items": items, "next_page_token": next_token(offset, limit, len(page))}
+        records, more = read_predictions_page(d["id"], offset=offset, limit=limit, since=since,
+                                              services=self.services)
+        items = [_prediction_item(rec) for rec in records]
+        return {"items": items, "next_page_token": next_token(offset, limit, limit + more)}
 
 
 def _feedback_items(prediction_id: Any, value: Any) -> list[tuple[str, Any]]:
