@@ -149,11 +149,14 @@ def test_siblings_count_and_hostile_files_do_not(tmp_path):
 def test_publisher_writes_and_removes_its_file(tmp_path):
     import asyncio
 
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o700)
+
     async def main() -> None:
-        s = Stats(shared=tmp_path, interval=0.05)
+        s = Stats(shared=shared, interval=0.05)
         s.record(time.perf_counter(), 0.01, 200)
         s.start()
-        mine = tmp_path / f"{os.getpid()}{SUFFIX}"
+        mine = shared / f"{os.getpid()}{SUFFIX}"
         for _ in range(100):
             await asyncio.sleep(0.02)
             if mine.exists():
@@ -167,7 +170,14 @@ def test_publisher_writes_and_removes_its_file(tmp_path):
         s.stop()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-        assert not mine.exists()
+        assert not mine.exists() and not shared.exists()  # the last worker out removes it
+        # a sibling still running when the directory went away makes it again
+        other = Stats(shared=shared)
+        other._exchange(encode(other._own(time.perf_counter(), 1)), 1)
+        assert read_part(shared / f"{os.getpid()}{SUFFIX}").requests == 0
+        (shared / f"1{SUFFIX}").write_text("a sibling's file")
+        other.stop()
+        assert shared.exists()  # not the last one out: the directory stays
 
     asyncio.run(main())
 
@@ -279,3 +289,5 @@ def test_two_workers_report_the_whole_deployment(services, supervisor, data, htt
     for name in ("notes.txt", f"{os.getpid()}{SUFFIX}", f"{os.getppid()}{SUFFIX}"):
         with contextlib.suppress(FileNotFoundError):
             (shared / name).unlink()
+    with contextlib.suppress(OSError):
+        shared.rmdir()  # the workers left it because of the files above

@@ -192,9 +192,10 @@ class Stats:
             self._task = asyncio.get_running_loop().create_task(self._publish())
 
     def stop(self) -> None:
-        """Stop publishing and remove this worker's file. Call it at shutdown: uvicorn ends
-        a worker by re-raising SIGTERM after the lifespan, so no task or atexit cleanup
-        runs (siblings and the next server would delete the file of the dead pid anyway)."""
+        """Stop publishing and remove this worker's file (and the directory, if it was the
+        last one). Call it at shutdown: uvicorn ends a worker by re-raising SIGTERM after
+        the lifespan, so no task or atexit cleanup runs (siblings and the next server would
+        delete the file of the dead pid anyway)."""
         self._stopped = True
         if self._task is not None:
             self._task.cancel()
@@ -202,6 +203,8 @@ class Stats:
         if self.shared is not None:
             with contextlib.suppress(OSError):
                 (self.shared / f"{self.pid}{SUFFIX}").unlink()
+            with contextlib.suppress(OSError):
+                self.shared.rmdir()  # fails while a sibling's file is there
 
     async def _publish(self) -> None:
         loop = asyncio.get_running_loop()
@@ -230,7 +233,11 @@ class Stats:
 
         assert self.shared is not None
         tmp, mine = self.shared / f".{self.pid}.tmp", self.shared / f"{self.pid}{SUFFIX}"
-        tmp.write_bytes(payload)
+        try:
+            tmp.write_bytes(payload)
+        except FileNotFoundError:  # the last sibling to stop removed the directory
+            self.shared.mkdir(mode=0o700, exist_ok=True)
+            tmp.write_bytes(payload)
         os.replace(tmp, mine)  # readers never see half a file
         if self._stopped:  # stop() ran while this thread was writing
             mine.unlink(missing_ok=True)
