@@ -3,8 +3,9 @@
 Turning predictions into Parquet (Arrow conversion, encoding, compression) costs far more
 CPU than predicting a forest on 100 rows; done in a thread of the serving process it took
 14 % of the throughput of 100-row requests. So a serving worker only writes what it
-captured, as the raw buffers it already holds, to a spool file (one ``write`` per array:
-no conversion, no per-row work), once a second; a **compactor process** at low priority
+captured, as the raw buffers it already holds, to a spool file (no conversion, no per-row
+work, and one ``writev`` for the whole file: every system call hands the GIL to the
+serving threads and back), once a second; a **compactor process** at low priority
 (``nice`` 10) reads the spool files every ``flush_seconds``, builds the Parquet files of
 the prediction log (:class:`.capture.PredictionLog`, the same code as before) and deletes
 what it wrote. The request path does not change: it only appends references to a deque.
@@ -53,6 +54,7 @@ SUFFIX = ".spool"
 RAW_KINDS = "biufcmM"  # bool, integers, floats, complex, timedeltas, datetimes
 #: a compaction pass reads spool files until it holds this many rows, writes, and goes on
 PASS_ROWS = 200_000
+IOV_MAX = os.sysconf("SC_IOV_MAX") if hasattr(os, "sysconf") else 1024
 
 
 class IdRun(Sequence[str]):
@@ -156,6 +158,24 @@ def decode_file(data: bytes) -> list[CapturedBatch]:
     return batches
 
 
+def write_all(fd: int, parts: list[Any]) -> None:
+    """Write the buffers with as few system calls as ``writev`` allows.
+
+    Each call releases the GIL and must win it back from the serving threads; one
+    ``write`` per array made ~1,500 such hand-offs a second at 250 requests/s, and the
+    serving loop paid for each (10 % of the throughput of 100-row requests)."""
+    views = [memoryview(p).cast("B") for p in parts if len(p)]
+    i = 0
+    while i < len(views):
+        n = os.writev(fd, views[i:i + IOV_MAX])
+        while n:  # a short write leaves the rest of a buffer for the next call
+            if n >= len(views[i]):
+                n -= len(views[i])
+                i += 1
+            else:
+                views[i], n = views[i][n:], 0
+
+
 class Compactor:
     """Turns the spool files of one directory into Parquet files of the prediction log."""
 
@@ -232,11 +252,14 @@ class Spool:
         name = f"{int(time.time() * 1000):013d}-{os.getpid()}-{self._seq:08d}{SUFFIX}"
         tmp = self.directory / f".{name}.tmp"
         try:
-            with open(tmp, "wb") as fh:
-                fh.write(MAGIC)
-                for b in batches:
-                    for part in encode_batch(b):
-                        fh.write(part)
+            parts = [MAGIC]
+            for b in batches:
+                parts += encode_batch(b)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            try:
+                write_all(fd, parts)
+            finally:
+                os.close(fd)
             tmp.rename(self.directory / name)
         except (OSError, TypeError, ValueError):
             self.failures += 1
