@@ -147,7 +147,7 @@ def wrk(url: str, body: str, conns: int, seconds: float, workdir: Path) -> dict[
             "socket_errors": errors.group(1) if errors else ""}
 
 
-ROUNDS = 3  # LabCycle cells alternate capture on / off this many times
+ROUNDS = 5  # LabCycle cells alternate capture on / off this many times (runs vary by ±8%)
 
 
 def settle(spool: Path, timeout: float = 120.0) -> None:
