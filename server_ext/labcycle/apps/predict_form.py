@@ -8,7 +8,8 @@ for a boolean, a text box otherwise. Predictions come from a deployment's HTTP A
 Parameters come from the environment or the page's query string (Voila passes it to the
 kernel as ``QUERY_STRING``): ``deployment_url`` / ``LABCYCLE_PREDICT_URL``, ``model`` /
 ``LABCYCLE_PREDICT_MODEL`` (a reference such as ``churn@champion``). The API key of a
-deployment is read only from ``LABCYCLE_API_KEY``, never from the URL.
+deployment is never read from the URL: it comes from ``LABCYCLE_API_KEY``, or the app asks
+for it (a password box) when the deployment answers 401, and keeps it in the kernel only.
 """
 
 from __future__ import annotations
@@ -31,16 +32,26 @@ def parameters(environ: dict[str, str] | None = None) -> dict[str, str | None]:
     }
 
 
+class KeyRequired(PermissionError):
+    """The deployment answered 401: it needs its API key."""
+
+
 class HttpPredictor:
     """Predictions from a deployment's ``/predict``; the signature from its ``/schema``."""
 
     def __init__(self, url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
         import httpx
 
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        # a try-out, not traffic: kept out of the prediction log the monitors watch
+        headers = {"X-LabCycle-Capture": "off"}
+        if api_key:
+            headers["Authorization"] = f"Bearer {api_key}"
         self.url = url.rstrip("/")
         self.http = httpx.Client(headers=headers, timeout=timeout, trust_env=False)
         reply = self.http.get(f"{self.url}/schema")
+        if reply.status_code == 401:
+            raise KeyRequired("This deployment needs its API key (shown once, when it was "
+                              "created; ask its owner).")
         reply.raise_for_status()
         schema = reply.json()
         self.signature = schema.get("signature") or {"inputs": [], "outputs": []}
@@ -148,3 +159,34 @@ def build_form(predictor: Any) -> Any:
     run()
     title = w.HTML(f"<h2>Try {html.escape(predictor.title)}</h2>")
     return w.VBox([title, *inputs.values(), button, result])
+
+
+def open_app(params: dict[str, str | None]) -> Any:
+    """The try-it form for ``params``; for a deployment that needs an API key, a key prompt
+    first that opens the form once the deployment accepts the key."""
+    import ipywidgets as w
+
+    try:
+        return build_form(predictor_from(params))
+    except KeyRequired as exc:
+        notice = str(exc)
+    key = w.Password(description="API key", placeholder="the deployment's key",
+                     style={"description_width": "initial"}, layout=w.Layout(width="420px"))
+    button = w.Button(description="Open", button_style="primary", icon="key")
+    message = w.HTML(f"<div class='lc-note'>{html.escape(notice)}</div>")
+    box = w.VBox([message, key, button])
+
+    def submit(_: Any = None) -> None:
+        try:
+            form = build_form(HttpPredictor(params["deployment_url"], key.value.strip()))
+        except KeyRequired:
+            message.value = ("<div class='lc-error'><b>Wrong key:</b> the deployment refused "
+                             "it.</div>")
+        except Exception as exc:  # noqa: BLE001 - shown to the user instead of a traceback
+            message.value = f"<div class='lc-error'><b>Error:</b> {html.escape(str(exc))}</div>"
+        else:
+            key.value = ""  # the widget state would otherwise keep it
+            box.children = [form]
+
+    button.on_click(submit)
+    return box
