@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 from collections import defaultdict
@@ -463,15 +464,12 @@ class TrackingService:
         server_time = now_ms()
         n = len(points)
         keys, steps, values, stamps = zip(*points, strict=True)
-        rows = list(
-            zip(repeat(run_id, n), keys, steps, values, stamps, repeat(server_time, n), strict=True)
-        )
-        newest: dict[str, tuple[int, int, float | None]]
-        pairs = list(zip(steps, stamps, strict=True))
-        if all(map(operator.le, pairs, islice(pairs, 1, None))):
-            # (step, timestamp) never decreases in this batch (the usual training loop):
+        le = operator.le
+        if all(map(le, steps, islice(steps, 1, None))) and all(map(le, stamps, islice(stamps, 1, None))):
+            # steps and timestamps never decrease in this batch (the usual training loop), so
             # each key's last point is its newest; a later one wins a tie, as below.
-            newest = dict(zip(keys, zip(steps, stamps, values, strict=True), strict=True))
+            last = dict(zip(keys, range(n), strict=True))  # no tuple per point: the hot path
+            newest = {k: (steps[i], stamps[i], values[i]) for k, i in last.items()}
         else:
             newest = {}
             for key, step, value, ts in points:
@@ -479,14 +477,18 @@ class TrackingService:
                 # (step, ts) >= best's, written out: no tuple per point on the hot path
                 if best is None or step > best[0] or (step == best[0] and ts >= best[1]):
                     newest[key] = (step, ts, value)
-        # The hot path of bulk ingest: one executemany on the driver, no ORM.
-        conn.exec_driver_sql(
-            "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
-            "VALUES (?, ?, ?, ?, ?, ?)" if self.store.is_sqlite else
-            "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
-            "VALUES (%s, %s, %s, %s, %s, %s)",
-            rows,
-        )
+        # The hot path of bulk ingest: one executemany on the driver's cursor, fed by a zip
+        # (it reuses its row tuple once the driver has bound it: no list of rows).
+        rows = zip(repeat(run_id, n), keys, steps, values, stamps, repeat(server_time, n),
+                   strict=True)
+        with contextlib.closing(conn.connection.cursor()) as cursor:
+            cursor.executemany(
+                "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
+                "VALUES (?, ?, ?, ?, ?, ?)" if self.store.is_sqlite else
+                "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
+                "VALUES (%s, %s, %s, %s, %s, %s)",
+                rows,
+            )
         # One atomic upsert: a read-then-write would let concurrent writers of the same run
         # collide on the primary key or overwrite a newer point (PostgreSQL). Sorted keys
         # take row locks in the same order in every transaction.
