@@ -6,6 +6,7 @@ import contextlib
 import math
 import operator
 from collections import defaultdict
+from collections.abc import Sequence
 from itertools import islice, repeat
 from typing import Any
 
@@ -72,7 +73,12 @@ def _nan_to_null(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
-def _clean_point_tuples(metrics: list) -> list[tuple[str, int, float | None, int]] | None:
+#: metric points as columns: keys, steps, values (None for NaN), timestamps
+Points = tuple[Sequence[str], Sequence[int], Sequence[float | None], Sequence[int]]
+NO_POINTS: Points = ((), (), (), ())
+
+
+def _clean_point_tuples(metrics: list) -> Points | None:
     """The flusher's batches, checked at C speed instead of point by point.
 
     Applies when every item is a ``(key, value, step, timestamp)`` tuple of exactly str,
@@ -104,7 +110,7 @@ def _clean_point_tuples(metrics: list) -> list[tuple[str, int, float | None, int
             return None
     if any(map(math.isnan, values)):
         values = [None if v != v else v for v in values]  # NaN is stored as NULL
-    return list(zip(keys, steps, values, stamps, strict=True))
+    return keys, steps, values, stamps
 
 
 def _null_to_nan(value: float | None) -> float:
@@ -352,21 +358,21 @@ class TrackingService:
             self._require_run(conn, run_id)
             if clean_params:
                 self._insert_params(conn, run_id, clean_params)
-            if points:
+            if points[0]:
                 self._insert_metrics(conn, run_id, points)
             if tags:
                 self._set_tags(conn, run_id, tags)
             details: dict[str, Any] = {}
             if clean_params:
                 details["params"] = sorted(clean_params)
-            if points:
-                details["metrics"] = sorted({p[0] for p in points})
-                details["points"] = len(points)
+            if points[0]:
+                details["metrics"] = sorted(set(points[0]))
+                details["points"] = len(points[0])
             if tags:
                 details["tags"] = sorted(tags)
             if details:
                 audit(conn, actor, "run.log", "run", run_id, details)
-        return {"params": len(clean_params), "metrics": len(points), "tags": len(tags or {})}
+        return {"params": len(clean_params), "metrics": len(points[0]), "tags": len(tags or {})}
 
     def log_params(self, run_id: str, params: dict, *, actor: str) -> int:
         return self.log_batch(run_id, actor=actor, params=params)["params"]
@@ -388,7 +394,7 @@ class TrackingService:
         }
 
     @staticmethod
-    def _clean_metrics(metrics: list) -> list[tuple[str, int, float | None, int]]:
+    def _clean_metrics(metrics: list) -> Points:
         if not isinstance(metrics, list):
             raise InvalidInput("metrics must be a list of {key, value, step, timestamp}.", field="metrics")
         if len(metrics) > MAX_BATCH:
@@ -428,7 +434,7 @@ class TrackingService:
             if type(ts) is not int or not INT64_MIN <= ts <= INT64_MAX:
                 ts = to_int(ts, f"metrics[{i}].timestamp", now)
             append((key, step, None if value != value else value, ts))  # NaN is stored as NULL
-        return points
+        return tuple(zip(*points, strict=True)) if points else NO_POINTS
 
     def _insert_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
         def check(stored: dict[str, str]) -> None:
@@ -458,12 +464,10 @@ class TrackingService:
             )
             check(stored_values())
 
-    def _insert_metrics(
-        self, conn: Connection, run_id: str, points: list[tuple[str, int, float | None, int]]
-    ) -> None:
+    def _insert_metrics(self, conn: Connection, run_id: str, points: Points) -> None:
         server_time = now_ms()
-        n = len(points)
-        keys, steps, values, stamps = zip(*points, strict=True)
+        keys, steps, values, stamps = points
+        n = len(keys)
         le = operator.le
         if all(map(le, steps, islice(steps, 1, None))) and all(map(le, stamps, islice(stamps, 1, None))):
             # steps and timestamps never decrease in this batch (the usual training loop), so
@@ -472,7 +476,7 @@ class TrackingService:
             newest = {k: (steps[i], stamps[i], values[i]) for k, i in last.items()}
         else:
             newest = {}
-            for key, step, value, ts in points:
+            for key, step, value, ts in zip(keys, steps, values, stamps, strict=True):
                 best = newest.get(key)
                 # (step, ts) >= best's, written out: no tuple per point on the hot path
                 if best is None or step > best[0] or (step == best[0] and ts >= best[1]):
