@@ -30,7 +30,6 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,7 +42,7 @@ from starlette.routing import Route
 
 from .batching import Batcher, Pending, concat_columns
 from .capture import CapturedBatch, CaptureWriter, IdSource
-from .spool import Spool, default_spool_dir
+from .spool import Spool
 from .stats import Stats
 from .validation import BadRequest, Schema, dumps, loads, parse_request
 
@@ -572,11 +571,9 @@ def run(config: ServeConfig) -> None:
 
 def open_capture(url: str, deployment_id: str, cfg: ServeConfig) -> CaptureWriter:
     """A started capture writer for the prediction log at ``url``, with its spool."""
-    import fsspec
-
-    spool = Spool(Path(cfg.spool_dir) if cfg.spool_dir else default_spool_dir(url, deployment_id),
-                  url, deployment_id, compact_seconds=cfg.flush_seconds, process=cfg.capture_process)
-    return CaptureWriter(*fsspec.core.url_to_fs(url), deployment_id, flush_rows=cfg.flush_rows,
+    spool = Spool(cfg.spool_dir, url, deployment_id, compact_seconds=cfg.flush_seconds,
+                  process=cfg.capture_process)
+    return CaptureWriter(spool.log.fs, spool.log.root, deployment_id, flush_rows=cfg.flush_rows,
                          flush_seconds=cfg.flush_seconds, spool=spool).start()
 
 

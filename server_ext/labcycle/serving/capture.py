@@ -304,7 +304,8 @@ class CaptureWriter:
 
     def __init__(self, fs: Any, root: str, deployment_id: str, *, flush_rows: int = 100_000,
                  flush_seconds: float = 5.0, spool: Any = None) -> None:
-        self.log = PredictionLog(fs, root, deployment_id)
+        # with a spool, feedback goes to the same log object the final compaction writes
+        self.log = spool.log if spool is not None else PredictionLog(fs, root, deployment_id)
         self.spool = spool
         self.flush_rows = flush_rows
         # handing off to the spool is cheap: do it often and hold less memory
@@ -324,8 +325,7 @@ class CaptureWriter:
 
     @property
     def failures(self) -> int:
-        spool = self.spool
-        return self.log.failures + (0 if spool is None else spool.failures + spool.log.failures)
+        return self.log.failures + (0 if self.spool is None else self.spool.failures)
 
     def start(self) -> CaptureWriter:
         if self.spool is not None:

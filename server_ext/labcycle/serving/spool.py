@@ -218,13 +218,15 @@ class Compactor:
 class Spool:
     """The serving worker's side: writes spool files and keeps a compactor process running."""
 
-    def __init__(self, directory: Path, log_url: str, deployment_id: str, *,
+    def __init__(self, directory: str | Path | None, log_url: str, deployment_id: str, *,
                  compact_seconds: float = 5.0, process: bool = True,
                  restart_seconds: float = 10.0) -> None:
         import fsspec
 
-        self.directory = Path(directory)
-        self.log = PredictionLog(*fsspec.core.url_to_fs(log_url), deployment_id)
+        fs, root = fsspec.core.url_to_fs(log_url)
+        self.log = PredictionLog(fs, root, deployment_id)
+        self.directory = Path(directory) if directory else default_spool_dir(
+            fs, root, log_url, deployment_id)
         self.log_url = log_url
         self.compact_seconds = compact_seconds
         self.process = process
@@ -289,15 +291,12 @@ class Spool:
         Compactor(self.directory, self.log).compact(wait=True)
 
 
-def default_spool_dir(log_url: str, deployment_id: str) -> Path:
+def default_spool_dir(fs: Any, root: str, log_url: str, deployment_id: str) -> Path:
     """Beside a local log (``<root>/spool/deployment=<id>``, on the same disk); for a remote
     one, in the temporary directory, named after the log's URL."""
     import hashlib
     import tempfile
 
-    import fsspec
-
-    fs, root = fsspec.core.url_to_fs(log_url)
     if "file" in fs.protocol or "local" in fs.protocol:
         return Path(root) / "spool" / f"deployment={deployment_id}"
     digest = hashlib.sha256(log_url.encode()).hexdigest()[:16]
