@@ -55,16 +55,8 @@ async def test_replies_carry_curl_try_url_and_live_figures(api, labcycle_app, jp
     is there. Real traffic figures: tests/serving/test_stats_live.py."""
     from urllib.parse import parse_qs, urlsplit
 
-    from model_files import log_model_files
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-
     services = labcycle_app.services
-    X, y = load_iris(return_X_y=True, as_frame=True)
-    run = services.tracking.create_run(actor="tester", experiment="deploy-api")
-    log_model_files(services, run["id"], LogisticRegression(max_iter=300).fit(X, y),
-                    prefix="model", actor="tester", input_example=X.head())
-    services.registry.create_version("iris", run_id=run["id"], source_path="model", actor="tester")
+    _register_iris(services)
 
     created = await api("POST", "deployments", body={"model": "iris/1", "name": "iris-api"})
     assert created.status == 201, created
@@ -94,17 +86,10 @@ async def test_predictions_page_through_the_log_and_a_broken_file_is_a_clear_err
     test_prediction_pages.py checks the pages against the whole sorted log)."""
     import base64
 
-    from model_files import log_model_files
     from prediction_logs import write_feedback, write_log
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
 
     services = labcycle_app.services
-    X, y = load_iris(return_X_y=True, as_frame=True)
-    run = services.tracking.create_run(actor="tester", experiment="deploy-api")
-    log_model_files(services, run["id"], LogisticRegression(max_iter=300).fit(X, y),
-                    prefix="model", actor="tester", input_example=X.head())
-    services.registry.create_version("iris", run_id=run["id"], source_path="model", actor="tester")
+    _register_iris(services)
     d = services.deployments.create("iris/1", actor="tester", name="iris-log", capture=False)
     services.deployments.stop(d["id"], actor="tester")  # the log is all this test needs
     ids, day0 = write_log(services.blobs, d["id"], days=5, files=2, rows=10)
@@ -135,3 +120,16 @@ async def test_predictions_page_through_the_log_and_a_broken_file_is_a_clear_err
     assert "Traceback" not in deep.error["message"] and root not in deep.error["message"]
     bad = await api("GET", "deployments", "iris-log", "predictions", params={"since": "soon"})
     assert bad.status == 400 and bad.error["details"]["field"] == "since"
+
+
+def _register_iris(services) -> None:
+    """Version 1 of model ``iris``: a logistic regression on the iris data."""
+    from model_files import log_model_files
+    from sklearn.datasets import load_iris
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    run = services.tracking.create_run(actor="tester", experiment="deploy-api")
+    log_model_files(services, run["id"], LogisticRegression(max_iter=300).fit(X, y),
+                    prefix="model", actor="tester", input_example=X.head())
+    services.registry.create_version("iris", run_id=run["id"], source_path="model", actor="tester")
