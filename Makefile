@@ -36,8 +36,6 @@ demo: install
 		--ip=127.0.0.1 --port=$(PORT) --no-browser $(ROOT_FLAG) \
 		--ServerApp.open_browser=False --LabApp.news_url=None
 
-test: install chromium
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest tests -q -p no:cacheprovider
 
 lint:
 	$(BIN)/ruff check server_ext tests bench
@@ -48,17 +46,24 @@ format:
 	$(BIN)/ruff check --fix server_ext tests bench
 	$(BIN)/ruff format server_ext tests bench
 
-# MLflow's pins clash with LabCycle's (pyarrow), so the benchmarks run it from a venv of its
-# own (bench/README.md). LABCYCLE_BENCH_MLFLOW_PYTHON=/path/to/bin/python uses another one.
+# MLflow's pins clash with LabCycle's (pyarrow), so the tests and benchmarks run it from a
+# venv of its own (bench/README.md).
 MLFLOW_VENV := bench/.work/mlflow-venv
+MLFLOW_PYTHON := $(or $(LABCYCLE_MLFLOW_PYTHON),$(CURDIR)/$(MLFLOW_VENV)/bin/python)
 
 $(MLFLOW_VENV)/.installed:
 	$(PYTHON) -m venv $(MLFLOW_VENV)
 	$(MLFLOW_VENV)/bin/pip install -q "mlflow==3.17.2" scikit-learn pandas skops
 	touch $@
 
-bench: install $(if $(LABCYCLE_BENCH_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
-	LABCYCLE_BENCH_MLFLOW_PYTHON=$(or $(LABCYCLE_BENCH_MLFLOW_PYTHON),$(CURDIR)/$(MLFLOW_VENV)/bin/python) \
+# The MLflow-compatibility tests drive the real MLflow client from a venv of its own
+# (its pins clash with LabCycle's); LABCYCLE_MLFLOW_PYTHON=/path/to/bin/python uses another one.
+test: install chromium $(if $(LABCYCLE_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
+	LABCYCLE_MLFLOW_PYTHON=$(MLFLOW_PYTHON) PATH=$(CURDIR)/$(BIN):$$PATH \
+		$(BIN)/python -m pytest tests -q -p no:cacheprovider
+
+bench: install $(if $(LABCYCLE_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
+	LABCYCLE_BENCH_MLFLOW_PYTHON=$(MLFLOW_PYTHON) \
 		$(BIN)/python bench/tracking.py
 
 clean:

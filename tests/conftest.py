@@ -107,6 +107,21 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mlflow_python() -> str:
+    """A Python that has the real MLflow client (``LABCYCLE_MLFLOW_PYTHON``; ``make test``
+    builds one in ``bench/.work/mlflow-venv``: MLflow's pins clash with LabCycle's). Skips
+    the test when none is named, except under CI, which must run them."""
+    python = os.environ.get("LABCYCLE_MLFLOW_PYTHON", "")
+    if python and Path(python).exists():
+        return python
+    reason = (f"no Python with MLflow at LABCYCLE_MLFLOW_PYTHON={python!r}; run the tests with "
+              "`make test` (it builds bench/.work/mlflow-venv) or name one")
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
 def live_jupyter(tmp_path_factory):
     """A real JupyterLab server with LabCycle, shared by the integration and browser tests."""
     from live_jupyter import LiveJupyter
