@@ -8,7 +8,8 @@ PostgreSQL: ``LABCYCLE_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:
 names a server and a database to connect to for ``CREATE DATABASE``. Each test session
 works in databases of its own (``labcycle_test_<random>``), dropped at the end, so
 sessions (and pytest-xdist workers) never see each other's rows. When the server cannot
-be reached, tests that need it are skipped with the reason.
+be reached, tests that need it are skipped with the reason, or fail under CI (``CI`` set),
+where PostgreSQL is expected.
 """
 
 from __future__ import annotations
@@ -78,11 +79,14 @@ def postgres_server() -> Iterator[PostgresServer]:
     except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server"
         server.admin.dispose()
         shown = server.admin_url.render_as_string(hide_password=True)
-        pytest.skip(
+        reason = (
             f"PostgreSQL is not reachable at {shown} ({type(exc).__name__}: "
             f"{str(exc).splitlines()[0] if str(exc) else ''}); start it or set "
             "LABCYCLE_TEST_PG_URL to run the postgres tests."
         )
+        if os.environ.get("CI"):  # CI has a server: a missing one is a failure, not a skip
+            pytest.fail(reason)
+        pytest.skip(reason)
     yield server
     server.close()
 
