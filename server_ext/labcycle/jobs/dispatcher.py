@@ -244,7 +244,8 @@ def dispatcher_from_config(services: Services, config: Any, *, api_url: str | No
     from .runner import kernel_store_env
 
     kernel_env = kernel_store_env(db_url=config.db_url, artifact_url=config.artifact_url,
-                                  home=config.home, api_url=api_url, api_token=api_token)
+                                  home=config.home, api_url=api_url, api_token=api_token,
+                                  storage_options=config.storage_options)
     return (cls or Dispatcher)(
         services, executor=config.executor, max_jobs=config.max_concurrent_jobs,
         db_url=config.db_url, artifact_url=config.artifact_url,
