@@ -63,7 +63,9 @@ class Dispatcher:
         self.services = services
         self.max_jobs = max(1, int(max_jobs))
         self.executor_spec = executor or "local"
-        self.store_spec = StoreSpec(db_url, artifact_url, kernel_env)
+        # workers open the artifact store with the options of this one
+        self.store_spec = StoreSpec(db_url, artifact_url, kernel_env, storage_options=getattr(
+            getattr(services, "blobs", None), "storage_options", None))
         self.executor: Executor | None = None
         self.job_ids = job_ids
         self.poll_interval = poll_interval
