@@ -293,6 +293,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print("(c) sweep, Dask …", file=sys.stderr)
             with dask_cluster(work) as address:
                 out["dask"] = sweep(notebook, args.trials, address)
+                from labcycle.jobs_api import _stop_dispatcher
+
+                _stop_dispatcher()  # its Dask client goes before the scheduler does
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return out
