@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from . import __version__
@@ -53,7 +54,8 @@ def friendly_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except LabCycleError as exc:
-            console.print(f"[red]error:[/red] {exc.message}", highlight=False)
+            # escaped: a message may hold brackets ("pip install 'labcycle[s3]'")
+            console.print(f"[red]error:[/red] {escape(exc.message)}", highlight=False)
             sys.exit(1)
 
     return wrapper

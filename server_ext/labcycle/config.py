@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from traitlets import Int, List, Unicode, default
+from traitlets import Dict, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 
@@ -24,6 +24,12 @@ class LabCycleConfig(Configurable):
     ).tag(config=True)
     artifact_url = Unicode(
         help="fsspec URL of the artifact store (env LABCYCLE_ARTIFACT_URL); default: home/artifacts."
+    ).tag(config=True)
+    storage_options = Dict(
+        help="fsspec storage options of the artifact store and the prediction logs (env "
+        "LABCYCLE_STORAGE_OPTIONS, a JSON object), e.g. {'endpoint_url': "
+        "'http://127.0.0.1:9000', 'profile': 'team', 'client_kwargs': {'region_name': "
+        "'eu-west-1'}}. Every process LabCycle starts gets them (docs/scale-out.md)."
     ).tag(config=True)
 
     executor = Unicode(
@@ -76,6 +82,12 @@ class LabCycleConfig(Configurable):
         if url:
             return url
         return f"sqlite:///{Path(self.home).expanduser().resolve() / 'labcycle.db'}"
+
+    @default("storage_options")
+    def _storage_options_default(self) -> dict:
+        from .store.storage import storage_options_from_env
+
+        return storage_options_from_env()
 
     @default("artifact_url")
     def _artifact_url_default(self) -> str:

@@ -175,11 +175,13 @@ def _end_active_runs() -> None:
 
 
 def configure(*, url: str | None = None, token: str | None = None, db_url: str | None = None,
-              artifact_url: str | None = None, home: str | None = None) -> None:
+              artifact_url: str | None = None, home: str | None = None,
+              storage_options: dict | None = None) -> None:
     """Point the Python API at a LabCycle server (``url``) or a store (``db_url``/``home``).
 
     Without a call, kernels of a LabCycle-enabled Jupyter server use it over HTTP and
-    everything else uses the local store under ``LABCYCLE_HOME``.
+    everything else uses the local store under ``LABCYCLE_HOME``. ``storage_options``:
+    fsspec options of the artifact store (default: env ``LABCYCLE_STORAGE_OPTIONS``).
     """
     if url:
         from .client.http import HttpTransport
@@ -198,6 +200,8 @@ def configure(*, url: str | None = None, token: str | None = None, db_url: str |
         config.db_url = db_url
     if artifact_url:
         config.artifact_url = artifact_url
+    if storage_options is not None:
+        config.storage_options = storage_options
     _state.reset(LocalTransport.from_config(config))
 
 

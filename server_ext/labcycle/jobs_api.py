@@ -148,7 +148,8 @@ def _local_dispatcher(services: Any) -> Any:
             _dispatcher = Dispatcher(
                 services, executor=config.executor, max_jobs=config.max_concurrent_jobs,
                 db_url=store, artifact_url=artifact_url,
-                kernel_env=kernel_store_env(db_url=store, artifact_url=artifact_url),
+                kernel_env=kernel_store_env(db_url=store, artifact_url=artifact_url,
+                                            storage_options=services.blobs.storage_options),
                 job_ids=set(), stop_reason="the Python process stopped while the job ran",
             ).start()
         return _dispatcher

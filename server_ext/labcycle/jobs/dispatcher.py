@@ -63,7 +63,9 @@ class Dispatcher:
         self.services = services
         self.max_jobs = max(1, int(max_jobs))
         self.executor_spec = executor or "local"
-        self.store_spec = StoreSpec(db_url, artifact_url, kernel_env)
+        # workers open the artifact store with the options of this one
+        self.store_spec = StoreSpec(db_url, artifact_url, kernel_env, storage_options=getattr(
+            getattr(services, "blobs", None), "storage_options", None))
         self.executor: Executor | None = None
         self.job_ids = job_ids
         self.poll_interval = poll_interval
@@ -244,7 +246,8 @@ def dispatcher_from_config(services: Services, config: Any, *, api_url: str | No
     from .runner import kernel_store_env
 
     kernel_env = kernel_store_env(db_url=config.db_url, artifact_url=config.artifact_url,
-                                  home=config.home, api_url=api_url, api_token=api_token)
+                                  home=config.home, api_url=api_url, api_token=api_token,
+                                  storage_options=config.storage_options)
     return (cls or Dispatcher)(
         services, executor=config.executor, max_jobs=config.max_concurrent_jobs,
         db_url=config.db_url, artifact_url=config.artifact_url,

@@ -57,6 +57,8 @@ class StoreSpec:
     db_url: str
     artifact_url: str
     kernel_env: dict[str, str]
+    #: fsspec options of the artifact store (None: the worker's LABCYCLE_STORAGE_OPTIONS)
+    storage_options: dict | None = None
 
 
 class Executor:
@@ -103,7 +105,7 @@ SPARE_IDLE_S = 60.0
 
 
 def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str, str],
-                 prestart: bool = True) -> None:
+                 prestart: bool = True, storage_options: dict | None = None) -> None:
     """A pooled worker: import once, then run job ids received on ``conn`` one at a time."""
     import signal
 
@@ -112,7 +114,8 @@ def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str
     from .engine import SpareKernels
     from .runner import run_job, warm_up
 
-    services = Services.open(db_url, artifact_url, migrate=False)
+    services = Services.open(db_url, artifact_url, migrate=False,
+                             storage_options=storage_options)
     spares = SpareKernels(idle_s=SPARE_IDLE_S) if prestart else None
     warm_up()
     try:
@@ -147,7 +150,8 @@ class _Worker:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
             target=_worker_main,
-            args=(child, store.db_url, store.artifact_url, store.kernel_env, prestart),
+            args=(child, store.db_url, store.artifact_url, store.kernel_env, prestart,
+                  store.storage_options),
             name="labcycle-job-worker", daemon=True)
         self.process.start()
         child.close()

@@ -55,15 +55,22 @@ _DROP_ENV = ("JPY_SESSION_NAME", "JPY_PARENT_PID", "LABCYCLE_RUN_ID", "LABCYCLE_
 
 # -- what the kernel is told about its store --------------------------------------------------
 def kernel_store_env(*, db_url: str, artifact_url: str, home: str | None = None,
-                     api_url: str | None = None, api_token: str | None = None) -> dict[str, str]:
-    """Where a job's kernel logs: the server's REST API when one runs, else the store."""
+                     api_url: str | None = None, api_token: str | None = None,
+                     storage_options: dict | None = None) -> dict[str, str]:
+    """Where a job's kernel logs: the server's REST API when one runs, else the store
+    (with its storage options, default: this process's)."""
+    from ..store.storage import STORAGE_OPTIONS_ENV, storage_options_from_env
+
     if api_url:
         env = {"LABCYCLE_API_URL": api_url}
         if api_token:
             env["LABCYCLE_API_TOKEN"] = api_token
         return env
+    if storage_options is None:
+        storage_options = storage_options_from_env()
     env = {"LABCYCLE_TRANSPORT": "local", "LABCYCLE_DB_URL": db_url,
-           "LABCYCLE_ARTIFACT_URL": artifact_url}
+           "LABCYCLE_ARTIFACT_URL": artifact_url,
+           STORAGE_OPTIONS_ENV: json.dumps(storage_options, sort_keys=True)}
     if home:
         env["LABCYCLE_HOME"] = home
     return env

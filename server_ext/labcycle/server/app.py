@@ -7,6 +7,7 @@ Every option lives in one traitlets section, ``LabCycle``::
     c.LabCycle.home = "/data/labcycle"                  # env LABCYCLE_HOME
     c.LabCycle.db_url = "postgresql://db/labcycle"      # env LABCYCLE_DB_URL
     c.LabCycle.artifact_url = "s3://bucket/labcycle"    # env LABCYCLE_ARTIFACT_URL
+    c.LabCycle.storage_options = {"endpoint_url": "http://minio:9000"}  # env LABCYCLE_STORAGE_OPTIONS
     c.LabCycle.max_upload_bytes = 10 * 1024**3
     c.LabCycle.services_class = "mypkg.FakeServices"    # tests, alternative backends
 
@@ -34,6 +35,7 @@ port (which may differ from the configured one) and removed when the extension s
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from typing import Any
 
@@ -42,8 +44,9 @@ from jupyter_server.serverapp import ServerApp
 from traitlets import Bool, Float, Int, Type, Unicode, default
 
 from ..config import LabCycleConfig
-from ..errors import Unavailable
+from ..errors import LabCycleError, Unavailable
 from ..services import Services
+from ..store.storage import STORAGE_OPTIONS_ENV
 from .base import OPTIONS_KEY, SERVICES_KEY
 from .handlers import OPENAPI_KEY
 
@@ -133,11 +136,14 @@ class LabCycleApp(ExtensionApp):
         try:
             self.services = self.options.services_class.from_config(self.options)
         except Exception as exc:  # keep the routes up: they answer 503 with the reason
-            self.log.error("LabCycle cannot open its store: %s", exc, exc_info=True)
+            # a LabCycle error says what to fix (install psycopg, s3fs...): no traceback
+            self.log.error("LabCycle cannot open its store: %s", exc,
+                           exc_info=not isinstance(exc, LabCycleError))
             self.settings[SERVICES_KEY] = Unavailable(
                 f"LabCycle cannot open its store at {_safe_url(self.options.db_url)}: "
                 f"{getattr(exc, 'message', None) or exc}. Fix LABCYCLE_DB_URL / c.LabCycle.db_url "
-                "(or start the database) and restart the Jupyter server."
+                "(or start the database; for artifacts LABCYCLE_ARTIFACT_URL and "
+                "LABCYCLE_STORAGE_OPTIONS) and restart the Jupyter server."
             )
             return
         self.settings[SERVICES_KEY] = self.services
@@ -203,6 +209,11 @@ class LabCycleApp(ExtensionApp):
         root = getattr(self.serverapp, "root_dir", "")
         if root:
             values[SERVER_ROOT_ENV] = os.path.abspath(os.path.expanduser(root))
+        # c.LabCycle.storage_options reach kernels, job workers, deployments and their
+        # compactors, all started from this process
+        options = getattr(getattr(self.services, "blobs", None), "storage_options", None)
+        if options:
+            values[STORAGE_OPTIONS_ENV] = json.dumps(options, sort_keys=True)
         os.environ.update(values)
         self._exported.update(values)
 

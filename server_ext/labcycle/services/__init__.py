@@ -45,9 +45,12 @@ class Services:
     jobs: JobService
 
     @classmethod
-    def open(cls, db_url: str, artifact_url: str, *, migrate: bool = True) -> Services:
+    def open(cls, db_url: str, artifact_url: str, *, migrate: bool = True,
+             storage_options: dict | None = None) -> Services:
+        """``storage_options``: fsspec options of the artifact store (default: env
+        LABCYCLE_STORAGE_OPTIONS)."""
+        blobs = ArtifactStore(artifact_url, storage_options)
         store = Store(db_url, migrate=migrate)
-        blobs = ArtifactStore(artifact_url)
         projects = ProjectService(store)
         return cls(
             store=store,
@@ -63,7 +66,8 @@ class Services:
     @classmethod
     def from_config(cls, config: LabCycleConfig | None = None) -> Services:
         config = config or LabCycleConfig()
-        return cls.open(config.db_url, config.artifact_url)
+        return cls.open(config.db_url, config.artifact_url,
+                        storage_options=config.storage_options)
 
     # Sweeps, schedules and reproduce are built on first use from the services above.
     @cached_property

@@ -45,6 +45,9 @@ def _partitions(fs: Any, root: str, kind: str, deployment_id: str,
                 day: str | None) -> list[tuple[str, str]]:
     """``(day, folder)`` of the date partitions from ``day`` on, oldest first."""
     base = f"{root.rstrip('/')}/{kind}/deployment={deployment_id}"
+    # Another process (the compactor) writes the log: listings cached by an object-store
+    # filesystem (s3fs, gcsfs) would hide its new partitions and files.
+    fs.invalidate_cache(base)
     if not fs.exists(base):
         return []
     found = []
@@ -57,6 +60,7 @@ def _partitions(fs: Any, root: str, kind: str, deployment_id: str,
 
 def _parquet_files(fs: Any, folder: str) -> list[str]:
     """The finished Parquet files of a partition (not the ``.part-*.tmp`` being written)."""
+    fs.invalidate_cache(folder)  # listed afresh: see _partitions
     return sorted(p for p in fs.ls(folder, detail=False)
                   if p.endswith(".parquet") and not p.rsplit("/", 1)[-1].startswith("."))
 
@@ -75,11 +79,11 @@ def _read_kind(fs: Any, root: str, kind: str, deployment_id: str, day: str | Non
 def _log_fs(services: Any, artifact_url: str | None) -> tuple[Any, str]:
     if services is not None:
         return services.blobs.fs, services.blobs.root
-    import fsspec
-
     from ..config import LabCycleConfig
+    from ..store.storage import open_url
 
-    return fsspec.core.url_to_fs(artifact_url or LabCycleConfig().artifact_url)
+    config = LabCycleConfig()
+    return open_url(artifact_url or config.artifact_url, config.storage_options)
 
 
 def read_predictions(deployment_id: str, since: Any = None, *, services: Any = None,

@@ -220,10 +220,13 @@ class Spool:
 
     def __init__(self, directory: str | Path | None, log_url: str, deployment_id: str, *,
                  compact_seconds: float = 5.0, process: bool = True,
-                 restart_seconds: float = 10.0) -> None:
-        import fsspec
+                 restart_seconds: float = 10.0, storage_options: dict | None = None) -> None:
+        from ..store.storage import open_url, storage_options_from_env
 
-        fs, root = fsspec.core.url_to_fs(log_url)
+        # the compactor process opens the log with the same options
+        self.storage_options = (storage_options_from_env() if storage_options is None
+                                else dict(storage_options))
+        fs, root = open_url(log_url, self.storage_options)
         self.log = PredictionLog(fs, root, deployment_id)
         self.directory = Path(directory) if directory else default_spool_dir(
             fs, root, log_url, deployment_id)
@@ -243,11 +246,14 @@ class Spool:
         return self
 
     def _start_compactor(self) -> None:
+        from ..store.storage import storage_env
+
         self._started_at = time.monotonic()
         self._proc = subprocess.Popen([
             sys.executable, "-m", "labcycle.serving.spool", "--spool-dir", str(self.directory),
             "--log-url", self.log_url, "--deployment", self.log.deployment_id,
-            "--every", str(self.compact_seconds), "--parent", str(os.getpid())])
+            "--every", str(self.compact_seconds), "--parent", str(os.getpid())],
+            env={**os.environ, **storage_env(self.storage_options)})
 
     def write(self, batches: list[CapturedBatch]) -> None:
         self._seq += 1
@@ -305,8 +311,8 @@ def default_spool_dir(fs: Any, root: str, log_url: str, deployment_id: str) -> P
 
 def main(argv: list[str] | None = None) -> None:
     """The compactor process: a pass every ``--every`` seconds until its worker is gone
-    (or SIGTERM), then a last pass."""
-    import fsspec
+    (or SIGTERM), then a last pass. Storage options: env LABCYCLE_STORAGE_OPTIONS."""
+    from ..store.storage import open_url
 
     parser = argparse.ArgumentParser(prog="python -m labcycle.serving.spool")
     parser.add_argument("--spool-dir", required=True)
@@ -320,7 +326,7 @@ def main(argv: list[str] | None = None) -> None:
     stopping = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the worker decides when the last pass runs
-    fs, root = fsspec.core.url_to_fs(args.log_url)
+    fs, root = open_url(args.log_url)
     compactor = Compactor(Path(args.spool_dir), PredictionLog(fs, root, args.deployment))
     while not stopping and os.getppid() == args.parent:
         compactor.compact(wait=False)

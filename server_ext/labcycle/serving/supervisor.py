@@ -36,6 +36,7 @@ from typing import Any
 import httpx
 
 from ..services.common import now_ms
+from ..store.storage import storage_env
 
 log = logging.getLogger("labcycle.supervisor")
 MAX_RESTARTS = 5
@@ -213,6 +214,7 @@ class Supervisor:
 
     def _spawn(self, d: dict[str, Any], *, restart: bool) -> int:
         env = {**os.environ, **self.extra_env,
+               **storage_env(self.services.blobs.storage_options),
                "LABCYCLE_DB_URL": self.services.store.url,
                "LABCYCLE_ARTIFACT_URL": self.services.blobs.url,
                "LABCYCLE_HOME": str(self.home)}

@@ -14,12 +14,11 @@ import re
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
-from typing import IO, BinaryIO
+from collections.abc import Iterator, Mapping
+from typing import IO, Any, BinaryIO
 
-import fsspec
-
-from ..errors import InvalidInput, NotFound
+from ..errors import InvalidInput, NotFound, Unavailable
+from .storage import open_url, storage_options_from_env
 
 CHUNK = 1 << 20
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -59,13 +58,26 @@ def validate_artifact_path(path: str, field: str = "path") -> str:
 class ArtifactStore:
     """Immutable blobs addressed by their SHA-256."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, storage_options: Mapping[str, Any] | None = None) -> None:
+        """``storage_options``: the fsspec filesystem's options (default: from the
+        environment, see :mod:`.storage`)."""
         self.url = url
-        self.fs, self.root = fsspec.core.url_to_fs(url)
+        self.storage_options = (
+            storage_options_from_env() if storage_options is None else dict(storage_options)
+        )
+        self.fs, self.root = open_url(url, self.storage_options)
         self.is_local = "file" in (
             self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,)
         )
-        self.fs.makedirs(self._join("blobs", "sha256"), exist_ok=True)
+        try:
+            self.fs.makedirs(self._join("blobs", "sha256"), exist_ok=True)
+        except Exception as exc:  # noqa: BLE001 - credentials, endpoint, bucket: say which store
+            raise Unavailable(
+                f"The artifact store at {url} cannot be used ({type(exc).__name__}: {exc}). "
+                "Check LABCYCLE_ARTIFACT_URL and LABCYCLE_STORAGE_OPTIONS (endpoint, "
+                "credentials, bucket).",
+                url=url,
+            ) from None
 
     def _join(self, *parts: str) -> str:
         return "/".join([self.root.rstrip("/"), *parts])

@@ -16,7 +16,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-from ..errors import SchemaError
+from ..errors import SchemaError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,16 @@ def normalise_url(url: str) -> str:
     return url
 
 
+def _missing_driver(url: str, exc: ImportError) -> str:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in (
+            "psycopg", "psycopg2"):
+        return ("A postgresql:// database URL needs psycopg, which is not installed: "
+                "pip install 'labcycle[postgres]'.")
+    return (f"The database URL's driver ({parsed.drivername}) is not installed: "
+            f"{getattr(exc, 'name', None) or exc}.")
+
+
 class Store:
     """A SQLAlchemy engine set up for LabCycle, with read and write transactions.
 
@@ -75,7 +85,10 @@ class Store:
 
     def _create_engine(self) -> Engine:
         if not self.is_sqlite:
-            return create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            try:
+                return create_engine(self.url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+            except ImportError as exc:  # the database driver is missing
+                raise Unavailable(_missing_driver(self.url, exc)) from None
         database = make_url(self.url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
