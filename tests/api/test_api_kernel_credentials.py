@@ -25,10 +25,12 @@ def db_url(labcycle_dir: Path) -> str:
 def jp_server_config(db_url: str, artifact_root: Path, monkeypatch) -> Config:
     # the store comes from the environment, as a hub's spawner would set it
     monkeypatch.setenv("LABCYCLE_DB_URL", db_url)
-    return Config({
-        "ServerApp": {"jpserver_extensions": {"labcycle": True}},
-        "LabCycle": {"artifact_url": str(artifact_root)},
-    })
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"labcycle": True}},
+            "LabCycle": {"artifact_url": str(artifact_root)},
+        }
+    )
 
 
 async def kernel_environ(serverapp, *names: str) -> dict[str, str | None]:

@@ -58,8 +58,10 @@ def test_hub_user_is_bound_by_project_roles(on_hub, services):
 
 
 def test_each_dispatcher_claims_its_own_users_jobs(services, notebook):
-    ids = {user: {services.jobs.submit(actor=user, notebook=notebook)["id"] for _ in range(6)}
-           for user in ("alice", "bob")}
+    ids = {
+        user: {services.jobs.submit(actor=user, notebook=notebook)["id"] for _ in range(6)}
+        for user in ("alice", "bob")
+    }
     assert services.jobs.pending_count(created_by="alice") == 6
     # bob's server claims first, and as much as it can: it still gets none of alice's jobs
     bob = services.jobs.claim("bob-server", "local", limit=20, created_by="bob")
@@ -70,8 +72,9 @@ def test_each_dispatcher_claims_its_own_users_jobs(services, notebook):
 
 
 def test_a_hub_servers_dispatcher_runs_its_user_only(on_hub, services, tmp_path):
-    config = LabCycle(db_url=services.store.url, artifact_url=str(tmp_path / "artifacts"),
-                      home=str(tmp_path))
+    config = LabCycle(
+        db_url=services.store.url, artifact_url=str(tmp_path / "artifacts"), home=str(tmp_path)
+    )
     dispatcher = dispatcher_from_config(services, config)
     try:
         assert dispatcher.owner == "bob"
@@ -81,8 +84,9 @@ def test_a_hub_servers_dispatcher_runs_its_user_only(on_hub, services, tmp_path)
 
 def test_a_single_user_servers_dispatcher_runs_every_job(monkeypatch, services, tmp_path):
     monkeypatch.delenv("JUPYTERHUB_USER", raising=False)
-    config = LabCycle(db_url=services.store.url, artifact_url=str(tmp_path / "artifacts"),
-                      home=str(tmp_path))
+    config = LabCycle(
+        db_url=services.store.url, artifact_url=str(tmp_path / "artifacts"), home=str(tmp_path)
+    )
     dispatcher = dispatcher_from_config(services, config)
     try:
         assert dispatcher.owner is None
