@@ -24,6 +24,12 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml package.json
 
 install: $(VENV)/.installed
 
+# JupyterHub's proxy for the multi-user tests (tests/hub), from npm into the venv.
+CHP := $(VENV)/chp/node_modules/.bin/configurable-http-proxy
+$(CHP): | $(BIN)/python
+	mkdir -p $(VENV)/chp && echo '{"private": true}' > $(VENV)/chp/package.json
+	npm install --prefix $(VENV)/chp --no-audit --no-fund --silent configurable-http-proxy@5
+
 # Browser tests drive Debian's Chromium (never a downloaded browser).
 chromium:
 	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
@@ -58,7 +64,7 @@ $(MLFLOW_VENV)/.installed:
 
 # The MLflow-compatibility tests drive the real MLflow client from a venv of its own
 # (its pins clash with LabCycle's); LABCYCLE_MLFLOW_PYTHON=/path/to/bin/python uses another one.
-test: install chromium $(if $(LABCYCLE_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
+test: install chromium $(CHP) $(if $(LABCYCLE_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
 	LABCYCLE_MLFLOW_PYTHON=$(MLFLOW_PYTHON) PATH=$(CURDIR)/$(BIN):$$PATH \
 		$(BIN)/python -m pytest tests -q -p no:cacheprovider
 

@@ -13,6 +13,12 @@ from traitlets import Dict, Int, List, Unicode, default
 from traitlets.config import Configurable
 
 
+def hub_user() -> str | None:
+    """The JupyterHub user whose single-user server (or kernel, or terminal) this is, if any:
+    JupyterHub's spawners set ``JUPYTERHUB_USER``. Under a hub nobody owns everything."""
+    return os.environ.get("JUPYTERHUB_USER") or None
+
+
 class LabCycleConfig(Configurable):
     """Where LabCycle keeps its data."""
 

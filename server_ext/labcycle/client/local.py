@@ -13,8 +13,11 @@ from .transport import Transport
 
 
 def local_user() -> str:
+    """Who acts outside a server: ``LABCYCLE_USER``, the JupyterHub user of this terminal or
+    kernel, else the OS user (one Unix user may run every hub user's server)."""
     try:
-        return os.environ.get("LABCYCLE_USER") or getpass.getuser()
+        return (os.environ.get("LABCYCLE_USER") or os.environ.get("JUPYTERHUB_USER")
+                or getpass.getuser())
     except (KeyError, OSError):  # no passwd entry in some containers
         return "unknown"
 

@@ -49,6 +49,9 @@ class Dispatcher:
         What kernels are told about the store (see ``runner.kernel_store_env``).
     job_ids : set, optional
         Only claim these jobs (the CLI and the Python API run their own jobs only).
+    owner : str, optional
+        Only claim jobs this user submitted: on JupyterHub every user's server shares the
+        queue, and a job must run in its owner's server (as its owner's Unix user).
     poll_interval : float
         Seconds between rounds when nothing happens; submits and finished jobs wake the
         loop at once.
@@ -59,8 +62,10 @@ class Dispatcher:
     def __init__(self, services: Services, *, executor: str = "local", max_jobs: int = 2,
                  db_url: str, artifact_url: str, kernel_env: dict[str, str],
                  job_ids: set[str] | None = None, poll_interval: float = 0.5,
-                 stop_reason: str = SERVER_STOPPED, prestart_kernels: bool = True) -> None:
+                 stop_reason: str = SERVER_STOPPED, prestart_kernels: bool = True,
+                 owner: str | None = None) -> None:
         self.services = services
+        self.owner = owner
         self.max_jobs = max(1, int(max_jobs))
         self.executor_spec = executor or "local"
         # workers open the artifact store with the options of this one
@@ -184,11 +189,11 @@ class Dispatcher:
             ids = None if self.job_ids is None else list(self.job_ids)
             if ids is not None and not ids:
                 return 0
-            if executor is None and not jobs.pending_count(ids):
+            if executor is None and not jobs.pending_count(ids, self.owner):
                 return 0
             executor = self._ensure_executor()
             claimed = jobs.claim(self.id, self.executor_spec, job_ids=ids, limit=free,
-                                 pid=os.getpid(), host=self.host)
+                                 pid=os.getpid(), host=self.host, created_by=self.owner)
             for job in claimed:
                 try:
                     executor.submit(job)
@@ -242,7 +247,9 @@ def dispatcher_from_config(services: Services, config: Any, *, api_url: str | No
                            api_token: str | None = None, job_ids: set[str] | None = None,
                            stop_reason: str = SERVER_STOPPED,
                            cls: type[Dispatcher] | None = None) -> Dispatcher:
-    """A dispatcher configured from a :class:`~labcycle.config.LabCycleConfig`."""
+    """A dispatcher configured from a :class:`~labcycle.config.LabCycleConfig`; under
+    JupyterHub it runs its own user's jobs only."""
+    from ..config import hub_user
     from .runner import kernel_store_env
 
     kernel_env = kernel_store_env(db_url=config.db_url, artifact_url=config.artifact_url,
@@ -251,4 +258,4 @@ def dispatcher_from_config(services: Services, config: Any, *, api_url: str | No
     return (cls or Dispatcher)(
         services, executor=config.executor, max_jobs=config.max_concurrent_jobs,
         db_url=config.db_url, artifact_url=config.artifact_url,
-        kernel_env=kernel_env, job_ids=job_ids, stop_reason=stop_reason)
+        kernel_env=kernel_env, job_ids=job_ids, stop_reason=stop_reason, owner=hub_user())

@@ -28,8 +28,13 @@ one) and ``LABCYCLE_SERVER_ROOT`` (the contents root, so that a kernel can turn 
 absolute path into the server-relative one ``POST runs/{id}/notebook`` takes). Kernels and terminals started by the server inherit its environment, so the
 LabCycle client inside a kernel talks to this server over HTTP with no set-up. The
 token is the one the user already holds for this server; a kernel can read it from the
-server's runtime file in any case. Both are refreshed once the server has bound its
-port (which may differ from the configured one) and removed when the extension stops.
+server's runtime file in any case (under JupyterHub: the server's own hub token, which
+authenticates as its user). Both are refreshed once the server has bound its port (which
+may differ from the configured one) and removed when the extension stops.
+
+``LABCYCLE_DB_URL`` is taken out of the server's environment once read, so kernels and
+terminals never hold the database's credentials: they write through the API, where the
+project roles apply (docs/security.md).
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.serverapp import ServerApp
 from traitlets import Bool, Float, Int, Type, Unicode, default
 
-from ..config import LabCycleConfig
+from ..config import LabCycleConfig, hub_user
 from ..errors import LabCycleError, Unavailable
 from ..services import Services
 from ..store.storage import STORAGE_OPTIONS_ENV
@@ -53,6 +58,7 @@ from .handlers import OPENAPI_KEY
 API_URL_ENV = "LABCYCLE_API_URL"
 API_TOKEN_ENV = "LABCYCLE_API_TOKEN"
 SERVER_ROOT_ENV = "LABCYCLE_SERVER_ROOT"
+DB_URL_ENV = "LABCYCLE_DB_URL"
 
 
 class LabCycle(LabCycleConfig):
@@ -81,9 +87,10 @@ class LabCycle(LabCycleConfig):
     ).tag(config=True)
     owner = Unicode(
         help="Who acts on a single-user server whose identity provider names nobody (the stock "
-        "token/password login gives every request a random anonymous name). Default: env "
-        "LABCYCLE_USER, else the OS user running the server. JupyterHub and custom identity "
-        "providers name users themselves, and their names are used instead."
+        "token/password login gives every request a random anonymous name), and is an owner "
+        "of every project. Default: env LABCYCLE_USER, else the OS user running the server; "
+        "under JupyterHub (JUPYTERHUB_USER set) nobody: the hub names every user, and owners "
+        "come from each project's members."
     ).tag(config=True)
 
     project_roles = Bool(
@@ -94,6 +101,8 @@ class LabCycle(LabCycleConfig):
 
     @default("owner")
     def _owner_default(self) -> str:
+        if hub_user():  # each user has a server of their own: owners come from the projects
+            return ""
         from ..client.local import local_user
 
         return local_user()
@@ -125,12 +134,14 @@ class LabCycleApp(ExtensionApp):
     dispatcher: Any = None
     scheduler: Any = None
     _exported: dict[str, str]
+    _withheld: dict[str, str]
 
     def initialize_settings(self) -> None:
         from .openapi import build_document
 
-        self._exported = {}
+        self._exported, self._withheld = {}, {}
         self.options = LabCycle(parent=self)
+        self.options.db_url  # read now: the environment variable is withheld from kernels below
         self.settings[OPTIONS_KEY] = self.options
         self.settings[OPENAPI_KEY] = build_document(self.serverapp.base_url)
         try:
@@ -148,8 +159,8 @@ class LabCycleApp(ExtensionApp):
             return
         self.settings[SERVICES_KEY] = self.services
         access = getattr(self.services, "access", None)
-        if access is not None:  # the server owner is an owner of every project (issue 6)
-            access.server_owners = {self.options.owner}
+        if access is not None:  # the server owner (none under JupyterHub) owns every project
+            access.server_owners = {self.options.owner} - {""}
         self.log.info(
             "LabCycle: metadata at %s, artifacts at %s",
             _safe_url(self.options.db_url),
@@ -198,12 +209,18 @@ class LabCycleApp(ExtensionApp):
         self.scheduler.start()
 
     def export_api_environment(self) -> None:
-        """Tell kernels (which inherit our environment) where the API is and how to log in."""
+        """Tell kernels (which inherit our environment) where the API is and how to log in,
+        and keep the database URL (credentials included) to this process: kernels and
+        terminals write through the API, whose roles apply, never to the store itself."""
+        if DB_URL_ENV in os.environ:
+            self._withheld[DB_URL_ENV] = os.environ.pop(DB_URL_ENV)
         values = {}
         url = server_api_url(self.serverapp)
         if url:
             values[API_URL_ENV] = url
         token = getattr(self.serverapp.identity_provider, "token", "")
+        if not token and hub_user():  # JupyterHub's server token authenticates as its user
+            token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
         if token:
             values[API_TOKEN_ENV] = token
         root = getattr(self.serverapp, "root_dir", "")
@@ -230,6 +247,8 @@ class LabCycleApp(ExtensionApp):
         for name, value in getattr(self, "_exported", {}).items():
             if os.environ.get(name) == value:
                 del os.environ[name]
+        for name, value in getattr(self, "_withheld", {}).items():
+            os.environ.setdefault(name, value)
         if self.services is not None:
             self.services.close()
             self.services = None

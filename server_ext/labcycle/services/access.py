@@ -11,7 +11,8 @@ Rules
   the perimeter), but writing needs ``editor`` and changing members or the project's policy
   needs ``owner``.
 - The server owners (``c.LabCycle.owner`` on a Jupyter server, the OS user for the CLI) are
-  owners of every project.
+  owners of every project; under JupyterHub there are none, since every user has a server
+  of their own on one shared hub.
 - ``approver`` is not a role but a project setting (``settings.approvers``): users whose
   review decisions count besides the owners', and who may review without being editors.
 
@@ -70,9 +71,11 @@ class AccessService:
     def __init__(self, store: Store) -> None:
         self.store = store
         from ..client.local import local_user
+        from ..config import hub_user
 
-        #: always owners of every project (the server extension sets c.LabCycle.owner)
-        self.server_owners: set[str] = {local_user()}
+        #: always owners of every project (the server extension sets c.LabCycle.owner);
+        #: nobody under JupyterHub, where users share one hub
+        self.server_owners: set[str] = set() if hub_user() else {local_user()}
 
     # -- the projects of an entity ------------------------------------------------------------
     def project_ids(self, conn: Connection, entity_type: str, entity_id: Any) -> list[str]:

@@ -438,8 +438,9 @@ class JobService:
     # -- for the dispatcher and the workers ---------------------------------------------------
     def claim(self, dispatcher_id: str, executor: str, *, job_ids: list[str] | None = None,
               limit: int = 1, pid: int | None = None, host: str | None = None,
-              ) -> list[dict[str, Any]]:
-        """Atomically move up to ``limit`` pending jobs to ``running`` for this dispatcher.
+              created_by: str | None = None) -> list[dict[str, Any]]:
+        """Atomically move up to ``limit`` pending jobs to ``running`` for this dispatcher
+        (only ``created_by``'s jobs when given: a hub user's server runs theirs alone).
 
         The UPDATE re-checks ``status = 'pending'``, so of two dispatchers racing for one
         job exactly one sees its row updated (SQLite: BEGIN IMMEDIATE serialises writers;
@@ -448,11 +449,9 @@ class JobService:
         claimed: list[str] = []
         now = now_ms()
         with self.store.write() as conn:
-            query = select(J.c.id).where(J.c.status == "pending")
-            if job_ids is not None:
-                if not job_ids:
-                    return []
-                query = query.where(J.c.id.in_(job_ids))
+            query = self._pending(job_ids, created_by)
+            if job_ids is not None and not job_ids:
+                return []
             candidates = conn.execute(
                 query.order_by(J.c.created_at, J.c.id).limit(limit * 4)).scalars().all()
             for job_id in candidates:
@@ -591,12 +590,20 @@ class JobService:
             return list(conn.execute(select(J.c.id).where(and_(
                 J.c.status == "running", J.c.claimed_by == dispatcher_id))).scalars())
 
-    def pending_count(self, job_ids: list[str] | None = None) -> int:
-        from sqlalchemy import func
-
-        query = select(func.count()).select_from(J).where(J.c.status == "pending")
+    @staticmethod
+    def _pending(job_ids: list[str] | None, created_by: str | None) -> Any:
+        query = select(J.c.id).where(J.c.status == "pending")
         if job_ids is not None:
             query = query.where(J.c.id.in_(job_ids))
+        if created_by is not None:
+            query = query.where(J.c.created_by == created_by)
+        return query
+
+    def pending_count(self, job_ids: list[str] | None = None,
+                      created_by: str | None = None) -> int:
+        from sqlalchemy import func
+
+        query = select(func.count()).select_from(self._pending(job_ids, created_by).subquery())
         with self.store.read() as conn:
             return int(conn.execute(query).scalar() or 0)
 
