@@ -132,21 +132,25 @@ class _LocalBackend(_Backend):
         return self.services.jobs.wait(job_id, timeout)
 
 
-def _local_dispatcher(services: Any) -> Any:
-    """This process's dispatcher, limited to the jobs it submitted; stopped at exit."""
+def _local_dispatcher(services: Any, executor: str | None = None) -> Any:
+    """This process's dispatcher, limited to the jobs it submitted; stopped at exit.
+    ``executor`` (default: the configured one) replaces a dispatcher running elsewhere."""
     global _dispatcher
     with _lock:
-        if _dispatcher is None or _dispatcher.services is not services:
-            from .config import LabCycleConfig
+        from .config import LabCycleConfig
+
+        config = LabCycleConfig()
+        executor = executor or config.executor
+        if (_dispatcher is None or _dispatcher.services is not services
+                or _dispatcher.executor_spec != executor):
             from .jobs.dispatcher import Dispatcher
             from .jobs.runner import kernel_store_env
 
-            config = LabCycleConfig()
             store, artifact_url = services.store.url, services.blobs.url
             if _dispatcher is not None:
                 _dispatcher.stop()
             _dispatcher = Dispatcher(
-                services, executor=config.executor, max_jobs=config.max_concurrent_jobs,
+                services, executor=executor, max_jobs=config.max_concurrent_jobs,
                 db_url=store, artifact_url=artifact_url,
                 kernel_env=kernel_store_env(db_url=store, artifact_url=artifact_url),
                 job_ids=set(), stop_reason="the Python process stopped while the job ran",
@@ -156,10 +160,12 @@ def _local_dispatcher(services: Any) -> Any:
 
 @atexit.register
 def _stop_dispatcher() -> None:
+    """Stop this process's dispatcher (its workers, its cluster client)."""
     global _dispatcher
-    if _dispatcher is not None:
-        _dispatcher.stop()
-        _dispatcher = None
+    with _lock:
+        dispatcher, _dispatcher = _dispatcher, None
+    if dispatcher is not None:
+        dispatcher.stop()
 
 
 def _backend() -> _Backend:
