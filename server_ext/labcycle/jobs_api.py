@@ -9,6 +9,7 @@ threads running papermill) for the jobs it submitted.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import time
@@ -155,7 +156,27 @@ def _local_dispatcher(services: Any, executor: str | None = None) -> Any:
                 kernel_env=kernel_store_env(db_url=store, artifact_url=artifact_url),
                 job_ids=set(), stop_reason="the Python process stopped while the job ran",
             ).start()
+            _stop_before_thread_pools()
         return _dispatcher
+
+
+_hooked = False
+
+
+def _stop_before_thread_pools() -> None:
+    """Stop the dispatcher when the main thread ends, before the interpreter shuts its thread
+    pools down: from the ``atexit`` hook, which runs after that, a Dask client's closing
+    callbacks fail with "cannot schedule new futures after interpreter shutdown"."""
+    global _hooked
+    if _hooked:
+        return
+    import concurrent.futures.thread  # noqa: F401 - its pools' exit hook is registered first
+
+    register = getattr(threading, "_register_atexit", None)  # run in reverse order
+    if register is not None:
+        with contextlib.suppress(RuntimeError):  # already shutting down: atexit does it
+            register(_stop_dispatcher)
+    _hooked = True
 
 
 @atexit.register

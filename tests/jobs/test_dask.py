@@ -272,6 +272,21 @@ def test_cli_run_and_sweep_on_dask_with_executor_option(services, cli_store, das
     assert "succeeded" in sweep.stdout and "best y = 3" in sweep.stdout, sweep.stdout
     assert "cannot schedule new futures" not in sweep.stderr, sweep.stderr
     assert "Traceback" not in sweep.stderr, sweep.stderr
+    # the same through the Python API in a script: its exit is as quiet
+    script = tmp_path / "sweep.py"
+    script.write_text("import labcycle as lc\n"
+                      "if __name__ == '__main__':\n"
+                      f"    s = lc.sweep({str(nb)!r}, grid={{'x': [5]}}, wait=True)\n"
+                      "    print('STATUS', s.status)\n")
+    db_url, artifact_url = cli_store
+    done = subprocess.run([sys.executable, str(script)], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=150, check=False,
+                          env={**worker_env(), "LABCYCLE_DB_URL": db_url,
+                               "LABCYCLE_ARTIFACT_URL": artifact_url,
+                               "LABCYCLE_EXECUTOR": dask_cluster})
+    assert done.returncode == 0 and "STATUS succeeded" in done.stdout, done.stderr
+    assert "cannot schedule new futures" not in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
 
 
 def test_cli_executor_refusals(cli_store, tmp_path, monkeypatch):
