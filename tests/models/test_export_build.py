@@ -183,8 +183,12 @@ def test_the_exported_context_installs_slim_and_serves_into_the_hubs_log(
     from monitoring._support import log_dataset
 
     reference = log_dataset(services, "churn-build-train", X)
-    services.monitors.create(actor="alice", name="exported", deployment=result["deployment_id"],
-                             reference_dataset=reference["id"])
+    services.monitors.create(
+        actor="alice",
+        name="exported",
+        deployment=result["deployment_id"],
+        reference_dataset=reference["id"],
+    )
     check = services.monitors.run_check("exported", actor="alice")
     assert check["current_rows"] == 3, check
 

@@ -61,8 +61,11 @@ def build_serving_wheel(folder: Path) -> Path:
     ]
     files += [
         (f"{dist_info}/METADATA", ("\n".join(meta) + "\n").encode()),
-        (f"{dist_info}/WHEEL", b"Wheel-Version: 1.0\nGenerator: labcycle-export\n"
-                               b"Root-Is-Purelib: true\nTag: py3-none-any\n"),
+        (
+            f"{dist_info}/WHEEL",
+            b"Wheel-Version: 1.0\nGenerator: labcycle-export\n"
+            b"Root-Is-Purelib: true\nTag: py3-none-any\n",
+        ),
         (f"{dist_info}/entry_points.txt", b"[console_scripts]\nlabcycle = labcycle.cli:main\n"),
     ]
     record = [f"{arc},{_digest(data)},{len(data)}" for arc, data in files]
