@@ -7,7 +7,7 @@
 import { MetricValue } from './models';
 
 export type JobStatus =
-  'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 
 /** A parameter value as JSON. */
 export type ParamValue =
@@ -55,6 +55,7 @@ export interface ISweepProgress {
   total: number;
   not_submitted: number;
   pending: number;
+  queued?: number;
   running: number;
   succeeded: number;
   failed: number;

@@ -1,8 +1,9 @@
 """``labcycle run`` and ``labcycle jobs``: notebook jobs from a terminal.
 
 ``labcycle run`` submits a job to the store and runs it in this process's own dispatcher
-(worker processes, the same code the server extension runs), with a progress bar of the
-notebook's cells and a summary at the end; ``--detach`` leaves it to a background worker.
+(worker processes, the same code the server extension runs, or a Dask cluster with
+``--executor dask://host:8786``), with a progress bar of the notebook's cells and a summary
+at the end; ``--detach`` leaves it to a background worker.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from .cli import (
 from .config import LabCycleConfig
 from .errors import InvalidInput
 
-JOB_STYLE = {"pending": "white", "running": "blue", "succeeded": "green", "failed": "red",
+JOB_STYLE = {"pending": "white", "queued": "cyan", "running": "blue", "succeeded": "green", "failed": "red",
              "cancelled": "yellow"}
 FINAL = ("succeeded", "failed", "cancelled")
 
@@ -86,14 +87,17 @@ def _styled(status: str) -> str:
               help="Re-runs when the worker dies.")
 @click.option("--kernel", "kernel_name", help="Kernel name (default: the notebook's).")
 @click.option("--detach", is_flag=True, help="Queue the job, run it in the background, return.")
+@click.option("--executor", help="Where the job runs: 'local' or 'dask://host:8786' "
+              "(default: LABCYCLE_EXECUTOR, else local).")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished job as JSON.")
 @friendly_errors
 def run_notebook(notebook, parameters, experiment, project, name, timeout_s, cwd, env, git_ref,
-                 retries, kernel_name, detach, as_json) -> None:
+                 retries, kernel_name, detach, executor, as_json) -> None:
     """Run NOTEBOOK as a tracked job: labcycle run train.ipynb -p lr 0.1 -p depth 5."""
     from .jobs_api import local_paths
 
     config = LabCycleConfig()
+    executor = check_executor(executor)
     services = _services()
     params: dict[str, Any] = {}
     for key, value in parameters:
@@ -106,7 +110,7 @@ def run_notebook(notebook, parameters, experiment, project, name, timeout_s, cwd
     if detach:
         subprocess.Popen(  # noqa: S603 - our own module, no shell
             [sys.executable, "-c", "from labcycle.cli import main; main()", "jobs", "work",
-             job["id"]],
+             job["id"], *(["--executor", executor] if executor else [])],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True, env=os.environ.copy())
         if as_json:
@@ -115,7 +119,7 @@ def run_notebook(notebook, parameters, experiment, project, name, timeout_s, cwd
             console.print(f"Queued job {job['id']} ({job['name']}); follow it with "
                           f"`labcycle jobs show {job['id'][:12]}`.")
         return
-    job = _run_here(services, config, job, quiet=as_json)
+    job = _run_here(services, config, job, quiet=as_json, executor=executor)
     if as_json:
         emit_json(job)
     else:
@@ -124,12 +128,27 @@ def run_notebook(notebook, parameters, experiment, project, name, timeout_s, cwd
         sys.exit(1)
 
 
-def _run_here(services: Any, config: Any, job: dict[str, Any], *, quiet: bool) -> dict[str, Any]:
+def check_executor(spec: str | None) -> str | None:
+    """An ``--executor`` value checked before anything is submitted (None: configured)."""
+    if spec is None:
+        return None
+    from .jobs.executors import EXECUTORS
+
+    spec = spec.strip()
+    scheme = spec.split("://", 1)[0] if "://" in spec else spec
+    if scheme not in EXECUTORS or (scheme != "local" and not spec.split("://", 1)[-1].strip("/")):
+        raise InvalidInput(f"--executor {spec!r} is not an executor: use 'local' or "
+                           "'dask://host:8786'.", field="executor")
+    return spec
+
+
+def _run_here(services: Any, config: Any, job: dict[str, Any], *, quiet: bool,
+              executor: str | None = None) -> dict[str, Any]:
     """Dispatch the job in this process with a progress bar; Ctrl-C cancels it."""
     from .jobs.dispatcher import dispatcher_from_config
 
     dispatcher = dispatcher_from_config(
-        services, config, job_ids={job["id"]},
+        services, config, job_ids={job["id"]}, executor=executor,
         stop_reason="the labcycle command stopped while the job ran")
     progress = Progress(TextColumn("{task.description}"), BarColumn(),
                         TextColumn("{task.fields[cells]}"),
@@ -181,7 +200,7 @@ def jobs() -> None:
 
 @jobs.command("ls")
 @click.option("--status", "-s", multiple=True,
-              type=click.Choice(["pending", "running", "succeeded", "failed", "cancelled"]),
+              type=click.Choice(["pending", "queued", "running", "succeeded", "failed", "cancelled"]),
               help="Only jobs with this status (repeatable).")
 @click.option("--sweep", "sweep_id", help="Only the jobs of this sweep.")
 @click.option("--limit", "-n", default=50, show_default=True, help="How many jobs at most.")
@@ -253,14 +272,15 @@ def jobs_cancel(job_id: str, as_json: bool) -> None:
 
 @jobs.command("work", hidden=True)
 @click.argument("job_ids", nargs=-1, required=True)
+@click.option("--executor", help="'local' or 'dask://host:8786' (default: configured).")
 @friendly_errors
-def jobs_work(job_ids: tuple[str, ...]) -> None:
+def jobs_work(job_ids: tuple[str, ...], executor: str | None) -> None:
     """Run the given jobs in this process until they are finished (used by --detach)."""
     from .jobs.dispatcher import dispatcher_from_config
 
     services = _services()
     dispatcher = dispatcher_from_config(
-        services, LabCycleConfig(), job_ids=set(job_ids),
+        services, LabCycleConfig(), job_ids=set(job_ids), executor=check_executor(executor),
         stop_reason="the background labcycle worker stopped while the job ran")
     try:
         dispatcher.run_until_done(list(job_ids))

@@ -104,46 +104,76 @@ if deploy_group is None:
 @click.option("--port", default=8080, show_default=True, help="Container port.")
 @click.option("--replicas", default=2, show_default=True, help="Minimum pods (HPA minReplicas).")
 @click.option("--max-replicas", default=10, show_default=True, help="HPA maxReplicas.")
-@click.option("--image", help="Image name in the manifests (default <model>-v<version>:latest).")
+@click.option("--image", help="Image reference with a pinned tag or digest (default "
+              "<model>-v<version>:<labcycle version>-<digest of the build context>).")
 @click.option("--api-key-hash-file", type=click.Path(dir_okay=False, exists=True),
               help="Use this key hash (`labcycle deployments keygen`) instead of making a key.")
 @click.option("--wheel", type=click.Path(dir_okay=False, exists=True),
-              help="Install LabCycle from this wheel instead of the package index.")
+              help="Install this LabCycle wheel (default: a serving wheel of this LabCycle).")
 @click.option("--package", "packages", multiple=True,
               help="Another distribution to install, pinned from the model's environment.")
+@click.option("--storage-env", "storage_vars", multiple=True, metavar="NAME",
+              help="Copy this variable of your environment (e.g. AWS_ACCESS_KEY_ID) into the "
+              "pods' storage Secret; repeatable. LABCYCLE_STORAGE_OPTIONS is copied when set.")
+@click.option("--service-account-annotation", "annotations", multiple=True,
+              metavar="KEY=VALUE", help="An annotation of the pods' ServiceAccount (workload "
+              "identity, e.g. eks.amazonaws.com/role-arn=...); repeatable.")
+@click.option("--no-register", is_flag=True,
+              help="Do not register the export as a deployment of the hub (its prediction log "
+              "then stays inside the pods).")
 @click.option("--trusted", is_flag=True,
               help="Allow a model that runs code when it loads (pickle/joblib/python); audited.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @friendly_errors
 def deploy_export(ref, out, workers, port, replicas, max_replicas, image, api_key_hash_file,
-                  wheel, packages, trusted, as_json) -> None:
+                  wheel, packages, storage_vars, annotations, no_register, trusted,
+                  as_json) -> None:
     """Write a container build context and Kubernetes manifests serving model REF."""
+    import os
     from pathlib import Path
 
-    from .models import materialize
-    from .models.export import export
+    from .errors import InvalidInput
 
+    storage_env = {}
+    for var in storage_vars:
+        if var not in os.environ:
+            raise InvalidInput(f"--storage-env {var}: that variable is not set here.",
+                               field="storage_env")
+        storage_env[var] = os.environ[var]
+    service_account = {}
+    for pair in annotations:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInput(f"--service-account-annotation {pair!r} must look like KEY=VALUE.",
+                               field="service_account_annotation")
+        service_account[key.strip()] = value
     services = _services()
-    version = services.registry.resolve(ref)
-    if trusted and version["trusted"]:
-        services.registry.record_trusted_load(version["id"], actor=_actor(), purpose="export")
-    with console.status(f"exporting {version['ref']} …"):
-        folder = materialize(version, lambda f: services.blobs.read_bytes(f["digest"]))
-        result = export(
-            version, folder, Path(out), workers=workers, port=port, replicas=replicas,
-            max_replicas=max_replicas, image=image, trusted=trusted,
+    with console.status(f"exporting {ref} …"):
+        result = services.deployments.export(
+            ref, Path(out), actor=_actor(), trusted=trusted, storage_env=storage_env,
+            register=not no_register, workers=workers, port=port, replicas=replicas,
+            max_replicas=max_replicas, image=image,
             api_key_hash=Path(api_key_hash_file).read_text().strip() if api_key_hash_file else None,
             wheel=Path(wheel) if wheel else None, extra_packages=tuple(packages),
+            service_account_annotations=service_account or None,
         )
     if as_json:
         emit_json(result)
         return
-    console.print(f"Wrote {len(result['files'])} files for {version['ref']} to {result['out']}:",
+    console.print(f"Wrote {len(result['files'])} files for {ref} to {result['out']}:",
                   highlight=False)
     for name in result["files"]:
         if not name.startswith("model/"):
             console.print(f"  {name}", highlight=False)
     if result["api_key"]:
         console.print(f"[yellow]API key (shown once, store it now):[/yellow] {result['api_key']}")
+    if result.get("deployment"):
+        console.print(f"Registered as deployment {result['deployment']['name']} "
+                      f"({result['deployment_id']}): its prediction log goes to "
+                      f"{result['log_url']}.", highlight=False)
+    if result.get("log_url_is_local"):
+        console.print("[yellow]The artifact store is a local folder: pods on a cluster cannot "
+                      "write their prediction log there. Set LABCYCLE_ARTIFACT_URL to object "
+                      "storage (s3://...) for a cluster.[/yellow]")
     console.print(f"Next: docker build -t {result['image']} {result['out']} && "
                   f"kubectl apply -k {result['out']}/k8s", highlight=False)

@@ -139,20 +139,34 @@ def _split(pairs: tuple[str, ...]) -> dict[str, float] | None:
 @click.option("--max-batch-rows", type=int, default=None, help="Rows per batch (default 256).")
 @click.option("--max-wait-us", type=int, default=None, help="Longest wait to fill a batch.")
 @click.option("--no-capture", is_flag=True, help="Do not write the prediction log.")
-@click.option("--capture-url", help="fsspec URL for the prediction log (default: artifact store).")
+@click.option("--capture-url", envvar="LABCYCLE_CAPTURE_URL",
+              help="fsspec URL for the prediction log (env LABCYCLE_CAPTURE_URL; default: the "
+              "artifact store).")
+@click.option("--log-as", "log_id", envvar="LABCYCLE_DEPLOYMENT_ID",
+              help="Serving a model folder: write the prediction log under this deployment id "
+              "(env LABCYCLE_DEPLOYMENT_ID; an exported deployment's id).")
 @click.option("--predict-mode", type=click.Choice(["thread", "inline"]),
               envvar="LABCYCLE_SERVE_PREDICT_MODE", default="thread", show_default=True,
               help="Predict in a thread (overlaps parsing) or on the event loop.")
 @click.option("--hello", is_flag=True, hidden=True, help="Add a hello-world route (benchmarks).")
 @friendly_errors
 def serve(model, deployment_id, host, port, workers, api_key_hash_file, no_batching,
-          max_batch_rows, max_wait_us, no_capture, capture_url, predict_mode, hello) -> None:
+          max_batch_rows, max_wait_us, no_capture, capture_url, log_id, predict_mode,
+          hello) -> None:
     """Run a model server (MODEL: a registry reference or a model folder) until SIGTERM."""
     from .services.deployments import is_loopback
     from .serving.app import ServeConfig, run
 
     cfg = ServeConfig(model=model, hello_route=hello, capture_url=capture_url,
                       predict_mode=predict_mode)
+    if log_id and not deployment_id:
+        import re
+
+        if not re.fullmatch(r"[0-9a-f]{32}", log_id.strip()):
+            raise InvalidInput("--log-as / LABCYCLE_DEPLOYMENT_ID must be a deployment id "
+                               "(32 hex characters, as `labcycle deploy export` registers).",
+                               field="log_as")
+        cfg.log_id = log_id.strip()
     if deployment_id:
         services = _services()
         d = services.deployments.get(deployment_id, secret=True)

@@ -27,7 +27,7 @@ from .cli import (
 from .errors import InvalidInput, NotFound
 
 SWEEP_STATUS_STYLE = {"running": "blue", "succeeded": "green", "failed": "red",
-                      "cancelled": "yellow", "pending": "white", "not_submitted": "dim"}
+                      "cancelled": "yellow", "pending": "white", "queued": "cyan", "not_submitted": "dim"}
 
 
 def _styled(status: str) -> str:
@@ -107,22 +107,28 @@ def _trial_table(sweep: dict[str, Any], runs: list[dict[str, Any]], metric: str 
               help="Whether a higher or a lower --metric is better.")
 @click.option("--no-wait", is_flag=True,
               help="Submit and return (a Jupyter server on the same store runs the jobs).")
+@click.option("--executor", help="Where the trials run: 'local' or 'dask://host:8786' "
+              "(default: LABCYCLE_EXECUTOR, else local).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @friendly_errors
 def sweep_cmd(notebook, grid, random_, n_trials, seed, trials_file, fixed, parallel, experiment,
-              project, name, timeout_s, metric, mode, no_wait, as_json) -> None:
+              project, name, timeout_s, metric, mode, no_wait, executor, as_json) -> None:
     """Run NOTEBOOK over a parameter grid, random draws or a list of trials.
 
     \b
     labcycle sweep train.ipynb --grid lr=0.01,0.1 --grid depth=3,5,8 --parallel 4 -m acc
     labcycle sweep train.ipynb --random 'lr=loguniform(1e-4,1e-1)' --trials 20 --seed 1
     """
+    from .cli_jobs import check_executor
+    from .jobs_api import _stop_dispatcher
     from .services.sweep_space import parse_cli_grid, parse_cli_random
     from .sweeps_api import Sweep
 
     trials = json.load(trials_file) if trials_file else None
+    executor = check_executor(executor)
     services = _services()
     backend = _backend(services)
+    backend.executor = executor
     data = services.sweeps.create(
         actor=backend.actor, notebook=os.path.abspath(notebook),
         grid=parse_cli_grid(grid) if grid else None,
@@ -146,6 +152,8 @@ def sweep_cmd(notebook, grid, random_, n_trials, seed, trials_file, fixed, paral
                                detail=f"{p['running']} running · {p['failed']} failed")
 
                 sweep.wait(progress=False, on_progress=show)
+        # Stop the workers now, not in an exit hook where Dask's threads are gone already.
+        _stop_dispatcher()
     result = services.sweeps.get(sweep.id, with_runs=True)
     if as_json:
         emit_json(result)

@@ -12,6 +12,9 @@ from pathlib import Path
 from traitlets import Dict, Int, List, Unicode, default
 from traitlets.config import Configurable
 
+#: JSON of the fsspec options of the artifact store, for every process that touches it
+STORAGE_OPTIONS_ENV = "LABCYCLE_STORAGE_OPTIONS"
+
 
 def hub_user() -> str | None:
     """The JupyterHub user whose single-user server (or kernel, or terminal) this is, if any:

@@ -9,6 +9,7 @@ threads running papermill) for the jobs it submitted.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import threading
 import time
@@ -132,35 +133,61 @@ class _LocalBackend(_Backend):
         return self.services.jobs.wait(job_id, timeout)
 
 
-def _local_dispatcher(services: Any) -> Any:
-    """This process's dispatcher, limited to the jobs it submitted; stopped at exit."""
+def _local_dispatcher(services: Any, executor: str | None = None) -> Any:
+    """This process's dispatcher, limited to the jobs it submitted; stopped at exit.
+    ``executor`` (default: the configured one) replaces a dispatcher running elsewhere."""
     global _dispatcher
     with _lock:
-        if _dispatcher is None or _dispatcher.services is not services:
-            from .config import LabCycleConfig
+        from .config import LabCycleConfig
+
+        config = LabCycleConfig()
+        executor = executor or config.executor
+        if (_dispatcher is None or _dispatcher.services is not services
+                or _dispatcher.executor_spec != executor):
             from .jobs.dispatcher import Dispatcher
             from .jobs.runner import kernel_store_env
 
-            config = LabCycleConfig()
             store, artifact_url = services.store.url, services.blobs.url
             if _dispatcher is not None:
                 _dispatcher.stop()
             _dispatcher = Dispatcher(
-                services, executor=config.executor, max_jobs=config.max_concurrent_jobs,
+                services, executor=executor, max_jobs=config.max_concurrent_jobs,
                 db_url=store, artifact_url=artifact_url,
                 kernel_env=kernel_store_env(db_url=store, artifact_url=artifact_url,
                                             storage_options=services.blobs.storage_options),
                 job_ids=set(), stop_reason="the Python process stopped while the job ran",
             ).start()
+            _stop_before_thread_pools()
         return _dispatcher
+
+
+_hooked = False
+
+
+def _stop_before_thread_pools() -> None:
+    """Stop the dispatcher when the main thread ends, before the interpreter shuts its thread
+    pools down: from the ``atexit`` hook, which runs after that, a Dask client's closing
+    callbacks fail with "cannot schedule new futures after interpreter shutdown"."""
+    global _hooked
+    if _hooked:
+        return
+    import concurrent.futures.thread  # noqa: F401 - its pools' exit hook is registered first
+
+    register = getattr(threading, "_register_atexit", None)  # run in reverse order
+    if register is not None:
+        with contextlib.suppress(RuntimeError):  # already shutting down: atexit does it
+            register(_stop_dispatcher)
+    _hooked = True
 
 
 @atexit.register
 def _stop_dispatcher() -> None:
+    """Stop this process's dispatcher (its workers, its cluster client)."""
     global _dispatcher
-    if _dispatcher is not None:
-        _dispatcher.stop()
-        _dispatcher = None
+    with _lock:
+        dispatcher, _dispatcher = _dispatcher, None
+    if dispatcher is not None:
+        dispatcher.stop()
 
 
 def _backend() -> _Backend:

@@ -34,6 +34,8 @@ class _Backend:
 
         self.transport = transport or _state.transport()
         self.http = isinstance(self.transport, HttpTransport)
+        #: where this process runs the jobs (None: the configured executor)
+        self.executor: str | None = None
 
     @property
     def services(self) -> Any:
@@ -50,7 +52,7 @@ class _Backend:
         """This process's job dispatcher (the one ``lc.submit`` uses; local store only)."""
         from .jobs_api import _local_dispatcher
 
-        return _local_dispatcher(self.services)
+        return _local_dispatcher(self.services, self.executor)
 
 
 def _progress_bar(total: int, desc: str) -> Any:
@@ -185,7 +187,7 @@ class Sweep:
         j = Job.__table__
         with self._backend.services.store.read() as conn:
             return list(conn.execute(select(j.c.id).where(
-                j.c.sweep_id == self.id, j.c.status.in_(("pending", "running")))).scalars())
+                j.c.sweep_id == self.id, j.c.status.in_(("pending", "queued", "running")))).scalars())
 
     def __repr__(self) -> str:
         p = self.data["progress"]

@@ -20,7 +20,8 @@ from labcycle.models.export import export, hash_key, k8s_name
 from .conftest import register
 
 KINDS = {"deployment": "V1Deployment", "service": "V1Service",
-         "hpa": "V2HorizontalPodAutoscaler", "secret": "V1Secret"}
+         "hpa": "V2HorizontalPodAutoscaler", "secret": "V1Secret", "pdb": "V1PodDisruptionBudget",
+         "serviceaccount": "V1ServiceAccount", "storage-secret": "V1Secret"}
 
 
 def _strip_none(value):
@@ -78,13 +79,33 @@ def test_export_writes_a_build_context_and_valid_manifests(services, version, tm
     env = {e.name: e.value for e in container.env}
     assert env["LABCYCLE_API_KEY_HASH_FILE"] == "/etc/labcycle/api-key/hash"
     assert env["WORKERS"] == "3" and "LABCYCLE_TRUST_MODEL_DIR" not in env
-    (mount,) = container.volume_mounts
-    (volume,) = dep.spec.template.spec.volumes
+    mount, tmp_mount = container.volume_mounts
+    volume, tmp_volume = dep.spec.template.spec.volumes
     assert volume.name == mount.name and mount.mount_path == "/etc/labcycle/api-key"
     assert volume.secret.secret_name == secret.metadata.name
+    # Pod Security "restricted": a read-only root, /tmp an emptyDir, nothing to escalate
+    sec = container.security_context
+    assert sec.allow_privilege_escalation is False and sec.capabilities.drop == ["ALL"]
+    assert sec.read_only_root_filesystem is True and sec.run_as_non_root is True
+    assert sec.seccomp_profile.type == "RuntimeDefault"
+    pod = dep.spec.template.spec
+    assert pod.security_context.run_as_non_root and pod.security_context.run_as_user == 10001
+    assert pod.security_context.seccomp_profile.type == "RuntimeDefault"
+    assert (tmp_mount.mount_path, tmp_volume.name) == ("/tmp", tmp_mount.name)
+    assert tmp_volume.empty_dir.size_limit == "1Gi"
+    assert container.startup_probe.http_get.path == "/health"
+    assert container.startup_probe.failure_threshold * container.startup_probe.period_seconds >= 120
+    assert pod.service_account_name == objs["serviceaccount"].metadata.name == dep.metadata.name
+    assert pod.automount_service_account_token is False
+    assert container.env_from[0].secret_ref.name == objs["storage-secret"].metadata.name
+    assert objs["pdb"].spec.max_unavailable == 1
+    assert objs["pdb"].spec.selector.match_labels == dep.spec.selector.match_labels
+    # the image tag is pinned to this build context, never :latest
+    assert re.fullmatch(r"churn-model-v1:0\.1\.0-[0-9a-f]{12}", container.image), container.image
+    assert result["image"] == container.image
     assert secret.string_data == {"hash": result["api_key_hash"]}
-    written = [p for p in out.rglob("*") if p.is_file() and p.suffix != ".skops"]
-    assert not any(result["api_key"] in p.read_text() for p in written)
+    written = [p for p in out.rglob("*") if p.is_file()]
+    assert not any(result["api_key"].encode() in p.read_bytes() for p in written)
     assert svc.spec.selector == dep.spec.selector.match_labels
     assert svc.spec.ports[0].target_port == "http"
     assert hpa.api_version == "autoscaling/v2"
@@ -97,13 +118,17 @@ def test_export_writes_a_build_context_and_valid_manifests(services, version, tm
     dockerfile = (out / "Dockerfile").read_text()
     assert dockerfile.startswith("# Built by") and "FROM python:3." in dockerfile
     assert "COPY model/ /srv/model/" in dockerfile and "USER 10001" in dockerfile
+    wheel = next(out.glob("labcycle-*.whl"))
+    assert f"pip install --no-cache-dir --no-deps /srv/{wheel.name}" in dockerfile
     start = (out / "start.sh").read_text()
     assert "exec labcycle serve /srv/model --host 0.0.0.0" in start and "--workers" in start
     requirements = (out / "requirements.txt").read_text().split()
     pins = dict(line.split("==") for line in requirements)
     packages = version["environment"]["packages"]
     assert pins["scikit-learn"] == packages["scikit-learn"] and pins["skops"] == packages["skops"]
-    assert "labcycle" in pins and "mlflow" not in pins and len(pins) < 15
+    assert "labcycle" not in pins and "mlflow" not in pins and len(pins) < 20
+    for heavy in ("jupyterlab", "voila", "distributed", "papermill", "jupyter-server"):
+        assert heavy not in pins
     # the copied model folder loads as it is
     loaded = load_model_dir(out / "model")
     X, _ = churn_data
@@ -120,6 +145,17 @@ def test_export_refusals(services, version, tmp_path, sk_model):
                    {"api_key_hash": "plain"}):
         with pytest.raises(InvalidInput):
             export(version, folder, tmp_path / "x", **kwargs)
+    for image in ("churn", "churn:latest", "registry:5000/churn", "a b:1"):
+        with pytest.raises(InvalidInput, match="image"):
+            export(version, folder, tmp_path / "x", image=image)
+    with pytest.raises(InvalidInput, match="not a LabCycle wheel"):
+        export(version, folder, tmp_path / "x", wheel=tmp_path / "missing.whl")
+    with pytest.raises(InvalidInput, match="environment variable name"):
+        export(version, folder, tmp_path / "x", storage_env={"A-B": "1"})
+    assert not (tmp_path / "x").exists()  # refused before anything is written
+    pinned = export(version, folder, tmp_path / "pinned", image="registry:5000/churn:1.4.2",
+                    api_key_hash="sha256:" + "0" * 64)
+    assert pinned["image"] == "registry:5000/churn:1.4.2"
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "f").write_text("x")
     with pytest.raises(InvalidInput, match="not empty"):
@@ -176,3 +212,42 @@ def test_cli_models_and_export(tmp_path, monkeypatch, sk_model, churn_data):
     assert json.loads((tmp_path / "d" / "model" / "version.json").read_text())["version"] == 1
     result = runner.invoke(main, ["deploy", "export", "churn/9", "--out", str(tmp_path / "e")])
     assert result.exit_code == 1 and "no version 9" in result.output
+
+
+def _manifest_files(folder: Path) -> list[str]:
+    return sorted(str(p) for p in (folder / "k8s").glob("*.yaml") if p.name != "kustomization.yaml")
+
+
+@sqlite_only
+def test_manifests_pass_kubernetes_validate_strict(services, version, tmp_path):
+    """The real API schemas of the oldest and newest Kubernetes versions the export targets,
+    in strict mode (an unknown or misplaced field fails), through the kubernetes-validate CLI."""
+    import shutil
+    import subprocess
+    import sys
+
+    from labcycle.models import materialize
+    from labcycle.models.export import K8S_VERSIONS
+
+    folder = materialize(version, lambda f: services.blobs.read_bytes(f["digest"]))
+    export(version, folder, tmp_path / "out", deployment_id="0" * 32, log_url="s3://bucket/lc",
+           storage_env={"LABCYCLE_STORAGE_OPTIONS": '{"anon": false}'},
+           service_account_annotations={"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"})
+    files = _manifest_files(tmp_path / "out")
+    assert len(files) == len(KINDS)
+    exe = shutil.which("kubernetes-validate", path=str(Path(sys.executable).parent))
+    assert exe, "kubernetes-validate is installed by the test extra"
+    for k8s in K8S_VERSIONS:
+        done = subprocess.run([exe, "--strict", "-k", k8s, *files], capture_output=True,
+                              text=True, timeout=120, check=False)
+        assert done.returncode == 0, (k8s, done.stdout, done.stderr)
+        assert done.stdout.count(" passed for resource ") == len(files), done.stdout
+        assert f"against version {k8s.rsplit('.', 1)[0]}" in done.stdout
+    # and a broken document does fail (the check is not vacuous)
+    bad = tmp_path / "bad.yaml"
+    doc = yaml.safe_load((tmp_path / "out" / "k8s" / "deployment.yaml").read_text())
+    doc["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFs"] = True
+    bad.write_text(yaml.safe_dump(doc))
+    done = subprocess.run([exe, "--strict", "-k", K8S_VERSIONS[-1], str(bad)],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode != 0 and "readOnlyRootFs" in done.stdout + done.stderr

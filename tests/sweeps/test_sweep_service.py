@@ -54,7 +54,8 @@ def test_a_sweep_keeps_at_most_parallel_jobs_in_flight(services: Services, train
     assert seen == 6
     detail = services.sweeps.get(sweep["id"], with_runs=True)
     assert detail["status"] == "failed"  # one trial failed
-    assert detail["progress"] == {"total": 6, "not_submitted": 0, "pending": 0, "running": 0,
+    assert detail["progress"] == {"total": 6, "not_submitted": 0, "pending": 0, "queued": 0,
+                                  "running": 0,
                                   "succeeded": 5, "failed": 1, "cancelled": 0, "done": 6}
     assert [r["trial"] for r in detail["runs"]] == list(range(6))
     assert detail["runs"][3]["parameters"] == {"seed": 7, "lr": 0.1, "depth": 5}

@@ -28,6 +28,7 @@ interface IJobsData {
 
 const JOB_BADGE: Record<string, string> = {
   pending: 'unknown',
+  queued: 'unknown',
   running: 'running',
   succeeded: 'finished',
   failed: 'failed',
@@ -48,7 +49,8 @@ export function JobStatus(props: { status: string }): JSX.Element {
   );
 }
 
-const isLive = (status: string) => status === 'pending' || status === 'running';
+const isLive = (status: string) =>
+  status === 'pending' || status === 'queued' || status === 'running';
 
 /** Recent notebook jobs and sweeps, live while something runs. */
 export function JobsSection(props: IJobsSectionProps): JSX.Element {
@@ -163,7 +165,8 @@ function SweepGroup(props: {
   const p = sweep.progress;
   const counts = [
     p.running && `${p.running} running`,
-    p.pending + p.not_submitted && `${p.pending + p.not_submitted} waiting`,
+    p.pending + (p.queued ?? 0) + p.not_submitted &&
+      `${p.pending + (p.queued ?? 0) + p.not_submitted} waiting`,
     p.failed && `${p.failed} failed`,
     p.cancelled && `${p.cancelled} cancelled`
   ].filter(Boolean);

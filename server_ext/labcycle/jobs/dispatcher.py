@@ -23,8 +23,8 @@ import uuid
 from typing import Any
 
 from ..services import Services
-from ..services.jobs import SERVER_STOPPED
-from .executors import Executor, StoreSpec, make_executor
+from ..services.jobs import ACTIVE_STATUSES, SERVER_STOPPED
+from .executors import Executor, ExecutorUnavailable, StoreSpec, make_executor
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,14 @@ class Dispatcher:
                  db_url: str, artifact_url: str, kernel_env: dict[str, str],
                  job_ids: set[str] | None = None, poll_interval: float = 0.5,
                  stop_reason: str = SERVER_STOPPED, prestart_kernels: bool = True,
-                 owner: str | None = None) -> None:
+                 owner: str | None = None,
+                 storage_options: dict[str, Any] | None = None) -> None:
         self.services = services
         self.owner = owner
         self.max_jobs = max(1, int(max_jobs))
         self.executor_spec = executor or "local"
-        # workers open the artifact store with the options of this one
-        self.store_spec = StoreSpec(db_url, artifact_url, kernel_env, storage_options=getattr(
+        # workers open the artifact store with these options (default: this one's)
+        self.store_spec = StoreSpec(db_url, artifact_url, kernel_env, storage_options or getattr(
             getattr(services, "blobs", None), "storage_options", None))
         self.executor: Executor | None = None
         self.job_ids = job_ids
@@ -176,7 +177,7 @@ class Dispatcher:
                     self._cancel_seen.pop(done.job_id, None)
                     if done.lost:
                         jobs.requeue_or_fail(done.job_id, done.lost)
-                    elif done.status is None or jobs.get(done.job_id)["status"] == "running":
+                    elif done.status is None or jobs.get(done.job_id)["status"] in ACTIVE_STATUSES:
                         jobs.requeue_or_fail(done.job_id, "the job's worker stopped without "
                                                           "recording a result")
                 self._enforce_cancellations(executor)
@@ -191,9 +192,13 @@ class Dispatcher:
                 return 0
             if executor is None and not jobs.pending_count(ids, self.owner):
                 return 0
-            executor = self._ensure_executor()
+            try:
+                executor = self._ensure_executor()
+            except ExecutorUnavailable as exc:
+                return self._fail_waiting(ids, exc.message)
             claimed = jobs.claim(self.id, self.executor_spec, job_ids=ids, limit=free,
-                                 pid=os.getpid(), host=self.host, created_by=self.owner)
+                                 pid=os.getpid(), host=self.host, created_by=self.owner,
+                                 status=getattr(executor, "claim_status", "running"))
             for job in claimed:
                 try:
                     executor.submit(job)
@@ -201,6 +206,19 @@ class Dispatcher:
                     log.exception("LabCycle: could not hand job %s to the executor", job["id"])
                     jobs.requeue_or_fail(job["id"], f"the executor refused the job: {exc}")
             return len(claimed)
+
+    def _fail_waiting(self, ids: list[str] | None, message: str) -> int:
+        """The executor cannot be reached: the pending jobs fail with its message instead of
+        waiting for it forever (a later job tries to reach it again)."""
+        log.error("LabCycle: %s", message)
+        jobs = self.services.jobs
+        claimed = jobs.claim(self.id, self.executor_spec, job_ids=ids, limit=1000,
+                             pid=os.getpid(), host=self.host)
+        for job in claimed:
+            jobs.finish(job["id"], "failed", error=message,
+                        error_detail={"reason": "executor_unavailable", "message": message},
+                        actor=job["created_by"])
+        return 0
 
     def _enforce_cancellations(self, executor: Executor) -> None:
         now = time.monotonic()
@@ -246,16 +264,19 @@ class Dispatcher:
 def dispatcher_from_config(services: Services, config: Any, *, api_url: str | None = None,
                            api_token: str | None = None, job_ids: set[str] | None = None,
                            stop_reason: str = SERVER_STOPPED,
-                           cls: type[Dispatcher] | None = None) -> Dispatcher:
-    """A dispatcher configured from a :class:`~labcycle.config.LabCycleConfig`; under
-    JupyterHub it runs its own user's jobs only."""
+                           cls: type[Dispatcher] | None = None,
+                           executor: str | None = None) -> Dispatcher:
+    """A dispatcher configured from a :class:`~labcycle.config.LabCycleConfig` (``executor``
+    overrides its executor); under JupyterHub it runs its own user's jobs only."""
     from ..config import hub_user
     from .runner import kernel_store_env
 
+    storage_options = getattr(config, "storage_options", None) or None
     kernel_env = kernel_store_env(db_url=config.db_url, artifact_url=config.artifact_url,
                                   home=config.home, api_url=api_url, api_token=api_token,
-                                  storage_options=config.storage_options)
+                                  storage_options=storage_options)
     return (cls or Dispatcher)(
-        services, executor=config.executor, max_jobs=config.max_concurrent_jobs,
+        services, executor=executor or config.executor, max_jobs=config.max_concurrent_jobs,
         db_url=config.db_url, artifact_url=config.artifact_url,
-        kernel_env=kernel_env, job_ids=job_ids, stop_reason=stop_reason, owner=hub_user())
+        kernel_env=kernel_env, job_ids=job_ids, stop_reason=stop_reason, owner=hub_user(),
+        storage_options=storage_options)

@@ -11,9 +11,13 @@
 - ``dask://host:port``: :class:`DaskExecutor`, a Dask distributed cluster. Each job is a
   task that runs ``python -m labcycle.jobs.runner JOB_ID`` in a fresh subprocess on a
   worker, with the job's resource hints as Dask worker resources (``cpus`` → ``CPU``,
-  ``memory`` → ``MEMORY`` in bytes, ``gpus`` → ``GPU``). **Workers must reach the same
-  store** (the SQLite file on a shared disk of this machine, or PostgreSQL, and the
-  artifact URL) and have LabCycle installed: they write progress and results there.
+  ``memory`` → ``MEMORY`` in bytes, ``gpus`` → ``GPU``). The task carries the notebook
+  and its local modules (:mod:`labcycle.jobs.bundle`), the store's URLs, the storage
+  options and cloud credential variables (:func:`~labcycle.jobs.runner.job_process_env`),
+  so workers need no shared disk; they need LabCycle installed and to reach the store
+  (PostgreSQL, or a SQLite file they can open, and the artifact URL). A job the cluster
+  holds but no worker has started is ``queued``. A job at a ``git_ref`` is checked out
+  on the worker, which therefore needs the repository at the same path.
 
 Other executors: subclass :class:`Executor` and call :func:`register_executor`
 (``register_executor("k8s", K8sExecutor)``, then ``LABCYCLE_EXECUTOR=k8s://...``).
@@ -22,14 +26,16 @@ Other executors: subclass :class:`Executor` and call :func:`register_executor`
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import multiprocessing
 import os
 import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+from ..errors import Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -57,14 +63,20 @@ class StoreSpec:
     db_url: str
     artifact_url: str
     kernel_env: dict[str, str]
-    #: fsspec options of the artifact store (None: the worker's LABCYCLE_STORAGE_OPTIONS)
-    storage_options: dict | None = None
+    #: fsspec options of the artifact store, forwarded to cluster workers (None: the env's)
+    storage_options: dict[str, Any] | None = None
+
+
+class ExecutorUnavailable(Unavailable):
+    """The executor cannot take jobs now (its cluster does not answer)."""
 
 
 class Executor:
     """Runs claimed jobs somewhere; the dispatcher polls it for finished ones."""
 
     name = "executor"
+    #: the status of a claimed job until its worker starts it (``queued``: it may wait)
+    claim_status = "running"
 
     def __init__(self, spec: str, store: StoreSpec, max_jobs: int) -> None:
         self.spec = spec
@@ -352,10 +364,17 @@ def dask_resources(hints: dict[str, float] | None) -> dict[str, float] | None:
     return out or None
 
 
-def run_job_subprocess(job_id: str, env: dict[str, str]) -> dict[str, Any]:
-    """The Dask task: run one job in a fresh subprocess on the worker; returns its outcome."""
+def run_job_subprocess(job_id: str, env: dict[str, str],
+                       bundle: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The Dask task: run one job in a fresh subprocess on the worker; returns its outcome.
+
+    ``bundle`` (the notebook and its local modules) is unpacked into a temporary folder,
+    the kernel's working directory, removed afterwards.
+    """
+    import shutil
     import socket
     import subprocess
+    import tempfile
 
     full_env = {**os.environ, **env}
     try:  # which worker ran the job, for the run's tags
@@ -366,8 +385,18 @@ def run_job_subprocess(job_id: str, env: dict[str, str]) -> dict[str, Any]:
         full_env["LABCYCLE_WORKER_ADDRESS"] = str(worker.address)
     except (ImportError, ValueError):
         pass
-    done = subprocess.run([sys.executable, "-m", "labcycle.jobs.runner", job_id], env=full_env,
-                          capture_output=True, text=True, check=False)
+    command = [sys.executable, "-m", "labcycle.jobs.runner", job_id]
+    scratch = Path(tempfile.mkdtemp(prefix="labcycle-task-"))
+    try:
+        if bundle is not None:
+            from .bundle import unpack
+
+            unpack(bundle, scratch / "job")
+            command += ["--bundle", str(scratch / "job")]
+        done = subprocess.run(command, env=full_env, cwd=scratch, capture_output=True,
+                              text=True, check=False)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     status = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else None
     return {"job_id": job_id, "status": status, "returncode": done.returncode,
             "host": socket.gethostname(), "stderr": done.stderr[-4000:]}
@@ -377,6 +406,7 @@ class DaskExecutor(Executor):
     """``dask://host:port``: jobs as tasks on a Dask distributed cluster."""
 
     name = "dask"
+    claim_status = "queued"
 
     def __init__(self, spec: str, store: StoreSpec, max_jobs: int) -> None:
         super().__init__(spec, store, max_jobs)
@@ -385,23 +415,55 @@ class DaskExecutor(Executor):
         self._futures: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def start(self) -> None:
-        from distributed import Client
+    @staticmethod
+    def connect_timeout() -> float:
+        """Seconds to reach the scheduler (env ``LABCYCLE_DASK_CONNECT_TIMEOUT``, default 10)."""
+        try:
+            return max(0.5, float(os.environ.get("LABCYCLE_DASK_CONNECT_TIMEOUT") or 10))
+        except ValueError:
+            return 10.0
 
-        self.client = Client(self.address, timeout=30, set_as_default=False)
+    def start(self) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise ExecutorUnavailable(
+                f"The executor {self.spec} needs Dask distributed in this environment: "
+                "pip install distributed.", field="executor") from None
+        timeout = self.connect_timeout()
+        try:
+            self.client = Client(self.address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ExecutorUnavailable(
+                f"Could not reach the Dask scheduler at {self.address} within {timeout:g} s "
+                f"({type(exc).__name__}: {exc}). Start it (`dask scheduler`) or point the "
+                "executor (--executor, c.LabCycle.executor or LABCYCLE_EXECUTOR) at a running "
+                "one.", field="executor") from None
 
     def submit(self, job: dict[str, Any]) -> None:
-        from .runner import KERNEL_ENV_VAR
+        from .bundle import pack
+        from .runner import job_paths, job_process_env
 
-        env = {"LABCYCLE_DB_URL": self.store.db_url,
-               "LABCYCLE_ARTIFACT_URL": self.store.artifact_url,
-               KERNEL_ENV_VAR: json.dumps(self.store.kernel_env)}
+        bundle = None
+        if not job.get("git_ref"):
+            from ..client.capture import git_info
+
+            notebook, cwd = job_paths(job)
+            bundle = pack(notebook, cwd, git_info(notebook) or None)
+        env = job_process_env(db_url=self.store.db_url, artifact_url=self.store.artifact_url,
+                              kernel_env=self.store.kernel_env,
+                              storage_options=self.store.storage_options)
         future = self.client.submit(
-            run_job_subprocess, job["id"], env, key=f"labcycle-job-{job['id']}-{job['attempt']}",
+            run_job_subprocess, job["id"], env, bundle,
+            key=f"labcycle-job-{job['id']}-{job['attempt']}",
             resources=dask_resources(job.get("resources")), pure=False, retries=0)
-        future.add_done_callback(lambda _f: self._notify())
+        future.add_done_callback(self._task_done)
         with self._lock:
             self._futures[job["id"]] = future
+
+    def _task_done(self, _future: Any) -> None:
+        if self.client is not None:  # not while closing: the client's threads are stopping
+            self._notify()
 
     def poll(self) -> list[Finished]:
         finished = []
@@ -429,9 +491,16 @@ class DaskExecutor(Executor):
         return True
 
     def shutdown(self) -> None:
-        if self.client is not None:
-            self.client.close()
-            self.client = None
+        client, self.client = self.client, None
+        if client is None:
+            return
+        with self._lock:
+            futures, self._futures = list(self._futures.values()), {}
+        if futures:  # jobs still held by the cluster stop with the dispatcher
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
+        with contextlib.suppress(Exception):
+            client.close(timeout=10)
 
 
 register_executor("local", LocalExecutor)

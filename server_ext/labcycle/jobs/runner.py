@@ -10,10 +10,11 @@ A watchdog thread polls the store for a cancellation request, enforces the job's
 and writes a heartbeat; to stop a job it kills the kernel's process group (the kernel and
 anything it started), which ends papermill's execution in this process.
 
-``python -m labcycle.jobs.runner JOB_ID`` runs one job in a fresh process (the Dask
-executor does this on its workers); the store comes from ``LABCYCLE_DB_URL`` /
-``LABCYCLE_ARTIFACT_URL`` and the kernel's store settings from ``LABCYCLE_JOB_KERNEL_ENV``
-(JSON).
+``python -m labcycle.jobs.runner JOB_ID [--bundle DIR]`` runs one job in a fresh process
+(the Dask executor does this on its workers, with the notebook and its local modules
+unpacked in ``DIR``, see :mod:`labcycle.jobs.bundle`); the store comes from
+``LABCYCLE_DB_URL`` / ``LABCYCLE_ARTIFACT_URL`` and the kernel's store settings from
+``LABCYCLE_JOB_KERNEL_ENV`` (JSON); :func:`job_process_env` is what such a process gets.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from typing import Any
 from ..errors import InvalidInput, LabCycleError
 from ..services import Services
 from ..services.common import param_value
+from ..store.storage import storage_env
 
 log = logging.getLogger(__name__)
 
@@ -53,27 +55,44 @@ _DROP_ENV = ("JPY_SESSION_NAME", "JPY_PARENT_PID", "LABCYCLE_RUN_ID", "LABCYCLE_
              "LABCYCLE_API_URL", "LABCYCLE_API_TOKEN", "LABCYCLE_TRANSPORT", KERNEL_ENV_VAR)
 
 
-# -- what the kernel is told about its store --------------------------------------------------
+# -- the environment of a job's process and kernel ---------------------------------------------
 def kernel_store_env(*, db_url: str, artifact_url: str, home: str | None = None,
                      api_url: str | None = None, api_token: str | None = None,
-                     storage_options: dict | None = None) -> dict[str, str]:
-    """Where a job's kernel logs: the server's REST API when one runs, else the store
-    (with its storage options, default: this process's)."""
-    from ..store.storage import STORAGE_OPTIONS_ENV, storage_options_from_env
-
+                     storage_options: dict[str, Any] | None = None) -> dict[str, str]:
+    """Where a job's kernel logs: the server's REST API when one runs, else the store (and
+    then how to reach the store's storage)."""
     if api_url:
         env = {"LABCYCLE_API_URL": api_url}
         if api_token:
             env["LABCYCLE_API_TOKEN"] = api_token
         return env
-    if storage_options is None:
-        storage_options = storage_options_from_env()
-    env = {"LABCYCLE_TRANSPORT": "local", "LABCYCLE_DB_URL": db_url,
-           "LABCYCLE_ARTIFACT_URL": artifact_url,
-           STORAGE_OPTIONS_ENV: json.dumps(storage_options, sort_keys=True)}
+    env = {**storage_env(storage_options), "LABCYCLE_TRANSPORT": "local",
+           "LABCYCLE_DB_URL": db_url, "LABCYCLE_ARTIFACT_URL": artifact_url}
     if home:
         env["LABCYCLE_HOME"] = home
     return env
+
+
+def job_process_env(*, db_url: str, artifact_url: str, kernel_env: dict[str, str],
+                    storage_options: dict[str, Any] | None = None) -> dict[str, str]:
+    """What a job's own process (``python -m labcycle.jobs.runner`` on a cluster worker) is
+    given on top of the worker's environment: the store, how to reach its storage, and what
+    to tell the kernel."""
+    return {**storage_env(storage_options), "LABCYCLE_DB_URL": db_url,
+            "LABCYCLE_ARTIFACT_URL": artifact_url, KERNEL_ENV_VAR: json.dumps(kernel_env)}
+
+
+def job_paths(job: dict[str, Any]) -> tuple[Path, Path]:
+    """The notebook of a job (not at a git ref) and its kernel's folder, as submitted."""
+    notebook = Path(job["notebook"])
+    if not notebook.is_absolute():
+        notebook = Path(job["cwd"] or os.getcwd()) / notebook
+    if not notebook.is_file():
+        raise InvalidInput(f"No notebook at {notebook}.", field="notebook")
+    cwd = Path(job["cwd"]) if job["cwd"] else notebook.parent
+    if not cwd.is_dir():
+        raise InvalidInput(f"cwd {cwd} is not a folder.", field="cwd")
+    return notebook, cwd
 
 
 # -- parameters -------------------------------------------------------------------------------
@@ -179,8 +198,9 @@ class JobRun:
     """One attempt at one job, in this process."""
 
     def __init__(self, services: Services, job_id: str, kernel_env: dict[str, str],
-                 spares: Any = None) -> None:
+                 spares: Any = None, bundle: Path | None = None) -> None:
         self.services = services
+        self.bundle = bundle  # the folder a cluster worker unpacked the job's files into
         self.spares = spares  # engine.SpareKernels of a pooled worker, or None
         self.jobs = services.jobs
         self.job_id = job_id
@@ -202,6 +222,8 @@ class JobRun:
         watchdog = None
         try:
             self.job = self.jobs.get_raw(self.job_id)
+            if self.job["status"] == "queued":  # waited in a cluster's queue until now
+                self.job["status"] = self.jobs.start(self.job_id)
             if self.job["status"] != "running":
                 return self.job["status"]
             if self.job["cancel_requested"]:
@@ -285,6 +307,11 @@ class JobRun:
         job = self.job
         from ..client.capture import git_info
 
+        if self.bundle is not None:
+            from .bundle import read_manifest
+
+            notebook, git = read_manifest(self.bundle)
+            return notebook, self.bundle, git
         if job["git_ref"]:
             base = Path(job["cwd"] or os.getcwd())
             if not base.is_dir():
@@ -315,14 +342,7 @@ class JobRun:
             git = {"remote": remote or None, "commit": commit, "branch": job["git_ref"],
                    "dirty": False, "diff": None}
             return notebook, cwd, git
-        notebook = Path(job["notebook"])
-        if not notebook.is_absolute():
-            notebook = Path(job["cwd"] or os.getcwd()) / notebook
-        if not notebook.is_file():
-            raise InvalidInput(f"No notebook at {notebook}.", field="notebook")
-        cwd = Path(job["cwd"]) if job["cwd"] else notebook.parent
-        if not cwd.is_dir():
-            raise InvalidInput(f"cwd {cwd} is not a folder.", field="cwd")
+        notebook, cwd = job_paths(job)
         return notebook, cwd, git_info(notebook) or None
 
     def base_environment(self) -> dict[str, str]:
@@ -334,9 +354,7 @@ class JobRun:
         return env
 
     def kernel_environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in _DROP_ENV}
-        for name in ("LABCYCLE_DB_URL", "LABCYCLE_ARTIFACT_URL", "LABCYCLE_HOME"):
-            env.pop(name, None)
+        env = self.base_environment()
         env.update(self.job.get("env") or {})
         env.update(self.store_env)
         env.update(LABCYCLE_RUN_ID=self.run_id or "", LABCYCLE_JOB_ID=self.job_id,
@@ -537,13 +555,14 @@ class JobRun:
 
 
 def run_job(services: Services, job_id: str, kernel_env: dict[str, str],
-            spares: Any = None) -> str:
+            spares: Any = None, bundle: Path | None = None) -> str:
     """Run one claimed job to its end in this process; returns its final status.
 
     ``spares`` (:class:`~labcycle.jobs.engine.SpareKernels`): a pooled worker's kernel
-    started ahead, which the job may take, and where the next one is started.
+    started ahead, which the job may take, and where the next one is started. ``bundle``:
+    the folder where the job's notebook and modules were unpacked (a cluster worker).
     """
-    return JobRun(services, job_id, kernel_env, spares).run()
+    return JobRun(services, job_id, kernel_env, spares, bundle).run()
 
 
 def warm_up() -> None:
@@ -558,19 +577,23 @@ def warm_up() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m labcycle.jobs.runner JOB_ID``: one job in this fresh process."""
+    """``python -m labcycle.jobs.runner JOB_ID [--bundle DIR]``: one job in this fresh process."""
     from ..config import LabCycleConfig
 
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    bundle = None
+    if len(args) == 3 and args[1] == "--bundle":
+        bundle = Path(args.pop(2))
+        args.pop(1)
     if len(args) != 1:
-        print("usage: python -m labcycle.jobs.runner JOB_ID", file=sys.stderr)
+        print("usage: python -m labcycle.jobs.runner JOB_ID [--bundle DIR]", file=sys.stderr)
         return 2
     config = LabCycleConfig()
     services = Services.open(config.db_url, config.artifact_url, migrate=False)
     kernel_env = json.loads(os.environ.get(KERNEL_ENV_VAR) or "null") or kernel_store_env(
         db_url=config.db_url, artifact_url=config.artifact_url, home=config.home)
     try:
-        status = run_job(services, args[0], kernel_env)
+        status = run_job(services, args[0], kernel_env, bundle=bundle)
     finally:
         services.close()
     print(status)

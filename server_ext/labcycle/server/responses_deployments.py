@@ -20,8 +20,8 @@ class Deployment(Out):
     workers: int
     batching: dict[str, Any]
     capture: bool
-    desired: str = Field(description="running or stopped")
-    status: str = Field(description="starting, ready, failed or stopped")
+    desired: str = Field(description="running, stopped, or external (exported to Kubernetes)")
+    status: str = Field(description="starting, ready, failed, stopped or exported")
     pids: list[int]
     url: str
     api_key_required: bool

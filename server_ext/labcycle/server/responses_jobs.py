@@ -16,7 +16,7 @@ class JobProgress(Out):
 class Job(Out):
     id: str
     name: str
-    status: Literal["pending", "running", "succeeded", "failed", "cancelled"]
+    status: Literal["pending", "queued", "running", "succeeded", "failed", "cancelled"]
     notebook: str
     parameters: dict[str, Any]
     experiment: str | None

@@ -12,6 +12,7 @@ class SweepProgress(Out):
     total: int
     not_submitted: int
     pending: int
+    queued: int = 0
     running: int
     succeeded: int
     failed: int
@@ -41,7 +42,7 @@ class SweepTrial(Out):
     trial: int
     parameters: dict[str, Any]
     job_id: str | None
-    status: Literal["not_submitted", "pending", "running", "succeeded", "failed", "cancelled"]
+    status: Literal["not_submitted", "pending", "queued", "running", "succeeded", "failed", "cancelled"]
     run_id: str | None
     run_status: str | None
     metrics: dict[str, MetricValueOut]

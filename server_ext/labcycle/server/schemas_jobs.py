@@ -8,7 +8,7 @@ from pydantic import Field, field_validator
 
 from .schemas import Body, Id, Name, Query, split_list
 
-JobStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
+JobStatus = Literal["pending", "queued", "running", "succeeded", "failed", "cancelled"]
 
 
 class SubmitJob(Body):

@@ -44,7 +44,9 @@ T = Deployment.__table__
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 DEFAULT_BATCHING = {"enabled": True, "max_batch_rows": 256, "max_wait_us": 2000}
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-STATUSES = ("starting", "ready", "failed", "stopped")
+STATUSES = ("starting", "ready", "failed", "stopped", "exported")
+#: ``desired`` of a deployment that runs elsewhere (a Kubernetes export): never started here
+EXTERNAL = "external"
 
 
 def hash_api_key(key: str) -> str:
@@ -401,6 +403,70 @@ class DeploymentService:
             out["api_key"] = key  # shown once, never stored
         return out
 
+    def export(self, ref: str, out: Any, *, actor: str, trusted: bool = False,
+               storage_env: dict[str, str] | None = None, register: bool = True,
+               **options: Any) -> dict[str, Any]:
+        """Write a container build context and Kubernetes manifests serving ``ref`` into
+        ``out`` (:func:`labcycle.models.export.export`, which takes ``options``), and register
+        it as a deployment (``desired`` external, status ``exported``; nothing runs here):
+        the pods write their prediction log under its id into this hub's artifact store,
+        where the hub lists its predictions and monitors watch it.
+
+        ``storage_env``: variables the pods get from a Secret (storage options,
+        credentials); ``LABCYCLE_STORAGE_OPTIONS`` of this process is added unless given.
+        """
+        from pathlib import Path
+
+        from ..config import STORAGE_OPTIONS_ENV as STORAGE_OPTIONS_VAR
+        from ..models import materialize
+        from ..models.export import export
+
+        version = self.registry.resolve(ref)
+        self._require_approved([(version, 100.0)])
+        if trusted and version["trusted"]:
+            self.registry.record_trusted_load(version["id"], actor=actor, purpose="export")
+        env = dict(storage_env or {})
+        if os.environ.get(STORAGE_OPTIONS_VAR) and STORAGE_OPTIONS_VAR not in env:
+            env[STORAGE_OPTIONS_VAR] = os.environ[STORAGE_OPTIONS_VAR]
+        folder = materialize(version, lambda f: self.services.blobs.read_bytes(f["digest"]))
+        deployment_id = new_id() if register else None
+        log_url = self.services.blobs.url if register else None
+        result = export(version, folder, Path(out), trusted=trusted, deployment_id=deployment_id,
+                        log_url=log_url, storage_env=env, **options)
+        result["log_url_is_local"] = bool(log_url) and "://" not in log_url
+        if not register:
+            return result
+        base = validate_name(f"{result['name']}-k8s", "name", 90)
+        name, n = base, 2
+        while self._name_taken(name):
+            name, n = f"{base}-{n}", n + 1
+        now = now_ms()
+        row = {
+            "id": deployment_id, "name": name, "model_ref": version["ref"],
+            "model_name": version["model_name"], "traffic": None, "host": "kubernetes",
+            "port": options.get("port", 8080), "workers": validate_workers(options.get("workers", 1)),
+            "batching": validate_batching(None), "capture": True, "desired": EXTERNAL,
+            "status": "exported", "pids": [], "url": f"http://{result['name']}",
+            "api_key_hash": result["api_key_hash"], "error": None,
+            "serving": {"exported": {"image": result["image"], "log_url": log_url,
+                                     "version_id": version["id"], "out": result["out"]}},
+            "restarts": 0, "created_by": actor, "created_at": now, "updated_at": now,
+            "started_at": None,
+        }
+        with self.store.write() as conn:
+            conn.execute(Deployment.__table__.insert().values(**row))
+            audit(conn, actor, "export", "deployment", deployment_id,
+                  {"name": name, "model_ref": version["ref"], "image": result["image"],
+                   "log_url": log_url})
+        result["deployment"] = self.get(deployment_id)
+        return result
+
+    @staticmethod
+    def _refuse_external(row: Deployment, action: str) -> None:
+        if row.desired == EXTERNAL:
+            raise Conflict(f"Deployment {row.name!r} was exported to Kubernetes and runs there; "
+                           f"{action} it with kubectl, not here.", field="desired")
+
     def _name_taken(self, name: str) -> bool:
         with self.store.read() as conn:
             return conn.execute(select(Deployment.id).where(Deployment.name == name)).first() is not None
@@ -411,7 +477,9 @@ class DeploymentService:
         ``traffic=None`` goes back to the model reference alone)."""
         changes: dict[str, Any] = {}
         with self.store.read() as conn:
-            current = _row(self._load(conn, ref))
+            loaded = self._load(conn, ref)
+            self._refuse_external(loaded, "change")
+            current = _row(loaded)
         if model_ref is not None:
             if not isinstance(model_ref, str) or not model_ref.strip():
                 raise InvalidInput("model must be a model reference.", field="model")
@@ -442,6 +510,7 @@ class DeploymentService:
     def stop(self, ref: str, *, actor: str) -> dict[str, Any]:
         with self.store.write() as conn:
             row = self._load(conn, ref)
+            self._refuse_external(row, "stop")
             conn.execute(update(Deployment).where(Deployment.id == row.id)
                          .values(desired="stopped", updated_at=now_ms()))
             audit(conn, actor, "stop", "deployment", row.id, None)
@@ -450,6 +519,7 @@ class DeploymentService:
     def start(self, ref: str, *, actor: str) -> dict[str, Any]:
         with self.store.write() as conn:
             row = self._load(conn, ref)
+            self._refuse_external(row, "start")
             conn.execute(update(Deployment).where(Deployment.id == row.id)
                          .values(desired="running", status="starting", error=None,
                                  updated_at=now_ms()))

@@ -1,8 +1,9 @@
 """Notebook jobs: the persisted job queue.
 
 A job asks for a notebook to be executed with papermill as a tracked run. Its row in the
-``jobs`` table is the record of everything about it: status (``pending`` → ``running`` →
-``succeeded`` / ``failed`` / ``cancelled``), cell progress, the run it produced, the
+``jobs`` table is the record of everything about it: status (``pending`` → [``queued``] →
+``running`` → ``succeeded`` / ``failed`` / ``cancelled``; ``queued`` while a cluster executor
+holds the job but no worker has started it), cell progress, the run it produced, the
 worker that ran it. The queue is the table: a dispatcher (``labcycle.jobs.dispatcher``)
 claims pending rows atomically and hands them to an executor; workers write progress and
 results back here, from any process or machine that reaches the store.
@@ -39,8 +40,10 @@ from .common import (
 )
 
 J = Job.__table__
-STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+STATUSES = ("pending", "queued", "running", "succeeded", "failed", "cancelled")
 FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+#: claimed by a dispatcher and not finished: waiting in the executor, or executing
+ACTIVE_STATUSES = ("queued", "running")
 SECRET_KEY = re.compile(r"TOKEN|SECRET|PASSWORD|KEY", re.IGNORECASE)
 MASK = "***"
 RESOURCE_KEYS = ("cpus", "memory", "gpus")
@@ -401,8 +404,8 @@ class JobService:
             if row is None:
                 raise NotFound(f"No job with id {job_id!r}.", field="job_id")
             if row.status in FINAL_STATUSES:
-                raise Conflict(f"Job {job_id} is {row.status} already; only pending or running "
-                               "jobs can be cancelled.", status=row.status)
+                raise Conflict(f"Job {job_id} is {row.status} already; only pending, queued or "
+                               "running jobs can be cancelled.", status=row.status)
             if row.status == "pending":
                 conn.execute(update(J).where(J.c.id == job_id).values(
                     status="cancelled", cancel_requested=True, ended_at=now, updated_at=now,
@@ -438,9 +441,12 @@ class JobService:
     # -- for the dispatcher and the workers ---------------------------------------------------
     def claim(self, dispatcher_id: str, executor: str, *, job_ids: list[str] | None = None,
               limit: int = 1, pid: int | None = None, host: str | None = None,
-              created_by: str | None = None) -> list[dict[str, Any]]:
-        """Atomically move up to ``limit`` pending jobs to ``running`` for this dispatcher
-        (only ``created_by``'s jobs when given: a hub user's server runs theirs alone).
+              created_by: str | None = None, status: str = "running",
+              ) -> list[dict[str, Any]]:
+        """Atomically move up to ``limit`` pending jobs to ``status`` for this dispatcher:
+        ``running`` (a local worker starts it now) or ``queued`` (a cluster executor holds it
+        until a worker :meth:`start` s it); only ``created_by``'s jobs when given (a hub
+        user's server runs theirs alone).
 
         The UPDATE re-checks ``status = 'pending'``, so of two dispatchers racing for one
         job exactly one sees its row updated (SQLite: BEGIN IMMEDIATE serialises writers;
@@ -458,7 +464,7 @@ class JobService:
                 if len(claimed) >= limit:
                     break
                 done = conn.execute(update(J).where(and_(J.c.id == job_id, J.c.status == "pending"))
-                                    .values(status="running", claimed_by=dispatcher_id,
+                                    .values(status=status, claimed_by=dispatcher_id,
                                             executor=executor, attempt=J.c.attempt + 1,
                                             started_at=now, updated_at=now, ended_at=None,
                                             progress_cell=None, progress_total=None,
@@ -470,6 +476,18 @@ class JobService:
                 if done.rowcount == 1:
                     claimed.append(job_id)
         return [self.get(job_id) for job_id in claimed]
+
+    def start(self, job_id: str) -> str:
+        """A worker begins a ``queued`` job: it becomes ``running`` (its start time is now).
+        Returns the job's status afterwards (a job cancelled meanwhile stays cancelled)."""
+        now = now_ms()
+        with self.store.write() as conn:
+            conn.execute(update(J).where(and_(J.c.id == job_id, J.c.status == "queued"))
+                         .values(status="running", started_at=now, updated_at=now))
+            status = conn.execute(select(J.c.status).where(J.c.id == job_id)).scalar()
+        if status is None:
+            raise NotFound(f"No job with id {job_id!r}.", field="job_id")
+        return status
 
     def get_raw(self, job_id: str) -> dict[str, Any]:
         """The job with its env unmasked: only for the worker that runs it."""
@@ -496,7 +514,7 @@ class JobService:
                error_detail: dict | None = None, actor: str = "labcycle",
                run_id: str | None = None, run_status: str | None = None,
                progress: tuple[int, int] | None = None) -> dict[str, Any]:
-        """Record a job's end (only if it is still running: a finished job stays finished),
+        """Record a job's end (only if it is still queued or running: a finished job stays finished),
         and with it the end of its run (``run_status``) in the same transaction."""
         if status not in FINAL_STATUSES:
             raise InvalidInput(f"status must be one of {', '.join(FINAL_STATUSES)}.",
@@ -507,7 +525,8 @@ class JobService:
         if progress is not None:
             values.update(progress_cell=progress[0], progress_total=progress[1])
         with self.store.write() as conn:
-            done = conn.execute(update(J).where(and_(J.c.id == job_id, J.c.status == "running"))
+            done = conn.execute(update(J).where(and_(J.c.id == job_id,
+                                                     J.c.status.in_(ACTIVE_STATUSES)))
                                 .values(**values))
             if done.rowcount:
                 audit(conn, actor, f"job.{status}", "job", job_id,
@@ -526,13 +545,13 @@ class JobService:
         return self.get(job_id)
 
     def requeue_or_fail(self, job_id: str, reason: str, *, actor: str = "labcycle") -> str:
-        """A running job whose worker died: back to pending when it has retries left, else
+        """A queued or running job whose worker died: back to pending when it has retries left, else
         failed with ``reason``. Returns the new status."""
         now = now_ms()
         with self.store.write() as conn:
             row = conn.execute(select(J.c.status, J.c.attempt, J.c.retries, J.c.run_id,
                                       J.c.cancel_requested).where(J.c.id == job_id)).first()
-            if row is None or row.status != "running":
+            if row is None or row.status not in ACTIVE_STATUSES:
                 return row.status if row else "missing"
             if row.cancel_requested:
                 new_status, values = "cancelled", {"error": "cancelled", "ended_at": now}
@@ -543,7 +562,7 @@ class JobService:
                 new_status, values = "failed", {
                     "error": reason, "ended_at": now,
                     "error_detail": {"reason": "worker_lost", "message": reason}}
-            conn.execute(update(J).where(and_(J.c.id == job_id, J.c.status == "running"))
+            conn.execute(update(J).where(and_(J.c.id == job_id, J.c.status.in_(ACTIVE_STATUSES)))
                          .values(status=new_status, updated_at=now, **values))
             audit(conn, actor, f"job.{'requeue' if new_status == 'pending' else new_status}",
                   "job", job_id, {"reason": reason})
@@ -568,7 +587,7 @@ class JobService:
         with self.store.read() as conn:
             rows = conn.execute(select(J.c.id, J.c.worker_pid, J.c.worker_host, J.c.claimed_by,
                                        J.c.started_at, J.c.updated_at)
-                                .where(J.c.status == "running")).all()
+                                .where(J.c.status.in_(ACTIVE_STATUSES))).all()
         changed = []
         stale = now_ms() - STALE_AFTER_MS
         for row in rows:
@@ -588,7 +607,7 @@ class JobService:
     def running_ids(self, dispatcher_id: str) -> list[str]:
         with self.store.read() as conn:
             return list(conn.execute(select(J.c.id).where(and_(
-                J.c.status == "running", J.c.claimed_by == dispatcher_id))).scalars())
+                J.c.status.in_(ACTIVE_STATUSES), J.c.claimed_by == dispatcher_id))).scalars())
 
     @staticmethod
     def _pending(job_ids: list[str] | None, created_by: str | None) -> Any:
@@ -610,7 +629,8 @@ class JobService:
     def unfinished(self, job_ids: list[str]) -> list[str]:
         with self.store.read() as conn:
             return list(conn.execute(select(J.c.id).where(and_(
-                J.c.id.in_(job_ids), or_(J.c.status == "pending", J.c.status == "running"))))
+                J.c.id.in_(job_ids), or_(J.c.status == "pending",
+                                         J.c.status.in_(ACTIVE_STATUSES)))))
                 .scalars())
 
 

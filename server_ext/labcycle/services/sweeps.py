@@ -280,7 +280,7 @@ class SweepService:
                          .values(status="cancelled", ended_at=now, updated_at=now))
             audit(conn, actor, "sweep.cancel", "sweep", sweep_id, None)
             job_ids = conn.execute(select(J.c.id).where(
-                J.c.sweep_id == sweep_id, J.c.status.in_(("pending", "running")))).scalars().all()
+                J.c.sweep_id == sweep_id, J.c.status.in_(("pending", "queued", "running")))).scalars().all()
         for job_id in job_ids:
             with contextlib.suppress(Conflict):  # finished meanwhile
                 self.jobs.cancel(job_id, actor=actor)
@@ -292,6 +292,7 @@ class SweepService:
             "total": row.n_trials,
             "not_submitted": max(0, row.n_trials - row.submitted),
             "pending": counts.get("pending", 0),
+            "queued": counts.get("queued", 0),
             "running": counts.get("running", 0),
             "succeeded": counts.get("succeeded", 0),
             "failed": counts.get("failed", 0),

@@ -54,6 +54,9 @@ CONFIG_ENV = "LABCYCLE_SERVE_CONFIG"
 class ServeConfig:
     model: str | None = None  # a registry reference or a model folder (no deployment)
     deployment_id: str | None = None
+    #: serving a model folder: the deployment id its prediction log is written under (an
+    #: exported deployment the hub registered; the store is not opened)
+    log_id: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -131,7 +134,7 @@ class ModelServer:
         self._control: asyncio.Task | None = None
         self._reported: Any = None
         self._retry_at: dict[str, float] = {}
-        self.deployment_id = config.deployment_id or "local"
+        self.deployment_id = config.deployment_id or config.log_id or "local"
         self.ids = IdSource()  # request and prediction ids: a per-process prefix + a counter
         self.stats = Stats.for_server(self.deployment_id, config.port, config.workers)
 

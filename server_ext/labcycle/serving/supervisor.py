@@ -156,6 +156,8 @@ class Supervisor:
         deployments = self.services.deployments
         with self._lock(deployment_id):
             d = deployments.get(deployment_id, secret=True)
+            if d["desired"] == "external":  # an export: it runs on Kubernetes, not here
+                return d
             pid = (d["pids"] or [None])[0]
             alive = pid_alive(pid)
             if d["desired"] == "stopped":

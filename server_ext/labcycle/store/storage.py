@@ -17,9 +17,8 @@ from typing import Any
 
 import fsspec
 
+from ..config import STORAGE_OPTIONS_ENV
 from ..errors import Unavailable
-
-STORAGE_OPTIONS_ENV = "LABCYCLE_STORAGE_OPTIONS"
 
 #: what to install for the protocols whose fsspec filesystem is a separate package
 _PACKAGES = {
