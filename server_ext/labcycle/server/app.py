@@ -141,7 +141,6 @@ class LabCycleApp(ExtensionApp):
 
         self._exported, self._withheld = {}, {}
         self.options = LabCycle(parent=self)
-        self.options.db_url  # read now: the environment variable is withheld from kernels below
         self.settings[OPTIONS_KEY] = self.options
         self.settings[OPENAPI_KEY] = build_document(self.serverapp.base_url)
         try:
@@ -212,7 +211,7 @@ class LabCycleApp(ExtensionApp):
         """Tell kernels (which inherit our environment) where the API is and how to log in,
         and keep the database URL (credentials included) to this process: kernels and
         terminals write through the API, whose roles apply, never to the store itself."""
-        if DB_URL_ENV in os.environ:
+        if DB_URL_ENV in os.environ and self.options.db_url:  # the trait has read it first
             self._withheld[DB_URL_ENV] = os.environ.pop(DB_URL_ENV)
         values = {}
         url = server_api_url(self.serverapp)
