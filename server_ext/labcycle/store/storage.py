@@ -90,7 +90,8 @@ def storage_env(
         for name, value in env.items()
         if name.startswith(_CREDENTIAL_PREFIXES) or name in _CREDENTIAL_NAMES
     }
-    forwarded[STORAGE_OPTIONS_ENV] = json.dumps(dict(options), sort_keys=True)
+    if options:  # none: leave the receiving process's own setting alone
+        forwarded[STORAGE_OPTIONS_ENV] = json.dumps(dict(options), sort_keys=True)
     return forwarded
 
 
