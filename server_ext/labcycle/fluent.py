@@ -321,8 +321,20 @@ def _require_run() -> ActiveRun:
     return run
 
 
+#: called with a run id before that run is flushed (autologging waits for its background
+#: logging); outside the lock, because that logging takes it
+_before_flush: list[Any] = []
+
+
+def _wait_for_background(run_id: str | None) -> None:
+    for hook in _before_flush:
+        hook(run_id)
+
+
 def end_run(status: str = "finished") -> Run | None:
     """Flush everything logged, attach the notebook snapshot, and close the active run."""
+    if _state.stack:
+        _wait_for_background(_state.stack[-1].id)
     with _state.lock:
         if not _state.stack:
             return None
@@ -364,6 +376,7 @@ def _capture_code(run: Run, transport: Transport) -> None:
 
 def flush() -> None:
     """Send everything buffered now (normally done every second and at run end)."""
+    _wait_for_background(None)
     _state.flusher().flush()
 
 
@@ -452,15 +465,16 @@ def log_artifact(obj: Any, name: str | None = None) -> list[dict[str, Any]]:
 
 
 def log_dataset(data: Any, name: str | None = None, context: str = "training",
-                store_content: bool = True) -> dict[str, Any]:
+                store_content: bool = True, run_id: str | None = None) -> dict[str, Any]:
     """Record a dataset (DataFrame or file path) as an input of the active run.
 
     The dataset is identified by a content fingerprint, so the same data logged twice is
     one dataset. A DataFrame's content is kept (Parquet) so monitors can use it as a
     reference later; pass ``store_content=False`` to keep only its fingerprint.
+    ``run_id`` names another run than the active one (autologging's background thread).
     """
-    run = _require_run()
     transport = _state.transport()
+    run = Run({"id": run_id}, transport) if run_id else _require_run()
     content_digest = None
     if describe_object(data) == "dataframe":
         info = dataframe_fingerprint(data)
