@@ -141,11 +141,13 @@ class LabCycleMagics(Magics):
                 lc.log_metric(key, _number(value), step=args.step)
 
     def _cmd_autolog(self, args: argparse.Namespace) -> None:
-        config = lc.autolog(disable=args.disable, log_models=not args.no_models,
-                            log_datasets=not args.no_datasets,
-                            log_training_metrics=not args.no_training_metrics,
-                            system_metrics=not args.no_system_metrics,
-                            max_tuning_runs=args.max_tuning_runs)
+        from .autologging import autolog
+
+        config = autolog(disable=args.disable, log_models=not args.no_models,
+                         log_datasets=not args.no_datasets,
+                         log_training_metrics=not args.no_training_metrics,
+                         system_metrics=not args.no_system_metrics,
+                         max_tuning_runs=args.max_tuning_runs)
         if not config.enabled:
             print("LabCycle autologging is off.")
         else:

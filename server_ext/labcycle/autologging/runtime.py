@@ -73,9 +73,13 @@ _depth = 0
 _depth_lock = threading.Lock()
 
 
+_thread_state = threading.local()
+
+
 def inside_fit() -> bool:
-    """True while an autologged fit runs in any thread (a forest's trees fit in threads)."""
-    return _depth > 0
+    """True while an autologged fit runs in any thread (a forest's trees fit in threads),
+    and always in autologging's own thread (its metrics fit label encoders)."""
+    return _depth > 0 or getattr(_thread_state, "logging", False)
 
 
 class _Outermost:
@@ -120,6 +124,7 @@ class Background:
         self._queue.put((run_id, job, None if obj is None else id(obj), what))
 
     def _work(self) -> None:
+        _thread_state.logging = True
         while True:
             run_id, job, obj, what = self._queue.get()
             try:

@@ -499,16 +499,16 @@ class RestSource:
             )
         return response
 
-    def _get(self, path: str, **params: Any) -> dict[str, Any]:
+    def _get(self, route: str, **params: Any) -> dict[str, Any]:
         import httpx
 
         try:
-            response = self.http.get(path, params=params)
+            response = self.http.get(route, params=params)
         except httpx.HTTPError as exc:
             raise InvalidInput(
                 f"Cannot reach the MLflow server at {self.location}: {exc}", field="from"
             ) from None
-        return self._check(response, path).json()
+        return self._check(response, route).json()
 
     def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         import httpx
