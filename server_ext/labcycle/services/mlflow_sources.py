@@ -183,11 +183,16 @@ class SqlSource:
             raise InvalidInput(
                 f"Cannot open {self.location} as a database: {exc}", field="from"
             ) from None
-        if not {"experiments", "runs", "metrics", "params", "tags"} <= tables:
+        inspector = inspect(self.engine)
+        needed = {"experiments", "runs", "metrics", "params", "tags"}
+        # LabCycle's own store has tables of these names too; MLflow's runs have run_uuid.
+        if not needed <= tables or "run_uuid" not in {
+            c["name"] for c in inspector.get_columns("runs")
+        }:
             self.engine.dispose()
             raise InvalidInput(
-                f"{self.location} is not an MLflow tracking database (it has no "
-                "experiments/runs/metrics tables).",
+                f"{self.location} is not an MLflow tracking database (no runs table with "
+                "MLflow's run_uuid column).",
                 field="from",
             )
         self.tables = tables
