@@ -96,6 +96,8 @@ def mlflow_worker(rows: int, rounds: int) -> None:
     plain, logged = [], []
     with tempfile.TemporaryDirectory(prefix="mlflow-bench-autolog-") as tmp:
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
+        # artifacts in the temporary folder too (the default is ./mlruns)
+        mlflow.create_experiment("autolog", artifact_location=Path(tmp, "artifacts").as_uri())
         mlflow.set_experiment("autolog")
         forest().fit(X[:200], y[:200])
         mlflow.sklearn.autolog(silent=True)
@@ -128,6 +130,7 @@ def mlflow_rounds(python: str, rows: int, rounds: int) -> dict:
         capture_output=True,
         text=True,
         check=False,
+        cwd=tempfile.gettempdir(),  # nothing of MLflow's lands in the working folder
     )
     if out.returncode:
         sys.exit(f"MLflow's half failed:\n{out.stderr[-3000:]}")

@@ -171,11 +171,9 @@ def test_training_never_waits_for_the_logging(api, iris, monkeypatch):
 
     monkeypatch.setattr(sklearn_autolog, "_log_after_fit", slow_logging)
     lc.autolog(system_metrics=False)
-    started = time.perf_counter()
     LogisticRegression(max_iter=300).fit(*iris)
-    elapsed = time.perf_counter() - started
+    # Had fit waited for the logging (5 s of it), it would be over by now.
     assert not autologging.wait(timeout=0), "the logging is still going on after fit returned"
-    assert elapsed < 4.5, "fit returned before the logging was done"
     assert runs(api)[0]["status"] == "running"
     assert autologging.wait(timeout=60)
     assert runs(api)[0]["status"] == "finished"

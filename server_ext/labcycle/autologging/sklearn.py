@@ -207,10 +207,8 @@ def _log_model(fit_run: FitRun, model: Any, x: Any, config: Any) -> None:
         return
 
     name = config.registered_model_name or "model"
-    example = None
-    frame = _frame(x) if x is not None else None
-    if frame is not None and hasattr(frame, "head"):
-        example = frame.head(5)
+    # a few rows of the training data as given (a DataFrame keeps its column names)
+    example = x.head(5) if hasattr(x, "head") else x[:5] if hasattr(x, "__getitem__") else None
     log_model(
         model,
         name,
