@@ -43,6 +43,19 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 TARGET = 0.05  # at most 5 % longer fit
+KEYS = ("plain", "returns", "logged", "plain_cpu", "returns_cpu", "logged_cpu")
+
+
+class Clock:
+    """Wall time, and the process's CPU time (all its threads): on a shared machine the
+    wall time swings with other processes' load, the CPU time much less."""
+
+    def __init__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def record(self, times: dict[str, list[float]], key: str) -> None:
+        times[key].append(time.perf_counter() - self.wall)
+        times[f"{key}_cpu"].append(time.process_time() - self.cpu)
 
 
 def make_data(rows: int):
@@ -62,7 +75,7 @@ def labcycle_rounds(rows: int, rounds: int) -> dict:
     from labcycle import autologging
 
     X, y = make_data(rows)
-    plain, returns, logged = [], [], []
+    times: dict[str, list[float]] = {k: [] for k in KEYS}
     with tempfile.TemporaryDirectory(prefix="labcycle-bench-autolog-") as home:
         lc.configure(home=home)
         forest().fit(X[:200], y[:200])  # warm-up: imports, first allocations
@@ -71,21 +84,21 @@ def labcycle_rounds(rows: int, rounds: int) -> dict:
         autologging.wait()
         lc.autolog(disable=True)
         for _ in range(rounds):
-            started = time.perf_counter()
+            clock = Clock()
             forest().fit(X, y)
-            plain.append(time.perf_counter() - started)
+            clock.record(times, "plain")
             lc.autolog()
-            started = time.perf_counter()
+            clock = Clock()
             forest().fit(X, y)
-            returns.append(time.perf_counter() - started)
+            clock.record(times, "returns")
             autologging.wait()
-            logged.append(time.perf_counter() - started)
+            clock.record(times, "logged")
             lc.autolog(disable=True)
         runs = lc.search_runs()
         assert len(runs) == rounds + 1 and set(runs["status"]) == {"finished"}, runs
         run = lc.get_run(runs["run_id"].iloc[0])
         assert "training_accuracy_score" in run.metrics and run.params["n_estimators"] == "100"
-    return {"plain": plain, "returns": returns, "logged": logged}
+    return times
 
 
 def mlflow_worker(rows: int, rounds: int) -> None:
@@ -93,7 +106,7 @@ def mlflow_worker(rows: int, rounds: int) -> None:
     import mlflow
 
     X, y = make_data(rows)
-    plain, logged = [], []
+    times: dict[str, list[float]] = {k: [] for k in KEYS}
     with tempfile.TemporaryDirectory(prefix="mlflow-bench-autolog-") as tmp:
         mlflow.set_tracking_uri(f"sqlite:///{tmp}/mlflow.db")
         # artifacts in the temporary folder too (the default is ./mlruns)
@@ -104,19 +117,16 @@ def mlflow_worker(rows: int, rounds: int) -> None:
         forest().fit(X[:200], y[:200])
         mlflow.sklearn.autolog(disable=True)
         for _ in range(rounds):
-            started = time.perf_counter()
+            clock = Clock()
             forest().fit(X, y)
-            plain.append(time.perf_counter() - started)
+            clock.record(times, "plain")
             mlflow.sklearn.autolog(silent=True)
-            started = time.perf_counter()
+            clock = Clock()
             forest().fit(X, y)
-            logged.append(time.perf_counter() - started)
+            clock.record(times, "returns")  # synchronous: the logging is done when fit returns
+            clock.record(times, "logged")
             mlflow.sklearn.autolog(disable=True)
-    print(
-        json.dumps(
-            {"plain": plain, "returns": logged, "logged": logged, "version": mlflow.__version__}
-        )
-    )
+    print(json.dumps({**times, "version": mlflow.__version__}))
 
 
 def mlflow_rounds(python: str, rows: int, rounds: int) -> dict:
@@ -139,8 +149,9 @@ def mlflow_rounds(python: str, rows: int, rounds: int) -> dict:
     return result
 
 
-def overhead(result: dict, key: str) -> float:
-    return statistics.median(result[key]) / statistics.median(result["plain"]) - 1
+def overhead(result: dict, key: str, cpu: bool = False) -> float:
+    suffix = "_cpu" if cpu else ""
+    return statistics.median(result[key + suffix]) / statistics.median(result["plain" + suffix]) - 1
 
 
 def report(lab: dict, mlf: dict | None, rows: int, rounds: int) -> str:
@@ -149,39 +160,61 @@ def report(lab: dict, mlf: dict | None, rows: int, rounds: int) -> str:
     begin, end = markers("autolog")
     med = statistics.median
 
-    def line(name: str, result: dict, note: str = "") -> str:
+    def cell(result: dict, key: str, cpu: bool) -> str:
+        value = med(result[key + ("_cpu" if cpu else "")])
+        if key == "plain":
+            return f"{value:.2f} s"
+        return f"{value:.2f} s ({overhead(result, key, cpu):+.1%})"
+
+    def line(name: str, result: dict, cpu: bool) -> str:
+        kind = "CPU" if cpu else "wall"
         return (
-            f"| {name} | {med(result['plain']):.2f} s | {med(result['returns']):.2f} s "
-            f"({overhead(result, 'returns'):+.1%}) | {med(result['logged']):.2f} s "
-            f"({overhead(result, 'logged'):+.1%}) |{note}"
+            f"| {name} | {kind} | {cell(result, 'plain', cpu)} | "
+            f"{cell(result, 'returns', cpu)} | {cell(result, 'logged', cpu)} |"
         )
 
-    rows_md = [line("LabCycle `lc.autolog()`", lab)]
+    rows_md = [line("LabCycle `lc.autolog()`", lab, False), line("", lab, True)]
     if mlf:
-        rows_md.append(line(f"MLflow {mlf['version']} `mlflow.sklearn.autolog()`", mlf))
-    verdict = "meets" if overhead(lab, "returns") < TARGET else "misses"
+        name = f"MLflow {mlf['version']} `mlflow.sklearn.autolog()`"
+        rows_md += [line(name, mlf, False), line("", mlf, True)]
+    wall, cpu = overhead(lab, "returns"), overhead(lab, "returns", cpu=True)
+    verdict = (
+        "meets"
+        if max(wall, cpu) < TARGET
+        else ("meets it in CPU time" if cpu < TARGET else "misses it")
+    )
+    peer = ""
+    if mlf:
+        peer = (
+            f" MLflow's autolog is synchronous: its fit returns "
+            f"{overhead(mlf, 'returns'):+.1%} later (wall; CPU {overhead(mlf, 'returns', True):+.1%}),"
+            " most of it saving the model and inferring its pip requirements."
+        )
     text = [
         begin,
         "## Autolog overhead (issue 12): a 100-tree forest, with and without autologging",
         "",
         f"{stamp()} · {machine()} · load average {load_average()} at the end · the machine "
-        "is shared with other engineers' test runs, so single fits vary by 10–30 %; rounds "
-        "alternate plain and autologged fits and the medians are compared.",
+        "is shared with other engineers' test runs (load 7–10 on 2 cores while this ran), "
+        "so single fits' wall times swing by a factor of 2 or more; rounds alternate plain "
+        "and autologged fits, the medians are compared, and the process's CPU time (all "
+        "its threads), which the other processes disturb far less, is given beside the "
+        "wall time.",
         "",
         f"`RandomForestClassifier(n_estimators=100, n_jobs=1)` on {rows:,} × 20 "
         f"(`make_classification`), {rounds} rounds of each; `python bench/autolog.py`.",
         "",
-        "| autolog | plain fit (median) | fit returns | fit + logging stored |",
-        "|---|---|---|---|",
+        "| autolog | time | plain fit (median) | fit returns | fit + logging stored |",
+        "|---|---|---|---|---|",
         *rows_md,
         "",
-        f"Target: under 5 % on the fit. LabCycle {verdict} it: "
-        f"{overhead(lab, 'returns'):+.1%} on the fit call (params, tags and the run's start "
-        "in the call; training metrics, the skops model, the dataset fingerprint and the "
-        "run's end in the background thread), "
-        f"{overhead(lab, 'logged'):+.1%} until all of it is stored.",
+        f"Target: under 5 % on the fit. LabCycle {verdict}: {wall:+.1%} wall, {cpu:+.1%} CPU "
+        "on the fit call (params, tags and the run's start happen in the call; training "
+        "metrics, the skops model, the dataset fingerprint and the run's end in the "
+        f"background thread), {overhead(lab, 'logged'):+.1%} wall / "
+        f"{overhead(lab, 'logged', True):+.1%} CPU until all of it is stored.{peer}",
         "",
-        "Per round (s): LabCycle plain "
+        "Per round, wall (s): LabCycle plain "
         + ", ".join(f"{v:.2f}" for v in lab["plain"])
         + "; autologged "
         + ", ".join(f"{v:.2f}" for v in lab["returns"])

@@ -313,3 +313,30 @@ def test_the_environment_setting_and_the_magic(api, iris, tmp_path):
     assert not autologging.enabled()
     lc.flush()
     assert [r["name"] for r in runs(api)] == ["LogisticRegression"]
+
+
+def test_a_script_that_ends_right_after_fit_loses_nothing(tmp_path, sqlite_template):
+    shutil.copyfile(sqlite_template, tmp_path / "labcycle.db")
+    script = tmp_path / "train.py"
+    script.write_text(
+        "import labcycle as lc\n"
+        "from sklearn.datasets import load_iris\n"
+        "from sklearn.ensemble import RandomForestClassifier\n"
+        "lc.autolog()\n"
+        "RandomForestClassifier(n_estimators=20).fit(*load_iris(return_X_y=True))\n"
+    )
+    env = {**os.environ, "LABCYCLE_HOME": str(tmp_path)}
+    out = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=150
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    from labcycle.services import Services
+
+    services = Services.open(f"sqlite:///{tmp_path / 'labcycle.db'}", str(tmp_path / "artifacts"))
+    try:
+        [run] = services.tracking.search_runs()["items"]
+        assert run["status"] == "finished" and "training_accuracy_score" in run["metrics"]
+        paths = [a["path"] for a in services.artifacts.list_artifacts(run["id"])]
+        assert any(p.endswith("model.skops") for p in paths)
+    finally:
+        services.close()
