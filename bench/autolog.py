@@ -10,8 +10,9 @@ both alike; the figure is the median of each.
 Two times per autologged fit:
 
 - **fit returns**: the wall time of the ``fit`` call, what the user waits for. LabCycle
-  logs params and curves there and leaves training metrics, the model (skops), the
-  dataset fingerprint and the run's end to a background thread.
+  reads params and curves into memory there and leaves creating the run, training
+  metrics, the model (skops), the dataset fingerprint and the run's end to a background
+  thread.
 - **fit + logging**: until everything is stored (``labcycle.autologging.wait()``). The
   next round starts only after it, so background work never overlaps a measured fit.
 
@@ -209,8 +210,8 @@ def report(lab: dict, mlf: dict | None, rows: int, rounds: int) -> str:
         *rows_md,
         "",
         f"Target: under 5 % on the fit. LabCycle {verdict}: {wall:+.1%} wall, {cpu:+.1%} CPU "
-        "on the fit call (params, tags and the run's start happen in the call; training "
-        "metrics, the skops model, the dataset fingerprint and the run's end in the "
+        "on the fit call (the call reads the params; creating the run, training metrics, "
+        "the skops model, the dataset fingerprint and the run's end happen in the "
         f"background thread), {overhead(lab, 'logged'):+.1%} wall / "
         f"{overhead(lab, 'logged', True):+.1%} CPU until all of it is stored.{peer}",
         "",

@@ -222,6 +222,29 @@ def _display_path(path: str | None) -> str | None:
     return path
 
 
+def create_run_record(transport: Transport, *, experiment: str | None = None,
+                      project: str | None = None, name: str | None = None,
+                      parent_run_id: str | None = None, tags: dict[str, Any] | None = None,
+                      start_time: int | None = None) -> dict[str, Any]:
+    """Create a run with what this process knows of where it runs (notebook, kernel, git,
+    packages), without making it active (``start_run`` does; autologging's thread does not)."""
+    notebook = _notebook_path()
+    return transport.create_run(
+        experiment=experiment or os.environ.get("LABCYCLE_EXPERIMENT") or "Default",
+        project=project or os.environ.get("LABCYCLE_PROJECT"),
+        name=name,
+        parent_run_id=parent_run_id,
+        source="notebook" if notebook else "script",
+        notebook_path=_display_path(notebook) or _script_path(),
+        kernel=os.environ.get("LABCYCLE_KERNEL_NAME") or Path(sys.executable).name,
+        git=git_info(notebook) or None,
+        python_version=python_version(),
+        packages=installed_packages(),
+        tags=tags,
+        start_time=start_time,
+    )
+
+
 def start_run(
     experiment: str | None = None,
     *,
@@ -267,20 +290,10 @@ def start_run(
         if run_id:
             data = transport.get_run(run_id)
         else:
-            notebook = _notebook_path()
-            data = transport.create_run(
-                experiment=experiment or os.environ.get("LABCYCLE_EXPERIMENT") or "Default",
-                project=project or os.environ.get("LABCYCLE_PROJECT"),
-                name=name,
+            data = create_run_record(
+                transport, experiment=experiment, project=project, name=name,
                 parent_run_id=_state.stack[-1].id if (nested and _state.stack) else None,
-                source="notebook" if notebook else "script",
-                notebook_path=_display_path(notebook) or _script_path(),
-                kernel=os.environ.get("LABCYCLE_KERNEL_NAME") or Path(sys.executable).name,
-                git=git_info(notebook) or None,
-                python_version=python_version(),
-                packages=installed_packages(),
-                tags=tags,
-            )
+                tags=tags)
         run = ActiveRun(data, transport)
         _state.stack.append(run)
         _state.flusher()  # start the background thread now, not on the first log call

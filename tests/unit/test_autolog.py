@@ -174,7 +174,7 @@ def test_training_never_waits_for_the_logging(api, iris, monkeypatch):
     LogisticRegression(max_iter=300).fit(*iris)
     # Had fit waited for the logging (5 s of it), it would be over by now.
     assert not autologging.wait(timeout=0), "the logging is still going on after fit returned"
-    assert runs(api)[0]["status"] == "running"
+    assert [r["status"] for r in runs(api)] in ([], ["running"])
     assert autologging.wait(timeout=60)
     assert runs(api)[0]["status"] == "finished"
 

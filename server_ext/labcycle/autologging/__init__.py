@@ -10,10 +10,11 @@ A fit that has no active run gets a run of its own, named after the estimator, e
 its logging is done; inside an active run it logs into that run. Only the outermost fit of
 a call logs (a pipeline's steps, a search's candidates and a forest's trees are part of it).
 
-**Never blocks training.** Params and per-iteration metrics go to the buffer of the Python
-API (microseconds a call); the work that costs (training metrics, which predict on the
-training data; saving the model; the dataset fingerprint; a search's child runs) runs in
-one background thread after ``fit`` has returned. ``lc.end_run`` and ``lc.flush`` wait for
+**Never blocks training.** During the fit, autologging only reads params and appends to
+memory (microseconds a call); everything that touches the store or costs time (creating a
+fit's own run, training metrics, which predict on the training data; saving the model; the
+dataset fingerprint; a search's child runs; ending the run) runs in one background thread,
+in order. ``lc.end_run`` and ``lc.flush`` wait for
 it, and so does the interpreter's exit. Fitting the same estimator object again while its
 previous fit is still being logged waits for that logging first, so a model is never saved
 half-refitted. Any exception inside autologging is reported as a warning and never reaches

@@ -36,6 +36,9 @@ def native_booster(estimator: Any) -> tuple[Any, str] | None:
 def save_booster(fit_run: FitRun, booster: Any, file: str) -> None:
     from .. import fluent
 
+    if fit_run.id is None:  # its run could not be created (warned)
+        return
+
     with tempfile.TemporaryDirectory(prefix="labcycle-booster-") as tmp:
         path = Path(tmp) / file
         booster.save_model(str(path))

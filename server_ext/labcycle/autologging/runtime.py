@@ -171,38 +171,82 @@ def _drain_at_exit() -> None:
 
 # -- the fit's run ------------------------------------------------------------------------
 class FitRun:
-    """The run a fit logs to: the active run, or one started for the fit (``owned``)."""
+    """The run a fit logs to: the active run, or one of its own (``owned``).
+
+    An owned run is created by the background thread, so the fit waits for no database
+    write and no ``git`` call: until then, what the fit logs (params, tags, curves, system
+    samples) is kept in memory, and sent once the run exists. It gets the fit's start and
+    end times.
+    """
 
     def __init__(self, name: str) -> None:
         from .. import fluent
 
         active = fluent.active_run()
         self.owned = active is None
-        run = (
-            fluent.start_run(name=name[:250], tags={"labcycle.autolog": "true"})
-            if self.owned
-            else active
-        )
-        self.run = run
-        self.id: str = run.id
-        self.experiment_id: str = run.data["experiment_id"]
-        self.name: str = run.name
+        self.key = f"fit-{id(self)}-{time.monotonic_ns()}"  # waits before the id exists
+        self._lock = threading.Lock()
+        self._pending: list[tuple] = []
+        self._params: dict[str, str] = {}
+        self.name = name[:250]
         if self.owned:
+            self.id: str | None = None
+            self.experiment_id: str | None = None
+            started = int(time.time() * 1000)
+            BACKGROUND.submit(self.key, lambda: self._create(started), what="starting the run")
             from . import system
 
-            system.track(self.id)
-            # Off the stack at once: the user's next calls must not land in this run, and
-            # the run ends in the background once its logging is done.
-            with fluent._state.lock:
-                if fluent._state.stack and fluent._state.stack[-1].id == self.id:
-                    fluent._state.stack.pop()
+            system.track(self)
+        else:
+            self.id = active.id
+            self.key = active.id
+            self.experiment_id = active.data["experiment_id"]
+            self.name = active.name
 
-    # Writes go straight to the flusher, by run id: the run may be off the stack.
+    def _create(self, started: int) -> None:
+        from .. import fluent
+
+        data = fluent.create_run_record(
+            fluent._state.transport(),
+            name=self.name,
+            tags={"labcycle.autolog": "true"},
+            start_time=started,
+        )
+        flusher = fluent._state.flusher()
+        with self._lock:
+            self.id, self.experiment_id, self.name = data["id"], data["experiment_id"], data["name"]
+            pending, self._pending = self._pending, []
+        fluent._state.params[self.id].update(self._params)
+        for kind, *item in pending:
+            if kind == "params":
+                flusher.add_params(self.id, item[0])
+            elif kind == "tags":
+                flusher.add_tags(self.id, item[0])
+            else:
+                flusher.add_metric(self.id, *item)
+
+    def _send(self, kind: str, *item: Any) -> None:
+        """To the flusher once the run exists; kept for :meth:`_create` until then."""
+        from .. import fluent
+
+        with self._lock:
+            if self.id is None:
+                self._pending.append((kind, *item))
+                return
+            run_id = self.id
+        flusher = fluent._state.flusher()
+        if kind == "params":
+            flusher.add_params(run_id, item[0])
+        elif kind == "tags":
+            flusher.add_tags(run_id, item[0])
+        else:
+            flusher.add_metric(run_id, *item)
+
     def log_params(self, params: dict[str, Any]) -> None:
         from .. import fluent
         from ..services.common import param_value, validate_key
 
-        logged = fluent._state.params[self.id]
+        logged = fluent._state.params[self.id] if self.id is not None else self._params
         clean = {}
         for key, value in params.items():
             try:
@@ -220,45 +264,44 @@ class FitRun:
             clean[key] = text
         logged.update(clean)
         if clean:
-            fluent._state.flusher().add_params(self.id, clean)
+            self._send("params", clean)
 
     def log_metric(self, key: str, value: Any, step: int = 0) -> None:
-        from .. import fluent
-
         try:
             number = float(value)
         except (TypeError, ValueError):
             return
-        fluent._state.flusher().add_metric(self.id, key, number, int(step), int(time.time() * 1000))
+        self._send("metric", key, number, int(step), int(time.time() * 1000))
 
     def log_series(self, key: str, values: Any) -> None:
         for step, value in enumerate(values):
             self.log_metric(key, value, step)
 
     def set_tags(self, tags: dict[str, Any]) -> None:
-        from .. import fluent
-
-        fluent._state.flusher().add_tags(self.id, {k: str(v)[:5000] for k, v in tags.items()})
+        self._send("tags", {k: str(v)[:5000] for k, v in tags.items()})
 
     def finish(self, status: str = "finished") -> None:
-        """End an owned run once the jobs queued before this one are done."""
+        """End an owned run (with the fit's end time) once its queued logging is done."""
         if not self.owned:
             return
         from .. import fluent
         from . import system
 
-        system.untrack(self.id)
+        system.untrack(self)
+        ended = int(time.time() * 1000)
 
         def end() -> None:
+            if self.id is None:  # the run could not be created: nothing to end
+                return
             fluent._state.flusher().flush(self.id)
-            fluent._state.transport().update_run(self.id, status=status)
+            fluent._state.transport().update_run(self.id, status=status, end_time=ended)
             fluent._state.steps.pop(self.id, None)
             fluent._state.params.pop(self.id, None)
 
-        BACKGROUND.submit(self.id, end, what="ending the run")
+        BACKGROUND.submit(self.key, end, what="ending the run")
 
     def later(self, job: Callable[[], None], obj: Any = None, what: str = "logging") -> None:
-        BACKGROUND.submit(self.id, job, obj, what)
+        BACKGROUND.submit(self.key, job, obj, what)
 
 
 def _plain(value: Any) -> bool:

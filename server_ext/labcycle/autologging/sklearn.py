@@ -100,6 +100,8 @@ def _log_after_fit(fit_run: FitRun, estimator: Any, x: Any, y: Any, config: Any)
     """In the background: everything that costs time after a fit."""
     from .. import fluent
 
+    if fit_run.id is None:  # its run could not be created (warned): nowhere to log
+        return
     steps = []
     if _is_search(estimator):
         steps.append(("child runs", lambda: _log_candidates(fit_run, estimator, config)))

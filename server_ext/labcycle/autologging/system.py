@@ -25,7 +25,7 @@ from typing import Any
 _thread: threading.Thread | None = None
 _stop = threading.Event()
 _lock = threading.Lock()
-_extra_runs: dict[str, int] = {}  # runs of fits in progress, off the stack (see runtime)
+_fits: dict[int, Any] = {}  # the runs of fits in progress (runtime.FitRun), off the stack
 
 
 def start(interval: float) -> None:
@@ -55,19 +55,16 @@ def running() -> bool:
     return _thread is not None and _thread.is_alive()
 
 
-def track(run_id: str) -> None:
-    """Sample ``run_id`` too until :func:`untrack` (a fit's own run is off the stack)."""
+def track(fit_run: Any) -> None:
+    """Sample into ``fit_run`` too until :func:`untrack` (a fit's own run is off the stack,
+    and may not exist yet: FitRun keeps the samples until it does)."""
     with _lock:
-        _extra_runs[run_id] = _extra_runs.get(run_id, 0) + 1
+        _fits[id(fit_run)] = fit_run
 
 
-def untrack(run_id: str) -> None:
+def untrack(fit_run: Any) -> None:
     with _lock:
-        count = _extra_runs.get(run_id, 0) - 1
-        if count > 0:
-            _extra_runs[run_id] = count
-        else:
-            _extra_runs.pop(run_id, None)
+        _fits.pop(id(fit_run), None)
 
 
 def _gpu_reader() -> Any:
@@ -150,11 +147,10 @@ class _Sampler:
         from .. import fluent
 
         with _lock:
-            runs = set(_extra_runs)
+            fits = list(_fits.values())
         stack = fluent._state.stack
-        if stack:
-            runs.add(stack[-1].id)
-        if not runs:
+        active = stack[-1].id if stack else None
+        if not fits and active is None:
             return
         values = sample()
         if self.gpus is not None:
@@ -162,9 +158,14 @@ class _Sampler:
                 values[f"system.gpu_{i}_utilization_percentage"] = utilization
                 values[f"system.gpu_{i}_memory_used_megabytes"] = memory
         now = int(time.time() * 1000)
-        flusher = fluent._state.flusher()
-        for run_id in runs:
-            step = self.steps[run_id]
-            self.steps[run_id] += 1
+        if active is not None:
+            step = self.steps[active]
+            self.steps[active] += 1
+            flusher = fluent._state.flusher()
             for key, value in values.items():
-                flusher.add_metric(run_id, key, float(value), step, now)
+                flusher.add_metric(active, key, float(value), step, now)
+        for fit_run in fits:
+            step = self.steps[fit_run.key]
+            self.steps[fit_run.key] += 1
+            for key, value in values.items():
+                fit_run.log_metric(key, value, step)
