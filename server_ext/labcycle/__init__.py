@@ -6,6 +6,7 @@ extension and ships the JupyterLab extension.
 """
 
 from ._version import __version__
+from .autologging import autolog
 from .fluent import (
     ActiveRun,
     Run,
@@ -80,6 +81,7 @@ def _jupyter_server_extension_points():
 
 __all__ = [
     "ActiveRun",
+    "autolog",
     "ModelVersion",
     "RegisteredModel",
     "delete_alias",
@@ -145,3 +147,7 @@ __all__ = [
     "set_tags",
     "start_run",
 ]
+
+from .autologging import enable_from_environment as _enable_autolog_from_environment  # noqa: E402
+
+_enable_autolog_from_environment()  # LABCYCLE_AUTOLOG=1: on from the start

@@ -318,6 +318,7 @@ def demo_seed(workspace: str) -> None:
 from . import (  # noqa: E402 - the modules attach their commands to main
     cli_apps,  # noqa: F401 - attaches app (the Voila apps, standalone)
     cli_hub,  # noqa: F401 - attaches projects, audit, models review/bundle
+    cli_import,  # noqa: F401 - attaches import mlflow
     cli_jobs,  # noqa: F401 - attaches run, jobs
     cli_lineage,  # noqa: F401 - attaches lineage, compare, nbdiff
     cli_models,  # noqa: F401 - attaches models, deploy export

@@ -226,6 +226,29 @@ def _display_path(path: str | None) -> str | None:
     return path
 
 
+def create_run_record(transport: Transport, *, experiment: str | None = None,
+                      project: str | None = None, name: str | None = None,
+                      parent_run_id: str | None = None, tags: dict[str, Any] | None = None,
+                      start_time: int | None = None) -> dict[str, Any]:
+    """Create a run with what this process knows of where it runs (notebook, kernel, git,
+    packages), without making it active (``start_run`` does; autologging's thread does not)."""
+    notebook = _notebook_path()
+    return transport.create_run(
+        experiment=experiment or os.environ.get("LABCYCLE_EXPERIMENT") or "Default",
+        project=project or os.environ.get("LABCYCLE_PROJECT"),
+        name=name,
+        parent_run_id=parent_run_id,
+        source="notebook" if notebook else "script",
+        notebook_path=_display_path(notebook) or _script_path(),
+        kernel=os.environ.get("LABCYCLE_KERNEL_NAME") or Path(sys.executable).name,
+        git=git_info(notebook) or None,
+        python_version=python_version(),
+        packages=installed_packages(),
+        tags=tags,
+        start_time=start_time,
+    )
+
+
 def start_run(
     experiment: str | None = None,
     *,
@@ -271,20 +294,10 @@ def start_run(
         if run_id:
             data = transport.get_run(run_id)
         else:
-            notebook = _notebook_path()
-            data = transport.create_run(
-                experiment=experiment or os.environ.get("LABCYCLE_EXPERIMENT") or "Default",
-                project=project or os.environ.get("LABCYCLE_PROJECT"),
-                name=name,
+            data = create_run_record(
+                transport, experiment=experiment, project=project, name=name,
                 parent_run_id=_state.stack[-1].id if (nested and _state.stack) else None,
-                source="notebook" if notebook else "script",
-                notebook_path=_display_path(notebook) or _script_path(),
-                kernel=os.environ.get("LABCYCLE_KERNEL_NAME") or Path(sys.executable).name,
-                git=git_info(notebook) or None,
-                python_version=python_version(),
-                packages=installed_packages(),
-                tags=tags,
-            )
+                tags=tags)
         run = ActiveRun(data, transport)
         _state.stack.append(run)
         _state.flusher()  # start the background thread now, not on the first log call
@@ -325,8 +338,20 @@ def _require_run() -> ActiveRun:
     return run
 
 
+#: called with a run id before that run is flushed (autologging waits for its background
+#: logging); outside the lock, because that logging takes it
+_before_flush: list[Any] = []
+
+
+def _wait_for_background(run_id: str | None) -> None:
+    for hook in _before_flush:
+        hook(run_id)
+
+
 def end_run(status: str = "finished") -> Run | None:
     """Flush everything logged, attach the notebook snapshot, and close the active run."""
+    if _state.stack:
+        _wait_for_background(_state.stack[-1].id)
     with _state.lock:
         if not _state.stack:
             return None
@@ -368,6 +393,7 @@ def _capture_code(run: Run, transport: Transport) -> None:
 
 def flush() -> None:
     """Send everything buffered now (normally done every second and at run end)."""
+    _wait_for_background(None)
     _state.flusher().flush()
 
 
@@ -456,15 +482,16 @@ def log_artifact(obj: Any, name: str | None = None) -> list[dict[str, Any]]:
 
 
 def log_dataset(data: Any, name: str | None = None, context: str = "training",
-                store_content: bool = True) -> dict[str, Any]:
+                store_content: bool = True, run_id: str | None = None) -> dict[str, Any]:
     """Record a dataset (DataFrame or file path) as an input of the active run.
 
     The dataset is identified by a content fingerprint, so the same data logged twice is
     one dataset. A DataFrame's content is kept (Parquet) so monitors can use it as a
     reference later; pass ``store_content=False`` to keep only its fingerprint.
+    ``run_id`` names another run than the active one (autologging's background thread).
     """
-    run = _require_run()
     transport = _state.transport()
+    run = Run({"id": run_id}, transport) if run_id else _require_run()
     content_digest = None
     if describe_object(data) == "dataframe":
         info = dataframe_fingerprint(data)

@@ -25,6 +25,9 @@ Usage:
   %lc log --tag KEY=VALUE [...]      Set tags.
   %lc status
       Show the active run, its params and latest metrics.
+  %lc autolog [--disable] [--no-models] [--no-datasets] [--no-training-metrics]
+              [--no-system-metrics] [--max-tuning-runs N]
+      Log scikit-learn, XGBoost and LightGBM training without logging calls (lc.autolog).
 
 Examples:
   %lc start --experiment churn --name baseline
@@ -75,7 +78,12 @@ def _parsers() -> dict[str, _Parser]:
     kind = log.add_mutually_exclusive_group()
     kind.add_argument("--param", action="store_true")
     kind.add_argument("--tag", action="store_true")
-    return {"start": start, "end": end, "log": log}
+    autolog = _Parser(prog="%lc autolog", add_help=False)
+    autolog.add_argument("--disable", action="store_true")
+    for flag in ("models", "datasets", "training-metrics", "system-metrics"):
+        autolog.add_argument(f"--no-{flag}", action="store_true")
+    autolog.add_argument("--max-tuning-runs", type=int)
+    return {"start": start, "end": end, "log": log, "autolog": autolog}
 
 
 @magics_class
@@ -131,6 +139,20 @@ class LabCycleMagics(Magics):
         else:
             for key, value in pairs.items():
                 lc.log_metric(key, _number(value), step=args.step)
+
+    def _cmd_autolog(self, args: argparse.Namespace) -> None:
+        from .autologging import autolog
+
+        config = autolog(disable=args.disable, log_models=not args.no_models,
+                         log_datasets=not args.no_datasets,
+                         log_training_metrics=not args.no_training_metrics,
+                         system_metrics=not args.no_system_metrics,
+                         max_tuning_runs=args.max_tuning_runs)
+        if not config.enabled:
+            print("LabCycle autologging is off.")
+        else:
+            print(f"LabCycle autologging is on for {', '.join(config.frameworks)}: every fit "
+                  "is logged (to the active run, or a run of its own).")
 
     def _cmd_status(self, _args: list[str]) -> None:
         run = lc.active_run()

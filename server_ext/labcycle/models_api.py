@@ -16,7 +16,7 @@ from typing import Any
 from .client import Transport
 from .client.objects import describe_object
 from .errors import InvalidInput
-from .fluent import _state, active_run, end_run, log_dataset, start_run
+from .fluent import Run, _state, active_run, end_run, log_dataset, start_run
 from .models import LoadedModel, load_model_dir, materialize, save_model_dir
 from .models import _is_model_dir as is_model_dir
 from .services.registry import name_segment, normalise_name
@@ -102,6 +102,7 @@ def log_model(
     tags: dict[str, Any] | None = None,
     register: bool = True,
     training_data: Any = None,
+    run_id: str | None = None,
 ) -> ModelVersion:
     """Save ``model`` with the active run and register it as the next version of ``name``.
 
@@ -133,6 +134,8 @@ def log_model(
         A DataFrame is also logged as the run's ``training`` dataset (with its content,
         stored once however often it is logged): monitors of the model's deployments
         compare live traffic with it by default.
+    run_id : str, optional
+        Save with this run instead of the active one (autologging's background thread).
 
     Returns
     -------
@@ -145,15 +148,19 @@ def log_model(
     buffered metrics are flushed first, so the version's metrics snapshot includes them.
     """
     display, _ = normalise_name(name)
-    own_run = active_run() is None
-    run = start_run(name=f"log-model-{display}"[:250]) if own_run else active_run()
+    own_run = run_id is None and active_run() is None
+    if run_id is not None:
+        run = Run({"id": run_id}, _state.transport())
+    else:
+        run = start_run(name=f"log-model-{display}"[:250]) if own_run else active_run()
     transport = _state.transport()
     status = "failed"
     folder = Path(tempfile.mkdtemp(prefix="labcycle-model-"))
     try:
         _state.flusher().flush(run.id)
         if register and describe_object(training_data) == "dataframe":
-            log_dataset(training_data, name=f"{display}-training", context="training")
+            log_dataset(training_data, name=f"{display}-training", context="training",
+                        run_id=run.id)
         save_model_dir(model, folder / "model", flavor=flavor, input_example=input_example,
                        training_data=training_data, code_paths=code_paths, trusted=trusted)
         source = f"models/{name_segment(display)}/pending-{uuid.uuid4().hex[:12]}"

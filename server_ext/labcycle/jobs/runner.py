@@ -161,24 +161,11 @@ def param_text(value: Any) -> str:
 
 
 # -- what a run records about where it ran (cached per worker) --------------------------------
-_packages_cache: tuple[tuple, dict[str, str]] | None = None
-
-
 def installed_packages() -> dict[str, str]:
-    """Installed distributions, cached until a site folder changes (install/upgrade)."""
-    global _packages_cache
+    """Installed distributions (the capture module caches them until a site folder changes)."""
     from ..client.capture import installed_packages as scan
 
-    key = []
-    for entry in sys.path:
-        try:
-            key.append((entry, os.stat(entry or ".").st_mtime_ns))
-        except OSError:
-            continue
-    key_t = tuple(key)
-    if _packages_cache is None or _packages_cache[0] != key_t:
-        _packages_cache = (key_t, scan())
-    return dict(_packages_cache[1])
+    return scan()
 
 
 def _git(args: list[str], cwd: Path | str) -> str:

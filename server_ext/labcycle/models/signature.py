@@ -128,33 +128,12 @@ def infer_signature(input_example: Any, model: Any = None,
     return {"input_type": kind, "inputs": inputs, "outputs": outputs}
 
 
-_ENV_CACHE: dict[tuple, dict[str, str]] = {}
-
-
-def _path_state() -> tuple:
-    """sys.path with each folder's mtime: installing or removing a distribution changes it."""
-    import os
-    import sys
-
-    state = []
-    for entry in sys.path:
-        try:
-            state.append((entry, os.stat(entry or ".").st_mtime_ns))
-        except OSError:
-            state.append((entry, None))
-    return tuple(state)
-
-
 def current_environment() -> dict[str, Any]:
     """Python version and installed distributions (name → version), as runs record them.
 
-    Scanning the distributions takes about a second, so the result is kept until a folder
-    on ``sys.path`` changes (a ``pip install`` in the notebook does that).
+    Scanning the distributions takes about a second, so ``installed_packages`` keeps the
+    result until a folder on ``sys.path`` changes (a ``pip install`` in the notebook does that).
     """
     from ..client.capture import installed_packages, python_version
 
-    key = _path_state()
-    if key not in _ENV_CACHE:
-        _ENV_CACHE.clear()
-        _ENV_CACHE[key] = installed_packages()
-    return {"python": python_version(), "packages": dict(_ENV_CACHE[key])}
+    return {"python": python_version(), "packages": installed_packages()}
