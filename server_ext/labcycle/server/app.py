@@ -144,6 +144,10 @@ class LabCycleApp(ExtensionApp):
         access = getattr(self.services, "access", None)
         if access is not None:  # the server owner is an owner of every project (issue 6)
             access.server_owners = {self.options.owner}
+        jobs = getattr(self.services, "jobs", None)
+        if jobs is not None:  # notebooks and cwds of jobs, sweeps, schedules stay in the root
+            jobs.contents_root = os.path.abspath(
+                os.path.expanduser(self.serverapp.root_dir or os.getcwd()))
         self.log.info(
             "LabCycle: metadata at %s, artifacts at %s",
             _safe_url(self.options.db_url),
