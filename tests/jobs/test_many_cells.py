@@ -2,7 +2,8 @@
 notebook is throttled by LabCycle's engine, progress still reaches every cell.
 
 Measured on the 2-core shared machine (trivial cells, labcycle engine): 300 cells took
-351 s saving before and after each cell and 13.4 s throttled; 1,000 cells take 18.3 s.
+351 s saving before and after each cell and 13.4 s throttled; 1,000 cells take 18.3 s
+and 10,000 cells 178 s.
 """
 
 from __future__ import annotations
