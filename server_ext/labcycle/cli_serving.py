@@ -89,17 +89,21 @@ def _print_deployment(d: dict, key: str | None = None) -> None:
 @click.option("--port", type=int, help="Port (default: a free one).")
 @click.option("--traffic", multiple=True, help="VERSION=PERCENT, e.g. --traffic 3=90 --traffic 4=10.")
 @click.option("--no-capture", is_flag=True, help="Do not log predictions.")
+@click.option("--trusted", is_flag=True,
+              help="Trust the versions deployed (needed for pickle/joblib/python; audited).")
 @click.option("--wait", default=60.0, show_default=True, help="Seconds to wait until ready.")
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
-def deploy_model(ref, name, workers, host, port, traffic, no_capture, wait, as_json) -> None:
+def deploy_model(ref, name, workers, host, port, traffic, no_capture, trusted, wait,
+                 as_json) -> None:
     """Serve model REF (churn@champion, churn/3) over HTTP; prints its URL and a curl example."""
     from .client.local import local_user
     from .serving.supervisor import Supervisor
 
     services = _services()
     d = services.deployments.create(ref, actor=local_user(), name=name, workers=workers, host=host,
-                                    port=port, traffic=_split(traffic), capture=not no_capture)
+                                    port=port, traffic=_split(traffic), capture=not no_capture,
+                                    trusted=trusted)
     key = d.pop("api_key", None)
     with console.status(f"starting {d['name']} on {d['url']} …"):
         d = _live(services, Supervisor(services).ensure(d["id"], wait=wait))

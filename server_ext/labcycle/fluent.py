@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 import time
+import warnings
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -28,6 +29,7 @@ from .client.objects import (
 )
 from .errors import Conflict, InvalidInput
 from .services.common import param_value, to_float, to_int, validate_key
+from .services.paths import folder_files
 
 __all__ = [
     "ActiveRun",
@@ -472,9 +474,15 @@ def log_artifact(obj: Any, name: str | None = None) -> list[dict[str, Any]]:
         return [transport.upload_artifact(run.id, name or path.name, path)]
     if path.is_dir():
         prefix = name or path.name
+        files, skipped = folder_files(path)  # no symlink out of the folder is followed
+        if skipped:
+            shown = ", ".join(str(p.relative_to(path)) for p in skipped[:5])
+            more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+            warnings.warn(f"log_artifact({str(path)!r}): left out {len(skipped)} symlink(s) "
+                          f"that point outside the folder: {shown}{more}.", stacklevel=2)
         return [
             transport.upload_artifact(run.id, f"{prefix}/{file.relative_to(path).as_posix()}", file)
-            for file in sorted(path.rglob("*")) if file.is_file()
+            for file in files
         ]
     raise InvalidInput(
         f"Cannot log {type(obj).__name__} {str(obj)[:80]!r}: pass an existing file or folder, "

@@ -169,7 +169,7 @@ def _update(ref: str, **changes: Any) -> Deployment:
 def deploy(model: str, name: str | None = None, workers: int = 1, host: str = "127.0.0.1",
            port: int | None = None, traffic: dict[Any, float] | None = None, *,
            batching: dict[str, Any] | None = None, capture: bool = True,
-           wait: float = 60.0) -> Deployment:
+           trusted: bool = False, wait: float = 60.0) -> Deployment:
     """Serve a registered model over HTTP.
 
     Parameters
@@ -187,6 +187,10 @@ def deploy(model: str, name: str | None = None, workers: int = 1, host: str = "1
         A split between versions by percentage, e.g. ``{3: 90, 4: 10}``.
     batching : dict, optional
         ``{"enabled": True, "max_batch_rows": 256, "max_wait_us": 2000}``.
+    trusted : bool
+        You trust the deployed versions: required for pickle, joblib and python models,
+        which run their author's code when loaded (the version's own ``trusted`` flag is its
+        author's decision, not yours). Recorded in the audit log.
     wait : float
         Seconds to wait for the deployment to be ready (0: do not wait).
 
@@ -196,7 +200,7 @@ def deploy(model: str, name: str | None = None, workers: int = 1, host: str = "1
     """
     body = {"model": model, "name": name, "workers": workers, "host": host, "port": port,
             "traffic": {str(k): v for k, v in traffic.items()} if traffic else None,
-            "batching": batching, "capture": capture}
+            "batching": batching, "capture": capture, "trusted": trusted}
     t = _transport()
     if _is_http(t):
         data = _call("POST", "deployments", body={k: v for k, v in body.items() if v is not None})

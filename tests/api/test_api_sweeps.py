@@ -19,8 +19,8 @@ def _notebook(path):
     return str(path)
 
 
-async def test_schedule_lifecycle(api, tmp_path):
-    notebook = _notebook(tmp_path / "nightly.ipynb")
+async def test_schedule_lifecycle(api, jp_root_dir):
+    notebook = _notebook(jp_root_dir / "nightly.ipynb")
     created = await api("POST", "schedules", body={
         "cron": "0 3 * * *", "timezone": "Europe/Paris", "name": "nightly",
         "payload": {"notebook": notebook, "parameters": {"lr": 0.1}}})
@@ -42,8 +42,8 @@ async def test_schedule_lifecycle(api, tmp_path):
     assert (await api("GET", "schedules", schedule.id)).status == 404
 
 
-async def test_schedule_input_errors_name_the_field(api, tmp_path):
-    notebook = _notebook(tmp_path / "n.ipynb")
+async def test_schedule_input_errors_name_the_field(api, jp_root_dir):
+    notebook = _notebook(jp_root_dir / "n.ipynb")
     cases = [
         ({"cron": "61 * * * *", "payload": {"notebook": notebook}}, "cron"),
         ({"cron": "* * * * *", "timezone": "Nowhere/City", "payload": {"notebook": notebook}},
@@ -62,8 +62,8 @@ async def test_schedule_input_errors_name_the_field(api, tmp_path):
     assert bad.status == 400 and bad.error["details"]["field"] == "cron"
 
 
-async def test_sweep_create_show_cancel(api, tmp_path):
-    notebook = _notebook(tmp_path / "train.ipynb")
+async def test_sweep_create_show_cancel(api, jp_root_dir):
+    notebook = _notebook(jp_root_dir / "train.ipynb")
     created = await api("POST", "sweeps", body={
         "notebook": notebook, "grid": {"lr": [0.01, 0.1, 1.0]}, "parallel": 1,
         "experiment": "api-sweep"})
@@ -83,8 +83,8 @@ async def test_sweep_create_show_cancel(api, tmp_path):
     assert best.status == 404
 
 
-async def test_sweep_input_errors_name_the_field(api, tmp_path):
-    notebook = _notebook(tmp_path / "train.ipynb")
+async def test_sweep_input_errors_name_the_field(api, jp_root_dir):
+    notebook = _notebook(jp_root_dir / "train.ipynb")
     cases = [
         ({"grid": {"lr": []}}, "grid.lr"),
         ({"random": {"lr": {"uniform": [1, 0]}}, "n_trials": 3}, "random.lr.high"),

@@ -161,9 +161,9 @@ def test_a_failing_kind_is_recorded_and_does_not_stop_others(services: Services,
         SCHEDULE_KINDS.pop("test-broken", None)
 
 
-def test_update_cron_and_delete(services: Services):
+def test_update_cron_and_delete(services: Services, train_notebook):
     s = services.schedules.create(actor="a", kind="job", cron="0 3 * * *",
-                                  payload={"notebook": "x.ipynb"}, now=T0)
+                                  payload={"notebook": str(train_notebook)}, now=T0)
     s = services.schedules.update(s["id"], actor="a", cron="30 4 * * *", timezone="UTC", now=T0)
     assert s["next_run_at"] == "2026-11-28T04:30:00+00:00"
     with pytest.raises(InvalidInput) as info:

@@ -15,7 +15,7 @@ from labcycle.services.jobs import SERVER_STOPPED
 @pytest.fixture
 def notebook(tmp_path):
     path = tmp_path / "nb.ipynb"
-    path.write_text("{}")
+    path.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}')
     return str(path)
 
 

@@ -7,6 +7,9 @@ papermill's engine registry as ``labcycle``. It adds what a tracked job needs:
   passed to the kernel manager, so the job process itself never changes directory;
 - cell progress: the :class:`~papermill.engines.NotebookExecutionManager` hooks
   ``cell_start`` / ``cell_complete`` call ``on_progress(cell, total)``;
+- the output notebook is written at most every :data:`SAVE_INTERVAL_S` while cells run
+  (papermill writes and validates the whole notebook before and after every cell, which
+  makes a 10,000-cell notebook quadratic), and always at the start and the end;
 - ``on_kernel_start(pid)`` tells the caller the kernel's pid (its own process group), so
   that a timeout or a cancellation can stop the kernel and everything it started;
 - ``spares`` (a :class:`SpareKernels` of a pooled worker): the job may take the fresh
@@ -38,6 +41,8 @@ ENGINE_NAME = "labcycle"
 HISTORY_ARGUMENT = "--HistoryManager.hist_file=:memory:"
 #: what a job's kernel is told at start that differs from job to job
 RUN_VARIABLES = ("LABCYCLE_RUN_ID", "LABCYCLE_JOB_ID", "LABCYCLE_USER")
+#: seconds between two writes of the output notebook while cells run
+SAVE_INTERVAL_S = 10.0
 
 
 class KernelManager(AsyncKernelManager):
@@ -194,6 +199,7 @@ class LabCycleEngine(NBClientEngine):
     ) -> Any:
         if on_progress is not None:
             _report_progress(nb_man, on_progress)
+        _throttle_saves(nb_man, SAVE_INTERVAL_S)
         kwargs = remove_args(["input_path"], **kwargs)
         safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
         final_kwargs = merge_kwargs(
@@ -246,6 +252,27 @@ def _report_progress(nb_man: Any, on_progress: Callable[[int, int], None]) -> No
         return result
 
     nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
+
+
+def _throttle_saves(nb_man: Any, interval_s: float) -> None:
+    """Cells save the output notebook at most every ``interval_s``; the notebook's start and
+    completion (which the engine calls whatever happens) always save."""
+    save = nb_man.save
+    last = [time.monotonic()]
+
+    def throttled(**kwargs: Any) -> None:
+        now = time.monotonic()
+        if now - last[0] >= interval_s:
+            last[0] = now
+            save(**kwargs)
+
+    complete = nb_man.notebook_complete
+
+    def notebook_complete(**kwargs: Any) -> Any:
+        nb_man.save = save  # its final save is the one that counts
+        return complete(**kwargs)
+
+    nb_man.save, nb_man.notebook_complete = throttled, notebook_complete
 
 
 def register() -> None:

@@ -52,6 +52,7 @@ from ..config import LabCycleConfig, hub_user
 from ..errors import LabCycleError, Unavailable
 from ..services import Services
 from ..store.storage import STORAGE_OPTIONS_ENV
+from .app_kernels import APP_KERNELS_KEY, AppKernels
 from .base import OPTIONS_KEY, SERVICES_KEY
 from .handlers import OPENAPI_KEY
 
@@ -91,6 +92,18 @@ class LabCycle(LabCycleConfig):
         "of every project. Default: env LABCYCLE_USER, else the OS user running the server; "
         "under JupyterHub (JUPYTERHUB_USER set) nobody: the hub names every user, and owners "
         "come from each project's members."
+    ).tag(config=True)
+
+    max_app_kernels = Int(
+        4,
+        help="How many kernels the Voila apps (labcycle/apps/<name>) may hold at once; each "
+        "page view starts one (100-200 MB). Beyond it an app page answers 503 with "
+        "Retry-After.",
+    ).tag(config=True)
+    app_kernel_cull_s = Float(
+        60.0,
+        help="Seconds an app kernel may go without a connected page (a page fetched by a "
+        "script, a browser gone) before it is shut down.",
     ).tag(config=True)
 
     project_roles = Bool(
@@ -133,6 +146,7 @@ class LabCycleApp(ExtensionApp):
     services: Any = None
     dispatcher: Any = None
     scheduler: Any = None
+    app_kernels: Any = None
     _exported: dict[str, str]
     _withheld: dict[str, str]
 
@@ -143,6 +157,10 @@ class LabCycleApp(ExtensionApp):
         self.options = LabCycle(parent=self)
         self.settings[OPTIONS_KEY] = self.options
         self.settings[OPENAPI_KEY] = build_document(self.serverapp.base_url)
+        self.app_kernels = AppKernels(self.serverapp.kernel_manager,
+                                      limit=self.options.max_app_kernels,
+                                      cull_after_s=self.options.app_kernel_cull_s)
+        self.settings[APP_KERNELS_KEY] = self.app_kernels
         try:
             self.services = self.options.services_class.from_config(self.options)
         except Exception as exc:  # keep the routes up: they answer 503 with the reason
@@ -160,6 +178,10 @@ class LabCycleApp(ExtensionApp):
         access = getattr(self.services, "access", None)
         if access is not None:  # the server owner (none under JupyterHub) owns every project
             access.server_owners = {self.options.owner} - {""}
+        jobs = getattr(self.services, "jobs", None)
+        if jobs is not None:  # notebooks and cwds of jobs, sweeps, schedules stay in the root
+            jobs.contents_root = os.path.abspath(
+                os.path.expanduser(self.serverapp.root_dir or os.getcwd()))
         self.log.info(
             "LabCycle: metadata at %s, artifacts at %s",
             _safe_url(self.options.db_url),
@@ -182,6 +204,7 @@ class LabCycleApp(ExtensionApp):
         self.dispatcher = start_dispatcher(self)
         self.start_deployment_supervisor()
         self.start_scheduler()
+        self.app_kernels.start()  # culls app kernels whose page never connected
 
     def start_deployment_supervisor(self) -> None:
         """Model servers (issue 4): start, health-check, restart and re-adopt deployments.
@@ -234,6 +257,8 @@ class LabCycleApp(ExtensionApp):
         self._exported.update(values)
 
     async def stop_extension(self) -> None:
+        if getattr(self, "app_kernels", None) is not None:
+            await self.app_kernels.stop()
         if getattr(self, "scheduler", None) is not None:
             await self.scheduler.stop()
             self.scheduler = None

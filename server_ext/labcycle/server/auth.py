@@ -122,7 +122,7 @@ class ProjectRoleAuthorizer(Authorizer):
             return False
         if action == "read" or resource in UNSCOPED or not resource.startswith("labcycle"):
             return True
-        if not getattr(handler.options, "project_roles", True):
+        if not getattr(handler.labcycle_options, "project_roles", True):
             return True
         needed, entities, what = write_scope(handler)
         if entities:

@@ -130,7 +130,8 @@ class LabCycleHandler(ExtensionHandlerMixin, APIHandler):
         return services
 
     @property
-    def options(self) -> Any:
+    def labcycle_options(self) -> Any:
+        """The ``c.LabCycle`` section (not ``options``: that is the HTTP OPTIONS method)."""
         return self.settings[OPTIONS_KEY]
 
     @property
@@ -148,7 +149,7 @@ class LabCycleHandler(ExtensionHandlerMixin, APIHandler):
         random anonymous name; whoever holds the token of such a server is its owner.
         """
         if type(self.identity_provider) in ANONYMOUS_PROVIDERS:
-            return self.options.owner
+            return self.labcycle_options.owner
         user = self.current_user
         return getattr(user, "username", None) or str(user)
 
@@ -196,6 +197,16 @@ class LabCycleHandler(ExtensionHandlerMixin, APIHandler):
         if not isinstance(data, dict):
             raise InvalidInput(
                 f"The body must be a JSON object, not {json_type(data)}.", field="body"
+            )
+        try:
+            bad = jsonutil.lone_surrogate_path(body, data)
+        except RecursionError:
+            raise InvalidInput("The body is nested too deeply.", field="body") from None
+        if bad:
+            raise InvalidInput(
+                f"{bad} holds a lone UTF-16 surrogate (an escape such as \\ud800 without its "
+                "pair), which is not valid text: send valid Unicode.",
+                field=bad,
             )
         return data
 

@@ -12,6 +12,10 @@ user), and the static files, widgets and kernel shutdown under ``/voila/...``, w
 from Voila's server extension (enabled by Voila's installation; without it the page says so).
 The server's login protects the page like any other (``@web.authenticated``).
 
+Each page view starts a kernel, so the pages are admitted by :mod:`.app_kernels`: at most
+``c.LabCycle.max_app_kernels`` app kernels at once (beyond that a ``503`` page with
+``Retry-After``), and kernels whose page never connected are culled.
+
 Preheated kernels (``c.VoilaConfiguration.preheat_kernel``) are a feature of Voila's own
 application (its ``VoilaKernelManager`` keeps the pool); in the server extension Voila
 always starts a kernel per page, and so does this route. ``labcycle app NAME`` (standalone)
@@ -31,6 +35,7 @@ except Exception:  # noqa: BLE001 - pragma: no cover
     VoilaHandler = None  # type: ignore[assignment,misc]
 
 from ..apps.launch import APP_NAME, ROUTE, app_names, apps_dir
+from .app_kernels import APP_KERNELS_KEY
 
 
 class AppsContents:
@@ -57,6 +62,13 @@ if VoilaHandler is not None:
         def contents_manager(self) -> Any:  # the apps folder, not the user's root_dir
             return AppsContents.get()
 
+        @property
+        def kernel_manager(self) -> Any:  # records the page's kernel as an app kernel
+            admission = getattr(self, "_admission", None)
+            if admission is not None:
+                return admission.kernel_manager()
+            return super().kernel_manager
+
         def _page(self, status: int, title: str, text: str) -> None:
             links = "".join(f"<li><a href='{html.escape(self.base_url)}{ROUTE}/{n}'>{n}</a></li>"
                             for n in app_names())
@@ -78,10 +90,23 @@ if VoilaHandler is not None:
                            "Voila's server extension; enable it (`jupyter server extension "
                            "enable voila`) and restart the server.")
                 return
+            app_kernels = self.settings.get(APP_KERNELS_KEY)
+            if app_kernels is not None:
+                self._admission = app_kernels.admit()
+                if self._admission is None:
+                    wait = app_kernels.retry_after()
+                    self.set_header("Retry-After", str(wait))
+                    self._page(503, "The apps are busy", f"{app_kernels.limit} app pages are "
+                               f"open on this server, its limit; try again in {wait} seconds.")
+                    return
             self.notebook_path = f"{stem}.ipynb"
-            async for chunk in self.get_generator(path=None):
-                self.write(chunk)
-                self.flush()
+            try:
+                async for chunk in self.get_generator(path=None):
+                    self.write(chunk)
+                    self.flush()
+            finally:
+                if getattr(self, "_admission", None) is not None:
+                    self._admission.done()
 
 
 def app_handlers(serverapp: Any) -> list[tuple]:

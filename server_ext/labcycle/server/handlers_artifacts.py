@@ -105,7 +105,7 @@ class ArtifactHandler(LabCycleHandler):
             raise web.HTTPError(
                 403, "User is not authorized to write on resource: %s.", self.auth_resource
             )
-        limit = self.options.max_upload_bytes
+        limit = self.labcycle_options.max_upload_bytes
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > limit:
             raise TooLarge(
@@ -118,7 +118,7 @@ class ArtifactHandler(LabCycleHandler):
         self._media = self._media_type()
         await self.call(self.services.tracking.get_run, run_id)  # 404 before the body
         self.request.connection.set_max_body_size(limit)
-        self._upload = await self.call(_Upload, limit, self.options.upload_tmp_dir)
+        self._upload = await self.call(_Upload, limit, self.labcycle_options.upload_tmp_dir)
 
     async def data_received(self, chunk: bytes) -> None:
         if self._upload is not None and not self._finished:

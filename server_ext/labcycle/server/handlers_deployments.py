@@ -61,7 +61,7 @@ class DeploymentsHandler(_DeploymentsBase):
                 body.model, actor=self.actor, name=body.name, workers=body.workers,
                 host=body.host, port=body.port, traffic=body.traffic,
                 batching=body.batching.model_dump() if body.batching else None,
-                capture=body.capture)
+                capture=body.capture, trusted=body.trusted)
             return self._live(self._reconcile(d))
 
         await self.respond(create, status=201,
@@ -83,12 +83,13 @@ class DeploymentHandler(_DeploymentsBase):
         def change() -> dict[str, Any]:
             svc = self.services.deployments
             d = None
-            if fields & {"traffic", "workers", "model", "batching"}:
+            if fields & {"traffic", "workers", "model", "batching"} or body.trusted:
                 d = svc.update(
                     deployment_id, actor=self.actor,
                     traffic=body.traffic if "traffic" in fields else ...,
                     workers=body.workers, model_ref=body.model,
-                    batching=body.batching.model_dump() if body.batching else None)
+                    batching=body.batching.model_dump() if body.batching else None,
+                    trusted=body.trusted)
             if body.desired == "running":
                 d = svc.start(deployment_id, actor=self.actor)
             elif body.desired == "stopped":
@@ -96,8 +97,8 @@ class DeploymentHandler(_DeploymentsBase):
             if d is None:
                 from ..errors import InvalidInput
 
-                raise InvalidInput("Nothing to change: give traffic, workers, model, batching or "
-                                   "desired.", field="body")
+                raise InvalidInput("Nothing to change: give traffic, workers, model, batching, "
+                                   "trusted or desired.", field="body")
             return self._live(self._reconcile(d))
 
         await self.respond(change)

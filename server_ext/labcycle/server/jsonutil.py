@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 NAN, POS_INF, NEG_INF = "NaN", "Infinity", "-Infinity"
 _FROM_TEXT = {NAN: math.nan, POS_INF: math.inf, NEG_INF: -math.inf}
+#: a \\uD800-\\uDFFF escape: the only way a surrogate gets into decoded JSON (raw UTF-8 cannot
+#: encode one), so bodies without it need no walk
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 def float_to_json(value: float) -> float | str:
@@ -52,6 +56,44 @@ def loads(text: str | bytes) -> Any:
     accepted as floats, so a naive client still works; the documented form is the string.
     """
     return json.loads(text)
+
+
+def lone_surrogate_path(body: bytes, data: Any) -> str | None:
+    """The field path (``params.lr``, ``cells[0].source``) of the first string, key or value,
+    holding a lone UTF-16 surrogate such as ``"\\ud800"``; None when there is none.
+
+    JSON allows such escapes, but they are not text: no database or file can store them.
+    """
+    if not _SURROGATE_ESCAPE.search(body):
+        return None
+    return _find_surrogate(data, "")
+
+
+def _bad_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _find_surrogate(value: Any, path: str) -> str | None:
+    if isinstance(value, str):
+        return (path or "body") if _bad_text(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            child = f"{path}.{key}" if path else str(key)
+            if _bad_text(key):
+                return child.encode("utf-8", "backslashreplace").decode()
+            found = _find_surrogate(item, child)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _find_surrogate(item, f"{path}[{index}]")
+            if found:
+                return found
+    return None
 
 
 def text_to_float(value: str) -> float | None:

@@ -25,6 +25,8 @@ class Deployment(Out):
     pids: list[int]
     url: str
     api_key_required: bool
+    trusted_versions: list[str] = Field(
+        description="ids of the versions needing trust (pickle...) that the deployer trusted")
     error: str | None
     serving: dict[str, Any] = Field(description="what the processes report: versions, routes")
     restarts: int

@@ -27,6 +27,8 @@ class CreateDeployment(Body):
         None, description='split by version number and percentage, e.g. {"3": 90, "4": 10}')
     batching: Batching | None = None
     capture: bool = True
+    trusted: bool = Field(False, description="you trust the versions deployed: needed for a "
+                          "pickle, joblib or python model (it runs code when loaded); audited")
 
 
 class UpdateDeployment(Body):
@@ -36,6 +38,8 @@ class UpdateDeployment(Body):
     workers: int | None = Field(None, ge=1, le=32)
     model: str | None = Field(None, min_length=1, max_length=450)
     batching: Batching | None = None
+    trusted: bool = Field(False, description="you trust the versions the deployment serves "
+                          "after this change (pickle, joblib, python); audited")
     desired: str | None = Field(None, pattern="^(running|stopped)$",
                                 description="'running' starts a stopped deployment again")
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from ..errors import Conflict, InvalidInput, NotFound
+from ..errors import Conflict, Forbidden, InvalidInput, NotFound
 from ..store.models import Deployment
 from .common import (
     audit,
@@ -175,13 +175,37 @@ def _row(d: Deployment, *, secret: bool = False) -> dict[str, Any]:
         "traffic": d.traffic, "host": d.host, "port": d.port, "workers": d.workers,
         "batching": d.batching, "capture": d.capture, "desired": d.desired,
         "status": d.status, "pids": d.pids or [], "url": d.url,
-        "api_key_required": bool(d.api_key_hash), "error": d.error,
+        "api_key_required": bool(d.api_key_hash), "trusted_versions": d.trusted_versions or [],
+        "error": d.error,
         "serving": d.serving or {}, "restarts": d.restarts, "created_by": d.created_by,
         "created_at": d.created_at, "updated_at": d.updated_at, "started_at": d.started_at,
     }
     if secret:
         data["api_key_hash"] = d.api_key_hash
     return data
+
+
+def needs_trust(version: dict[str, Any]) -> bool:
+    """Whether loading the version runs code (registry: logged with trusted=True because its
+    flavor, or its skops types, require it)."""
+    return bool(version.get("trusted"))
+
+
+def gate_trust(deployment: dict[str, Any], versions: list[tuple[dict, float]]
+               ) -> tuple[list[tuple[dict, float]], str | None]:
+    """The versions a serving process may load, each marked with the deployer's trust
+    (``deployer_trusted``), and why any was held back."""
+    allowed, held = [], None
+    trusted = set(deployment.get("trusted_versions") or [])
+    for version, pct in versions:
+        if needs_trust(version) and version.get("id") not in trusted:
+            held = held or (
+                f"{version.get('model_name')} version {version.get('version')} needs the "
+                f"deployer's trust ({version.get('flavor')}): PATCH the deployment with "
+                "trusted=true to serve it.")
+            continue
+        allowed.append(({**version, "deployer_trusted": needs_trust(version)}, pct))
+    return allowed, held
 
 
 def validate_traffic(traffic: Any) -> dict[str, float] | None:
@@ -336,7 +360,31 @@ class DeploymentService:
         if versions and reviews is not None:  # unapproved versions are held back (issue 6)
             versions, held = reviews.gate_target(d, versions)
             error = error or held
+        if versions:
+            versions, untrusted = gate_trust(d, versions)
+            error = error or untrusted
         return {"deployment": d, "versions": versions, "error": error}
+
+    def _trust(self, conn: Any, *, actor: str, deployment: str, versions: list[tuple[dict, float]],
+               trusted: Any, already: list[str]) -> list[str]:
+        """The ids the deployer trusts after this change; a 400 when a version needs trust
+        that is not given. Each new trust decision is audited (``model.load.trusted``)."""
+        if not isinstance(trusted, bool):
+            raise InvalidInput("trusted must be true or false.", field="trusted")
+        needing = [v for v, pct in versions if pct > 0 and needs_trust(v)]
+        new = [v for v in needing if v["id"] not in already]
+        if new and not trusted:
+            v = new[0]
+            raise Forbidden(
+                f"{v.get('model_name')} version {v.get('version')} is a {v.get('flavor')} model: "
+                "loading it runs its author's code. Deploy it with trusted=true (recorded in the "
+                "audit log under your name) if you trust it, or register a skops version.",
+                field="trusted", version=v.get("version"))
+        for v in new:
+            audit(conn, actor, "model.load.trusted", "model_version", v["id"],
+                  {"model": v.get("model_name"), "version": v.get("version"),
+                   "flavor": v.get("flavor"), "purpose": "deploy", "deployment": deployment})
+        return list(already) + [v["id"] for v in new]
 
     def _require_approved(self, versions: list[tuple[dict, float]]) -> None:
         """409 if a version's project requires approval and the version has none."""
@@ -347,7 +395,10 @@ class DeploymentService:
     # -- writing -------------------------------------------------------------------------------
     def create(self, model_ref: str, *, actor: str, name: str | None = None, workers: Any = 1,
                host: str = "127.0.0.1", port: Any = None, traffic: Any = None,
-               batching: Any = None, capture: bool = True, api_key: bool | None = None) -> dict[str, Any]:
+               batching: Any = None, capture: bool = True, api_key: bool | None = None,
+               trusted: Any = False) -> dict[str, Any]:
+        """Deploy ``model_ref``. A version that runs code when loaded (pickle, joblib, python
+        flavors) is served only with ``trusted=True``: the deployer's own decision, audited."""
         if not isinstance(model_ref, str) or not model_ref.strip():
             raise InvalidInput("model must be a model reference such as 'churn@champion' or "
                                "'churn/3'.", field="model")
@@ -395,6 +446,9 @@ class DeploymentService:
                 Deployment.port == port, Deployment.desired == "running")).first()
             if taken:
                 raise Conflict(f"Port {port} is used by deployment {taken[0]!r}.", field="port")
+            row["trusted_versions"] = self._trust(
+                conn, actor=actor, deployment=name, versions=versions, trusted=trusted,
+                already=[]) or None
             conn.execute(Deployment.__table__.insert().values(**row))
             audit(conn, actor, "create", "deployment", row["id"],
                   {k: row[k] for k in ("name", "model_ref", "traffic", "host", "port", "workers")})
@@ -472,10 +526,13 @@ class DeploymentService:
             return conn.execute(select(Deployment.id).where(Deployment.name == name)).first() is not None
 
     def update(self, ref: str, *, actor: str, traffic: Any = ..., workers: Any = None,
-               model_ref: str | None = None, batching: Any = None) -> dict[str, Any]:
+               model_ref: str | None = None, batching: Any = None,
+               trusted: Any = False) -> dict[str, Any]:
         """Change the split, the model reference, the workers or batching (``...`` = unchanged;
-        ``traffic=None`` goes back to the model reference alone)."""
+        ``traffic=None`` goes back to the model reference alone). ``trusted=True`` trusts the
+        versions the deployment serves after the change (needed for pickle, joblib, python)."""
         changes: dict[str, Any] = {}
+        targeted = None
         with self.store.read() as conn:
             loaded = self._load(conn, ref)
             self._refuse_external(loaded, "change")
@@ -490,21 +547,30 @@ class DeploymentService:
             new_ref = changes.get("model_ref", current["model_ref"])
             if model_name_of(new_ref) != current["model_name"] and "model_ref" in changes:
                 pass  # another model: allowed, the processes load it like a new version
-            self._require_approved(
-                self.resolve_versions(new_ref, changes.get("traffic", current["traffic"])))
+            targeted = self.resolve_versions(new_ref, changes.get("traffic", current["traffic"]))
+            self._require_approved(targeted)
+        elif trusted is True:  # trust what it serves now (an alias moved to such a version)
+            targeted = self.resolve_versions(current["model_ref"], current["traffic"])
         if workers is not None:
             changes["workers"] = validate_workers(workers)
         if batching is not None:
             changes["batching"] = validate_batching(batching)
-        if not changes:
-            raise InvalidInput("Nothing to change: give traffic, workers, model or batching.",
-                               field="body")
+        if not changes and trusted is not True:
+            raise InvalidInput("Nothing to change: give traffic, workers, model, batching or "
+                               "trusted.", field="body")
         with self.store.write() as conn:
             row = self._load(conn, ref)
-            before = {k: getattr(row, k) for k in changes}
-            conn.execute(update(Deployment).where(Deployment.id == row.id)
-                         .values(**changes, updated_at=now_ms()))
-            audit(conn, actor, "update", "deployment", row.id, {"before": before, "after": changes})
+            if targeted is not None:
+                kept = self._trust(conn, actor=actor, deployment=row.name, versions=targeted,
+                                   trusted=trusted, already=list(row.trusted_versions or []))
+                if kept != list(row.trusted_versions or []):
+                    changes["trusted_versions"] = kept
+            if changes:  # (trusted=true for versions trusted already changes nothing)
+                before = {k: getattr(row, k) for k in changes}
+                conn.execute(update(Deployment).where(Deployment.id == row.id)
+                             .values(**changes, updated_at=now_ms()))
+                audit(conn, actor, "update", "deployment", row.id,
+                      {"before": before, "after": changes})
         return self.get(row.id)
 
     def stop(self, ref: str, *, actor: str) -> dict[str, Any]:

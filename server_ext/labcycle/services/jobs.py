@@ -38,6 +38,7 @@ from .common import (
     validate_id,
     validate_name,
 )
+from .paths import job_paths
 
 J = Job.__table__
 STATUSES = ("pending", "queued", "running", "succeeded", "failed", "cancelled")
@@ -236,6 +237,15 @@ class JobService:
         # executor reports a finished job) wake it, so waiting costs no store polling
         self._changed = threading.Condition()
         self._generation = 0
+        #: the Jupyter server's contents root (set by the server extension): notebooks and
+        #: working folders of jobs, sweeps and schedules stay inside it (:mod:`.paths`)
+        self.contents_root: str | None = None
+
+    def check_paths(self, notebook: str, cwd: str | None, git_ref: str | None,
+                    prefix: str = "") -> tuple[str, str | None]:
+        """The notebook and cwd a job would run with, inside the contents root, the notebook
+        valid (:func:`.paths.job_paths`); a 400 naming the field otherwise."""
+        return job_paths(self.contents_root, notebook, cwd, git_ref, prefix)
 
     def notify_changed(self) -> None:
         """Tell this process's :meth:`wait` callers that some job may have finished."""
@@ -276,14 +286,19 @@ class JobService:
         schedule_id: str | None = None,
         reproduces_run_id: str | None = None,
         kernel_name: str | None = None,
+        internal: bool = False,
     ) -> dict[str, Any]:
         """Queue a notebook job; returns the job (status ``pending``).
 
         Parameters
         ----------
         notebook : str
-            Path of the notebook (absolute, or relative to ``cwd``; relative to the
-            repository root when ``git_ref`` is given).
+            Path of the notebook: under the contents root when there is one (relative paths
+            start at the root), else absolute or relative to ``cwd``; relative to the
+            repository root when ``git_ref`` is given. It must be a valid notebook.
+        internal : bool
+            True only for a notebook the services wrote themselves (reproduce's snapshot,
+            outside the contents root); its paths are not confined to the root.
         parameters : dict, optional
             Injected after the ``parameters`` cell as Python literals.
         timeout_s : float, optional
@@ -301,10 +316,12 @@ class JobService:
         if not notebook.endswith(".ipynb"):
             raise InvalidInput(f"notebook {notebook!r} is not a .ipynb file.", field="notebook")
         clean_params = validate_parameters(parameters)
-        if not git_ref and os.path.isabs(notebook) and not os.path.isfile(notebook):
-            raise InvalidInput(f"No notebook at {notebook}.", field="notebook")
         if cwd is not None and (not isinstance(cwd, str) or not cwd or "\x00" in cwd):
             raise InvalidInput("cwd must be a folder path.", field="cwd")
+        if git_ref is not None and not isinstance(git_ref, str):
+            raise InvalidInput("git_ref must be a git ref such as 'main'.", field="git_ref")
+        notebook, cwd = job_paths(None if internal else self.contents_root, notebook, cwd,
+                                  git_ref)
         if timeout_s is not None:
             timeout_s = to_float(timeout_s, "timeout_s")
             if not math.isfinite(timeout_s) or timeout_s <= 0:

@@ -743,7 +743,7 @@ def _summary(out: dict[str, Any]) -> str:
 
 
 # -- the "monitor" kind of schedule ---------------------------------------------------------
-def validate_monitor_payload(payload: dict[str, Any]) -> dict[str, Any]:
+def validate_monitor_payload(payload: dict[str, Any], services: Any = None) -> dict[str, Any]:
     if set(payload) != {"monitor_id"} or not isinstance(payload["monitor_id"], str):
         raise InvalidInput('payload must be {"monitor_id": ...}.', field="payload")
     return dict(payload)

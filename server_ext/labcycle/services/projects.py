@@ -44,6 +44,7 @@ from .common import (
     validate_id,
     validate_name,
 )
+from .paths import is_inside, resolve_under
 
 DEFAULT_PROJECT = "default"
 P, E, R = Project.__table__, Experiment.__table__, Run.__table__
@@ -589,44 +590,11 @@ class ProjectService:
 
 
 # -- folders under the server's root ----------------------------------------------------------
-def resolve_under(root: str, path: Any) -> tuple[Path, str]:
-    """``path`` (relative to ``root``, or absolute inside it) resolved, symlinks included; a
-    path that leaves ``root`` in any way is refused. Returns the folder and its relative path."""
-    if not root:
-        raise InvalidInput("The server has no contents root to import folders from.", field="path")
-    if path is None:
-        path = ""
-    if not isinstance(path, str) or len(path) > 4096 or any(ord(c) < 32 for c in path):
-        raise InvalidInput("path must be a folder path under the server's root, without control "
-                           "characters.", field="path")
-    base = Path(root).expanduser().resolve()
-    candidate = Path(path)
-    if any(part == ".." for part in candidate.parts):
-        raise InvalidInput(f"path {path!r} may not contain '..': give a folder under the "
-                           "server's root.", field="path")
-    target = candidate if candidate.is_absolute() else base / candidate
-    try:
-        resolved = target.resolve()
-        relative = resolved.relative_to(base)
-    except (ValueError, OSError, RuntimeError):
-        raise InvalidInput(f"path {path!r} is outside the server's root; give a folder under it.",
-                           field="path") from None
-    return resolved, "" if str(relative) == "." else relative.as_posix()
-
-
-def _inside(path: Path, base: Path) -> bool:
-    try:
-        path.resolve().relative_to(base)
-        return True
-    except (ValueError, OSError, RuntimeError):
-        return False
-
-
 def read_readme(folder: Path, base: Path) -> tuple[str | None, str | None]:
     """The first README of ``folder`` (a regular file inside ``base``) and its text."""
     for candidate in README_NAMES:
         path = folder / candidate
-        if path.is_file() and _inside(path, base):
+        if path.is_file() and is_inside(path, base):
             with open(path, "rb") as fh:
                 raw = fh.read(MAX_README * 4 + 1)
             text = raw.decode("utf-8", errors="replace").replace("\x00", "")[:MAX_README]
@@ -639,10 +607,10 @@ def _git_config_path(folder: Path, base: Path) -> Path | None:
     current = folder
     while True:
         dot_git = current / ".git"
-        if dot_git.is_dir() and _inside(dot_git, base):
+        if dot_git.is_dir() and is_inside(dot_git, base):
             config = dot_git / "config"
-            return config if config.is_file() and _inside(config, base) else None
-        if dot_git.is_file() and _inside(dot_git, base):  # a worktree or submodule: "gitdir: X"
+            return config if config.is_file() and is_inside(config, base) else None
+        if dot_git.is_file() and is_inside(dot_git, base):  # a worktree or submodule: "gitdir: X"
             text = dot_git.read_text(errors="replace")[:4096].strip()
             if text.startswith("gitdir:"):
                 gitdir = (current / text[len("gitdir:"):].strip()).resolve()
@@ -650,7 +618,7 @@ def _git_config_path(folder: Path, base: Path) -> Path | None:
                 if commondir.is_file():
                     gitdir = (gitdir / commondir.read_text(errors="replace").strip()).resolve()
                 config = gitdir / "config"
-                if config.is_file() and _inside(config, base):
+                if config.is_file() and is_inside(config, base):
                     return config
             return None
         if current == base or current.parent == current:

@@ -40,6 +40,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..errors import InvalidInput
+from .common import INT64_MAX, INT64_MIN
 
 ATTRIBUTES = {
     "id",
@@ -167,8 +168,25 @@ def _literal(kind: str, value: str) -> Any:
             return math.nan
         if low.lstrip("-") in ("inf", "infinity"):
             return -math.inf if low.startswith("-") else math.inf
+        if re.fullmatch(r"[-+]?\d+", value):
+            digits = value.lstrip("+-").lstrip("0")
+            number = int(value) if len(digits) <= 19 else None  # no 4,300-digit parse
+            if number is None or not INT64_MIN <= number <= INT64_MAX:
+                raise InvalidInput(
+                    f"filter: the integer {value[:30]}{'...' if len(value) > 30 else ''} is out "
+                    f"of range; integers must lie between {INT64_MIN} and {INT64_MAX} (use a "
+                    "decimal such as 1e19 for larger numbers).",
+                    field="filter",
+                )
+            return number
         number = float(value)
-        return int(number) if re.fullmatch(r"[-+]?\d+", value) else number
+        if not math.isfinite(number):
+            raise InvalidInput(
+                f"filter: the number {value[:30]} is too large for a 64-bit float (at most "
+                "about 1.8e308); write Infinity for an unbounded comparison.",
+                field="filter",
+            )
+        return number
     if kind == "kw" and value in ("true", "false"):
         return value == "true"
     raise InvalidInput(f"Expected a value (a 'string' or a number), got {value!r}.", field="filter")
@@ -285,6 +303,12 @@ def parse_order_by(items: list[str] | str | None) -> list[OrderBy]:
 def to_millis(value: Any, field: str) -> int:
     """Accept epoch milliseconds or an ISO-8601 string for time attributes."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InvalidInput(f"{field} must be compared with a date or finite epoch ms, not "
+                               f"{value}.", field="filter")
+        if not INT64_MIN <= value <= INT64_MAX:
+            raise InvalidInput(f"{field} must be compared with epoch ms between {INT64_MIN} and "
+                               f"{INT64_MAX}, not {value}.", field="filter")
         return int(value)
     if isinstance(value, str):
         try:
@@ -395,6 +419,9 @@ class RunQueryCompiler:
                     if isinstance(value, list)
                     else to_millis(value, field.key)
                 )
+            elif field.key not in TIME_ATTRIBUTES and op not in ("is null", "is not null"):
+                # text columns: PostgreSQL refuses to compare VARCHAR with a number
+                value = [str(v) for v in value] if isinstance(value, list) else str(value)
             return _compare(column, op, value)
         if field.entity == "metrics":
             return self._metric_clause(field.key, op, value)

@@ -221,6 +221,7 @@ class ReproduceService:
             actor=actor, notebook=str(notebook), parameters=parameters,
             experiment=run["experiment_name"], project=run["project_name"],
             name=f"reproduce {run['name']}"[:250], cwd=cwd, reproduces_run_id=run_id,
+            internal=True,  # its own snapshot, in a folder of LabCycle's
             **{k: v for k, v in options.items() if v is not None})
 
     def reproductions(self, run_id: str) -> list[dict[str, Any]]:

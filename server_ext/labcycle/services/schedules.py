@@ -53,7 +53,7 @@ S = Schedule.__table__
 class ScheduleKind:
     name: str
     fire: Callable[[Services, dict[str, Any]], dict[str, Any] | None]
-    validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None
+    validate: Callable[[dict[str, Any], Services], dict[str, Any]] | None = None
 
 
 SCHEDULE_KINDS: dict[str, ScheduleKind] = {}
@@ -63,7 +63,7 @@ def register_schedule_kind(
     name: str,
     fire: Callable[[Services, dict[str, Any]], dict[str, Any] | None],
     *,
-    validate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    validate: Callable[[dict[str, Any], Services], dict[str, Any]] | None = None,
 ) -> None:
     """Make ``kind=name`` schedulable.
 
@@ -76,8 +76,8 @@ def register_schedule_kind(
         scheduler's process; returns a JSON-able dict kept as ``last_result``
         (e.g. ``{"job_id": ...}``). An exception is recorded as ``last_error``.
     validate : callable, optional
-        ``validate(payload) -> payload``; raises :class:`InvalidInput` for a bad payload
-        when a schedule is created or changed.
+        ``validate(payload, services) -> payload``; raises :class:`InvalidInput` for a bad
+        payload when a schedule is created or changed.
     """
     SCHEDULE_KINDS[name] = ScheduleKind(name, fire, validate)
 
@@ -157,13 +157,12 @@ class ScheduleService:
                 f"{', '.join(sorted(SCHEDULE_KINDS)) or 'none'}.", field="kind")
         return SCHEDULE_KINDS[kind]
 
-    @staticmethod
-    def _payload(kind: ScheduleKind, payload: Any) -> dict[str, Any]:
+    def _payload(self, kind: ScheduleKind, payload: Any) -> dict[str, Any]:
         if payload is None:
             payload = {}
         if not isinstance(payload, dict):
             raise InvalidInput("payload must be an object.", field="payload")
-        return kind.validate(payload) if kind.validate else payload
+        return kind.validate(payload, self._services()) if kind.validate else payload
 
     def create(self, *, actor: str, kind: str, cron: str, payload: dict | None = None,
                timezone: str | None = None, name: str | None = None, paused: bool = False,
@@ -328,7 +327,10 @@ _JOB_FIELDS = {"notebook", "parameters", "experiment", "project", "name", "cwd",
                "timeout_s", "retries", "resources", "git_ref", "kernel_name"}
 
 
-def validate_job_payload(payload: dict[str, Any]) -> dict[str, Any]:
+def validate_job_payload(payload: dict[str, Any], services: Services) -> dict[str, Any]:
+    """The payload of a job schedule, its paths resolved inside the contents root and its
+    notebook checked now (the job service's own check), so a bad one is a 400 today rather
+    than a failed job at 03:00."""
     unknown = sorted(set(payload) - _JOB_FIELDS)
     if unknown:
         raise InvalidInput(f"payload.{unknown[0]} is not a field of a job schedule; known: "
@@ -342,7 +344,17 @@ def validate_job_payload(payload: dict[str, Any]) -> dict[str, Any]:
         from .sweep_space import expand_trials
 
         expand_trials([parameters], field="payload.parameters")
-    return dict(payload)
+    cwd, git_ref = payload.get("cwd"), payload.get("git_ref")
+    for field, value in (("cwd", cwd), ("git_ref", git_ref)):
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            raise InvalidInput(f"payload.{field} must be a non-empty string.",
+                               field=f"payload.{field}")
+    clean = dict(payload)
+    clean["notebook"], resolved_cwd = services.jobs.check_paths(
+        notebook.strip(), cwd, git_ref, prefix="payload.")
+    if resolved_cwd is not None:
+        clean["cwd"] = resolved_cwd
+    return clean
 
 
 def fire_job(services: Services, schedule: dict[str, Any]) -> dict[str, Any]:

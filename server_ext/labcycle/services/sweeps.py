@@ -123,6 +123,7 @@ class SweepService:
         options = {"cwd": cwd, "env": env, "timeout_s": timeout_s, "retries": retries,
                    "resources": resources, "git_ref": git_ref, "kernel_name": kernel_name}
         self._check_options(options)
+        notebook, options["cwd"] = self.jobs.check_paths(notebook, cwd, git_ref)
         sweep_id = new_id()
         stem = os.path.basename(notebook)[: -len(".ipynb")] or "notebook"
         name = validate_name(name, "name", 200) if name else f"{stem[:180]}-sweep-{sweep_id[:6]}"

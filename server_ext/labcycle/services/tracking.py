@@ -311,10 +311,15 @@ class TrackingService:
             values["name"] = validate_name(name, "name", 250)
         with self.store.write() as conn:
             before = conn.execute(
-                select(R.c.status, R.c.name, R.c.end_time).where(R.c.id == run_id)
+                select(R.c.status, R.c.name, R.c.end_time, R.c.start_time).where(R.c.id == run_id)
             ).first()
             if before is None:
                 raise NotFound(f"No run with id {run_id!r}.")
+            if end_time is not None and values["end_time"] < before.start_time:
+                raise InvalidInput(
+                    f"end_time {iso(values['end_time'])} is before the run's start_time "
+                    f"{iso(before.start_time)}; give an end_time at or after the start.",
+                    field="end_time")
             if values:
                 values["updated_at"] = now_ms()
                 conn.execute(update(R).where(R.c.id == run_id).values(**values))

@@ -159,8 +159,9 @@ def load(ref: Any, services: Any = None) -> ServedModel:
             return load_path(ref)
         loaded = load_model(str(ref))
     else:
-        # A version logged with an explicit trust decision is served with it (audited).
-        trusted = bool(isinstance(ref, dict) and ref.get("trusted"))
+        # Trust is the deployer's decision (DeploymentService.target marks the versions its
+        # deployer trusted), never the flag its author logged it with.
+        trusted = bool(isinstance(ref, dict) and ref.get("deployer_trusted") is True)
         loaded = load_model(ref, services=services, trusted=trusted,
                             actor="labcycle-serve" if trusted else None)
     version = dict(getattr(loaded, "version", None) or (ref if isinstance(ref, dict) else {}))

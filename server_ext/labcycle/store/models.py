@@ -456,6 +456,8 @@ class Deployment(Base):
     pids: Mapped[list | None] = mapped_column(JSON)
     url: Mapped[str] = mapped_column(String(300))
     api_key_hash: Mapped[str | None] = mapped_column(String(200))
+    #: ids of the versions needing trust (pickle...) that the deployer trusted (migration 0010)
+    trusted_versions: Mapped[list | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     serving: Mapped[dict | None] = mapped_column(JSON)
     restarts: Mapped[int] = mapped_column(Integer, default=0)
