@@ -69,7 +69,12 @@ export class PolledResource<T> implements IDisposable {
   setActive(delta: number): void {
     const before = this._active;
     this._active = Math.max(0, this._active + delta);
-    if (before === 0 && this._active > 0 && !this._stopped) {
+    if (this.isDisposed || before > 0 || this._active === 0) {
+      return;
+    }
+    if (this._stopped) {
+      void this.refresh(); // done, but looked at again: fetch once more
+    } else {
       void this._poll.start().then(() => this._poll.refresh());
     }
   }
