@@ -9,7 +9,7 @@ DEMO := .demo
 PORT ?= 8888
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: demo test install lint format bench clean chromium
+.PHONY: demo test install lint format bench clean chromium api-types frontend-test
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,9 +62,19 @@ $(MLFLOW_VENV)/.installed:
 	$(MLFLOW_VENV)/bin/pip install -q "mlflow==3.17.2" scikit-learn pandas skops
 	touch $@
 
+# The frontend's API types are generated from the OpenAPI document the server builds; after a
+# change to a route or a Pydantic model, `make api-types` regenerates labextension/src/api/schema.ts.
+api-types: install
+	LABCYCLE_PYTHON=$(CURDIR)/$(BIN)/python PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jlpm api-types
+
+# Fails when the committed API types differ from the document; then the frontend's unit tests.
+frontend-test: install
+	LABCYCLE_PYTHON=$(CURDIR)/$(BIN)/python PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jlpm api-types:check
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jlpm test
+
 # The MLflow-compatibility tests drive the real MLflow client from a venv of its own
 # (its pins clash with LabCycle's); LABCYCLE_MLFLOW_PYTHON=/path/to/bin/python uses another one.
-test: install chromium $(CHP) $(if $(LABCYCLE_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
+test: install chromium frontend-test $(CHP) $(if $(LABCYCLE_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
 	LABCYCLE_MLFLOW_PYTHON=$(MLFLOW_PYTHON) PATH=$(CURDIR)/$(BIN):$$PATH \
 		$(BIN)/python -m pytest tests -q -p no:cacheprovider
 

@@ -64,8 +64,12 @@ export class LabCycleClient {
     return this._get<IVersionInfo>('version');
   }
 
-  listProjects(limit = 1000): Promise<IListResult<IProject>> {
-    return this._listAll<IProject>('projects', {}, limit);
+  /** Projects, optionally filtered by status, tag or member (the hub's filters). */
+  listProjects(
+    query: { status?: string; tag?: string; member?: string } = {},
+    limit = 1000
+  ): Promise<IListResult<IProject>> {
+    return this._listAll<IProject>('projects', query, limit);
   }
 
   /** Experiments of one project, or of every project. */

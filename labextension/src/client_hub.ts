@@ -32,13 +32,7 @@ export class HubClient {
     query: { status?: string; tag?: string; member?: string } = {},
     limit = 500
   ): Promise<IHubProject[]> {
-    const page = await listPages<IHubProject>(
-      'projects',
-      query,
-      limit,
-      this.client.serverSettings
-    );
-    return page.items;
+    return (await this.client.listProjects(query, limit)).items;
   }
 
   /** A project by id or by name. */

@@ -2,6 +2,7 @@ import { ISignal } from '@lumino/signaling';
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { errorMessage } from './components/States';
+import { IResourceState, PolledResource } from './pollingModel';
 
 /** What a polled request looks like to a component. */
 export interface IPollState<T> {
@@ -34,31 +35,65 @@ export interface IPollOptions {
 /**
  * Fetch with `fetcher` and again every `interval` ms while `active`.
  *
- * Requests never overlap: the next one is scheduled when the previous ends.
- * After an error the interval doubles (up to 30 s) until a request succeeds.
- * A `null` fetcher means "nothing to fetch".
+ * The polling is a {@link PolledResource} (a Lumino Poll): requests never overlap, errors
+ * back off (up to 30 s), nothing is fetched while the page is hidden, and `reload` fetches
+ * at once. A `null` fetcher means "nothing to fetch".
  */
 export function usePoll<T>(
   fetcher: (() => Promise<T>) | null,
   options: IPollOptions
 ): IPollState<T> {
   const { interval, active, key, refresh, done } = options;
-  const [data, setData] = useState<T | undefined>(undefined);
-  const [error, setError] = useState<Error | undefined>(undefined);
-  const [loading, setLoading] = useState<boolean>(fetcher !== null);
-  const [tick, setTick] = useState(0);
+  const hasFetcher = fetcher !== null;
+  const [state, setState] = useState<IResourceState<T>>({
+    data: undefined,
+    error: undefined,
+    loading: hasFetcher
+  });
   const fetcherRef = useRef(fetcher);
   fetcherRef.current = fetcher;
   const doneRef = useRef(done);
   doneRef.current = done;
-  // A new key: forget the old data.
-  useEffect(() => {
-    setData(undefined);
-    setError(undefined);
-    setLoading(fetcherRef.current !== null);
-  }, [key]);
+  const resourceRef = useRef<PolledResource<T> | null>(null);
+  const lastKey = useRef(key);
 
-  const reload = useCallback(() => setTick(t => t + 1), []);
+  useEffect(() => {
+    // A new key: forget the old data.
+    if (lastKey.current !== key || !hasFetcher) {
+      lastKey.current = key;
+      setState({ data: undefined, error: undefined, loading: hasFetcher });
+    }
+    if (!hasFetcher) {
+      return;
+    }
+    const resource = new PolledResource<T>({
+      fetch: () => {
+        const current = fetcherRef.current;
+        return current
+          ? current()
+          : Promise.reject(new Error('nothing to fetch'));
+      },
+      interval,
+      done: data => (doneRef.current ? doneRef.current(data) : false)
+    });
+    resource.changed.connect((_, next) => setState(next));
+    resourceRef.current = resource;
+    return () => {
+      resourceRef.current = null;
+      resource.dispose();
+    };
+  }, [key, interval, hasFetcher]);
+
+  useEffect(() => {
+    const resource = resourceRef.current;
+    if (!resource || !active) {
+      return;
+    }
+    resource.setActive(1);
+    return () => resource.setActive(-1);
+  }, [key, interval, hasFetcher, active]);
+
+  const reload = useCallback(() => void resourceRef.current?.refresh(), []);
 
   useEffect(() => {
     if (!refresh) {
@@ -71,52 +106,7 @@ export function usePoll<T>(
     };
   }, [refresh, reload]);
 
-  const lastTick = useRef(tick);
-  useEffect(() => {
-    const manual = lastTick.current !== tick;
-    lastTick.current = tick;
-    // Hidden: fetch nothing, unless the user asked for it (refresh command).
-    if (fetcherRef.current === null || (!active && !manual)) {
-      return;
-    }
-    let cancelled = false;
-    let timer: number | undefined;
-    let delay = interval;
-    const step = async (): Promise<void> => {
-      const current = fetcherRef.current;
-      if (current === null) {
-        return;
-      }
-      let stop = false;
-      try {
-        const result = await current();
-        if (cancelled) {
-          return;
-        }
-        setData(result);
-        setError(undefined);
-        delay = interval;
-        stop = doneRef.current ? doneRef.current(result) : false;
-      } catch (reason) {
-        if (cancelled) {
-          return;
-        }
-        setError(reason instanceof Error ? reason : new Error(String(reason)));
-        delay = Math.min(delay * 2, 30000);
-      }
-      setLoading(false);
-      if (!cancelled && active && !stop) {
-        timer = window.setTimeout(() => void step(), delay);
-      }
-    };
-    void step();
-    return () => {
-      cancelled = true;
-      window.clearTimeout(timer);
-    };
-  }, [key, active, interval, tick]);
-
-  return { data, error, loading, reload };
+  return { ...state, reload };
 }
 
 /** The current value behind a signal, re-read each time it fires. */

@@ -4,6 +4,8 @@
  * reviews and audit", "Notes and search").
  */
 
+import { IProject } from './models';
+
 /** A hub entity reference, as every hub route takes it. */
 export interface IEntityRef {
   type: string;
@@ -12,25 +14,8 @@ export interface IEntityRef {
 
 export type ProjectRole = 'viewer' | 'editor' | 'owner';
 
-/** `GET projects/{id}`: a project with its hub fields. */
-export interface IHubProject {
-  id: string;
-  name: string;
-  /** The Markdown README. */
-  description: string | null;
-  created_by: string | null;
-  created_at: string;
-  updated_at: string;
-  updated_by?: string | null;
-  tags: string[];
-  status: 'active' | 'archived' | string;
-  git_url: string | null;
-  source_path: string | null;
-  owners: string[];
-  /** 0: an open project (every user acts as an owner). */
-  member_count: number;
-  settings: { require_approval: boolean; approvers: string[] };
-}
+/** `GET projects/{id}`: the same project the rest of the panel shows. */
+export type IHubProject = IProject;
 
 export interface IUpdateProject {
   name?: string;

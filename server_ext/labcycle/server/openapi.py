@@ -155,3 +155,11 @@ def build_document(base_url: str = "/", routes: tuple[Route, ...] = ROUTES) -> d
             },
         },
     }
+
+
+if __name__ == "__main__":
+    # `python -m labcycle.server.openapi` prints the document without a running server, so the
+    # frontend's generated types (labextension/src/api/schema.ts) can be checked against it.
+    import json
+
+    print(json.dumps(build_document(), indent=2, sort_keys=True))
