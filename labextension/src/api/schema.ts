@@ -1447,6 +1447,12 @@ export interface components {
         [key: string]: number;
       } | null;
       /**
+       * Trusted
+       * @description you trust the versions deployed: needed for a pickle, joblib or python model (it runs code when loaded); audited
+       * @default false
+       */
+      trusted: boolean;
+      /**
        * Workers
        * @default 1
        */
@@ -1987,7 +1993,7 @@ export interface components {
       curl_example: string | null;
       /**
        * Desired
-       * @description running or stopped
+       * @description running, stopped, or external (exported to Kubernetes)
        */
       desired: string;
       /** Error */
@@ -2045,13 +2051,18 @@ export interface components {
       } | null;
       /**
        * Status
-       * @description starting, ready, failed or stopped
+       * @description starting, ready, failed, stopped or exported
        */
       status: string;
       /** Traffic */
       traffic: {
         [key: string]: number;
       } | null;
+      /**
+       * Trusted Versions
+       * @description ids of the versions needing trust (pickle...) that the deployer trusted
+       */
+      trusted_versions: string[];
       /**
        * Try Url
        * @description the "try it" page (Voila) of this deployment
@@ -2314,7 +2325,8 @@ export interface components {
        * Status
        * @enum {string}
        */
-      status: 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+      status:
+        'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
       /** Sweep Id */
       sweep_id: string | null;
       /** Timeout S */
@@ -3789,6 +3801,11 @@ export interface components {
       not_submitted: number;
       /** Pending */
       pending: number;
+      /**
+       * Queued
+       * @default 0
+       */
+      queued: number;
       /** Running */
       running: number;
       /** Succeeded */
@@ -3823,6 +3840,7 @@ export interface components {
       status:
         | 'not_submitted'
         | 'pending'
+        | 'queued'
         | 'running'
         | 'succeeded'
         | 'failed'
@@ -3856,6 +3874,12 @@ export interface components {
       traffic: {
         [key: string]: number;
       } | null;
+      /**
+       * Trusted
+       * @description you trust the versions the deployment serves after this change (pickle, joblib, python); audited
+       * @default false
+       */
+      trusted: boolean;
       /**
        * Workers
        * @default null
@@ -4663,7 +4687,12 @@ export interface operations {
         schedule_id?: string | null;
         /** @description repeatable, or comma-separated */
         status?: (
-          'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled'
+          | 'pending'
+          | 'queued'
+          | 'running'
+          | 'succeeded'
+          | 'failed'
+          | 'cancelled'
         )[];
         sweep_id?: string | null;
       };
