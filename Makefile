@@ -24,7 +24,7 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml package.json
 
 install: $(VENV)/.installed
 
-# JupyterHub's proxy for the multi-user tests (tests/hub), from npm into the venv.
+# JupyterHub's proxy for the multi-user tests (tests/jupyterhub), from npm into the venv.
 CHP := $(VENV)/chp/node_modules/.bin/configurable-http-proxy
 $(CHP): | $(BIN)/python
 	mkdir -p $(VENV)/chp && echo '{"private": true}' > $(VENV)/chp/package.json

@@ -22,9 +22,16 @@ def db_url(labcycle_dir: Path) -> str:
 
 
 @pytest.fixture
-def jp_server_config(db_url: str, artifact_root: Path, monkeypatch) -> Config:
-    # the store comes from the environment, as a hub's spawner would set it
-    monkeypatch.setenv("LABCYCLE_DB_URL", db_url)
+def store_in_environment(db_url: str):
+    """The store comes from the environment, as a hub's spawner sets it; gone afterwards
+    (the extension gives the variable back when it stops, whenever that is)."""
+    os.environ["LABCYCLE_DB_URL"] = db_url
+    yield
+    os.environ.pop("LABCYCLE_DB_URL", None)
+
+
+@pytest.fixture
+def jp_server_config(store_in_environment, artifact_root: Path) -> Config:
     return Config(
         {
             "ServerApp": {"jpserver_extensions": {"labcycle": True}},

@@ -36,7 +36,7 @@ def _model_files(svc, run_id: str) -> None:
 
 
 @pytest.fixture
-def chain(services):
+def chain(services, tmp_path):
     """dataset → run (+ notebook snapshots, job of a sweep) → model version (alias
     champion) → deployment → monitor (reference = the dataset); a reproduction of the run."""
     svc = services
@@ -48,7 +48,9 @@ def chain(services):
     svc.artifacts.log_bytes(run["id"], "notebook.ipynb", _notebook("x = 1"), actor=ACTOR)
     svc.artifacts.log_bytes(run["id"], "executed.ipynb", _notebook("x = 1  # executed"),
                             actor=ACTOR)
-    sweep = svc.sweeps.create(actor=ACTOR, notebook="train.ipynb", grid={"lr": [0.1]},
+    notebook = tmp_path / "train.ipynb"  # a sweep's notebook must exist when it is created
+    notebook.write_bytes(_notebook("lr = 0.1"))
+    sweep = svc.sweeps.create(actor=ACTOR, notebook=str(notebook), grid={"lr": [0.1]},
                               parallel=1)
     job = svc.jobs.list()["items"][0]  # the sweep's one trial; its worker reports the run
     svc.jobs.report(job["id"], run_id=run["id"])

@@ -273,6 +273,7 @@ class LabCycleApp(ExtensionApp):
                 del os.environ[name]
         for name, value in getattr(self, "_withheld", {}).items():
             os.environ.setdefault(name, value)
+        self._withheld = {}
         if self.services is not None:
             self.services.close()
             self.services = None
