@@ -54,26 +54,21 @@ class RestSource:
         return response
 
     def _get(self, route: str, **params: Any) -> dict[str, Any]:
+        return self._call("GET", route, params=params)
+
+    def _post(self, route: str, body: dict[str, Any]) -> dict[str, Any]:
+        return self._call("POST", route, json=body)
+
+    def _call(self, method: str, route: str, **kwargs: Any) -> dict[str, Any]:
         import httpx
 
         try:
-            response = self.http.get(route, params=params)
+            response = self.http.request(method, route, **kwargs)
         except httpx.HTTPError as exc:
             raise InvalidInput(
                 f"Cannot reach the MLflow server at {self.location}: {exc}", field="from"
             ) from None
         return self._check(response, route).json()
-
-    def _post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
-        import httpx
-
-        try:
-            response = self.http.post(path, json=body)
-        except httpx.HTTPError as exc:
-            raise InvalidInput(
-                f"Cannot reach the MLflow server at {self.location}: {exc}", field="from"
-            ) from None
-        return self._check(response, path).json()
 
     def experiments(self) -> list[MlflowExperiment]:
         found, token = [], None
