@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -237,14 +236,9 @@ def dask_cluster(logs: Path):
         client.close()
         yield f"dask://127.0.0.1:{port}"
     finally:
-        for proc in procs[::-1]:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-        for proc in procs:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+        from processes import stop_processes
+
+        stop_processes(procs)
 
 
 # -- the run ---------------------------------------------------------------------------------

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
+import signal
+import subprocess
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,3 +37,17 @@ def race_processes(
             if p.is_alive():
                 p.kill()
                 p.join(timeout=5)
+
+
+def stop_processes(procs: list[subprocess.Popen]) -> None:
+    """Stop process groups started with ``start_new_session=True``, newest first: SIGTERM,
+    then SIGKILL for any still running after 15 s."""
+    for proc in procs[::-1]:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGTERM)
+    for proc in procs:
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=5)

@@ -5,11 +5,9 @@ with it."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from processes import stop_processes
 
 from labcycle.jobs.dispatcher import Dispatcher
 from labcycle.jobs.executors import dask_resources
@@ -50,18 +49,6 @@ def spawn_dask(args: list[str], log: Path, cwd: Path) -> subprocess.Popen:
     with open(log, "w") as out:
         return subprocess.Popen([*_dask(), *args], stdout=out, stderr=subprocess.STDOUT,
                                 env=worker_env(), cwd=cwd, start_new_session=True)
-
-
-def stop_processes(procs: list[subprocess.Popen]) -> None:
-    for proc in procs[::-1]:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-    for proc in procs:
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")
