@@ -7,6 +7,7 @@ real kernels, so the test can look at the spare itself.
 from __future__ import annotations
 
 import json
+import sys
 
 import psutil
 import pytest
@@ -92,3 +93,27 @@ def test_next_job_takes_the_spare_kernel_with_its_own_run_and_folder(services, s
     assert spares.spare is None
     if leftover:
         assert not psutil.pid_exists(leftover) or psutil.Process(leftover).status() == "zombie"
+
+
+def test_a_kernel_that_dies_while_starting_fails_no_job(services, store_urls, tmp_path,
+                                                        monkeypatch):
+    """The first kernel exits before it answers (as when another process took its port);
+    the job starts one more and succeeds, in its own folder with its own run."""
+    marker = tmp_path / "died-once"
+    spec = tmp_path / "jupyter" / "kernels" / "dies-once"
+    spec.mkdir(parents=True)
+    launch = (f"import os, sys; m = {str(marker)!r}\n"
+              "if not os.path.exists(m):\n"
+              "    open(m, 'w').close(); sys.exit(3)\n"
+              "from ipykernel import kernelapp; kernelapp.launch_new_instance()")
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", launch, "-f", "{connection_file}"],
+        "display_name": "dies once", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    folder = tmp_path / "here"
+    folder.mkdir()
+    notebook = write_notebook(tmp_path / "nb" / "probe.ipynb", PROBE)
+    job, seen, _ = _run(services, store_urls, None, notebook, cwd=str(folder),
+                        kernel_name="dies-once")
+    assert marker.exists()  # the first kernel did die
+    assert seen["cwd"] == str(folder) and seen["run"] == job["run_id"]

@@ -107,6 +107,7 @@ def test_jobs_run_in_their_owners_server_without_database_credentials(hub):
     for user, ids in jobs.items():
         for job_id in ids:
             job = done[job_id]
-            assert job["status"] == "succeeded", (job.get("error"), job.get("error_detail"))
+            assert job["status"] == "succeeded", (job.get("error"), job.get("error_detail"),
+                                                  hub.log_tail())
             params = hub.as_user(user).get(f"{API}/runs/{job['run_id']}").json()["params"]
             assert params == {"kernel_user": user, "db_url_seen": "False", "transport": "http"}

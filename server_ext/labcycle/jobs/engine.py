@@ -25,6 +25,7 @@ papermill's engine registry as ``labcycle``. It adds what a tracked job needs:
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -35,6 +36,8 @@ from jupyter_core.utils import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
 from papermill.utils import merge_kwargs, remove_args
+
+log = logging.getLogger(__name__)
 
 ENGINE_NAME = "labcycle"
 #: nbclient's default: the kernel keeps no history file
@@ -140,13 +143,15 @@ class _Client(PapermillNotebookClient):
     def __init__(self, nb_man: Any, *, on_kernel_start: Callable[[int | None], None] | None = None,
                  spares: SpareKernels | None = None, spare_env: dict[str, str] | None = None,
                  spare_cwd: str | None = None, bootstrap: str | None = None,
-                 **kwargs: Any) -> None:
+                 restart_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         super().__init__(nb_man, **kwargs)
         self._on_kernel_start = on_kernel_start
         self._spares = spares
         self._spare_env = spare_env
         self._spare_cwd = spare_cwd
         self._bootstrap = bootstrap
+        #: how to start the job's own kernel again if the first one dies while starting
+        self._restart_kwargs = restart_kwargs
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         await super().async_start_new_kernel(**kwargs)
@@ -154,6 +159,22 @@ class _Client(PapermillNotebookClient):
             self._on_kernel_start(_kernel_pid(self.km))
 
     async def async_start_new_kernel_client(self) -> Any:
+        try:
+            return await self._start_kernel_client()
+        except RuntimeError as exc:
+            # A kernel that exits while it starts (a port taken by another process between
+            # jupyter_client's pick and the kernel's bind, a signal) fails no job: one more
+            # kernel, started fresh with the job's own variables and folder.
+            if "died before replying" not in str(exc) or self._restart_kwargs is None:
+                raise
+            log.warning("LabCycle job kernel died while starting (%s); starting another", exc)
+            restart, self._restart_kwargs = self._restart_kwargs, None
+            self._bootstrap = None
+            self.km, self.kc = self.create_kernel_manager(), None
+            await self.async_start_new_kernel(**restart)
+            return await self._start_kernel_client()
+
+    async def _start_kernel_client(self) -> Any:
         kc = await super().async_start_new_kernel_client()
         if self._bootstrap:
             msg_id = kc.execute(self._bootstrap, silent=True, store_history=False,
@@ -215,23 +236,19 @@ class LabCycleEngine(NBClientEngine):
         spare = None
         if spares is not None and kernel_env is not None and kernel_cwd is not None:
             spare = spares.take(kernel_name, kernel_env)
-        start_kwargs: dict[str, Any] = {}
+        own_kernel = {k: v for k, v in (("env", kernel_env), ("cwd", kernel_cwd)) if v is not None}
+        common = {"on_kernel_start": on_kernel_start, "spares": spares, "spare_env": spare_env,
+                  "restart_kwargs": own_kernel}
         if spare is not None:
-            client = _Client(nb_man, km=spare["km"], on_kernel_start=on_kernel_start,
-                             spares=spares, spare_env=spare_env,
-                             spare_cwd=spare_cwd or spare["cwd"],
+            client = _Client(nb_man, km=spare["km"], spare_cwd=spare_cwd or spare["cwd"],
                              bootstrap=bootstrap_code(spare, kernel_env, kernel_cwd),
-                             **final_kwargs)
-            start_kwargs["cleanup_kc"] = True  # the job owns the adopted kernel: shut it down
+                             **common, **final_kwargs)
+            start_kwargs: dict[str, Any] = {"cleanup_kc": True}  # the job owns the adopted kernel
             if on_kernel_start is not None:
                 on_kernel_start(_kernel_pid(spare["km"]))
         else:
-            client = _Client(nb_man, on_kernel_start=on_kernel_start, spares=spares,
-                             spare_env=spare_env, spare_cwd=spare_cwd, **final_kwargs)
-            if kernel_env is not None:
-                start_kwargs["env"] = kernel_env
-            if kernel_cwd is not None:
-                start_kwargs["cwd"] = kernel_cwd
+            client = _Client(nb_man, spare_cwd=spare_cwd, **common, **final_kwargs)
+            start_kwargs = dict(own_kernel)
         return client.execute(**start_kwargs)
 
 
