@@ -141,9 +141,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     joins its children at exit, and CI must get the summary, not wait for its time limit."""
     import psutil
 
-    from labcycle import jobs_api
+    from labcycle.client.jobs import stop_process_dispatcher
 
-    jobs_api._stop_dispatcher()  # lc.submit's workers and kernels: atexit would stop them later
+    stop_process_dispatcher()  # lc.submit's workers and kernels: atexit would stop them later
     left = {p: " ".join(_cmdline(p)) for p in psutil.Process().children(recursive=True)}
     left = {p: cmd for p, cmd in left.items() if "resource_tracker" not in cmd}
     for proc in left:

@@ -112,9 +112,7 @@ def experiments() -> None:
 @friendly_errors
 def experiments_ls(project: str | None, as_json: bool) -> None:
     """List experiments with their run counts."""
-    items = _services().projects.list_experiments(max_results=1000)["items"]
-    if project:
-        items = [e for e in items if e["project_name"] == project]
+    items = _services().projects.list_experiments(max_results=1000, project_name=project)["items"]
     if as_json:
         emit_json(items)
         return

@@ -34,11 +34,11 @@ def _styled(status: str) -> str:
     return f"[{SWEEP_STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
 
-def _backend(services: Any) -> Any:
+def _sweeps(services: Any) -> Any:
+    """The sweeps of the store, as the configured user (trials run in this process)."""
     from .client.local import LocalTransport
-    from .sweeps_api import _Backend
 
-    return _Backend(LocalTransport(services))
+    return LocalTransport(services).sweeps
 
 
 def _params(items: tuple[str, ...], option: str) -> dict[str, Any]:
@@ -120,23 +120,23 @@ def sweep_cmd(notebook, grid, random_, n_trials, seed, trials_file, fixed, paral
     labcycle sweep train.ipynb --random 'lr=loguniform(1e-4,1e-1)' --trials 20 --seed 1
     """
     from .cli_jobs import check_executor
-    from .jobs_api import _stop_dispatcher
+    from .client.jobs import stop_process_dispatcher
     from .services.sweep_space import parse_cli_grid, parse_cli_random
     from .sweeps_api import Sweep
 
     trials = json.load(trials_file) if trials_file else None
     executor = check_executor(executor)
     services = _services()
-    backend = _backend(services)
-    backend.executor = executor
+    sweeps = _sweeps(services)
+    sweeps.executor = executor
     data = services.sweeps.create(
-        actor=backend.actor, notebook=os.path.abspath(notebook),
+        actor=sweeps.user, notebook=os.path.abspath(notebook),
         grid=parse_cli_grid(grid) if grid else None,
         random=parse_cli_random(random_) if random_ else None, trials=trials,
         n_trials=n_trials, seed=seed, parameters=_params(fixed, "param") or None,
         parallel=parallel, experiment=experiment, project=project, name=name,
         timeout_s=timeout_s)
-    sweep = Sweep(data, backend)
+    sweep = Sweep(data, sweeps)
     if not no_wait:
         if as_json:
             sweep.wait(progress=False)
@@ -153,7 +153,7 @@ def sweep_cmd(notebook, grid, random_, n_trials, seed, trials_file, fixed, paral
 
                 sweep.wait(progress=False, on_progress=show)
         # Stop the workers now, not in an exit hook where Dask's threads are gone already.
-        _stop_dispatcher()
+        stop_process_dispatcher()
     result = services.sweeps.get(sweep.id, with_runs=True)
     if as_json:
         emit_json(result)
@@ -228,7 +228,7 @@ def sweeps_cancel(sweep_id) -> None:
     """Stop a sweep and cancel its pending and running jobs."""
     services = _services()
     found = _resolve_sweep(services, sweep_id)
-    result = services.sweeps.cancel(found["id"], actor=_backend(services).actor)
+    result = services.sweeps.cancel(found["id"], actor=_sweeps(services).user)
     console.print(f"sweep {result['id']} {_styled(result['status'])}")
 
 
@@ -279,7 +279,7 @@ def schedules_add(notebook, cron, timezone, params, name, experiment, timeout_s,
         payload["experiment"] = experiment
     if timeout_s:
         payload["timeout_s"] = timeout_s
-    result = services.schedules.create(actor=_backend(services).actor, kind="job", cron=cron,
+    result = services.schedules.create(actor=_sweeps(services).user, kind="job", cron=cron,
                                        timezone=timezone, payload=payload, name=name,
                                        paused=paused)
     if as_json:
@@ -302,7 +302,7 @@ def schedules_pause(schedule_id) -> None:
     """Stop firing a schedule until it is resumed."""
     services = _services()
     result = services.schedules.pause(_schedule_id(services, schedule_id),
-                                      actor=_backend(services).actor)
+                                      actor=_sweeps(services).user)
     console.print(f"schedule {result['id']} paused")
 
 
@@ -313,7 +313,7 @@ def schedules_resume(schedule_id) -> None:
     """Fire a paused schedule again (from its next occurrence; missed ones are skipped)."""
     services = _services()
     result = services.schedules.resume(_schedule_id(services, schedule_id),
-                                       actor=_backend(services).actor)
+                                       actor=_sweeps(services).user)
     console.print(f"schedule {result['id']} resumed; next run {fmt_time(result['next_run_at'])} UTC")
 
 
@@ -324,7 +324,7 @@ def schedules_rm(schedule_id) -> None:
     """Delete a schedule (the jobs and runs it made stay)."""
     services = _services()
     sid = _schedule_id(services, schedule_id)
-    services.schedules.delete(sid, actor=_backend(services).actor)
+    services.schedules.delete(sid, actor=_sweeps(services).user)
     console.print(f"schedule {sid} deleted")
 
 
@@ -405,13 +405,13 @@ def reproduce_cmd(run_id, no_wait, against, timeout, as_json) -> None:
         report = services.reproduce.compare(original["id"], _resolve_run(services, against)["id"])
         emit_json(report) if as_json else console.print(report_table(report))
         return
-    backend = _backend(services)
-    job = services.reproduce.reproduce(original["id"], actor=backend.actor)
+    sweeps = _sweeps(services)
+    job = services.reproduce.reproduce(original["id"], actor=sweeps.user)
     if no_wait:
         emit_json(job) if as_json else console.print(
             f"reproducing {original['id']} as job {job['id']} ({job['status']})")
         return
-    result = Reproduction(original["id"], job, backend)
+    result = Reproduction(original["id"], job, sweeps)
     with console.status(f"re-executing {original['name']} (job {job['id'][:12]})…"):
         result.wait(timeout=timeout)
     if result.report is None:

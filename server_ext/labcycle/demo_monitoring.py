@@ -123,13 +123,14 @@ def seed_monitoring(*, now_ms: int | None = None, seed: int = 6) -> dict[str, An
     import time
 
     from . import fluent as lc
+    from .client.local import LocalTransport
+    from .fluent import current_transport
     from .models_api import log_model, set_alias
-    from .serving_api import _is_http, _transport
 
-    transport = _transport()
-    if _is_http(transport):
+    transport = current_transport()
+    if not isinstance(transport, LocalTransport):
         raise RuntimeError("The monitoring demo writes the prediction log to the local store: "
-                           "run it without LABCYCLE_URL (labcycle demo seed).")
+                           "run it without LABCYCLE_API_URL (labcycle demo seed).")
     services, actor = transport.services, transport.user
     now = int(time.time() * 1000) if now_ms is None else now_ms
     # One generator for the data (seeded so that exactly the two shifted features drift),

@@ -147,6 +147,11 @@ _state = _State()
 _crashed = False
 
 
+def current_transport() -> Transport:
+    """The transport ``lc.*`` uses (the default one, or the one :func:`configure` set)."""
+    return _state.transport()
+
+
 def _note_crash(exc_type, exc, tb) -> None:  # noqa: ANN001
     global _crashed
     _crashed = True

@@ -13,9 +13,8 @@ the local store elsewhere::
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from .serving_api import _call, _is_http, _transport
+from .fluent import current_transport
 
 __all__ = ["add_note", "delete_note", "edit_note", "notes", "search"]
 
@@ -66,11 +65,7 @@ def search(q: str = "", *, type: str | list[str] | None = None,  # noqa: A002
     types = ",".join(type) if isinstance(type, (list, tuple)) else type
     params = {"q": q, "type": types, "user": user, "tag": tag, "project": project,
               "since": since, "until": until, "max_results": max_results}
-    t = _transport()
-    if _is_http(t):
-        result = _call("GET", "search", params={k: v for k, v in params.items() if v is not None})
-    else:
-        result = t.services.search.search(**params)
+    result = current_transport().hub.search(**params)
     columns = ["type", "id", "title", "snippet", "score", "project", "project_id", "owner",
                "status", "updated_at", "url"]
     frame = pd.DataFrame(result["items"], columns=columns if not result["items"] else None)
@@ -85,10 +80,7 @@ def add_note(body: str, *, entity: Any = None, parent_id: str | None = None,
     to ``parent_id``, or a note anchored on a notebook cell (``anchor={"run_id", "cell_id"}``)."""
     fields = {"body": body, "entity": _ref(entity), "parent_id": parent_id, "anchor": anchor}
     fields = {k: v for k, v in fields.items() if v is not None}
-    t = _transport()
-    if _is_http(t):
-        return _call("POST", "notes", body=fields)
-    return t.services.notes.create(actor=t.user, **fields)
+    return current_transport().hub.create_note(**fields)
 
 
 def notes(entity: Any = None, *, author: str | None = None, mentioned: str | None = None,
@@ -98,24 +90,14 @@ def notes(entity: Any = None, *, author: str | None = None, mentioned: str | Non
     params = {"entity_type": ref.get("type"), "entity_id": ref.get("id"), "author": author,
               "mentioned": mentioned, "parent_id": parent_id, "max_results": max_results}
     params = {k: v for k, v in params.items() if v is not None}
-    t = _transport()
-    if _is_http(t):
-        return _call("GET", "notes", params=params)["items"]
-    return t.services.notes.list(**params)["items"]
+    return current_transport().hub.notes(**params)["items"]
 
 
 def edit_note(note_id: str, body: str) -> dict[str, Any]:
     """Change a note's Markdown (its author only)."""
-    t = _transport()
-    if _is_http(t):
-        return _call("PATCH", f"notes/{quote(note_id, safe='')}", body={"body": body})
-    return t.services.notes.update(note_id, actor=t.user, body=body)
+    return current_transport().hub.update_note(note_id, body)
 
 
 def delete_note(note_id: str) -> None:
     """Delete a note and its replies (its author only)."""
-    t = _transport()
-    if _is_http(t):
-        _call("DELETE", f"notes/{quote(note_id, safe='')}")
-        return
-    t.services.notes.delete(note_id, actor=t.user)
+    current_transport().hub.delete_note(note_id)

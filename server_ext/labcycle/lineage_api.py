@@ -14,19 +14,11 @@ the local store elsewhere. Results are the plain dicts the REST API documents
 
 from __future__ import annotations
 
-import math
 from typing import Any
-from urllib.parse import quote
 
-from .serving_api import _call, _is_http, _transport
+from .fluent import current_transport
 
 __all__ = ["compare_runs", "format_lineage", "lineage", "notebook_diff", "print_lineage"]
-
-_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def _float(value: Any) -> Any:
-    return _SPECIAL.get(value, value) if isinstance(value, str) else value
 
 
 def lineage(entity_type: str, entity_id: str, *, direction: str = "both", depth: int = 3,
@@ -36,13 +28,8 @@ def lineage(entity_type: str, entity_id: str, *, direction: str = "both", depth:
     ``entity_type`` is one of project, experiment, run, model, model_version, dataset,
     deployment, monitor, job, sweep, schedule; ``direction`` up, down or both.
     """
-    t = _transport()
-    if _is_http(t):
-        return _call("GET", f"lineage/{quote(str(entity_type), safe='')}/"
-                     f"{quote(str(entity_id), safe='')}",
-                     params={"direction": direction, "depth": depth, "max_nodes": max_nodes})
-    return t.services.lineage.graph(entity_type, entity_id, direction=direction, depth=depth,
-                                    max_nodes=max_nodes)
+    return current_transport().lineage.graph(entity_type, entity_id, direction=direction,
+                                             depth=depth, max_nodes=max_nodes)
 
 
 def format_lineage(graph: dict[str, Any]) -> str:
@@ -65,22 +52,7 @@ def compare_runs(run_ids: list[str], *, metric: str | None = None, keys: list[st
     packages, metric histories (≤ ``max_points`` per run and key, spikes kept) and
     parallel-coordinates data against ``metric``. Non-finite values are floats."""
     ids = [getattr(r, "id", r) for r in run_ids]  # Run objects or ids
-    t = _transport()
-    if not _is_http(t):
-        return t.services.compare.runs(ids, metric=metric, keys=keys, max_points=max_points)
-    params: list[tuple[str, Any]] = [("run_id", i) for i in ids]
-    params += [("key", k) for k in keys or []]
-    params += [("metric", metric)] if metric else []
-    params.append(("max_points", max_points))
-    out = _call("GET", "compare/runs", params=params)
-    for row in out["metrics"]["rows"]:
-        row["values"] = {k: _float(v) for k, v in row["values"].items()}
-    for series in out["histories"].values():
-        for s in series.values():
-            s["values"] = [_float(v) for v in s["values"]]
-    for row in out["parallel"]["rows"]:
-        row["metric"] = _float(row["metric"])
-    return out
+    return current_transport().lineage.compare_runs(ids, metric, keys, max_points)
 
 
 def notebook_diff(run_a: Any, run_b: Any, *, max_output_chars: int | None = None,
@@ -89,7 +61,4 @@ def notebook_diff(run_a: Any, run_b: Any, *, max_output_chars: int | None = None
     a, b = getattr(run_a, "id", run_a), getattr(run_b, "id", run_b)
     limits = {k: v for k, v in (("max_output_chars", max_output_chars),
                                 ("max_detailed_cells", max_detailed_cells)) if v is not None}
-    t = _transport()
-    if _is_http(t):
-        return _call("GET", "compare/notebooks", params={"run_a": a, "run_b": b, **limits})
-    return t.services.compare.notebooks(a, b, **limits)
+    return current_transport().lineage.notebook_diff(a, b, **limits)

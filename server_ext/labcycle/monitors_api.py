@@ -12,15 +12,11 @@ Same transport as the rest of ``lc``: REST in a kernel of a Jupyter server with 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
-from .serving_api import Deployment, _call, _is_http, _transport
+from .fluent import current_transport
+from .serving_api import Deployment
 
 __all__ = ["Monitor", "get_monitor", "list_monitors", "monitor"]
-
-
-def _path(ref: str, *rest: str) -> str:
-    return "/".join(["monitors", quote(ref, safe=""), *rest])
 
 
 class Monitor:
@@ -42,27 +38,16 @@ class Monitor:
 
     def check(self) -> dict[str, Any]:
         """Run a check now: drift, data quality and performance; alerts when needed."""
-        t = _transport()
-        if _is_http(t):
-            result = _call("POST", _path(self.id, "checks"))
-        else:
-            result = t.services.monitors.run_check(self.id, actor=t.user)
+        result = current_transport().monitors.run_check(self.id)
         self.refresh()
         return result
 
     def checks(self, *, full: bool = False, max_results: int = 100) -> list[dict[str, Any]]:
         """Checks, newest first; ``full=True`` includes every statistic (histograms...)."""
-        t = _transport()
-        if _is_http(t):
-            return _call("GET", _path(self.id, "checks"),
-                         params={"full": str(full).lower(), "max_results": max_results})["items"]
-        return t.services.monitors.checks(self.id, full=full, max_results=max_results)["items"]
+        return current_transport().monitors.checks(self.id, full, max_results)
 
     def get_check(self, check_id: str) -> dict[str, Any]:
-        t = _transport()
-        if _is_http(t):
-            return _call("GET", _path(self.id, "checks", quote(check_id, safe="")))
-        return t.services.monitors.check(self.id, check_id)
+        return current_transport().monitors.check(self.id, check_id)
 
     def history(self, max_results: int = 1000) -> Any:
         """The drift timeline: one row per check, one ``score:<feature>`` column per feature."""
@@ -78,34 +63,20 @@ class Monitor:
         return pd.DataFrame(rows)
 
     def alerts(self, max_results: int = 100) -> list[dict[str, Any]]:
-        t = _transport()
-        if _is_http(t):
-            return _call("GET", _path(self.id, "alerts"), params={"max_results": max_results})["items"]
-        return t.services.monitors.alerts(self.id, max_results=max_results)["items"]
+        return current_transport().monitors.alerts(self.id, max_results)
 
     def performance(self, freq: str = "1D") -> dict[str, Any]:
         """Model performance per time window (from ground truth) and at training."""
-        t = _transport()
-        if _is_http(t):
-            return _call("GET", _path(self.id, "performance"), params={"freq": freq})
-        return t.services.monitors.performance_history(self.id, freq=freq)
+        return current_transport().monitors.performance(self.id, freq)
 
     def update(self, **changes: Any) -> Monitor:
         """Change ``window``, ``features``, ``thresholds``, ``channels``, ``cooldown_s``,
         ``cron`` (None removes the schedule), ``timezone`` or ``paused``."""
-        t = _transport()
-        if _is_http(t):
-            self.data = _call("PATCH", _path(self.id), body=changes)
-        else:
-            self.data = t.services.monitors.update(self.id, actor=t.user, **changes)
+        self.data = current_transport().monitors.update(self.id, changes)
         return self
 
     def delete(self) -> None:
-        t = _transport()
-        if _is_http(t):
-            _call("DELETE", _path(self.id))
-        else:
-            t.services.monitors.delete(self.id, actor=t.user)
+        current_transport().monitors.delete(self.id)
 
     def __repr__(self) -> str:
         return f"<Monitor {self.name!r} health={self.health}>"
@@ -149,26 +120,12 @@ def monitor(deployment: str | Deployment | None = None, *, reference_dataset: st
             "thresholds": thresholds, "channels": channels, "cooldown_s": cooldown_s,
             "cron": cron, "timezone": timezone}
     body = {k: v for k, v in body.items() if v is not None}
-    t = _transport()
-    if _is_http(t):
-        return Monitor(_call("POST", "monitors", body=body))
-    return Monitor(t.services.monitors.create(actor=t.user, **body))
+    return Monitor(current_transport().monitors.create(**body))
 
 
 def get_monitor(ref: str) -> Monitor:
-    t = _transport()
-    if _is_http(t):
-        return Monitor(_call("GET", _path(ref)))
-    return Monitor(t.services.monitors.get(ref))
+    return Monitor(current_transport().monitors.get(ref))
 
 
 def list_monitors(deployment: str | None = None) -> list[Monitor]:
-    t = _transport()
-    if _is_http(t):
-        params: dict[str, Any] = {"max_results": 1000}
-        if deployment:
-            params["deployment"] = deployment
-        items = _call("GET", "monitors", params=params)["items"]
-    else:
-        items = t.services.monitors.list(deployment=deployment, max_results=1000)["items"]
-    return [Monitor(m) for m in items]
+    return [Monitor(m) for m in current_transport().monitors.list(deployment, 1000)]

@@ -11,29 +11,16 @@ from __future__ import annotations
 import json
 import time
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
+from .client.serving import SETTLED
 from .errors import LabCycleError
+from .fluent import current_transport
 from .services.deployments import curl_example, example_row
 
 __all__ = ["Deployment", "curl_example", "deploy", "example_row", "get_deployment",
            "list_deployments", "log_ground_truth"]
-
-
-def _transport():  # noqa: ANN202
-    from .fluent import _state
-
-    return _state.transport()
-
-
-def _is_http(transport: Any) -> bool:
-    return hasattr(transport, "_request")
-
-
-def _call(method: str, path: str, body: Any = None, params: Any = None) -> Any:
-    return _transport()._request(method, path, body=body, params=params)
 
 
 class Deployment:
@@ -128,7 +115,7 @@ class Deployment:
     def wait_ready(self, timeout: float = 60) -> Deployment:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.status in ("ready", "failed", "stopped"):
+            if self.status in SETTLED:
                 break
             time.sleep(0.2)
         return self
@@ -142,14 +129,7 @@ class Deployment:
         return self
 
     def stop(self) -> Deployment:
-        t = _transport()
-        if _is_http(t):
-            self.data = _call("DELETE", f"deployments/{quote(self.id, safe='')}") or self.data
-        else:
-            from .serving.supervisor import Supervisor
-
-            t.services.deployments.stop(self.id, actor=t.user)
-            Supervisor(t.services).reconcile_one(self.id)
+        self.data = current_transport().serving.stop(self.id) or self.data
         return self.refresh()
 
     def __repr__(self) -> str:
@@ -157,13 +137,7 @@ class Deployment:
 
 
 def _update(ref: str, **changes: Any) -> Deployment:
-    t = _transport()
-    if _is_http(t):
-        return Deployment(_call("PATCH", f"deployments/{quote(ref, safe='')}", body=changes))
-    data = t.services.deployments.update(ref, actor=t.user, **changes)
-    from .serving.supervisor import Supervisor
-
-    return Deployment(Supervisor(t.services).reconcile_one(data["id"]))
+    return Deployment(current_transport().serving.update(ref, changes))
 
 
 def deploy(model: str, name: str | None = None, workers: int = 1, host: str = "127.0.0.1",
@@ -198,51 +172,21 @@ def deploy(model: str, name: str | None = None, workers: int = 1, host: str = "1
     -------
     Deployment
     """
-    body = {"model": model, "name": name, "workers": workers, "host": host, "port": port,
-            "traffic": {str(k): v for k, v in traffic.items()} if traffic else None,
-            "batching": batching, "capture": capture, "trusted": trusted}
-    t = _transport()
-    if _is_http(t):
-        data = _call("POST", "deployments", body={k: v for k, v in body.items() if v is not None})
-        dep = Deployment(data)
-        return dep.wait_ready(wait) if wait else dep
-    from .serving.supervisor import Supervisor
-
-    body.pop("model")
-    data = t.services.deployments.create(model, actor=t.user, **body)
-    key = data.get("api_key")
-    state = Supervisor(t.services).ensure(data["id"], wait=wait)
-    return Deployment(_live(t, state), api_key=key)
-
-
-def _live(t: Any, d: Any) -> Any:
-    from .services.deployments import jupyter_base_url
-
-    return t.services.deployments.live(d, base_url=jupyter_base_url())
+    return Deployment(current_transport().serving.deploy(
+        model, wait, name=name, workers=workers, host=host, port=port,
+        traffic={str(k): v for k, v in traffic.items()} if traffic else None,
+        batching=batching, capture=capture, trusted=trusted))
 
 
 def get_deployment(ref: str) -> Deployment:
-    t = _transport()
-    if _is_http(t):
-        return Deployment(_call("GET", f"deployments/{quote(ref, safe='')}"))
-    return Deployment(_live(t, t.services.deployments.get(ref)))
+    return Deployment(current_transport().serving.get(ref))
 
 
 def list_deployments() -> list[Deployment]:
-    t = _transport()
-    if _is_http(t):
-        items = _call("GET", "deployments", params={"max_results": 1000})["items"]
-    else:
-        items = _live(t, t.services.deployments.list(max_results=1000)["items"])
-    return [Deployment(d) for d in items]
+    return [Deployment(d) for d in current_transport().serving.list(1000)]
 
 
 def log_ground_truth(deployment: str | Deployment, prediction_id: str, value: Any) -> None:
     """Record the true outcome of a prediction (by the id ``/predict`` returned)."""
     ref = deployment.id if isinstance(deployment, Deployment) else deployment
-    t = _transport()
-    if _is_http(t):
-        _call("POST", f"deployments/{quote(ref, safe='')}/feedback",
-              body={"prediction_id": prediction_id, "value": value})
-        return
-    t.services.deployments.log_ground_truth(ref, prediction_id, value, actor=t.user)
+    current_transport().serving.log_ground_truth(ref, prediction_id, value)

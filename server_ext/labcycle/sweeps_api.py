@@ -15,44 +15,13 @@ import math
 import os
 import time
 from typing import Any
-from urllib.parse import quote
 
+from .client.jobs import FINAL
+from .client.sweeps import SweepsClient
 from .errors import InvalidInput
+from .fluent import current_transport
 
 __all__ = ["Reproduction", "Schedule", "Sweep", "reproduce", "schedule", "schedules", "sweep"]
-
-FINAL = ("succeeded", "failed", "cancelled")
-
-
-# -- backends --------------------------------------------------------------------------------
-class _Backend:
-    """The same operations over the local services or the REST API."""
-
-    def __init__(self, transport: Any = None) -> None:
-        from .client.http import HttpTransport
-        from .fluent import _state
-
-        self.transport = transport or _state.transport()
-        self.http = isinstance(self.transport, HttpTransport)
-        #: where this process runs the jobs (None: the configured executor)
-        self.executor: str | None = None
-
-    @property
-    def services(self) -> Any:
-        return self.transport.services
-
-    @property
-    def actor(self) -> str:
-        return self.transport.user or "unknown"
-
-    def call(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self.transport._request(method, path, **kwargs)
-
-    def dispatcher(self) -> Any:
-        """This process's job dispatcher (the one ``lc.submit`` uses; local store only)."""
-        from .jobs_api import _local_dispatcher
-
-        return _local_dispatcher(self.services, self.executor)
 
 
 def _progress_bar(total: int, desc: str) -> Any:
@@ -79,9 +48,9 @@ class Sweep:
     ``sweep.best("acc")`` the best trial; ``sweep.wait()`` blocks with a progress bar.
     """
 
-    def __init__(self, data: dict[str, Any], backend: _Backend | None = None) -> None:
+    def __init__(self, data: dict[str, Any], sweeps: SweepsClient | None = None) -> None:
         self.data = data
-        self._backend = backend or _Backend()
+        self._sweeps = sweeps or current_transport().sweeps
 
     id = property(lambda self: self.data["id"])
     name = property(lambda self: self.data["name"])
@@ -96,19 +65,12 @@ class Sweep:
         return self.refresh().data["progress"]
 
     def refresh(self) -> Sweep:
-        b = self._backend
-        if b.http:
-            self.data = b.call("GET", f"sweeps/{quote(self.id, safe='')}")
-        else:
-            self.data = b.services.sweeps.get(self.id, with_runs=True)
+        self.data = self._sweeps.get(self.id)
         return self
 
     def runs(self) -> list[dict[str, Any]]:
         """One dict per trial: trial, parameters, job_id, status, run_id, metrics, error."""
-        b = self._backend
-        if b.http:
-            return self.refresh().data["runs"]
-        return b.services.sweeps.runs(self.id)
+        return self._sweeps.runs(self.id)
 
     def to_frame(self):
         """The comparison table: one row per trial, like ``lc.search_runs``."""
@@ -128,18 +90,10 @@ class Sweep:
 
     def best(self, metric: str, mode: str = "max") -> dict[str, Any]:
         """The trial (dict with ``run_id``, ``parameters``, ``metrics``) with the best ``metric``."""
-        b = self._backend
-        if b.http:
-            return b.call("GET", f"sweeps/{quote(self.id, safe='')}/best",
-                          params={"metric": metric, "mode": mode})
-        return b.services.sweeps.best(self.id, metric, mode)
+        return self._sweeps.best(self.id, metric, mode)
 
     def cancel(self) -> Sweep:
-        b = self._backend
-        if b.http:
-            self.data = b.call("POST", f"sweeps/{quote(self.id, safe='')}/cancel")
-        else:
-            self.data = b.services.sweeps.cancel(self.id, actor=b.actor)
+        self.data = self._sweeps.cancel(self.id)
         return self
 
     def wait(self, timeout: float | None = None, progress: bool = True,
@@ -150,14 +104,9 @@ class Sweep:
         """
         bar = _progress_bar(self.data["n_trials"], self.name) if progress else None
         deadline = None if timeout is None else time.monotonic() + timeout
-        b = self._backend
-        dispatcher = None if b.http else b.dispatcher()
         try:
             while True:
-                token = b.services.jobs.change_token() if dispatcher is not None else None
-                if dispatcher is not None:  # no server: this process submits and runs them
-                    b.services.sweeps.advance(self.id)
-                    dispatcher.add_jobs(self._unfinished_job_ids())
+                token = self._sweeps.advance(self.id)
                 data = self.refresh().data
                 if on_progress is not None:
                     on_progress(data)
@@ -170,24 +119,11 @@ class Sweep:
                     break
                 if deadline is not None and time.monotonic() > deadline:
                     break
-                if token is not None:  # woken as soon as one of our workers finishes a job
-                    b.services.jobs.wait_for_change(token, 0.2)
-                else:
-                    time.sleep(0.2)
+                self._sweeps.pause(token)
         finally:
             if bar is not None:
                 bar.close()
         return self
-
-    def _unfinished_job_ids(self) -> list[str]:
-        from sqlalchemy import select
-
-        from .store.models import Job
-
-        j = Job.__table__
-        with self._backend.services.store.read() as conn:
-            return list(conn.execute(select(j.c.id).where(
-                j.c.sweep_id == self.id, j.c.status.in_(("pending", "queued", "running")))).scalars())
 
     def __repr__(self) -> str:
         p = self.data["progress"]
@@ -257,7 +193,7 @@ def sweep(
     >>> s.to_frame().sort_values("metrics.acc")
     >>> s.best("acc")["parameters"]
     """
-    backend = _Backend()
+    sweeps = current_transport().sweeps
     notebook = os.path.abspath(os.path.expanduser(notebook))
     body = {"notebook": notebook, "grid": grid, "random": random, "trials": trials,
             "n_trials": n_trials, "seed": seed, "parameters": parameters, "parallel": parallel,
@@ -265,11 +201,7 @@ def sweep(
             "cwd": os.path.abspath(cwd) if cwd else None, "env": env, "timeout_s": timeout_s,
             "retries": retries, "resources": resources, "git_ref": git_ref,
             "kernel_name": kernel_name}
-    if backend.http:
-        data = backend.call("POST", "sweeps", body={k: v for k, v in body.items() if v is not None})
-    else:
-        data = backend.services.sweeps.create(actor=backend.actor, **body)
-    result = Sweep(data, backend)
+    result = Sweep(sweeps.create(**body), sweeps)
     if wait:
         result.wait(progress=progress)
     return result
@@ -279,24 +211,17 @@ def sweep(
 class Schedule:
     """A schedule: ``next_run_at``, ``pause()``, ``resume()``, ``history()``, ``delete()``."""
 
-    def __init__(self, data: dict[str, Any], backend: _Backend | None = None) -> None:
+    def __init__(self, data: dict[str, Any], sweeps: SweepsClient | None = None) -> None:
         self.data = data
-        self._backend = backend or _Backend()
+        self._sweeps = sweeps or current_transport().sweeps
 
     id = property(lambda self: self.data["id"])
     name = property(lambda self: self.data["name"])
     next_run_at = property(lambda self: self.data["next_run_at"])
     paused = property(lambda self: self.data["paused"])
 
-    def _path(self) -> str:
-        return f"schedules/{quote(self.id, safe='')}"
-
     def _update(self, **fields: Any) -> Schedule:
-        b = self._backend
-        if b.http:
-            self.data = b.call("PATCH", self._path(), body=fields)
-        else:
-            self.data = b.services.schedules.update(self.id, actor=b.actor, **fields)
+        self.data = self._sweeps.update_schedule(self.id, fields)
         return self
 
     def pause(self) -> Schedule:
@@ -307,17 +232,10 @@ class Schedule:
 
     def history(self) -> list[dict[str, Any]]:
         """The jobs this schedule submitted, newest first."""
-        b = self._backend
-        if b.http:
-            return b.call("GET", self._path())["history"]
-        return b.services.schedules.history(self.id)
+        return self._sweeps.schedule_history(self.id)
 
     def delete(self) -> None:
-        b = self._backend
-        if b.http:
-            b.call("DELETE", self._path())
-        else:
-            b.services.schedules.delete(self.id, actor=b.actor)
+        self._sweeps.delete_schedule(self.id)
 
     def __repr__(self) -> str:
         state = "paused" if self.paused else f"next {self.next_run_at}"
@@ -342,7 +260,6 @@ def schedule(notebook: str, cron: str, parameters: dict[str, Any] | None = None,
     --------
     >>> lc.schedule("retrain.ipynb", "0 3 * * *", {"window_days": 30}, timezone="Europe/Paris")
     """
-    backend = _Backend()
     payload = {"notebook": os.path.abspath(os.path.expanduser(notebook)),
                "parameters": parameters, "experiment": experiment, "project": project,
                "cwd": os.path.abspath(cwd) if cwd else None, "env": env,
@@ -350,32 +267,24 @@ def schedule(notebook: str, cron: str, parameters: dict[str, Any] | None = None,
     payload = {k: v for k, v in payload.items() if v is not None}
     fields = {"kind": "job", "cron": cron, "timezone": timezone, "payload": payload,
               "name": name, "paused": paused}
-    if backend.http:
-        data = backend.call("POST", "schedules",
-                            body={k: v for k, v in fields.items() if v is not None})
-    else:
-        data = backend.services.schedules.create(actor=backend.actor, **fields)
-    return Schedule(data, backend)
+    sweeps = current_transport().sweeps
+    return Schedule(sweeps.create_schedule(**fields), sweeps)
 
 
 def schedules() -> list[Schedule]:
     """Every schedule, newest first."""
-    backend = _Backend()
-    if backend.http:
-        items = backend.call("GET", "schedules", params={"max_results": 1000})["items"]
-    else:
-        items = backend.services.schedules.list(max_results=1000)["items"]
-    return [Schedule(item, backend) for item in items]
+    sweeps = current_transport().sweeps
+    return [Schedule(item, sweeps) for item in sweeps.schedules(1000)]
 
 
 # -- reproduce -------------------------------------------------------------------------------
 class Reproduction:
     """A re-execution of a run, and the report of what differs from the original."""
 
-    def __init__(self, original_run_id: str, job: dict[str, Any], backend: _Backend) -> None:
+    def __init__(self, original_run_id: str, job: dict[str, Any], sweeps: SweepsClient) -> None:
         self.original_run_id = original_run_id
         self.job = job
-        self._backend = backend
+        self._sweeps = sweeps
         self.report: dict[str, Any] | None = None
 
     @property
@@ -385,17 +294,8 @@ class Reproduction:
 
     def wait(self, timeout: float | None = None) -> Reproduction:
         """Block until the job finished, then fetch the report."""
-        b = self._backend
-        if b.http:
-            deadline = None if timeout is None else time.monotonic() + timeout
-            while self.job["status"] not in FINAL:
-                if deadline is not None and time.monotonic() > deadline:
-                    return self
-                time.sleep(0.3)
-                self.job = b.call("GET", f"jobs/{quote(self.job['id'], safe='')}")
-        else:
-            b.dispatcher().add_jobs([self.job["id"]])
-            self.job = b.services.jobs.wait(self.job["id"], timeout)
+        if self.job["status"] not in FINAL:
+            self.job = self._sweeps.wait_job(self.job["id"], timeout)
         if self.job["status"] in FINAL and self.run_id:
             self.report = self.compare()
         return self
@@ -403,12 +303,7 @@ class Reproduction:
     def compare(self) -> dict[str, Any]:
         if not self.run_id:
             raise InvalidInput("The reproduction has no run yet; wait() for it first.")
-        b = self._backend
-        if b.http:
-            report = b.call("GET", f"runs/{quote(self.original_run_id, safe='')}/"
-                                   "reproduction-report", params={"against": self.run_id})
-        else:
-            report = b.services.reproduce.compare(self.original_run_id, self.run_id)
+        report = self._sweeps.reproduction_report(self.original_run_id, self.run_id)
         report["job"] = self.job
         return report
 
@@ -487,14 +382,8 @@ def reproduce(run_id: str, wait: bool = True, timeout: float | None = None) -> R
         ``.report`` says how Python, packages, input datasets, the git commit and each
         metric (absolute and relative change) differ from the original.
     """
-    backend = _Backend()
-    if backend.http:
-        started = backend.call("POST", f"runs/{quote(run_id, safe='')}/reproduce")
-        job = started["job"]
-    else:
-        job = backend.services.reproduce.reproduce(run_id, actor=backend.actor)
-        backend.dispatcher().add_jobs([job["id"]])  # no server: this process runs it
-    result = Reproduction(run_id, job, backend)
+    sweeps = current_transport().sweeps
+    result = Reproduction(run_id, sweeps.reproduce(run_id), sweeps)
     if wait:
         result.wait(timeout=timeout)
     return result

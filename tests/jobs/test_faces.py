@@ -76,7 +76,7 @@ def test_lc_submit_waits_and_gives_the_run(home, tmp_path):
         with pytest.raises(lc.errors.Conflict):
             job.cancel()
     finally:
-        from labcycle import jobs_api
+        from labcycle.client.jobs import stop_process_dispatcher
 
-        jobs_api._stop_dispatcher()
+        stop_process_dispatcher()
         lc.fluent._state.reset()

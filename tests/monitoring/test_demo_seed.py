@@ -16,15 +16,14 @@ from labcycle.demo_monitoring import DATASET, DEPLOYMENT, DRIFTED, FEATURES, MOD
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
     from labcycle.demo_monitoring import seed_monitoring
-    from labcycle.fluent import _state
-    from labcycle.serving_api import _transport
+    from labcycle.fluent import _state, current_transport
 
     lc.configure(home=str(tmp_path_factory.mktemp("demo-home")))
     started = time.perf_counter()
     try:
         summary = seed_monitoring()
         elapsed = time.perf_counter() - started
-        yield summary, _transport().services, elapsed
+        yield summary, current_transport().services, elapsed
     finally:
         _state.reset()
 

@@ -248,3 +248,19 @@ def test_cli_projects_reviews_and_audit(services, tiny_model, tmp_path, monkeypa
                                                              "model.version.review.approve"}
     bad = run(main, ["models", "review", "churn", "--approve"])
     assert bad.exit_code == 1 and "NAME/VERSION" in bad.output
+
+
+def test_cli_lists_the_experiments_of_one_project(services, monkeypatch):
+    if not services.store.is_sqlite:
+        pytest.skip("the CLI reads the store of LABCYCLE_DB_URL; once is enough")
+    from labcycle.cli import main
+
+    monkeypatch.setenv("LABCYCLE_DB_URL", services.store.url)
+    monkeypatch.setenv("LABCYCLE_ARTIFACT_URL", str(services.blobs.root))
+    for project, experiment in (("ls-a", "one"), ("ls-a", "two"), ("ls-b", "three")):
+        services.tracking.create_run(actor="alice", project=project, experiment=experiment)
+    out = CliRunner().invoke(main, ["experiments", "ls", "--project", "ls-a", "--json"],
+                             catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert [(e["project_name"], e["name"]) for e in json.loads(out.output)] == [
+        ("ls-a", "one"), ("ls-a", "two")]

@@ -22,7 +22,6 @@ import html
 import math
 import os
 from typing import Any
-from urllib.parse import quote
 
 from ..errors import NotFound
 from .monitoring import (
@@ -124,14 +123,9 @@ def sweep_values(column: dict[str, Any], points: int = SWEEP_POINTS) -> list[Any
 
 def latest_inputs(deployment_id: str) -> dict[str, Any] | None:
     """The inputs of the deployment's newest captured prediction (None when there is none)."""
-    from ..serving_api import _call, _is_http, _transport
+    from ..fluent import current_transport
 
-    t = _transport()
-    if _is_http(t):
-        items = _call("GET", f"deployments/{quote(deployment_id, safe='')}/predictions",
-                      params={"max_results": 1})["items"]
-    else:
-        items = t.services.deployments.predictions(deployment_id, max_results=1)["items"]
+    items = current_transport().serving.predictions(deployment_id, 1)
     return (items[0].get("inputs") or None) if items else None
 
 

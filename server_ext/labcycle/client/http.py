@@ -12,10 +12,16 @@ from urllib.parse import quote
 import httpx
 
 from ..errors import Conflict, Forbidden, InvalidInput, LabCycleError, NotFound
+from .domain import decode_float
+from .hub import HttpHub
+from .jobs import HttpJobs
+from .lineage import HttpLineage
+from .monitors import HttpMonitors
+from .serving import HttpServing
+from .sweeps import HttpSweeps
 from .transport import Transport
 
 _ERRORS = {400: InvalidInput, 403: Forbidden, 404: NotFound, 409: Conflict}
-_SPECIAL = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
 def encode_floats(value: Any) -> Any:
@@ -32,7 +38,7 @@ def encode_floats(value: Any) -> Any:
 def _decode_metrics(run: dict[str, Any]) -> dict[str, Any]:
     metrics = run.get("metrics")
     if isinstance(metrics, dict):
-        run["metrics"] = {k: _SPECIAL.get(v, v) if isinstance(v, str) else v for k, v in metrics.items()}
+        run["metrics"] = {k: decode_float(v) for k, v in metrics.items()}
     return run
 
 
@@ -43,6 +49,12 @@ class HttpTransport(Transport):
         self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
                                  trust_env=False)
         self.user = None
+        self.hub = HttpHub(self._request)
+        self.lineage = HttpLineage(self._request)
+        self.serving = HttpServing(self._request)
+        self.monitors = HttpMonitors(self._request)
+        self.sweeps = HttpSweeps(self._request)
+        self.jobs = HttpJobs(self._request)
 
     def _request(self, method: str, path: str, *, body: Any = None, **kwargs: Any) -> Any:
         if body is not None:
@@ -111,8 +123,7 @@ class HttpTransport(Transport):
     def metric_history(self, run_id: str, key: str) -> dict[str, Any]:
         result = self._request("GET", f"runs/{self._id(run_id)}/metrics/{self._id(key)}")
         for point in result["points"]:
-            if isinstance(point["value"], str):
-                point["value"] = _SPECIAL[point["value"]]
+            point["value"] = decode_float(point["value"])
         return result
 
     def upload_artifact(self, run_id: str, path: str, local_file: Path) -> dict[str, Any]:

@@ -9,6 +9,12 @@ from typing import Any
 
 from ..config import LabCycleConfig
 from ..services import Services
+from .hub import LocalHub
+from .jobs import LocalJobs
+from .lineage import LocalLineage
+from .monitors import LocalMonitors
+from .serving import LocalServing
+from .sweeps import LocalSweeps
 from .transport import Transport
 
 
@@ -26,6 +32,12 @@ class LocalTransport(Transport):
     def __init__(self, services: Services, user: str | None = None) -> None:
         self.services = services
         self.user = user or local_user()
+        self.hub = LocalHub(services, self.user)
+        self.lineage = LocalLineage(services, self.user)
+        self.serving = LocalServing(services, self.user)
+        self.monitors = LocalMonitors(services, self.user)
+        self.sweeps = LocalSweeps(services, self.user)
+        self.jobs = LocalJobs(services, self.user)
 
     @classmethod
     def from_config(cls, config: LabCycleConfig | None = None) -> LocalTransport:

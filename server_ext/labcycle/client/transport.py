@@ -11,7 +11,15 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .hub import HubClient
+    from .jobs import JobsClient
+    from .lineage import LineageClient
+    from .monitors import MonitorsClient
+    from .serving import ServingClient
+    from .sweeps import SweepsClient
 
 
 class Transport(ABC):
@@ -19,6 +27,13 @@ class Transport(ABC):
 
     #: the user recorded on runs (HTTP: the server decides from its identity provider)
     user: str | None = None
+    #: the other domains of ``lc.*``, each over this transport (client/domain.py)
+    hub: HubClient
+    lineage: LineageClient
+    serving: ServingClient
+    monitors: MonitorsClient
+    sweeps: SweepsClient
+    jobs: JobsClient
 
     @abstractmethod
     def create_run(self, **fields: Any) -> dict[str, Any]: ...

@@ -5,13 +5,11 @@ Runs live in :mod:`.handlers_runs`, artifacts in :mod:`.handlers_artifacts`.
 
 from __future__ import annotations
 
-from datetime import datetime
 from functools import partial
 
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..services.common import now_ms
 from . import schemas
 from .base import LabCycleHandler
 
@@ -143,10 +141,9 @@ class DatasetsHandler(LabCycleHandler):
     async def post(self) -> None:
         """201 for a new dataset; 200 for the one registered already with this name and digest."""
         body = await self.body(schemas.RegisterDataset)
-        started = now_ms()
-        dataset = await self.call(
+        dataset, created = await self.call(
             partial(
-                self.services.datasets.register,
+                self.services.datasets.ensure,
                 actor=self.actor,
                 name=body.name,
                 digest=body.digest,
@@ -156,9 +153,7 @@ class DatasetsHandler(LabCycleHandler):
                 content_digest=body.content_digest,
             )
         )
-        # register() is idempotent; a row created after this request began is ours.
-        created_ms = round(datetime.fromisoformat(dataset["created_at"]).timestamp() * 1000)
-        if created_ms >= started:
+        if created:
             self.set_header("Location", self.api_url("datasets", dataset["id"]))
             self.write_json(dataset, 201)
         else:

@@ -81,24 +81,18 @@ class DeploymentHandler(_DeploymentsBase):
         fields = body.model_fields_set
 
         def change() -> dict[str, Any]:
-            svc = self.services.deployments
-            d = None
-            if fields & {"traffic", "workers", "model", "batching"} or body.trusted:
-                d = svc.update(
-                    deployment_id, actor=self.actor,
-                    traffic=body.traffic if "traffic" in fields else ...,
-                    workers=body.workers, model_ref=body.model,
-                    batching=body.batching.model_dump() if body.batching else None,
-                    trusted=body.trusted)
-            if body.desired == "running":
-                d = svc.start(deployment_id, actor=self.actor)
-            elif body.desired == "stopped":
-                d = svc.stop(deployment_id, actor=self.actor)
-            if d is None:
-                from ..errors import InvalidInput
-
-                raise InvalidInput("Nothing to change: give traffic, workers, model, batching, "
-                                   "trusted or desired.", field="body")
+            changes: dict[str, Any] = {}
+            if "traffic" in fields:
+                changes["traffic"] = body.traffic
+            if body.workers is not None:
+                changes["workers"] = body.workers
+            if body.model is not None:
+                changes["model_ref"] = body.model
+            if body.batching is not None:
+                changes["batching"] = body.batching.model_dump()
+            d = self.services.deployments.change(deployment_id, actor=self.actor,
+                                                 desired=body.desired, trusted=body.trusted,
+                                                 **changes)
             return self._live(self._reconcile(d))
 
         await self.respond(change)

@@ -44,7 +44,11 @@ class DatasetService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def register(
+    def register(self, **fields: Any) -> dict[str, Any]:
+        """The dataset with this name and fingerprint; registered if it is new."""
+        return self.ensure(**fields)[0]
+
+    def ensure(
         self,
         *,
         actor: str,
@@ -54,13 +58,15 @@ class DatasetService:
         row_count: int | None = None,
         source: str | None = None,
         content_digest: str | None = None,
-    ) -> dict[str, Any]:
-        """The dataset with this name and fingerprint; registered if it is new."""
+    ) -> tuple[dict[str, Any], bool]:
+        """``(dataset, created)``: the dataset with this name and fingerprint, and whether
+        this call registered it (two writers at once: exactly one did)."""
         name = validate_name(name, "name", 250)
         if not isinstance(digest, str) or not digest or len(digest) > 80:
             raise InvalidInput("digest must be a fingerprint string.", field="digest")
         if schema is not None and not isinstance(schema, dict):
             raise InvalidInput("schema must be an object of column → dtype.", field="schema")
+        created = False
         with self.store.write() as conn:
             row = conn.execute(select(D).where(D.c.name == name, D.c.digest == digest)).first()
             if row is None:
@@ -74,10 +80,11 @@ class DatasetService:
                             created_at=now_ms()))
                         audit(conn, actor, "dataset.create", "dataset", dataset_id,
                               {"name": name, "digest": digest})
-                except IntegrityError:
+                    created = True
+                except IntegrityError:  # registered meanwhile by another writer
                     pass
                 row = conn.execute(select(D).where(D.c.name == name, D.c.digest == digest)).one()
-        return dataset_dict(row)
+        return dataset_dict(row), created
 
     def link_input(self, run_id: str, dataset_id: str, *, actor: str, context: str = "input") -> dict:
         validate_id(run_id, "run_id")

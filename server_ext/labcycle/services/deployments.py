@@ -544,9 +544,8 @@ class DeploymentService:
         if traffic is not ...:
             changes["traffic"] = validate_traffic(traffic)
         if "traffic" in changes or "model_ref" in changes:
+            # another model is allowed: the processes load it like a new version
             new_ref = changes.get("model_ref", current["model_ref"])
-            if model_name_of(new_ref) != current["model_name"] and "model_ref" in changes:
-                pass  # another model: allowed, the processes load it like a new version
             targeted = self.resolve_versions(new_ref, changes.get("traffic", current["traffic"]))
             self._require_approved(targeted)
         elif trusted is True:  # trust what it serves now (an alias moved to such a version)
@@ -581,6 +580,24 @@ class DeploymentService:
                          .values(desired="stopped", updated_at=now_ms()))
             audit(conn, actor, "stop", "deployment", row.id, None)
         return self.get(row.id)
+
+    def change(self, ref: str, *, actor: str, desired: str | None = None,
+               trusted: Any = False, **changes: Any) -> dict[str, Any]:
+        """One request's changes: those of :meth:`update` (``traffic``, ``workers``,
+        ``model_ref``, ``batching``, ``trusted``), then ``desired`` (running or stopped)."""
+        d = None
+        if changes or trusted is True:
+            d = self.update(ref, actor=actor, trusted=trusted, **changes)
+        if desired == "running":
+            d = self.start(ref, actor=actor)
+        elif desired == "stopped":
+            d = self.stop(ref, actor=actor)
+        elif desired is not None:
+            raise InvalidInput("desired must be running or stopped.", field="desired")
+        if d is None:
+            raise InvalidInput("Nothing to change: give traffic, workers, model, batching, "
+                               "trusted or desired.", field="body")
+        return d
 
     def start(self, ref: str, *, actor: str) -> dict[str, Any]:
         with self.store.write() as conn:

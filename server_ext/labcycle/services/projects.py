@@ -573,12 +573,17 @@ class ProjectService:
         return self._experiment_dict(rows[0])
 
     def list_experiments(
-        self, project_id: str | None = None, max_results: Any = None, page_token: str | None = None
+        self, project_id: str | None = None, max_results: Any = None, page_token: str | None = None,
+        *, project_name: str | None = None,
     ) -> dict:
+        """Experiments with their run counts, by project name then name; optionally of one
+        project (by id or by name)."""
         limit, offset = page_bounds(max_results, page_token)
         query = self._experiment_query()
         if project_id:
             query = query.where(E.c.project_id == validate_id(project_id, "project_id"))
+        if project_name:
+            query = query.where(P.c.name == validate_name(project_name, "project"))
         with self.store.read() as conn:
             rows = conn.execute(
                 query.order_by(P.c.name, E.c.name).limit(limit + 1).offset(offset)

@@ -280,14 +280,24 @@ class SweepService:
             conn.execute(update(SW).where(SW.c.id == sweep_id)
                          .values(status="cancelled", ended_at=now, updated_at=now))
             audit(conn, actor, "sweep.cancel", "sweep", sweep_id, None)
-            job_ids = conn.execute(select(J.c.id).where(
-                J.c.sweep_id == sweep_id, J.c.status.in_(("pending", "queued", "running")))).scalars().all()
+            job_ids = self._unfinished_job_ids(conn, sweep_id)
         for job_id in job_ids:
             with contextlib.suppress(Conflict):  # finished meanwhile
                 self.jobs.cancel(job_id, actor=actor)
         return self.get(sweep_id)
 
+    @staticmethod
+    def _unfinished_job_ids(conn: Any, sweep_id: str) -> list[str]:
+        return list(conn.execute(select(J.c.id).where(
+            J.c.sweep_id == sweep_id, J.c.status.in_(("pending", "queued", "running")))).scalars())
+
     # -- read --------------------------------------------------------------------------------
+    def unfinished_job_ids(self, sweep_id: str) -> list[str]:
+        """The sweep's trials that are waiting or running (a process without a server
+        hands them to its own workers)."""
+        with self.store.read() as conn:
+            return self._unfinished_job_ids(conn, sweep_id)
+
     def _summary(self, row: Any, counts: dict[str, int]) -> dict[str, Any]:
         progress = {
             "total": row.n_trials,
