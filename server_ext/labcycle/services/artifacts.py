@@ -64,6 +64,16 @@ def out_of_order(executed: list[dict[str, Any]], notebook: dict) -> bool | None:
     return any(b < a for a, b in zip(seen, seen[1:], strict=False))
 
 
+
+def _storable(text: str) -> str:
+    """Captured text as a store can hold it: a lone UTF-16 surrogate (which no encoder
+    takes) is kept visible as its escape, so the cell is recorded rather than refused."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode()
+    return text
+
 class ArtifactService:
     def __init__(self, store: Store, blobs: ArtifactStore) -> None:
         self.store = store
@@ -162,12 +172,12 @@ class ArtifactService:
             count = cell.get("execution_count")
             rows.append({
                 "execution_count": None if count is None else to_int(count, f"cells[{i}].execution_count"),
-                "cell_id": cell.get("cell_id") if isinstance(cell.get("cell_id"), str) else None,
-                "source": source,
+                "cell_id": _storable(cell["cell_id"]) if isinstance(cell.get("cell_id"), str) else None,
+                "source": _storable(source),
                 "started_at": to_int(cell.get("started_at"), f"cells[{i}].started_at", now_ms()),
                 "duration_ms": float(duration),
                 "status": status,
-                "error": str(cell["error"]) if cell.get("error") else None,
+                "error": _storable(str(cell["error"])) if cell.get("error") else None,
             })
         if not rows:
             return 0

@@ -47,6 +47,20 @@ def iso(ms: int | None) -> str | None:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat()
 
 
+def check_encodable(text: str, field: str) -> str:
+    """Refuse a lone UTF-16 surrogate ("\\ud800"): no store can encode it, and a buffered
+    write holding one would be retried for ever."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        field = field.encode("utf-8", "backslashreplace").decode()  # a key may hold it too
+        raise InvalidInput(
+            f"{field} holds a lone UTF-16 surrogate at position {exc.start} (a half of a "
+            "surrogate pair, such as '\\ud800'); remove it or pass the whole character.",
+            field=field) from None
+    return text
+
+
 def validate_key(key: Any, field: str) -> str:
     """Keys name params, metrics and tags: short, printable, no path syntax."""
     if not isinstance(key, str) or not key:
@@ -61,7 +75,7 @@ def validate_key(key: Any, field: str) -> str:
             "use letters, digits, '_', '-', '.', ':' or spaces.",
             field=field,
         )
-    return key
+    return check_encodable(key, field)
 
 
 def validate_name(name: Any, field: str, max_length: int = 200) -> str:
@@ -72,7 +86,7 @@ def validate_name(name: Any, field: str, max_length: int = 200) -> str:
         raise InvalidInput(f"{field} may have at most {max_length} characters.", field=field)
     if any(ord(ch) < 32 for ch in name):
         raise InvalidInput(f"{field} may not contain control characters.", field=field)
-    return name
+    return check_encodable(name, field)
 
 
 def validate_id(value: Any, field: str) -> str:
@@ -199,7 +213,7 @@ def param_value(value: Any, field: str) -> str:
         raise InvalidInput(f"{field} may have at most 65,535 characters.", field=field)
     if "\x00" in text:  # PostgreSQL text cannot hold NUL; refused on every store alike
         raise InvalidInput(f"{field} may not contain NUL characters.", field=field)
-    return text
+    return check_encodable(text, field)
 
 
 def page_bounds(max_results: Any, page_token: str | None, default: int = 100) -> tuple[int, int]:

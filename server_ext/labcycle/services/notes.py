@@ -22,7 +22,16 @@ from ..errors import Forbidden, InvalidInput, NotFound
 from ..store import ArtifactStore, Store
 from ..store.models import Artifact, Note, NoteMention, Run
 from . import entities
-from .common import audit, iso, new_id, next_token, now_ms, page_bounds, validate_id
+from .common import (
+    audit,
+    check_encodable,
+    iso,
+    new_id,
+    next_token,
+    now_ms,
+    page_bounds,
+    validate_id,
+)
 
 N, NM, A, R = Note.__table__, NoteMention.__table__, Artifact.__table__, Run.__table__
 MAX_BODY = 100_000
@@ -73,7 +82,7 @@ def _body(value: Any) -> str:
         raise InvalidInput(f"body may have at most {MAX_BODY:,} characters.", field="body")
     if "\x00" in value:
         raise InvalidInput("body may not contain NUL characters.", field="body")
-    return value
+    return check_encodable(value, "body")
 
 
 def note_dict(row: Any, reply_count: int = 0) -> dict[str, Any]:
