@@ -71,6 +71,7 @@ c.Spawner.environment = {{
     "LABCYCLE_ARTIFACT_URL": {str(self.root / "artifacts")!r},
     "LABCYCLE_HOME": lambda spawner: {str(self.root / "labcycle")!r} + "/" + spawner.user.name,
     "LABCYCLE_MAX_JOBS": "2",
+    "LABCYCLE_STORAGE_OPTIONS": '{{"auto_mkdir": true}}',
 }}
 c.JupyterHub.services = [{{"name": "tester", "api_token": {self.admin_token!r}}}]
 c.JupyterHub.load_roles = [{{

@@ -2,7 +2,7 @@
 
 alice owns a project with bob as viewer; carol is no member. Nobody is an owner of
 everything because their servers run as the same Unix user; each user's jobs run in their
-own server; kernels see the API, never the database URL.
+own server; kernels see the API, never the database URL or the storage options.
 """
 
 from __future__ import annotations
@@ -68,13 +68,14 @@ def test_the_owner_writes(hub, team):
     assert reply.status_code in (200, 201, 204), reply.text
 
 
-def test_jobs_run_in_their_owners_server_without_database_credentials(hub):
+def test_jobs_run_in_their_owners_server_without_store_credentials(hub):
     probe = nbformat.v4.new_notebook(
         cells=[
             nbformat.v4.new_code_cell(
                 "import os\nimport labcycle as lc\n"
                 "lc.log_params({'kernel_user': os.environ.get('JUPYTERHUB_USER', ''),\n"
                 "               'db_url_seen': str('LABCYCLE_DB_URL' in os.environ),\n"
+                "               'storage_seen': str('LABCYCLE_STORAGE_OPTIONS' in os.environ),\n"
                 "               'transport': 'http' if os.environ.get('LABCYCLE_API_URL') else 'local'})\n"
             )
         ],
@@ -110,4 +111,5 @@ def test_jobs_run_in_their_owners_server_without_database_credentials(hub):
             assert job["status"] == "succeeded", (job.get("error"), job.get("error_detail"),
                                                   hub.log_tail())
             params = hub.as_user(user).get(f"{API}/runs/{job['run_id']}").json()["params"]
-            assert params == {"kernel_user": user, "db_url_seen": "False", "transport": "http"}
+            assert params == {"kernel_user": user, "db_url_seen": "False",
+                              "storage_seen": "False", "transport": "http"}

@@ -248,10 +248,14 @@ class LabCycleApp(ExtensionApp):
         root = getattr(self.serverapp, "root_dir", "")
         if root:
             values[SERVER_ROOT_ENV] = os.path.abspath(os.path.expanduser(root))
-        # c.LabCycle.storage_options reach kernels, job workers, deployments and their
-        # compactors, all started from this process
+        # Job workers, deployments and their compactors get c.LabCycle.storage_options
+        # explicitly. Kernels get them too, except under JupyterHub: there, what may hold the
+        # storage's credentials stays with the database URL in this process.
         options = getattr(getattr(self.services, "blobs", None), "storage_options", None)
-        if options:
+        if hub_user():
+            if STORAGE_OPTIONS_ENV in os.environ:
+                self._withheld[STORAGE_OPTIONS_ENV] = os.environ.pop(STORAGE_OPTIONS_ENV)
+        elif options:
             values[STORAGE_OPTIONS_ENV] = json.dumps(options, sort_keys=True)
         os.environ.update(values)
         self._exported.update(values)
