@@ -20,7 +20,7 @@ from .services.registry import parse_version_ref as split_ref
 
 
 def _actor() -> str:
-    from .client.local import local_user
+    from .config import local_user
 
     return local_user()
 

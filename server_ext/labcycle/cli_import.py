@@ -42,7 +42,7 @@ def import_mlflow_command(
 ) -> None:
     """Copy experiments, runs (params, metric histories, tags, artifacts) and registered
     models (versions, aliases) from an MLflow store. Running it again adds nothing."""
-    from .client.local import local_user
+    from .config import local_user
     from .services.mlflow_import import import_mlflow
 
     services = _services()

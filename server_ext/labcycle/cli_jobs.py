@@ -56,7 +56,7 @@ def _env_pairs(pairs: tuple[str, ...]) -> dict[str, str] | None:
 
 
 def _user() -> str:
-    from .client.local import local_user
+    from .config import local_user
 
     return local_user()
 

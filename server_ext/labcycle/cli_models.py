@@ -13,7 +13,7 @@ from .cli import _services, console, emit_json, fmt, fmt_time, friendly_errors, 
 
 
 def _actor() -> str:
-    from .client.local import local_user
+    from .config import local_user
 
     return local_user()
 

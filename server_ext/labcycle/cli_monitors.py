@@ -14,7 +14,7 @@ HEALTH_STYLE = {"ok": "green", "drift": "yellow", "degraded": "red", "error": "r
 
 
 def _actor() -> str:
-    from .client.local import local_user
+    from .config import local_user
 
     return local_user()
 

@@ -16,7 +16,7 @@ _MARK = re.compile(r"<mark>(.*?)</mark>", re.S)
 
 
 def _actor() -> str:
-    from .client.local import local_user
+    from .config import local_user
 
     return local_user()
 

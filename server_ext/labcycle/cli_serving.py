@@ -97,7 +97,7 @@ def _print_deployment(d: dict, key: str | None = None) -> None:
 def deploy_model(ref, name, workers, host, port, traffic, no_capture, trusted, wait,
                  as_json) -> None:
     """Serve model REF (churn@champion, churn/3) over HTTP; prints its URL and a curl example."""
-    from .client.local import local_user
+    from .config import local_user
     from .serving.supervisor import Supervisor
 
     services = _services()
@@ -235,7 +235,7 @@ def deployments_ls(show_all: bool, as_json: bool) -> None:
 
 
 def _apply(change) -> dict:  # noqa: ANN001
-    from .client.local import local_user
+    from .config import local_user
     from .serving.supervisor import Supervisor
 
     services = _services()
@@ -274,7 +274,7 @@ def deployments_stop(name: str) -> None:
 @friendly_errors
 def deployments_start(name: str) -> None:
     """Start a stopped (or failed) deployment again, on the same URL."""
-    from .client.local import local_user
+    from .config import local_user
     from .serving.supervisor import Supervisor
 
     services = _services()
@@ -311,7 +311,7 @@ def deployments_split(name: str, traffic: tuple[str, ...]) -> None:
 def deployments_keygen(hash_file: str) -> None:
     """Make an API key for `labcycle serve --api-key-hash-file`: the key is printed once, only
     its hash is written to HASH_FILE."""
-    from .services.deployments import hash_api_key
+    from .serving.keys import hash_api_key
 
     key = secrets.token_urlsafe(32)
     path = Path(hash_file)
@@ -336,7 +336,7 @@ def _ms_time(ms: int | None) -> str:
 @friendly_errors
 def deployments_restart(name: str) -> None:
     """Restart a deployment's processes (SIGTERM, drain, start again on the same URL)."""
-    from .client.local import local_user
+    from .config import local_user
     from .serving.supervisor import Supervisor
 
     services = _services()

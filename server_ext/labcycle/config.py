@@ -6,14 +6,61 @@ One object for two modes (as Voila's ``VoilaConfiguration``): traitlets config
 
 from __future__ import annotations
 
+import getpass
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from traitlets import Dict, Int, List, Unicode, default
 from traitlets.config import Configurable
 
+from .errors import Unavailable
+
 #: JSON of the fsspec options of the artifact store, for every process that touches it
 STORAGE_OPTIONS_ENV = "LABCYCLE_STORAGE_OPTIONS"
+
+
+def parse_storage_options(raw: str, source: str = STORAGE_OPTIONS_ENV) -> dict[str, Any]:
+    """The options in ``raw`` (a JSON object; empty means none), or Unavailable saying what
+    is wrong with them."""
+    if not raw.strip():
+        return {}
+    try:
+        options = json.loads(raw)
+    except ValueError as exc:
+        raise Unavailable(
+            f"{source} is not valid JSON ({exc.msg} at character {exc.pos}); set it to a JSON "
+            'object such as {"endpoint_url": "http://127.0.0.1:9000"}.',
+            field=source,
+        ) from None
+    return check_storage_options(options, source)
+
+
+def check_storage_options(options: Any, source: str = STORAGE_OPTIONS_ENV) -> dict[str, Any]:
+    if not isinstance(options, dict):
+        raise Unavailable(
+            f"{source} must be a JSON object of fsspec storage options, not "
+            f'{type(options).__name__}; e.g. {{"endpoint_url": "http://127.0.0.1:9000"}}.',
+            field=source,
+        )
+    return dict(options)
+
+
+def storage_options_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    env = os.environ if environ is None else environ
+    return parse_storage_options(env.get(STORAGE_OPTIONS_ENV, ""))
+
+
+def local_user() -> str:
+    """Who acts outside a server: ``LABCYCLE_USER``, the JupyterHub user of this terminal or
+    kernel, else the OS user (one Unix user may run every hub user's server)."""
+    try:
+        return (os.environ.get("LABCYCLE_USER") or os.environ.get("JUPYTERHUB_USER")
+                or getpass.getuser())
+    except (KeyError, OSError):  # no passwd entry in some containers
+        return "unknown"
 
 
 def hub_user() -> str | None:
@@ -94,8 +141,6 @@ class LabCycleConfig(Configurable):
 
     @default("storage_options")
     def _storage_options_default(self) -> dict:
-        from .store.storage import storage_options_from_env
-
         return storage_options_from_env()
 
     @default("artifact_url")

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from .client import Transport, default_transport
-from .client.capture import git_info, installed_packages, python_version
 from .client.flusher import Flusher
 from .client.objects import (
     dataframe_fingerprint,
@@ -28,6 +27,7 @@ from .client.objects import (
     serialize_object,
 )
 from .errors import Conflict, InvalidInput
+from .provenance.environment import git_info, installed_packages, python_version
 from .services.common import param_value, to_float, to_int, validate_key
 from .services.paths import folder_files
 
@@ -391,7 +391,7 @@ def _capture_code(run: Run, transport: Transport) -> None:
     if "ipykernel" not in sys.modules:  # notebooks and jobs only (kernels), not scripts
         return
     try:
-        from .client.code_capture import capture_local_code
+        from .provenance.code import capture_local_code
 
         capture_local_code(transport, run.id, _notebook_path())
     except Exception as exc:  # the run's status matters more than its code snapshot

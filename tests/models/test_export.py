@@ -15,7 +15,8 @@ from kubernetes.client import ApiClient
 
 from labcycle.errors import Forbidden, InvalidInput
 from labcycle.models import load_model_dir
-from labcycle.models.export import export, hash_key, k8s_name
+from labcycle.models.export import export, k8s_name
+from labcycle.serving.keys import hash_api_key
 
 from .conftest import register
 
@@ -63,7 +64,7 @@ def test_export_writes_a_build_context_and_valid_manifests(services, version, tm
     result = export(version, folder, tmp_path / "out", workers=3, port=9000, replicas=2,
                     max_replicas=7)
     out = Path(result["out"])
-    assert result["api_key"] and result["api_key_hash"] == hash_key(result["api_key"])
+    assert result["api_key"] and result["api_key_hash"] == hash_api_key(result["api_key"])
     assert result["name"] == "churn-model-v1" == k8s_name("Churn Model", "-v1")
 
     objs = k8s_objects(out)

@@ -25,11 +25,8 @@ from pathlib import Path
 import pytest
 
 from labcycle.errors import InvalidInput
-from labcycle.monitoring import alerts
 from labcycle.monitoring.alerts import (
     AlertDecision,
-    AlertDelivery,
-    SmtpSettings,
     allow_from_env,
     build_message,
     decide,
@@ -40,6 +37,7 @@ from labcycle.monitoring.alerts import (
     validate_emails,
     validate_webhook_url,
 )
+from labcycle.monitoring.channels import AlertDelivery, SmtpSettings
 
 from ._support import Receiver
 
@@ -994,9 +992,3 @@ def test_smtp_settings_from_env() -> None:
     ):
         with pytest.raises(InvalidInput):
             SmtpSettings.from_env(bad)
-
-
-def test_module_exports() -> None:
-    assert alerts.AlertDelivery is AlertDelivery and alerts.SmtpSettings is SmtpSettings
-    with pytest.raises(AttributeError):
-        alerts.NoSuchThing  # noqa: B018

@@ -17,6 +17,7 @@ import pytest
 
 from labcycle.apps import launch, monitoring, whatif
 from labcycle.errors import NotFound
+from labcycle.services.common import app_url
 
 from ._support import frame, log_dataset
 
@@ -337,7 +338,7 @@ def test_apps_are_found_by_name_and_nothing_else():
     for bad in ("../drift", "drift/x", "", "nope", "a" * 100, ".drift"):
         with pytest.raises(NotFound):
             launch.notebook_path(bad)
-    assert launch.app_url("http://h:8888/base/", "drift", monitor="m 1", check=None) == \
+    assert app_url("http://h:8888/base/", "drift", monitor="m 1", check=None) == \
         "http://h:8888/base/labcycle/apps/drift?monitor=m+1"
     cmd = launch.voila_command("whatif", port=8899)
     assert "--preheat_kernel=True" in cmd and "--Voila.ip=127.0.0.1" in cmd

@@ -44,6 +44,7 @@ def serving_env(tmp_path_factory: pytest.TempPathFactory, data):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from labcycle import fluent
     from labcycle.services import Services
 
     home = tmp_path_factory.mktemp("serving-home")
@@ -52,6 +53,7 @@ def serving_env(tmp_path_factory: pytest.TempPathFactory, data):
     old = {k: os.environ.get(k) for k in (*env, "LABCYCLE_API_URL")}
     os.environ.update(env)
     os.environ.pop("LABCYCLE_API_URL", None)
+    fluent._state.reset()  # lc.* on this store, whatever an earlier suite left configured
     services = Services.open(env["LABCYCLE_DB_URL"], env["LABCYCLE_ARTIFACT_URL"])
     X, y = data
     v1 = register(services, "bc", RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y), X)
@@ -76,6 +78,7 @@ def serving_env(tmp_path_factory: pytest.TempPathFactory, data):
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    fluent._state.reset()
 
 
 @pytest.fixture(scope="session")

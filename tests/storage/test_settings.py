@@ -12,14 +12,10 @@ from pathlib import Path
 import pytest
 from traitlets.config import Config
 
-from labcycle.config import LabCycleConfig
+from labcycle.config import STORAGE_OPTIONS_ENV, LabCycleConfig, parse_storage_options
 from labcycle.errors import Unavailable
 from labcycle.jobs.runner import kernel_store_env
-from labcycle.store.storage import (
-    STORAGE_OPTIONS_ENV,
-    parse_storage_options,
-    storage_env,
-)
+from labcycle.store.storage import storage_env
 
 OPTIONS = {
     "endpoint_url": "http://127.0.0.1:9000",

@@ -8,7 +8,7 @@ import types
 
 import pytest
 
-from labcycle.client.code_capture import capture_local_code, local_modules
+from labcycle.provenance.code import capture_local_code, local_modules
 
 
 def _module(name: str, file: str) -> types.ModuleType:

@@ -198,7 +198,8 @@ def test_failures_in_logging_never_break_fit_and_fit_errors_propagate(api, iris)
     # Broken is not scikit-learn's, so patch its own fit the way autolog patches estimators.
     from labcycle.autologging import _patches
     from labcycle.autologging import sklearn as sklearn_autolog
-    from labcycle.autologging.runtime import _warned, autologged
+    from labcycle.autologging.options import _warned
+    from labcycle.autologging.runtime import autologged
 
     _patches.patch(Broken, "fit", lambda original: autologged(original, sklearn_autolog._describe))
     _warned.clear()

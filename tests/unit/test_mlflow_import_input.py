@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 
 from labcycle.errors import InvalidInput, NotFound
-from labcycle.services.mlflow_import import RUN_TAG, import_mlflow, safe_key
-from labcycle.services.mlflow_sources import open_source
+from labcycle.services.mlflow_import import RUN_TAG, import_mlflow, open_source, safe_key
 
 
 def write_file_store(root: Path, outside: Path) -> Path:

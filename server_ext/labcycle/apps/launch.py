@@ -21,14 +21,14 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from urllib.parse import urlencode
 
 from ..errors import NotFound
+from ..services.common import APPS_ROUTE
 
 #: an app's name: the notebook's file name without ``.ipynb``
 APP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
 #: the route of the apps, under the server's base_url
-ROUTE = "labcycle/apps"
+ROUTE = APPS_ROUTE
 
 
 def apps_dir() -> Path:
@@ -57,12 +57,6 @@ def notebook_path(name: str) -> Path:
     if not path.is_file():
         raise NotFound(f"No app {stem!r}; the apps are: {', '.join(app_names())}.", field="app")
     return path
-
-
-def app_url(base_url: str, name: str, **params: str | None) -> str:
-    """``{base_url}labcycle/apps/{name}?k=v`` (parameters that are None are left out)."""
-    query = urlencode({k: v for k, v in params.items() if v is not None})
-    return f"{base_url.rstrip('/')}/{ROUTE}/{name}" + (f"?{query}" if query else "")
 
 
 def voila_command(name: str, *, port: int, ip: str = "127.0.0.1", preheat: bool = True,

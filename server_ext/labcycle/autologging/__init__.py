@@ -25,31 +25,14 @@ started ends as ``failed``).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from typing import Any
 
-from .runtime import BACKGROUND, Patches, warn_once
+from .options import AutologConfig, config, warn_once
+from .runtime import BACKGROUND, Patches
 
 __all__ = ["AutologConfig", "autolog", "config", "enabled", "wait"]
 
 
-@dataclass
-class AutologConfig:
-    """The options of the last ``lc.autolog()`` call."""
-
-    enabled: bool = False
-    log_models: bool = True
-    log_datasets: bool = True
-    log_training_metrics: bool = True
-    system_metrics: bool = True
-    system_metrics_interval: float = 10.0
-    max_tuning_runs: int | None = None
-    registered_model_name: str | None = None
-    silent: bool = False
-    frameworks: list[str] = field(default_factory=list)
-
-
-config = AutologConfig()
 _patches = Patches()
 
 

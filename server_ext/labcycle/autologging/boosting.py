@@ -10,10 +10,9 @@ LightGBM), which loads without unpickling.
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
 from typing import Any
 
+from .native import save_booster
 from .runtime import FitRun, Patches, autologged
 
 
@@ -23,30 +22,8 @@ def _train_params(args: tuple, kwargs: dict, default_rounds: int) -> tuple[dict,
     return dict(params), int(rounds)
 
 
-def native_booster(estimator: Any) -> tuple[Any, str] | None:
-    """The booster of an XGBoost/LightGBM scikit-learn wrapper and its native file name."""
-    module = type(estimator).__module__
-    if module.startswith("xgboost") and hasattr(estimator, "get_booster"):
-        return estimator.get_booster(), "model.json"
-    if module.startswith("lightgbm") and getattr(estimator, "booster_", None) is not None:
-        return estimator.booster_, "model.txt"
-    return None
-
-
-def save_booster(fit_run: FitRun, booster: Any, file: str) -> None:
-    from .. import fluent
-
-    if fit_run.id is None:  # its run could not be created (warned)
-        return
-
-    with tempfile.TemporaryDirectory(prefix="labcycle-booster-") as tmp:
-        path = Path(tmp) / file
-        booster.save_model(str(path))
-        fluent._state.transport().upload_artifact(fit_run.id, f"model/{file}", path)
-
-
 def _after(fit_run: FitRun, library: str, file: str) -> Any:
-    from . import config
+    from .options import config
 
     def after(booster: Any) -> None:
         best = getattr(booster, "best_iteration", None)

@@ -9,23 +9,11 @@ import functools
 import queue
 import threading
 import time
-import warnings
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
-# -- warnings -----------------------------------------------------------------------------
-_warned: set[str] = set()
-
-
-def warn_once(key: str, message: str) -> None:
-    """A warning per kind of failure, once per process (``silent=True`` mutes them)."""
-    from . import config
-
-    if key in _warned or config.silent:
-        return
-    _warned.add(key)
-    warnings.warn(f"LabCycle autolog: {message}", RuntimeWarning, stacklevel=3)
+from .options import warn_once
 
 
 # -- patches ------------------------------------------------------------------------------
@@ -316,7 +304,7 @@ def _plain(value: Any) -> bool:
 def autologged(original: Callable, describe: Callable[..., Any]) -> Callable:
     """Wrap a fit/train function: ``describe(fit_run, args, kwargs)`` returns a callable
     ``after(result)`` to run once the original returned (or None to log nothing more)."""
-    from . import config
+    from .options import config
 
     @functools.wraps(original)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -15,7 +15,8 @@ import math
 import time
 from typing import Any
 
-from .runtime import FitRun, Patches, autologged, warn_once
+from .options import warn_once
+from .runtime import FitRun, Patches, autologged
 
 METHODS = ("fit", "fit_transform", "fit_predict")
 # Curves an estimator keeps after fit, one point per iteration: attribute → metric key.
@@ -53,7 +54,7 @@ def _xy(args: tuple, kwargs: dict) -> tuple[Any, Any]:
 
 
 def _describe(args: tuple, kwargs: dict) -> tuple[FitRun, Any]:
-    from . import config
+    from .options import config
 
     estimator = args[0]
     fit_run = FitRun(type(estimator).__name__)
@@ -201,7 +202,7 @@ def _log_dataset(fit_run: FitRun, x: Any, y: Any) -> None:
 
 def _log_model(fit_run: FitRun, model: Any, x: Any, config: Any) -> None:
     from ..models_api import log_model
-    from .boosting import native_booster, save_booster
+    from .native import native_booster, save_booster
 
     native = native_booster(model)
     if native is not None:  # skops would refuse their types: the library's own format

@@ -135,7 +135,7 @@ class _Sampler:
         sample()  # psutil's CPU percentages count from the previous call
 
     def loop(self) -> None:
-        from .runtime import warn_once
+        from .options import warn_once
 
         while not _stop.wait(self.interval):
             try:

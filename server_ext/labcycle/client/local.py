@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import getpass
-import os
 from pathlib import Path
 from typing import Any
 
-from ..config import LabCycleConfig
+from ..config import LabCycleConfig, local_user
 from ..services import Services
 from .hub import LocalHub
 from .jobs import LocalJobs
@@ -16,16 +14,6 @@ from .monitors import LocalMonitors
 from .serving import LocalServing
 from .sweeps import LocalSweeps
 from .transport import Transport
-
-
-def local_user() -> str:
-    """Who acts outside a server: ``LABCYCLE_USER``, the JupyterHub user of this terminal or
-    kernel, else the OS user (one Unix user may run every hub user's server)."""
-    try:
-        return (os.environ.get("LABCYCLE_USER") or os.environ.get("JUPYTERHUB_USER")
-                or getpass.getuser())
-    except (KeyError, OSError):  # no passwd entry in some containers
-        return "unknown"
 
 
 class LocalTransport(Transport):

@@ -8,7 +8,6 @@ LabCycle extension. Kernels started by such a server find ``LABCYCLE_API_URL`` a
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -126,15 +125,3 @@ class Transport(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
-
-
-def default_transport() -> Transport:
-    """HTTP when a LabCycle server is announced in the environment, else the local store."""
-    url = os.environ.get("LABCYCLE_API_URL")
-    if url and os.environ.get("LABCYCLE_TRANSPORT", "auto") != "local":
-        from .http import HttpTransport
-
-        return HttpTransport(url, os.environ.get("LABCYCLE_API_TOKEN"))
-    from .local import LocalTransport
-
-    return LocalTransport.from_config()

@@ -19,8 +19,8 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..client.code_capture import MAX_FILE_BYTES, MAX_FILES
 from ..errors import InvalidInput
+from ..provenance.code import MAX_FILE_BYTES, MAX_FILES
 
 #: the whole bundle travels in the task's arguments: keep it well below a scheduler's limits
 MAX_BUNDLE_BYTES = 32_000_000

@@ -446,7 +446,7 @@ class DaskExecutor(Executor):
 
         bundle = None
         if not job.get("git_ref"):
-            from ..client.capture import git_info
+            from ..provenance.environment import git_info
 
             notebook, cwd = job_paths(job)
             bundle = pack(notebook, cwd, git_info(notebook) or None)

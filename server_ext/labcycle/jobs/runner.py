@@ -163,7 +163,7 @@ def param_text(value: Any) -> str:
 # -- what a run records about where it ran (cached per worker) --------------------------------
 def installed_packages() -> dict[str, str]:
     """Installed distributions (the capture module caches them until a site folder changes)."""
-    from ..client.capture import installed_packages as scan
+    from ..provenance.environment import installed_packages as scan
 
     return scan()
 
@@ -243,7 +243,7 @@ class JobRun:
         notebook, cwd, git = self._locate()
         parameters = job["parameters"] or {}
         verify_python_injection(parameters)
-        from ..client.capture import python_version
+        from ..provenance.environment import python_version
 
         tags = {"labcycle.job_id": self.job_id}
         for key in ("sweep_id", "schedule_id", "reproduces_run_id", "git_ref"):
@@ -292,7 +292,7 @@ class JobRun:
     def _locate(self) -> tuple[Path, Path, dict | None]:
         """The notebook to execute, the kernel's folder, and the run's git info."""
         job = self.job
-        from ..client.capture import git_info
+        from ..provenance.environment import git_info
 
         if self.bundle is not None:
             from .bundle import read_manifest

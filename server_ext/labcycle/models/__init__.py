@@ -2,11 +2,11 @@
 
 Interface (for serving, deployments, the CLI and the Python API)
 ----------------------------------------------------------------
-``load_model(ref, *, services=None, trusted=False, actor=None) -> LoadedModel``
+``load_model(ref, *, services, trusted=False, actor=None) -> LoadedModel``
     ``ref`` is ``"name@alias"``, ``"name/3"`` (version 3), ``"name"`` (the latest
     version), a model-version dict (as the registry returns it) or a model folder (one
     holding ``labcycle-model.json``, e.g. from ``labcycle deploy export``). ``services``
-    defaults to ``Services.from_config()``. A flavor that executes code when loading
+    is the store of the version (None for a folder). A flavor that executes code when loading
     (pickle, joblib, python) needs ``trusted=True``; each such load is audited as
     ``model.load.trusted`` with ``actor`` (default: the local user).
 
@@ -178,7 +178,7 @@ def materialize(version: dict[str, Any], fetch: Any, root: Path | None = None) -
     return target
 
 
-def load_model(ref: Any, *, services: Any = None, trusted: bool = False,
+def load_model(ref: Any, *, services: Any, trusted: bool = False,
                actor: str | None = None) -> LoadedModel:
     """Load a registered model (or a model folder) ready to predict.
 
@@ -187,8 +187,8 @@ def load_model(ref: Any, *, services: Any = None, trusted: bool = False,
     ref : str, dict or path
         ``"name@alias"``, ``"name/3"``, ``"name"`` (latest), a version dict, or a folder
         with ``labcycle-model.json``.
-    services : Services, optional
-        Defaults to ``Services.from_config()`` (closed again after loading).
+    services : Services
+        The store the version is in (not needed for a folder).
     trusted : bool
         Allow flavors that run the model's code on load (pickle, joblib, python) and
         skops files with types outside the allow-list. Audited as ``model.load.trusted``.
@@ -197,24 +197,15 @@ def load_model(ref: Any, *, services: Any = None, trusted: bool = False,
     """
     if _is_model_dir(ref):
         return load_model_dir(ref, trusted=trusted)
-    owned = services is None
-    if owned:
-        from ..services import Services
-
-        services = Services.from_config()
-    try:
-        version = ref if isinstance(ref, dict) else services.registry.resolve(ref)
+    version = ref if isinstance(ref, dict) else services.registry.resolve(ref)
+    if trusted:
         if actor is None:
-            from ..client.local import local_user
+            from ..config import local_user
 
             actor = local_user()
-        if trusted:
-            services.registry.record_trusted_load(version["id"], actor=actor)
-        folder = materialize(version, lambda f: services.blobs.read_bytes(f["digest"]))
-        return load_model_dir(folder, trusted=trusted, version=version)
-    finally:
-        if owned:
-            services.close()
+        services.registry.record_trusted_load(version["id"], actor=actor)
+    folder = materialize(version, lambda f: services.blobs.read_bytes(f["digest"]))
+    return load_model_dir(folder, trusted=trusted, version=version)
 
 
 __all__ = [

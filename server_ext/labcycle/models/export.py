@@ -52,6 +52,7 @@ from typing import Any
 
 from .._version import __version__
 from ..errors import Forbidden, InvalidInput
+from ..serving.keys import hash_api_key
 from .flavors import get_flavor
 
 MODEL_DIR = "/srv/model"
@@ -72,16 +73,6 @@ def k8s_name(text: str, suffix: str = "") -> str:
         name = f"m-{name}"
     room = 63 - len(suffix)
     return (name[:room].rstrip("-") + suffix)[:63]
-
-
-def hash_key(key: str) -> str:
-    try:
-        from ..services.deployments import hash_api_key
-    except ImportError:  # serving not installed: the same scheme
-        import hashlib
-
-        return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-    return hash_api_key(key)
 
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)(\[[^\]]*\])?\s*(.*)$")
@@ -402,7 +393,7 @@ def export(
     api_key = None
     if api_key_hash is None:
         api_key = secrets.token_urlsafe(32)
-        api_key_hash = hash_key(api_key)
+        api_key_hash = hash_api_key(api_key)
     elif not re.fullmatch(r"sha256:[0-9a-f]{64}", api_key_hash.strip()):
         raise InvalidInput("The API key hash must be 'sha256:<64 hex digits>'.", field="api_key_hash")
     api_key_hash = api_key_hash.strip()

@@ -134,6 +134,6 @@ def current_environment() -> dict[str, Any]:
     Scanning the distributions takes about a second, so ``installed_packages`` keeps the
     result until a folder on ``sys.path`` changes (a ``pip install`` in the notebook does that).
     """
-    from ..client.capture import installed_packages, python_version
+    from ..provenance.environment import installed_packages, python_version
 
     return {"python": python_version(), "packages": installed_packages()}

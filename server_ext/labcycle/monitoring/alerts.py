@@ -1,13 +1,10 @@
 """Alerts on monitor checks: channel policy, deduplication, messages.
 
 This module holds the rules; delivery (HTTP, SMTP, retries, the background thread) lives in
-:mod:`labcycle.monitoring.channels` and is re-exported here, so callers import everything
-from one place::
+:mod:`labcycle.monitoring.channels`, which builds on it::
 
-    from labcycle.monitoring.alerts import (
-        AlertDelivery, SmtpSettings, build_message, decide, evaluate_check,
-        redact_channels, validate_channels,
-    )
+    from labcycle.monitoring.alerts import build_message, decide, evaluate_check
+    from labcycle.monitoring.channels import AlertDelivery, SmtpSettings
 
 Channels
 --------
@@ -72,19 +69,14 @@ import re
 import socket
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
 from labcycle.errors import InvalidInput
 
-if TYPE_CHECKING:  # re-exported at run time by __getattr__ below
-    from labcycle.monitoring.channels import AlertDelivery, SmtpSettings
-
 __all__ = [
     "ALLOW_ENV",
     "AlertDecision",
-    "AlertDelivery",
-    "SmtpSettings",
     "allow_from_env",
     "build_message",
     "decide",
@@ -844,12 +836,3 @@ def build_message(
     }
     json.dumps(message)  # fail here, not in the delivery thread, if something is not JSON-able
     return message
-
-
-# Delivery lives in channels.py; re-exported lazily (channels imports this module).
-def __getattr__(name: str) -> Any:
-    if name in ("AlertDelivery", "SmtpSettings"):
-        from labcycle.monitoring import channels
-
-        return getattr(channels, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -116,7 +116,7 @@ class LabCycle(LabCycleConfig):
     def _owner_default(self) -> str:
         if hub_user():  # each user has a server of their own: owners come from the projects
             return ""
-        from ..client.local import local_user
+        from ..config import local_user
 
         return local_user()
 

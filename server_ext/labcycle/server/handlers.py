@@ -22,9 +22,9 @@ class VersionHandler(LabCycleHandler):
     @web.authenticated
     @authorized
     def get(self) -> None:
-        import labcycle
+        from .._version import __version__
 
-        self.write_json({"version": labcycle.__version__, "api": "v1"})
+        self.write_json({"version": __version__, "api": "v1"})
 
 
 class OpenAPIHandler(LabCycleHandler):

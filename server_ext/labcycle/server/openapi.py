@@ -117,7 +117,7 @@ def _operation(route: Route, refs: dict[type[BaseModel], dict[str, str]]) -> dic
 
 def build_document(base_url: str = "/", routes: tuple[Route, ...] = ROUTES) -> dict[str, Any]:
     """The OpenAPI 3.1 document of ``routes``, served under ``base_url``."""
-    from .. import __version__
+    from .._version import __version__
 
     requests, replies = _models(routes)
     keys, definitions = models_json_schema(

@@ -70,8 +70,7 @@ class AccessService:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        from ..client.local import local_user
-        from ..config import hub_user
+        from ..config import hub_user, local_user
 
         #: always owners of every project (the server extension sets c.LabCycle.owner);
         #: nobody under JupyterHub, where users share one hub

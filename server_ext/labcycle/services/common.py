@@ -11,13 +11,14 @@ import uuid
 from datetime import datetime, timezone
 from datetime import time as day_time
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Connection, Table, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..errors import InvalidInput, NotFound
+from ..store import db
 from ..store.models import AuditEvent
-from . import search_index
 
 MAX_KEY_LENGTH = 250
 MAX_PAGE = 1000
@@ -263,8 +264,8 @@ def audit(
 ) -> None:
     """Record one write in the audit log, inside the writer's transaction.
 
-    It also marks the entity for the search index, which rebuilds its document just
-    before the transaction commits (``search_index.mark``: no query here).
+    The ``store.db.ON_AUDIT`` hooks see it too: the search index marks the entity and
+    rebuilds its document just before the transaction commits.
     """
     conn.execute(
         insert(AuditEvent).values(
@@ -276,4 +277,15 @@ def audit(
             details=details,
         )
     )
-    search_index.mark(conn, action, entity_type, entity_id, details)
+    for hook in db.ON_AUDIT:
+        hook(conn, action, entity_type, entity_id, details)
+
+
+#: where the server extension serves the Voila apps (``{base_url}labcycle/apps/<name>``)
+APPS_ROUTE = "labcycle/apps"
+
+
+def app_url(base_url: str, name: str, **params: str | None) -> str:
+    """``{base_url}labcycle/apps/{name}?k=v`` (parameters that are None are left out)."""
+    query = urlencode({k: v for k, v in params.items() if v is not None})
+    return f"{base_url.rstrip('/')}/{APPS_ROUTE}/{name}" + (f"?{query}" if query else "")

@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from ..errors import Conflict, Forbidden, InvalidInput, NotFound
+from ..serving.keys import hash_api_key
 from ..store.models import Deployment
 from .common import (
     audit,
@@ -49,19 +50,6 @@ STATUSES = ("starting", "ready", "failed", "stopped", "exported")
 EXTERNAL = "external"
 
 
-def hash_api_key(key: str) -> str:
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def check_api_key(key: str | None, stored_hash: str | None) -> bool:
-    """Constant-time check of a presented key against a stored ``sha256:`` hash."""
-    import hmac
-
-    if not stored_hash:
-        return True
-    if not key:
-        return False
-    return hmac.compare_digest(hash_api_key(key), stored_hash)
 
 
 def stats_token(stored_hash: str) -> str:
@@ -145,7 +133,7 @@ def try_url(base_url: str | None, d: dict[str, Any]) -> str | None:
     ``labcycle/apps/predict`` of the Jupyter server) for the deployment's URL."""
     if not base_url:
         return None
-    from ..apps.launch import app_url
+    from .common import app_url
 
     return app_url(base_url, "predict", deployment_url=d["url"])
 

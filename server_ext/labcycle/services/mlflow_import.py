@@ -26,19 +26,29 @@ and the summary says so.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 from sqlalchemy import select
 
 from ..errors import InvalidInput, LabCycleError
 from ..store.models import ModelVersion, ModelVersionTag, Tag
 from .common import new_id
-from .mlflow_sources import MlflowModel, MlflowRun, MlflowSource, MlflowVersion, open_source
+from .mlflow_rest import RestSource
+from .mlflow_sources import (
+    FileStoreSource,
+    MlflowModel,
+    MlflowRun,
+    MlflowSource,
+    MlflowVersion,
+    SqlSource,
+)
 from .tracking import MAX_BATCH, TrackingService
 
 RUN_TAG = "labcycle.mlflow.run_id"
@@ -50,6 +60,31 @@ STAGING = "_mlflow_import"
 
 #: progress(stage, done, total, label): stage is "runs" or "models"
 Progress = Callable[[str, int, int, str], None]
+
+
+
+def open_source(location: str, *, token: str | None = None) -> MlflowSource:
+    """The reader for ``sqlite:///...`` (or another database URL), ``http(s)://...`` or an
+    ``mlruns`` folder (a path or ``file://``)."""
+    if not isinstance(location, str) or not location.strip():
+        raise InvalidInput(
+            "Give the MLflow store to import: sqlite:///mlflow.db, ./mlruns or "
+            "http://mlflow-server:5000.",
+            field="from",
+        )
+    location = location.strip()
+    scheme = urlparse(location).scheme
+    if scheme in ("http", "https"):
+        return RestSource(location, token=token or os.environ.get("MLFLOW_TRACKING_TOKEN"))
+    if scheme.split("+")[0] in ("sqlite", "postgresql", "mysql", "mssql"):
+        return SqlSource(location)
+    if scheme in ("", "file"):
+        return FileStoreSource(location)
+    raise InvalidInput(
+        f"Cannot import from {location!r}: use sqlite:///path.db, a database URL, "
+        "an mlruns folder or http(s)://host:port.",
+        field="from",
+    )
 
 
 @dataclass

@@ -469,29 +469,3 @@ class FileStoreSource:
 
     def close(self) -> None:
         pass
-
-
-def open_source(location: str, *, token: str | None = None) -> MlflowSource:
-    """The reader for ``sqlite:///...`` (or another database URL), ``http(s)://...`` or an
-    ``mlruns`` folder (a path or ``file://``)."""
-    if not isinstance(location, str) or not location.strip():
-        raise InvalidInput(
-            "Give the MLflow store to import: sqlite:///mlflow.db, ./mlruns or "
-            "http://mlflow-server:5000.",
-            field="from",
-        )
-    location = location.strip()
-    scheme = urlparse(location).scheme
-    if scheme in ("http", "https"):
-        from .mlflow_rest import RestSource
-
-        return RestSource(location, token=token or os.environ.get("MLFLOW_TRACKING_TOKEN"))
-    if scheme.split("+")[0] in ("sqlite", "postgresql", "mysql", "mssql"):
-        return SqlSource(location)
-    if scheme in ("", "file"):
-        return FileStoreSource(location)
-    raise InvalidInput(
-        f"Cannot import from {location!r}: use sqlite:///path.db, a database URL, "
-        "an mlruns folder or http(s)://host:port.",
-        field="from",
-    )

@@ -669,7 +669,7 @@ class MonitorService:
     def delivery(self):  # noqa: ANN201
         """The background sender of alerts (one per process, started on first use)."""
         if self._delivery is None:
-            from ..monitoring.alerts import AlertDelivery, SmtpSettings
+            from ..monitoring.channels import AlertDelivery, SmtpSettings
 
             self._delivery = AlertDelivery(smtp=SmtpSettings.from_env(),
                                            on_result=self._record_delivery,
@@ -679,7 +679,7 @@ class MonitorService:
     def app_url(self, monitor_id: str) -> str | None:
         if not self.app_base_url:
             return None
-        from ..apps.launch import app_url  # {base}/labcycle/apps/drift?monitor=<id>
+        from .common import app_url  # {base}/labcycle/apps/drift?monitor=<id>
 
         return app_url(self.app_base_url, "drift", monitor=monitor_id)
 

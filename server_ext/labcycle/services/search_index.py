@@ -467,6 +467,8 @@ def flush(conn: Connection) -> None:
                       sorted(pending)[:10])
 
 
+if mark not in db.ON_AUDIT:
+    db.ON_AUDIT.append(mark)
 if flush not in db.BEFORE_COMMIT:
     db.BEFORE_COMMIT.append(flush)
 

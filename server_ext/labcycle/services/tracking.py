@@ -222,7 +222,7 @@ class TrackingService:
                 select(func.count()).select_from(CellExecution.__table__)
                 .where(CellExecution.run_id == run_id)
             ).scalar()
-            # the local modules captured at run end (client/code_capture.py)
+            # the local modules captured at run end (provenance/code.py)
             code_files = conn.execute(
                 select(Artifact.path).where(Artifact.run_id == run_id,
                                             Artifact.path.like("code/%"))

@@ -343,7 +343,8 @@ class ModelServer:
         stored = self.config.api_key_hash
         if not stored:
             return True
-        from ..services.deployments import check_api_key, check_stats_token
+        from ..services.deployments import check_stats_token
+        from .keys import check_api_key
 
         if stats and check_stats_token(request.headers.get("x-labcycle-stats"), stored):
             return True  # the supervisor, which knows the key's hash but not the key

@@ -157,12 +157,21 @@ def load(ref: Any, services: Any = None) -> ServedModel:
     if isinstance(ref, (str, Path)) and Path(str(ref)).exists():
         if not (Path(str(ref)) / "labcycle-model.json").is_file():
             return load_path(ref)
-        loaded = load_model(str(ref))
+        loaded = load_model(str(ref), services=None)
     else:
         # Trust is the deployer's decision (DeploymentService.target marks the versions its
         # deployer trusted), never the flag its author logged it with.
         trusted = bool(isinstance(ref, dict) and ref.get("deployer_trusted") is True)
-        loaded = load_model(ref, services=services, trusted=trusted,
-                            actor="labcycle-serve" if trusted else None)
+        owned = services is None
+        if owned:
+            from ..services import Services
+
+            services = Services.from_config()
+        try:
+            loaded = load_model(ref, services=services, trusted=trusted,
+                                actor="labcycle-serve" if trusted else None)
+        finally:
+            if owned:
+                services.close()
     version = dict(getattr(loaded, "version", None) or (ref if isinstance(ref, dict) else {}))
     return ServedModel(loaded, version, getattr(loaded, "signature", None))

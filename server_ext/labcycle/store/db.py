@@ -28,6 +28,10 @@ _PG_MIGRATION_LOCK = 0x1A_BC_7C1E
 #: services/search_index.py). Hooks keep per-transaction state in
 #: ``conn.info[PENDING_KEY]``, which is cleared after every write transaction.
 BEFORE_COMMIT: list[Callable[[Connection], None]] = []
+#: Called by ``services.common.audit`` for every write it records, in the writer's
+#: transaction: ``hook(conn, action, entity_type, entity_id, details)`` (the search index
+#: marks what changed; no query there).
+ON_AUDIT: list[Callable[..., None]] = []
 PENDING_KEY = "labcycle_pending"
 # Set on every SQLite connection. SQLite's default page cache is 2 MiB, less than the
 # indexes that run search and bulk ingest walk: a store with 10,000 runs spent half of a

@@ -17,7 +17,10 @@ from typing import Any
 
 import fsspec
 
-from ..config import STORAGE_OPTIONS_ENV
+from ..config import (
+    STORAGE_OPTIONS_ENV,
+    storage_options_from_env,
+)
 from ..errors import Unavailable
 
 #: what to install for the protocols whose fsspec filesystem is a separate package
@@ -40,37 +43,6 @@ _CREDENTIAL_NAMES = (
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
 )
-
-
-def parse_storage_options(raw: str, source: str = STORAGE_OPTIONS_ENV) -> dict[str, Any]:
-    """The options in ``raw`` (a JSON object; empty means none), or Unavailable saying what
-    is wrong with them."""
-    if not raw.strip():
-        return {}
-    try:
-        options = json.loads(raw)
-    except ValueError as exc:
-        raise Unavailable(
-            f"{source} is not valid JSON ({exc.msg} at character {exc.pos}); set it to a JSON "
-            'object such as {"endpoint_url": "http://127.0.0.1:9000"}.',
-            field=source,
-        ) from None
-    return check_storage_options(options, source)
-
-
-def check_storage_options(options: Any, source: str = STORAGE_OPTIONS_ENV) -> dict[str, Any]:
-    if not isinstance(options, dict):
-        raise Unavailable(
-            f"{source} must be a JSON object of fsspec storage options, not "
-            f'{type(options).__name__}; e.g. {{"endpoint_url": "http://127.0.0.1:9000"}}.',
-            field=source,
-        )
-    return dict(options)
-
-
-def storage_options_from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    env = os.environ if environ is None else environ
-    return parse_storage_options(env.get(STORAGE_OPTIONS_ENV, ""))
 
 
 def storage_env(

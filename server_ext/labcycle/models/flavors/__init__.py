@@ -14,44 +14,15 @@ loads (unpickling, importing code files). Such a model can only be logged with
 from __future__ import annotations
 
 from importlib.metadata import entry_points
-from pathlib import Path
 from typing import Any
 
 from ...errors import InvalidInput
+from .base import Flavor
+from .pickle import JoblibFlavor, PickleFlavor
+from .python import PythonFlavor
+from .sklearn import SklearnFlavor
 
 FLAVORS: dict[str, type[Flavor]] = {}
-
-
-class Flavor:
-    """Save a model object into a folder and load it back.
-
-    Attributes
-    ----------
-    name : str
-        The registry key, recorded with every model version.
-    requires_trust : bool
-        Loading executes code of the model's author (pickle, imports).
-    packages : tuple of str
-        Distributions the flavor needs to load a model (pinned in exported images from the
-        environment recorded at log time).
-    """
-
-    name = "base"
-    requires_trust = False
-    packages: tuple[str, ...] = ()
-
-    @classmethod
-    def can_handle(cls, model: Any) -> bool:
-        """Whether this flavor is a sensible default for ``model``."""
-        return False
-
-    def save(self, model: Any, folder: Path, **options: Any) -> dict[str, Any]:
-        """Write ``model`` into ``folder``; returns the options needed to load it."""
-        raise NotImplementedError
-
-    def load(self, folder: Path, options: dict[str, Any], *, trusted: bool) -> Any:
-        """The model object from ``folder`` (as written by :meth:`save`)."""
-        raise NotImplementedError
 
 
 def register_flavor(name: str, cls: type[Flavor]) -> type[Flavor]:
@@ -109,10 +80,6 @@ def guess_flavor(model: Any) -> str:
         field="flavor",
     )
 
-
-from .pickle import JoblibFlavor, PickleFlavor  # noqa: E402
-from .python import PythonFlavor  # noqa: E402
-from .sklearn import SklearnFlavor  # noqa: E402
 
 register_flavor("sklearn", SklearnFlavor)
 register_flavor("python", PythonFlavor)

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Forbidden
-from . import Flavor
+from .base import Flavor
 
 
 def _refuse(name: str) -> Forbidden:

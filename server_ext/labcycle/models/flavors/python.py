@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Forbidden, InvalidInput
-from . import Flavor
+from .base import Flavor
 
 CODE_DIR = "code"
 OBJECT_FILE = "model.cloudpickle"

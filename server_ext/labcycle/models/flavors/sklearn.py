@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Forbidden
-from . import Flavor
+from .base import Flavor
 
 FILE = "model.skops"
 ALLOWED_ROOTS = ("sklearn.", "numpy.", "scipy.")
