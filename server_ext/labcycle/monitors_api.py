@@ -128,4 +128,4 @@ def get_monitor(ref: str) -> Monitor:
 
 
 def list_monitors(deployment: str | None = None) -> list[Monitor]:
-    return [Monitor(m) for m in current_transport().monitors.list(deployment, 1000)]
+    return [Monitor(m) for m in current_transport().monitors.monitors(deployment, 1000)]

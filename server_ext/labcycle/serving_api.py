@@ -183,7 +183,7 @@ def get_deployment(ref: str) -> Deployment:
 
 
 def list_deployments() -> list[Deployment]:
-    return [Deployment(d) for d in current_transport().serving.list(1000)]
+    return [Deployment(d) for d in current_transport().serving.deployments(1000)]
 
 
 def log_ground_truth(deployment: str | Deployment, prediction_id: str, value: Any) -> None:

@@ -20,7 +20,7 @@ class MonitorsClient(ABC):
     def get(self, ref: str) -> dict[str, Any]: ...
 
     @abstractmethod
-    def list(self, deployment: str | None, max_results: int) -> list[dict[str, Any]]: ...
+    def monitors(self, deployment: str | None, max_results: int) -> list[dict[str, Any]]: ...
 
     @abstractmethod
     def update(self, ref: str, changes: dict[str, Any]) -> dict[str, Any]: ...
@@ -51,7 +51,7 @@ class LocalMonitors(LocalDomain, MonitorsClient):
     def get(self, ref: str) -> dict[str, Any]:
         return self.services.monitors.get(ref)
 
-    def list(self, deployment: str | None, max_results: int) -> list[dict[str, Any]]:
+    def monitors(self, deployment: str | None, max_results: int) -> list[dict[str, Any]]:
         return self.services.monitors.list(deployment=deployment, max_results=max_results)["items"]
 
     def update(self, ref: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -83,7 +83,7 @@ class HttpMonitors(HttpDomain, MonitorsClient):
     def get(self, ref: str) -> dict[str, Any]:
         return self.request("GET", _path(ref))
 
-    def list(self, deployment: str | None, max_results: int) -> list[dict[str, Any]]:
+    def monitors(self, deployment: str | None, max_results: int) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"max_results": max_results}
         if deployment:
             params["deployment"] = deployment

@@ -27,7 +27,7 @@ class ServingClient(ABC):
     def get(self, ref: str) -> dict[str, Any]: ...
 
     @abstractmethod
-    def list(self, max_results: int) -> list[dict[str, Any]]: ...
+    def deployments(self, max_results: int) -> list[dict[str, Any]]: ...
 
     @abstractmethod
     def update(self, ref: str, changes: dict[str, Any]) -> dict[str, Any]: ...
@@ -61,7 +61,7 @@ class LocalServing(LocalDomain, ServingClient):
     def get(self, ref: str) -> dict[str, Any]:
         return self._live(self.services.deployments.get(ref))
 
-    def list(self, max_results: int) -> list[dict[str, Any]]:
+    def deployments(self, max_results: int) -> list[dict[str, Any]]:
         return self._live(self.services.deployments.list(max_results=max_results)["items"])
 
     def update(self, ref: str, changes: dict[str, Any]) -> dict[str, Any]:
@@ -92,7 +92,7 @@ class HttpServing(HttpDomain, ServingClient):
     def get(self, ref: str) -> dict[str, Any]:
         return self.request("GET", f"deployments/{q(ref)}")
 
-    def list(self, max_results: int) -> list[dict[str, Any]]:
+    def deployments(self, max_results: int) -> list[dict[str, Any]]:
         return self.request("GET", "deployments", params={"max_results": max_results})["items"]
 
     def update(self, ref: str, changes: dict[str, Any]) -> dict[str, Any]:
