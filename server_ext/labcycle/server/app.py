@@ -191,9 +191,11 @@ class LabCycleApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         from .handlers_apps import app_handlers
+        from .handlers_mlflow import mlflow_handlers
         from .routes import tornado_handlers
 
         self.handlers.extend(tornado_handlers())
+        self.handlers.extend(mlflow_handlers())  # labcycle/mlflow: MLflow's API, not in OpenAPI
         self.handlers.extend(app_handlers(self.serverapp))  # labcycle/apps/<name> (Voila apps)
 
     async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
