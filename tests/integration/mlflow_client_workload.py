@@ -3,6 +3,10 @@
 Runs in the MLflow venv (not LabCycle's), against whatever ``MLFLOW_TRACKING_URI`` names
 (MLflow's own server or LabCycle's endpoint), and prints one JSON document of what the
 server returned, free of ids and times, so the two servers' answers compare as equal.
+
+Usage: ``python mlflow_client_workload.py OUT.json [SUFFIX]``; SUFFIX goes on the experiment
+and model names (a shared server keeps them apart) and is left out of what is reported.
+The ids of what it created are under ``"ids"``, which a comparison leaves out.
 """
 
 from __future__ import annotations
@@ -36,14 +40,17 @@ def main() -> None:
     mlflow.set_tracking_uri(os.environ["MLFLOW_TRACKING_URI"])
     client = MlflowClient()
     out: dict = {}
+    suffix = sys.argv[2] if len(sys.argv) > 2 else ""
+    exp_name, model_name = "workload" + suffix, "workload-model" + suffix
 
-    exp_id = client.create_experiment("workload")
+    exp_id = client.create_experiment(exp_name)
     exp = client.get_experiment(exp_id)
-    out["experiment"] = {"name": exp.name, "by_name": client.get_experiment_by_name("workload").experiment_id == exp_id,
+    out["experiment"] = {"name": exp.name.removesuffix(suffix),
+                         "by_name": client.get_experiment_by_name(exp_name).experiment_id == exp_id,
                          "artifact_scheme": exp.artifact_location.split(":", 1)[0]}
     out["missing_by_name"] = client.get_experiment_by_name("no-such-experiment") is None
-    out["search_experiments"] = sorted(e.name for e in mlflow.search_experiments()
-                                       if e.name == "workload")
+    out["search_experiments"] = sorted(e.name.removesuffix(suffix)
+                                       for e in mlflow.search_experiments() if e.name == exp_name)
 
     names = {}
     for i, (x, acc, tag) in enumerate([("1", 0.6, "v"), ("2", 0.4, "w"), ("3", 0.9, "v")]):
@@ -105,22 +112,24 @@ def main() -> None:
         model_run = active.info.run_id
     out["logged_model"] = {"name": info.name, "flavors": sorted(info.flavors)}
     out["model_artifacts"] = sorted(a.path for a in mlflow.artifacts.list_artifacts(info.model_uri))
-    version = mlflow.register_model(info.model_uri, "workload-model")
-    out["version"] = {"name": version.name, "version": str(version.version),
+    version = mlflow.register_model(info.model_uri, model_name)
+    out["version"] = {"name": version.name.removesuffix(suffix), "version": str(version.version),
                       "run": version.run_id == model_run}
-    client.set_registered_model_alias("workload-model", "champion", version.version)
-    by_alias = client.get_model_version_by_alias("workload-model", "champion")
+    client.set_registered_model_alias(model_name, "champion", version.version)
+    by_alias = client.get_model_version_by_alias(model_name, "champion")
     out["alias"] = {"version": str(by_alias.version), "aliases": sorted(by_alias.aliases)}
-    out["registered"] = {"name": client.get_registered_model("workload-model").name,
-                         "aliases": dict(client.get_registered_model("workload-model").aliases)}
-    out["latest"] = [str(v.version) for v in client.get_latest_versions("workload-model")]
-    client.set_registered_model_alias("workload-model", "temp", version.version)
-    client.delete_registered_model_alias("workload-model", "temp")
-    out["aliases_after_delete"] = sorted(client.get_model_version("workload-model", "1").aliases)
-    loaded = mlflow.pyfunc.load_model("models:/workload-model@champion")
+    out["registered"] = {"name": client.get_registered_model(model_name).name.removesuffix(suffix),
+                         "aliases": dict(client.get_registered_model(model_name).aliases)}
+    out["latest"] = [str(v.version) for v in client.get_latest_versions(model_name)]
+    client.set_registered_model_alias(model_name, "temp", version.version)
+    client.delete_registered_model_alias(model_name, "temp")
+    out["aliases_after_delete"] = sorted(client.get_model_version(model_name, "1").aliases)
+    loaded = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
     out["prediction"] = [int(v) for v in loaded.predict(X)]
     out["expected_prediction"] = [int(v) for v in model.predict(X)]
-    json.dump(out, sys.stdout, sort_keys=True)
+    out["ids"] = {"experiment": exp_id, "runs": names, "model_run": model_run,
+                  "model": model_name, "model_id": info.model_id}
+    Path(sys.argv[1]).write_text(json.dumps(out, sort_keys=True))
 
 
 if __name__ == "__main__":

@@ -43,7 +43,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from ..errors import Conflict, Forbidden, InvalidInput, LabCycleError, NotFound, Unavailable
+from ..errors import Conflict, Forbidden, LabCycleError, NotFound, Unavailable
 from ..store.artifacts import validate_artifact_path
 from ..store.models import Tag
 from .common import MAX_PAGE, new_id, now_ms, to_float, to_int
@@ -88,10 +88,8 @@ def mlflow_error(exc: BaseException) -> MlflowError:
         return exc
     if isinstance(exc, NotFound):
         return MlflowError("RESOURCE_DOES_NOT_EXIST", exc.message, 404)
-    if isinstance(exc, Conflict):
-        already = "already" in exc.message or "exists" in exc.message
-        return MlflowError("RESOURCE_ALREADY_EXISTS" if already else "INVALID_PARAMETER_VALUE",
-                           exc.message, 400)
+    if isinstance(exc, Conflict):  # a param logged again with another value...
+        return MlflowError("INVALID_PARAMETER_VALUE", exc.message, 400)
     if isinstance(exc, Forbidden):
         return MlflowError("PERMISSION_DENIED", exc.message, 403)
     if isinstance(exc, Unavailable):
@@ -657,9 +655,12 @@ class MlflowCompat:
 
     def create_registered_model(self, params: dict, actor: str) -> dict:
         name = _text(params, "name")
-        model = self.services.registry.create_model(
-            name, actor=actor, description=params.get("description") or None,
-            tags=_pairs(params.get("tags"), "tags") or None)
+        try:
+            model = self.services.registry.create_model(
+                name, actor=actor, description=params.get("description") or None,
+                tags=_pairs(params.get("tags"), "tags") or None)
+        except Conflict as exc:  # the client's register_model expects this code
+            raise MlflowError("RESOURCE_ALREADY_EXISTS", exc.message) from None
         return {"registered_model": self._registered(model)}
 
     def get_registered_model(self, params: dict, actor: str) -> dict:
