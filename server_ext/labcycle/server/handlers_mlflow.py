@@ -13,6 +13,7 @@ are not in LabCycle's OpenAPI document.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
@@ -56,17 +57,23 @@ class MlflowHandler(LabCycleHandler):
             params.update(data)
         return params
 
-    async def check_roles(self, entities: list[tuple[str, str]]) -> None:
-        """LabCycle's project roles on a write (the server's authorizer already said yes)."""
+    def roles_check(self, entities: list[tuple[str, str]]) -> Callable[[], None]:
+        """LabCycle's project roles on a write (the server's authorizer already said yes),
+        as a function for the worker thread that then calls the service: one hop per
+        request, which matters on the hot path (``log_metric`` is one request per point)."""
         if not entities or not getattr(self.labcycle_options, "project_roles", True):
-            return
+            return lambda: None
         what = f"{self.request.method} {self.request.path.split('/labcycle/mlflow', 1)[-1]}"
-        await self.call(self.services.access.require, entities, self.actor, "editor", what=what)
+        access, actor = self.services.access, self.actor
+        return lambda: access.require(entities, actor, "editor", what=what)
 
     def write_json(self, data: Any, status: int = 200) -> None:
+        self.write_text(json.dumps(data, default=str), status)  # MLflow's JSON has bare NaN
+
+    def write_text(self, text: str, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data, default=str))  # MLflow's JSON has bare NaN, as here
+        self.finish(text)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc_info = kwargs.get("exc_info")
@@ -106,13 +113,18 @@ class MlflowApiHandler(MlflowHandler):
     """``api/2.0/mlflow/<endpoint>`` (and ``api/2.0/preview/mlflow/<endpoint>``)."""
 
     async def _serve(self, endpoint: str) -> None:
-        fn = self.compat.endpoint(self.request.method, endpoint.strip("/"))
+        endpoint = endpoint.strip("/")
+        fn = self.compat.endpoint(self.request.method, endpoint)
         params = self.params()
-        if self.request.method != "GET":
-            await self.check_roles(self.compat.write_scope(endpoint.strip("/"), params))
+        check = (self.roles_check(self.compat.write_scope(endpoint, params))
+                 if self.request.method != "GET" else lambda: None)
         actor = self.actor
-        result = await self.call(fn, params, actor)
-        self.write_json(result)
+
+        def work() -> str:
+            check()
+            return json.dumps(fn(params, actor), default=str)
+
+        self.write_text(await self.call(work))
 
     @web.authenticated
     @authorized
@@ -145,9 +157,14 @@ class MlflowArtifactsHandler(MlflowHandler):
     @authorized
     async def put(self, path: str) -> None:
         path = (path or "").strip("/")
-        await self.check_roles(await self.call(self.compat.artifact_scope, path))
-        data = self.request.body
-        self.write_json(await self.call(self.compat.upload_artifact, path, data, self.actor))
+        compat, data, actor = self.compat, self.request.body, self.actor
+        check = self.roles_check(compat.artifact_scope(path))
+
+        def work() -> dict:
+            check()
+            return compat.upload_artifact(path, data, actor)
+
+        self.write_json(await self.call(work))
 
     @web.authenticated
     @authorized

@@ -239,6 +239,9 @@ def load_by_ref(conn: Connection, table: Table, ref: Any, kind: str) -> Any:
     return row
 
 
+_AUDIT_INSERT = insert(AuditEvent.__table__)
+
+
 def audit(
     conn: Connection,
     actor: str,
@@ -252,14 +255,9 @@ def audit(
     It also marks the entity for the search index, which rebuilds its document just
     before the transaction commits (``search_index.mark``: no query here).
     """
-    conn.execute(
-        insert(AuditEvent).values(
-            at=now_ms(),
-            user=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            details=details,
-        )
+    conn.execute(  # the Core table, not the ORM class: no ORM bulk-insert path per write
+        _AUDIT_INSERT,
+        {"at": now_ms(), "user": actor, "action": action, "entity_type": entity_type,
+         "entity_id": entity_id, "details": details},
     )
     search_index.mark(conn, action, entity_type, entity_id, details)
