@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import re
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,7 +47,8 @@ from sqlalchemy import select
 from ..errors import Conflict, Forbidden, LabCycleError, NotFound, Unavailable
 from ..store.artifacts import validate_artifact_path
 from ..store.models import Tag
-from .common import MAX_PAGE, new_id, now_ms, to_float, to_int
+from .common import MAX_PAGE, new_id, now_ms, to_float, to_int, validate_id, validate_key
+from .metric_buffer import MetricBuffer
 from .mlflow_import import _model_meta
 from .mlflow_sources import STATUS_MAP
 from .projects import DEFAULT_PROJECT
@@ -241,10 +243,53 @@ def parse_artifact_path(path: str) -> Location:
 
 
 class MlflowCompat:
-    """MLflow's API calls as calls of LabCycle's services (module docstring)."""
+    """MLflow's API calls as calls of LabCycle's services (module docstring).
 
-    def __init__(self, services: Any) -> None:
+    ``flush_interval`` > 0 buffers ``log_metric`` points (:mod:`.metric_buffer`): the
+    request is answered once the point is validated and its run known, and every read of
+    a run through this class writes the run's pending points first.
+    """
+
+    #: seconds a (run, actor) admitted for buffered points stays admitted without a new
+    #: check of the run and the actor's role
+    ADMIT_TTL = 30.0
+
+    def __init__(self, services: Any, flush_interval: float = 0.0) -> None:
         self.services = services
+        self.buffer = MetricBuffer(services.tracking, flush_interval) if flush_interval > 0 else None
+        self._admitted: dict[tuple[str, str], float] = {}
+
+    def close(self) -> None:
+        if self.buffer is not None:
+            self.buffer.close()
+
+    def _settle(self, run_id: str | None = None) -> None:
+        """Write the buffered points (of one run) before reading."""
+        if self.buffer is not None:
+            self.buffer.flush(run_id)
+
+    # -- log_metric's fast path ---------------------------------------------------------
+    @staticmethod
+    def metric_point(params: dict) -> tuple[str, tuple[str, float, int, int]]:
+        """``(run_id, (key, value, step, timestamp))`` of a log-metric request, checked as
+        the tracking service checks points (no database needed)."""
+        run_id = MlflowCompat._run_id(params)
+        validate_id(run_id, "run_id")
+        key = validate_key(_text(params, "key"), "key")
+        if "value" not in params:
+            raise invalid("Missing value for required parameter 'value'.")
+        step = to_int(_int(params.get("step") or 0, "step"), "step")
+        timestamp = to_int(_int(params.get("timestamp") or now_ms(), "timestamp"), "timestamp")
+        return run_id, (key, to_float(params["value"], "value"), step, timestamp)
+
+    def admitted(self, run_id: str, actor: str) -> bool:
+        """Whether points of ``run_id`` by ``actor`` may go to the buffer without a check."""
+        until = self._admitted.get((run_id, actor))
+        return until is not None and until > time.monotonic()
+
+    def buffer_point(self, run_id: str, actor: str, point: tuple[str, float, int, int]) -> None:
+        """Buffer a point of an admitted run (the caller checked :meth:`admitted`)."""
+        self.buffer.add(run_id, actor, point)
 
     # -- dispatch ---------------------------------------------------------------------------
     def endpoint(self, method: str, path: str) -> Callable[..., Any]:
@@ -390,10 +435,13 @@ class MlflowCompat:
         return {"run": self._run(run)}
 
     def get_run(self, params: dict, actor: str) -> dict:
-        return {"run": self._run(self.services.tracking.get_run(self._run_id(params)))}
+        run_id = self._run_id(params)
+        self._settle(run_id)
+        return {"run": self._run(self.services.tracking.get_run(run_id))}
 
     def update_run(self, params: dict, actor: str) -> dict:
         run_id = self._run_id(params)
+        self._settle(run_id)  # the run's points are in before it ends
         status = params.get("status")
         if status is not None:
             if not isinstance(status, str) or status.upper() not in STATUS_MAP:
@@ -414,13 +462,16 @@ class MlflowCompat:
         return {}
 
     def log_metric(self, params: dict, actor: str) -> dict:
-        key = _text(params, "key")
-        if "value" not in params:
-            raise invalid("Missing value for required parameter 'value'.")
-        point = (key, to_float(params["value"], "value"),
-                 _int(params.get("step") or 0, "step"),
-                 _int(params.get("timestamp") or now_ms(), "timestamp"))
-        self.services.tracking.log_metrics(self._run_id(params), [point], actor=actor)
+        run_id, point = self.metric_point(params)
+        if self.buffer is None:
+            self.services.tracking.log_metrics(run_id, [point], actor=actor)
+            return {}
+        if not self.admitted(run_id, actor):
+            self.services.tracking.require_run(run_id)  # 404 now, not at the flush
+            if len(self._admitted) > 10_000:
+                self._admitted.clear()
+            self._admitted[(run_id, actor)] = time.monotonic() + self.ADMIT_TTL
+        self.buffer_point(run_id, actor, point)
         return {}
 
     def log_batch(self, params: dict, actor: str) -> dict:
@@ -459,6 +510,7 @@ class MlflowCompat:
             raise invalid("experiment_ids must be a list of experiment ids.")
         if not ids:
             raise invalid("search_runs needs at least one experiment id in experiment_ids.")
+        self._settle()
         view = str(params.get("run_view_type") or "ACTIVE_ONLY").upper()
         if view == "DELETED_ONLY":  # LabCycle deletes runs for good
             return {"runs": []}
@@ -476,8 +528,10 @@ class MlflowCompat:
 
     def metric_history(self, params: dict, actor: str) -> dict:
         key = _text(params, "metric_key")
+        run_id = self._run_id(params)
+        self._settle(run_id)
         try:
-            history = self.services.tracking.metric_history(self._run_id(params), key)
+            history = self.services.tracking.metric_history(run_id, key)
         except NotFound as exc:
             if "has no metric" not in exc.message:
                 raise
@@ -700,6 +754,7 @@ class MlflowCompat:
         name = _text(params, "name")
         source = _text(params, "source")
         run_id, folder, model_id = self._model_source(source, params)
+        self._settle(run_id)  # the version's metrics snapshot has every point
         tags = _pairs(params.get("tags"), "tags")
         tags[SOURCE_TAG] = source
         if model_id:

@@ -202,6 +202,12 @@ class TrackingService:
             raise NotFound(f"No run with id {run_id!r}.", field="run_id")
         return row
 
+    def require_run(self, run_id: str) -> None:
+        """NotFound unless run ``run_id`` exists (one indexed lookup, nothing read)."""
+        validate_id(run_id, "run_id")
+        with self.store.read() as conn:
+            self._require_run(conn, run_id)
+
     def get_run(self, run_id: str) -> dict[str, Any]:
         validate_id(run_id, "run_id")
         with self.store.read() as conn:
