@@ -478,16 +478,7 @@ class MlflowCompat:
         metrics = params.get("metrics") or []
         if not isinstance(metrics, list) or not all(isinstance(m, dict) for m in metrics):
             raise invalid("'metrics' must be a list of {key, value, timestamp, step} objects.")
-        now = now_ms()
-        points = [
-            {"key": m.get("key"), "value": m.get("value"),
-             "step": _int(m.get("step") or 0, "step"),
-             "timestamp": _int(m.get("timestamp") or now, "timestamp")}
-            for m in metrics
-        ]
-        for i, m in enumerate(metrics):
-            if "value" not in m:
-                raise invalid(f"metrics[{i}] has no value.")
+        points = _points(metrics)
         self.services.tracking.log_batch(
             self._run_id(params), actor=actor,
             params=_pairs(params.get("params"), "params") or None,
@@ -934,6 +925,35 @@ def _int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise invalid(f"{name} must be an integer, got {value!r}.")
     return to_int(value, name)
+
+
+def _points(metrics: list[dict]) -> list:
+    """log-batch's metrics as the ``(key, value, step, timestamp)`` tuples of exact types that
+    the tracking service checks at C speed (1,000 per request); anything unusual goes as
+    dicts through its general checks, which name the bad field."""
+    now = now_ms()
+    try:
+        points = [(m["key"], float(m["value"]), _whole(m.get("step") or 0),
+                   _whole(m.get("timestamp") or now)) for m in metrics]
+        if all(type(p[0]) is str and type(m["value"]) is not bool for p, m in zip(points, metrics)):
+            return points
+    except (KeyError, TypeError, ValueError, OverflowError):
+        pass
+    for i, m in enumerate(metrics):
+        if "value" not in m:
+            raise invalid(f"metrics[{i}] has no value.")
+    return [{"key": m.get("key"), "value": m.get("value"),
+             "step": _int(m.get("step") or 0, "step"),
+             "timestamp": _int(m.get("timestamp") or now, "timestamp")} for m in metrics]
+
+
+def _whole(value: Any) -> int:
+    """An int64 field as protobuf's JSON sends it (a number or a string of digits)."""
+    if type(value) is int:
+        return value
+    if type(value) is str:
+        return int(value)
+    raise TypeError(value)
 
 
 _EQUALS = re.compile(r"^\s*(?:attributes\.)?(\w+)\s*(=|LIKE|ILIKE)\s*'((?:[^']|'')*)'\s*$",
