@@ -935,7 +935,8 @@ def _points(metrics: list[dict]) -> list:
     try:
         points = [(m["key"], float(m["value"]), _whole(m.get("step") or 0),
                    _whole(m.get("timestamp") or now)) for m in metrics]
-        if all(type(p[0]) is str and type(m["value"]) is not bool for p, m in zip(points, metrics)):
+        if all(type(p[0]) is str and type(m["value"]) is not bool
+               for p, m in zip(points, metrics, strict=True)):
             return points
     except (KeyError, TypeError, ValueError, OverflowError):
         pass
