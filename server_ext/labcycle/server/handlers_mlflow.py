@@ -168,6 +168,11 @@ class MlflowArtifactsHandler(MlflowHandler):
     async def put(self, path: str) -> None:
         path = (path or "").strip("/")
         compat, data, actor = self.compat, self.request.body, self.actor
+        limit = self.labcycle_options.max_upload_bytes
+        if len(data) > limit:
+            raise MlflowError("INVALID_PARAMETER_VALUE", f"The file has {len(data):,} bytes; "
+                              f"this server takes at most {limit:,} (c.LabCycle.max_upload_bytes).",
+                              413)
         check = self.roles_check(compat.artifact_scope(path))
 
         def work() -> dict:
