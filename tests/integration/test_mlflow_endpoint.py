@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -186,3 +187,32 @@ def test_hostile_requests_get_mlflow_errors(workloads, live_jupyter) -> None:
     assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
     status, body = _raw(live_jupyter, "GET", prefix + "/missing.txt")
     assert status == 404 and body["error_code"] == "RESOURCE_DOES_NOT_EXIST"
+
+
+def test_garbage_on_every_endpoint_is_a_4xx(live_jupyter) -> None:
+    """Wrong types in every field MLflow's calls take: an MLflow error; odd values (the
+    second body, some of them valid): never a 500."""
+    from labcycle.services.mlflow_compat import ROUTES
+
+    garbage = [
+        {"run_id": 5, "name": [], "experiment_id": {}, "key": None, "value": {"a": 1},
+         "metrics": "x", "params": [1], "tags": {"k": "v"}, "max_results": "lots",
+         "version": "one", "alias": 3, "source": 7, "filter": 1, "order_by": 5,
+         "experiment_ids": "x", "status": 9, "models": "m", "page_token": "!!"},
+        {"run_id": "0" * 32, "name": "../x", "experiment_id": "0" * 64 + "1", "key": "a/b",
+         "value": "NaNx", "metrics": [{"key": "m"}], "params": [{"key": ""}],
+         "max_results": -1, "version": "-1", "alias": "latest", "source": "runs:/",
+         "filter": "attributes.nope = 1", "order_by": ["metrics.`x` sideways"],
+         "experiment_ids": ["0" * 65], "status": "DONE", "page_token": "bm9wZQ=="},
+    ]
+    for (method, endpoint), _ in sorted(ROUTES.items()):
+        for strict, body in zip((True, False), garbage, strict=True):
+            if method in ("GET", "DELETE"):
+                query = urlencode({k: v for k, v in body.items() if isinstance(v, (str, int))})
+                status, answer = _raw(live_jupyter, method, f"/api/2.0/mlflow/{endpoint}?{query}")
+            else:
+                status, answer = _raw(live_jupyter, method, f"/api/2.0/mlflow/{endpoint}",
+                                      json.dumps(body).encode())
+            assert (400 if strict else 200) <= status < 500, (method, endpoint, body, answer)
+            if status >= 400:
+                assert set(answer) == {"error_code", "message"}, (method, endpoint, answer)
