@@ -72,9 +72,25 @@ def test_buffered_points_are_read_back(services) -> None:
             compat.log_metric({"run_id": "0" * 32, "key": "loss", "value": 1.0}, "ann")
         with pytest.raises(InvalidInput):
             compat.log_metric({"run_id": run_id, "key": "a/b", "value": 1.0}, "ann")
+        compat.log_metric({"run_id": run_id, "key": "loss", "value": 0.05, "step": 6}, "ann")
     finally:
-        compat.close()
+        compat.close()  # the extension's stop: what is pending is written
     assert compat.buffer._count == 0
+    steps = [p["step"] for p in services.tracking.metric_history(run_id, "loss")["points"]]
+    assert steps == [0, 1, 2, 3, 4, 5, 6]
+    assert [e["details"]["points"] for e in services.audit.list(action="run.log")["items"]
+            if e["entity_id"] == run_id] == [1, 1, 5]  # one audit event per written batch
+
+
+def test_write_scope_names_what_a_write_touches(services) -> None:
+    compat = MlflowCompat(services)
+    run, model_id = "a" * 32, f"m-{'b' * 32}-0123abcd"
+    assert compat.write_scope("runs/log-metric", {"run_id": run}) == [("run", run)]
+    assert compat.write_scope("runs/create", {"experiment_id": "e1"}) == [("experiment", "e1")]
+    assert compat.write_scope("registered-models/alias", {"name": "churn"}) == [("model", "churn")]
+    assert compat.write_scope("registered-models/create", {"name": "churn"}) == []
+    assert compat.write_scope(f"logged-models/{model_id}", {}) == [("run", "b" * 32)]
+    assert compat.artifact_scope(f"1/{run}/artifacts/x.txt") == [("run", run)]
 
 
 def test_log_batch_fast_and_general_paths(services) -> None:
