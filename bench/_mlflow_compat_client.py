@@ -13,8 +13,9 @@ timed. Ops:
               the server, then writes the runs of the JSON file ``data`` straight into the
               server's SQLite file ``db`` with MLflow's own table definitions (10,000 runs
               through the REST API would take longer than the rest of the benchmark).
-``search``    ``{"experiment", "filter", "order_by", "repeat"}``: one warm-up, then
-              ``repeat`` timed ``search_runs``; the median and the run names returned.
+``search``    ``{"targets", "filter", "order_by", "repeat"}``: per server (``targets``: name →
+              uri and experiment) one warm-up, then ``repeat`` timed ``search_runs``, the
+              servers taking turns; the medians and the run names returned.
 """
 
 from __future__ import annotations
@@ -100,21 +101,29 @@ def seed(client: MlflowClient, data: str, db: str) -> dict:
     return {"experiment": exp_id, "runs": len(runs), "seed_s": time.perf_counter() - start}
 
 
-def search(client: MlflowClient, experiment: str, filter: str, order_by: list[str],  # noqa: A002
-           repeat: int) -> dict:
-    def once() -> tuple[float, list[str]]:
+def search(client: MlflowClient, targets: dict[str, dict], filter: str,  # noqa: A002
+           order_by: list[str], repeat: int) -> dict:
+    """``targets``: name → {"uri", "experiment"}; the servers take turns, search by search,
+    so that load from elsewhere on the machine falls on both alike."""
+    clients = {name: MlflowClient(tracking_uri=t["uri"]) for name, t in targets.items()}
+
+    def once(name: str) -> tuple[float, list[str]]:
         start = time.perf_counter()
-        runs = client.search_runs([experiment], filter_string=filter, order_by=order_by,
-                                  max_results=1000)
+        runs = clients[name].search_runs([targets[name]["experiment"]], filter_string=filter,
+                                         order_by=order_by, max_results=1000)
         return time.perf_counter() - start, [r.info.run_name for r in runs]
 
-    once()  # warm-up
-    times, names = [], []
-    for _ in range(repeat):
-        seconds, names = once()
-        times.append(seconds)
-    return {"median_s": statistics.median(times), "times_s": times, "rows": len(names),
-            "names": names}
+    times: dict[str, list[float]] = {name: [] for name in targets}
+    names: dict[str, list[str]] = {}
+    order = list(targets)
+    for name in order:
+        once(name)  # warm-up
+    for i in range(repeat):
+        for name in order if i % 2 == 0 else order[::-1]:
+            seconds, names[name] = once(name)
+            times[name].append(seconds)
+    return {name: {"median_s": statistics.median(times[name]), "times_s": times[name],
+                   "rows": len(names[name]), "names": names[name]} for name in targets}
 
 
 def main() -> None:

@@ -235,13 +235,13 @@ class MlflowCompat(MlflowModels):
         return {
             "info": info,
             "data": {
-                "metrics": [{"key": k, "value": v, "timestamp": 0, "step": 0}
-                            for k, v in sorted(run["metrics"].items())],
+                # latest values only (MLflow's get-history has the points): timestamp and
+                # step are left to protobuf's default, 0, which halves what the client
+                # parses for a search of many runs
+                "metrics": [{"key": k, "value": v} for k, v in sorted(run["metrics"].items())],
                 "params": [{"key": k, "value": v} for k, v in sorted(run["params"].items())],
                 "tags": _tag_list(tags),
             },
-            "inputs": {},
-            "outputs": {},
         }
 
     @staticmethod
