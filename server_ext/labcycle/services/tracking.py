@@ -265,15 +265,15 @@ class TrackingService:
             chunk = run_ids[start:start + 900]
             for run_id, key, value in conn.execute(
                 select(PA.c.run_id, PA.c.key, PA.c.value).where(PA.c.run_id.in_(chunk))
-            ):
+            ).all():  # one fetchall, not a fetchone per row (a search page has ~20 per run)
                 params[run_id][key] = value
             for run_id, key, value in conn.execute(
                 select(LM.c.run_id, LM.c.key, LM.c.value).where(LM.c.run_id.in_(chunk))
-            ):
+            ).all():  # one fetchall, not a fetchone per row (a search page has ~20 per run)
                 metrics[run_id][key] = _null_to_nan(value)
             for run_id, key, value in conn.execute(
                 select(T.c.run_id, T.c.key, T.c.value).where(T.c.run_id.in_(chunk))
-            ):
+            ).all():  # one fetchall, not a fetchone per row (a search page has ~20 per run)
                 tags[run_id][key] = value
         return params, metrics, tags
 
