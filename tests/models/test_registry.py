@@ -218,3 +218,16 @@ def test_malicious_pickle_in_the_registry(services, sk_model, tmp_path, model_ca
     assert marker.exists()
     (event,) = _events(services, "model.load.trusted")
     assert event["user"] == "trudy" and event["details"]["model"] == "evil"
+
+
+def test_a_model_can_be_created_before_its_first_version(services, sk_model):
+    model = services.registry.create_model("Fraud", actor=ACTOR, description="d",
+                                           tags={"team": "risk"})
+    assert (model["name"], model["latest_version"], model["version_count"]) == ("Fraud", None, 0)
+    assert model["tags"] == {"team": "risk"}
+    with pytest.raises(Conflict, match="'Fraud' already exists"):
+        services.registry.create_model("fraud", actor=ACTOR)  # the same name, normalised
+    with pytest.raises(InvalidInput):
+        services.registry.create_model("a/b", actor=ACTOR)
+    assert register(services, "Fraud", sk_model)["version"] == 1
+    assert [e["entity_id"] for e in _events(services, "model.create")] == [model["id"]]

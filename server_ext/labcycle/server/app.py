@@ -106,6 +106,14 @@ class LabCycle(LabCycleConfig):
         "script, a browser gone) before it is shut down.",
     ).tag(config=True)
 
+    mlflow_metric_flush_s = Float(
+        0.2,
+        help="Seconds between two writes of the metric points that MLflow clients log one "
+        "request at a time (labcycle/mlflow runs/log-metric): they are buffered, and every "
+        "read through the MLflow endpoint writes them first. A hard crash of the server "
+        "loses at most this much. 0 writes each point in its own request.",
+    ).tag(config=True)
+
     project_roles = Bool(
         True,
         help="Enforce project roles (viewer, editor, owner) on writes through the REST API "
@@ -147,6 +155,7 @@ class LabCycleApp(ExtensionApp):
     dispatcher: Any = None
     scheduler: Any = None
     app_kernels: Any = None
+    mlflow: Any = None
     _exported: dict[str, str]
     _withheld: dict[str, str]
 
@@ -175,6 +184,12 @@ class LabCycleApp(ExtensionApp):
             )
             return
         self.settings[SERVICES_KEY] = self.services
+        if getattr(self.services, "tracking", None) is not None:
+            from ..services.mlflow_compat import MlflowCompat
+            from .handlers_mlflow import COMPAT_KEY
+
+            self.mlflow = MlflowCompat(self.services, self.options.mlflow_metric_flush_s)
+            self.settings[COMPAT_KEY] = self.mlflow
         access = getattr(self.services, "access", None)
         if access is not None:  # the server owner (none under JupyterHub) owns every project
             access.server_owners = {self.options.owner} - {""}
@@ -191,9 +206,11 @@ class LabCycleApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         from .handlers_apps import app_handlers
+        from .handlers_mlflow import mlflow_handlers
         from .routes import tornado_handlers
 
         self.handlers.extend(tornado_handlers())
+        self.handlers.extend(mlflow_handlers())  # labcycle/mlflow: MLflow's API, not in OpenAPI
         self.handlers.extend(app_handlers(self.serverapp))  # labcycle/apps/<name> (Voila apps)
 
     async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
@@ -278,6 +295,9 @@ class LabCycleApp(ExtensionApp):
         for name, value in getattr(self, "_withheld", {}).items():
             os.environ.setdefault(name, value)
         self._withheld = {}
+        if getattr(self, "mlflow", None) is not None:  # the buffered MLflow metric points
+            await asyncio.get_running_loop().run_in_executor(None, self.mlflow.close)
+            self.mlflow = None
         if self.services is not None:
             self.services.close()
             self.services = None

@@ -254,6 +254,9 @@ def load_by_ref(conn: Connection, table: Table, ref: Any, kind: str) -> Any:
     return row
 
 
+_AUDIT_INSERT = insert(AuditEvent.__table__)
+
+
 def audit(
     conn: Connection,
     actor: str,
@@ -267,15 +270,10 @@ def audit(
     The ``store.db.ON_AUDIT`` hooks see it too: the search index marks the entity and
     rebuilds its document just before the transaction commits.
     """
-    conn.execute(
-        insert(AuditEvent).values(
-            at=now_ms(),
-            user=actor,
-            action=action,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            details=details,
-        )
+    conn.execute(  # the Core table, not the ORM class: no ORM bulk-insert path per write
+        _AUDIT_INSERT,
+        {"at": now_ms(), "user": actor, "action": action, "entity_type": entity_type,
+         "entity_id": entity_id, "details": details},
     )
     for hook in db.ON_AUDIT:
         hook(conn, action, entity_type, entity_id, details)

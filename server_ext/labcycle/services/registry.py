@@ -498,6 +498,31 @@ class RegistryService:
             row = conn.execute(select(MV).where(MV.c.id == version_id)).one()
             return self._version_dicts(conn, [row], model.name)[0]
 
+    def create_model(self, name: Any, *, actor: str, description: Any = None,
+                     tags: Any = None) -> dict[str, Any]:
+        """A registered model with no version yet (versions also create their model on
+        first use). 409 when the name, once normalised, is taken."""
+        display, key = normalise_name(name)
+        description = _description(description)
+        clean_tags = _clean_tags(tags)
+        now = now_ms()
+        with self.store.write() as conn:
+            inserted = conn.execute(
+                insert_on_conflict(conn, RM).values(
+                    id=new_id(), name=display, name_key=key, description=description,
+                    last_version=0, created_by=actor, created_at=now, updated_at=now,
+                ).on_conflict_do_nothing(index_elements=["name_key"]).returning(RM.c.id)
+            ).first()
+            if inserted is None:
+                existing = conn.execute(select(RM.c.name).where(RM.c.name_key == key)).scalar()
+                raise Conflict(f"A registered model named {existing!r} already exists.",
+                               field="name", existing=existing)
+            if clean_tags:
+                conn.execute(insert(RMT), [{"model_id": inserted.id, "key": k, "value": v}
+                                           for k, v in clean_tags.items()])
+            audit(conn, actor, "model.create", "model", inserted.id, {"name": display})
+            return self._model_dict(conn, conn.execute(select(RM).where(RM.c.id == inserted.id)).one())
+
     # -- changing -------------------------------------------------------------------------
     def update_version(self, name: Any, version: Any, *, actor: str, description: Any = None,
                        tags: Any = None) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from itertools import islice, repeat
 from typing import Any
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..store import Store
@@ -67,6 +67,9 @@ SUMMARY_COLUMNS = (
     "notebook_path",
 )
 MAX_BATCH = 100_000
+# built once: on the hot path (one MLflow log_metric request per point) building it cost
+# as much as running it
+_RUN_STATUS = select(R.c.id, R.c.status).where(R.c.id == bindparam("run_id"))
 
 
 def _nan_to_null(value: float) -> float | None:
@@ -194,10 +197,16 @@ class TrackingService:
         return self.get_run(run_id)
 
     def _require_run(self, conn: Connection, run_id: str, *, writable: bool = False) -> Any:
-        row = conn.execute(select(R.c.id, R.c.status).where(R.c.id == run_id)).first()
+        row = conn.execute(_RUN_STATUS, {"run_id": run_id}).first()
         if row is None:
             raise NotFound(f"No run with id {run_id!r}.", field="run_id")
         return row
+
+    def require_run(self, run_id: str) -> None:
+        """NotFound unless run ``run_id`` exists (one indexed lookup, nothing read)."""
+        validate_id(run_id, "run_id")
+        with self.store.read() as conn:
+            self._require_run(conn, run_id)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         validate_id(run_id, "run_id")
@@ -256,15 +265,15 @@ class TrackingService:
             chunk = run_ids[start:start + 900]
             for run_id, key, value in conn.execute(
                 select(PA.c.run_id, PA.c.key, PA.c.value).where(PA.c.run_id.in_(chunk))
-            ):
+            ).all():  # one fetchall, not a fetchone per row (a search page has ~20 per run)
                 params[run_id][key] = value
             for run_id, key, value in conn.execute(
                 select(LM.c.run_id, LM.c.key, LM.c.value).where(LM.c.run_id.in_(chunk))
-            ):
+            ).all():  # one fetchall, not a fetchone per row (a search page has ~20 per run)
                 metrics[run_id][key] = _null_to_nan(value)
             for run_id, key, value in conn.execute(
                 select(T.c.run_id, T.c.key, T.c.value).where(T.c.run_id.in_(chunk))
-            ):
+            ).all():  # one fetchall, not a fetchone per row (a search page has ~20 per run)
                 tags[run_id][key] = value
         return params, metrics, tags
 
@@ -501,20 +510,31 @@ class TrackingService:
         # One atomic upsert: a read-then-write would let concurrent writers of the same run
         # collide on the primary key or overwrite a newer point (PostgreSQL). Sorted keys
         # take row locks in the same order in every transaction.
-        stmt = insert_on_conflict(conn, LM)
-        excluded = stmt.excluded
         conn.execute(
-            stmt.on_conflict_do_update(
+            self._latest_upsert(conn),
+            [{"run_id": run_id, "key": key, "step": step, "value": value, "timestamp": ts}
+             for key, (step, ts, value) in sorted(newest.items())],
+        )
+
+    def _latest_upsert(self, conn: Connection) -> Any:
+        """The ``latest_metrics`` upsert, built once per dialect: building it (its
+        ``excluded`` columns, the WHERE) cost more than running it for a one-point batch,
+        which is what every MLflow ``log_metric`` request is."""
+        cache = self.__dict__.setdefault("_upserts", {})
+        stmt = cache.get(conn.dialect.name)
+        if stmt is None:
+            base = insert_on_conflict(conn, LM)
+            excluded = base.excluded
+            stmt = cache[conn.dialect.name] = base.on_conflict_do_update(
                 index_elements=["run_id", "key"],
-                set_={"step": excluded.step, "value": excluded.value, "timestamp": excluded.timestamp},
+                set_={"step": excluded.step, "value": excluded.value,
+                      "timestamp": excluded.timestamp},
                 where=or_(
                     excluded.step > LM.c.step,
                     and_(excluded.step == LM.c.step, excluded.timestamp >= LM.c.timestamp),
                 ),
-            ),
-            [{"run_id": run_id, "key": key, "step": step, "value": value, "timestamp": ts}
-             for key, (step, ts, value) in sorted(newest.items())],
-        )
+            )
+        return stmt
 
     def _set_tags(self, conn: Connection, run_id: str, tags: dict) -> None:
         clean = {validate_key(k, f"tags.{k}" if isinstance(k, str) else "tags"):
