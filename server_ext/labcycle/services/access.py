@@ -31,20 +31,18 @@ from typing import Any
 from sqlalchemy import Connection, or_, select
 
 from ..errors import Forbidden
-from . import ownership
 from ..store import Store
 from ..store.models import (
     Deployment,
     Experiment,
-    Job,
     ModelVersion,
     Monitor,
     Project,
     ProjectMember,
     RegisteredModel,
     Run,
-    Sweep,
 )
+from . import ownership
 
 ROLES = ("viewer", "editor", "owner")
 RANK = {"viewer": 1, "editor": 2, "owner": 3}

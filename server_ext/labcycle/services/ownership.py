@@ -199,3 +199,24 @@ def can_read(conn: Connection, entity_type: str, entity_id: Any, user: str | Non
     if not hidden:
         return True
     return not set(project_ids_of(conn, entity_type, entity_id)) & set(hidden)
+
+
+def require_readable(conn: Connection, entity_type: str, entity_id: Any, message: str) -> None:
+    """Raise NotFound(``message``) when the current reader may not read the entity: a
+    private entity answers as if it did not exist (404, like GitHub), never 403."""
+    if not can_read(conn, entity_type, entity_id):
+        from ..errors import NotFound
+
+        raise NotFound(message)
+
+
+def readable_ref(conn: Connection, type_column: Any, id_column: Any, user: str | None = None) -> Any:
+    """A WHERE clause on polymorphic references ``(type_column, id_column)`` (audit events,
+    search documents, notes, lineage edges): true for entities the reader may read."""
+    hidden = hidden_projects(conn, user)
+    if not hidden:
+        return true()
+    from sqlalchemy import and_, not_, or_
+
+    return not_(or_(*(and_(type_column == kind, id_column.in_(entity_ids_in(kind, hidden)))
+                      for kind in OWNED_TYPES)))
