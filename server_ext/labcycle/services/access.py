@@ -6,20 +6,22 @@ Rules
   ``project_members``.
 - A project **without members is open**: every user the Jupyter server lets in acts as its
   owner (the single-user default, so nothing changes for a lone data scientist).
-- Once a project has members, a user's role is their membership; a user who is not a member
-  may still *read* (the hub is for finding each other's work: the Jupyter server's login is
-  the perimeter), but writing needs ``editor`` and changing members or the project's policy
-  needs ``owner``.
+- Once a project has members, a user's role is their membership and the project is
+  **private**: a user who is not a member cannot see it or anything in it (listings, search,
+  lineage, audit... filter it out in SQL; a GET of one of its entities is a 404, as if it
+  did not exist: :mod:`.ownership`); members of any role read, writing needs ``editor`` and
+  changing members or the project's policy needs ``owner``.
 - The server owners (``c.LabCycle.owner`` on a Jupyter server, the OS user for the CLI) are
   owners of every project; under JupyterHub there are none, since every user has a server
   of their own on one shared hub.
 - ``approver`` is not a role but a project setting (``settings.approvers``): users whose
   review decisions count besides the owners', and who may review without being editors.
 
-Entities belong to projects through their links: an experiment by ``project_id``, a run by
-its experiment, a model version by its run (or the project named in its lineage snapshot
-when the run is gone), a registered model by the projects of its versions, a deployment by
-its model, a monitor by its deployment, a job or sweep by the project it names. The REST
+Entities belong to projects through their links, decided in one place,
+:func:`labcycle.services.ownership.owners` (an experiment by ``project_id``, a run by its
+experiment, a model version by its run or the project named in its lineage snapshot, a
+registered model by the projects of its versions, a deployment by its model, a monitor by
+its deployment, a job or sweep by the project it names). The REST
 authorizer (:mod:`labcycle.server.auth`) asks :meth:`AccessService.require` before a write.
 """
 
@@ -109,6 +111,20 @@ class AccessService:
     def hidden_projects(self, conn: Connection, user: str | None = None) -> list[str]:
         """Private projects ``user`` (default: the current reader) may not read."""
         return ownership.hidden_projects(conn, user, owners_=self.server_owners)
+
+    def require_read(self, entities: Iterable[tuple[str, Any]], user: str) -> None:
+        """NotFound (404, as if absent) unless ``user`` may read every ``(type, id)``."""
+        if user in self.server_owners:
+            return
+        with self.store.read() as conn:
+            hidden = set(self.hidden_projects(conn, user))
+            if not hidden:
+                return
+            for entity_type, entity_id in entities:
+                if hidden & set(self.project_ids(conn, entity_type, entity_id)):
+                    from ..errors import NotFound
+
+                    raise NotFound(f"No {entity_type} {entity_id!r}.")
 
     def readable_clause(self, conn: Connection, entity_type: str, id_column: Any,
                         user: str | None = None) -> Any:
