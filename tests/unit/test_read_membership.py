@@ -103,6 +103,9 @@ def test_one_place_decides_the_project(services, tiny_model, tmp_path):
         assert hidden_projects(conn, "carol") == [pid]
         assert hidden_projects(conn, "bob") == []
         assert hidden_projects(conn, next(iter(services.access.server_owners))) == []
+    services.projects.update_project(pid, actor="alice", approvers=["val"])
+    with services.store.read() as conn:  # an approver reads the project (to review it)
+        assert hidden_projects(conn, "val") == [] and hidden_projects(conn, "carol") == [pid]
 
 
 def test_reads_follow_membership(services, tiny_model, tmp_path):

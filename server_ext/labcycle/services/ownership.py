@@ -23,8 +23,9 @@ Entities with no pair belong to no project and are readable by everyone.
 
 The read rule
 -------------
-A project with members is private: only its members (any role) and the server owners
-read it and what is in it. :func:`reader` is the user the current request reads as
+A project with members is private: only its members (any role), its approvers
+(``settings.approvers``, who review its versions) and the server owners read it and what
+is in it. :func:`reader` is the user the current request reads as
 (set by the REST handlers around each service call, :func:`reading_as`); ``None`` (the
 local transport, CLI and scripts: a server owner) reads everything. :func:`hidden_projects`
 is the list of private projects ``user`` is not a member of (one small query; empty for
@@ -181,8 +182,13 @@ def hidden_projects(conn: Connection, user: str | None = None, *, owners_: set[s
     if user is None or user in (owners_ if owners_ is not None else SERVER_OWNERS):
         return []
     mine = select(PM.c.project_id).where(PM.c.user == user)
-    rows = conn.execute(select(PM.c.project_id).where(PM.c.project_id.not_in(mine)).distinct())
-    return sorted(r[0] for r in rows)
+    hidden = [r[0] for r in conn.execute(
+        select(PM.c.project_id).where(PM.c.project_id.not_in(mine)).distinct())]
+    if hidden:  # the project's approvers (settings.approvers) read it too: they review it
+        for pid, settings in conn.execute(select(P.c.id, P.c.settings).where(P.c.id.in_(hidden))):
+            if isinstance(settings, dict) and user in (settings.get("approvers") or []):
+                hidden.remove(pid)
+    return sorted(hidden)
 
 
 def readable(conn: Connection, entity_type: str, id_column: Any, user: str | None = None) -> Any:
