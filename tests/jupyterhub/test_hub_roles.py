@@ -113,3 +113,32 @@ def test_jobs_run_in_their_owners_server_without_store_credentials(hub):
             params = hub.as_user(user).get(f"{API}/runs/{job['run_id']}").json()["params"]
             assert params == {"kernel_user": user, "db_url_seen": "False",
                               "storage_seen": "False", "transport": "http"}
+
+
+@pytest.mark.parametrize("user, sees", [("carol", False), ("bob", True), ("alice", True)])
+def test_reads_follow_membership(hub, team, user, sees):
+    """alice's project has members, so it is private: carol (no member) sees nothing of it,
+    a GET of it or its run is a 404 as if it did not exist; bob (viewer) and alice read it."""
+    client = hub.as_user(user)
+    pid, run_id = team["project"], team["run"]
+    want = 200 if sees else 404
+    for path in (f"projects/{pid}", "projects/lab", f"runs/{run_id}", f"runs/{run_id}/artifacts",
+                 f"projects/{pid}/activity", f"lineage/run/{run_id}"):
+        reply = client.get(f"{API}/{path}")
+        assert reply.status_code == want, (path, reply.status_code, reply.text)
+        if not sees:
+            assert reply.json()["error"]["code"] == "not_found", reply.text
+    projects = {p["id"] for p in client.get(f"{API}/projects").json()["items"]}
+    assert (pid in projects) == sees
+    runs = {r["id"] for r in client.get(f"{API}/runs", params={"max_results": 500}).json()["items"]}
+    assert (run_id in runs) == sees
+    events = client.get(f"{API}/audit", params={"max_results": 500}).json()["items"]
+    assert any(e["entity_id"] in (pid, run_id) for e in events) == sees
+    hits = client.get(f"{API}/search", params={"max_results": 100}).json()["items"]
+    assert any(h.get("project_id") == pid for h in hits) == sees
+    named = client.get(f"{API}/search", params={"q": "lab", "max_results": 100}).json()["items"]
+    assert any(h.get("project_id") == pid for h in named) == sees
+    other = hub.as_user("alice").post(f"{API}/runs", json={"project": "lab", "experiment": "exp"})
+    assert other.status_code == 201, other.text
+    compare = client.get(f"{API}/compare/runs", params={"run_id": [run_id, other.json()["id"]]})
+    assert compare.status_code == want, compare.text

@@ -8,7 +8,10 @@ handlers that authorizer is a :class:`ProjectRoleAuthorizer`: a jupyter_server
 adds LabCycle's project roles on top:
 
 1. the server's authorizer decides first; if it refuses, the answer is its 403;
-2. reads are then allowed (anyone the server lets in may read the hub);
+2. a read of an entity named in the path (``run_id``, ``project_id``, model ``name``...)
+   in a private project (one with members) the user is not a member of is a 404, as if
+   it did not exist; every listing filters the same projects out in SQL
+   (:mod:`labcycle.services.ownership`, the services read as ``handler.actor``);
 3. a write (POST, PUT, PATCH, DELETE) finds the entity it touches from the route's path
    parameters (``run_id``, ``deployment_id``, ``monitor_id``, model ``name``...) or, when
    it creates something, from the body (the experiment/project of a new run, the model of
@@ -62,6 +65,16 @@ def _body(handler: Any) -> dict[str, Any]:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
+
+
+def read_scope(handler: Any) -> list[tuple[str, str]]:
+    """The ``[(entity type, id)]`` a read request names in its path."""
+    kwargs = handler.path_kwargs or {}
+    entities = [(kind, kwargs[param]) for param, kind in PATH_ENTITIES.items()
+                if _text(kwargs.get(param))]
+    if handler.auth_resource == "labcycle:models" and _text(kwargs.get("name")):
+        entities.append(("model", kwargs["name"]))
+    return entities
 
 
 def write_scope(handler: Any) -> tuple[str, list[tuple[str, str]], str]:
@@ -120,9 +133,16 @@ class ProjectRoleAuthorizer(Authorizer):
     async def is_authorized(self, handler: Any, user: Any, action: str, resource: str) -> bool:
         if not await ensure_async(self.inner.is_authorized(handler, user, action, resource)):
             return False
-        if action == "read" or resource in UNSCOPED or not resource.startswith("labcycle"):
+        if not resource.startswith("labcycle"):
             return True
         if not getattr(handler.labcycle_options, "project_roles", True):
+            return True
+        if action == "read":
+            entities = read_scope(handler)
+            if entities:  # a private project's entity answers 404 to a non-member
+                await handler.call(handler.services.access.require_read, entities, handler.actor)
+            return True
+        if resource in UNSCOPED:
             return True
         needed, entities, what = write_scope(handler)
         if entities:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import http.client
 from collections.abc import Callable
-from functools import partial
 from typing import Any, TypeVar, get_origin
 from urllib.parse import quote
 
@@ -159,8 +158,19 @@ class LabCycleHandler(ExtensionHandlerMixin, APIHandler):
 
     # -- work off the event loop ------------------------------------------------------------
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run a synchronous (service) function in the thread pool; never block Tornado's loop."""
-        return await asyncio.get_running_loop().run_in_executor(None, partial(fn, *args, **kwargs))
+        """Run a synchronous (service) function in the thread pool; never block Tornado's loop.
+
+        The service reads as the acting user (:func:`labcycle.services.ownership.reading_as`):
+        private projects the user is not a member of are invisible to it."""
+        from ..services.ownership import reading_as
+
+        reader = self.actor if getattr(self.labcycle_options, "project_roles", True) else None
+
+        def work() -> T:
+            with reading_as(reader):
+                return fn(*args, **kwargs)
+
+        return await asyncio.get_running_loop().run_in_executor(None, work)
 
     async def respond(
         self,

@@ -6,20 +6,22 @@ Rules
   ``project_members``.
 - A project **without members is open**: every user the Jupyter server lets in acts as its
   owner (the single-user default, so nothing changes for a lone data scientist).
-- Once a project has members, a user's role is their membership; a user who is not a member
-  may still *read* (the hub is for finding each other's work: the Jupyter server's login is
-  the perimeter), but writing needs ``editor`` and changing members or the project's policy
-  needs ``owner``.
+- Once a project has members, a user's role is their membership and the project is
+  **private**: a user who is not a member cannot see it or anything in it (listings, search,
+  lineage, audit... filter it out in SQL; a GET of one of its entities is a 404, as if it
+  did not exist: :mod:`.ownership`); members of any role read, writing needs ``editor`` and
+  changing members or the project's policy needs ``owner``.
 - The server owners (``c.LabCycle.owner`` on a Jupyter server, the OS user for the CLI) are
   owners of every project; under JupyterHub there are none, since every user has a server
   of their own on one shared hub.
 - ``approver`` is not a role but a project setting (``settings.approvers``): users whose
   review decisions count besides the owners', and who may review without being editors.
 
-Entities belong to projects through their links: an experiment by ``project_id``, a run by
-its experiment, a model version by its run (or the project named in its lineage snapshot
-when the run is gone), a registered model by the projects of its versions, a deployment by
-its model, a monitor by its deployment, a job or sweep by the project it names. The REST
+Entities belong to projects through their links, decided in one place,
+:func:`labcycle.services.ownership.owners` (an experiment by ``project_id``, a run by its
+experiment, a model version by its run or the project named in its lineage snapshot, a
+registered model by the projects of its versions, a deployment by its model, a monitor by
+its deployment, a job or sweep by the project it names). The REST
 authorizer (:mod:`labcycle.server.auth`) asks :meth:`AccessService.require` before a write.
 """
 
@@ -35,15 +37,14 @@ from ..store import Store
 from ..store.models import (
     Deployment,
     Experiment,
-    Job,
     ModelVersion,
     Monitor,
     Project,
     ProjectMember,
     RegisteredModel,
     Run,
-    Sweep,
 )
+from . import ownership
 
 ROLES = ("viewer", "editor", "owner")
 RANK = {"viewer": 1, "editor": 2, "owner": 3}
@@ -55,14 +56,9 @@ ENTITY_TYPES = ("project", "experiment", "run", "model", "model_version", "deplo
 
 
 def version_project_ids(conn: Connection, version_ids: Any) -> Any:
-    """A select of the project ids of model versions (by run, else by lineage project name)."""
-    by_run = (select(E.c.project_id).select_from(MV)
-              .join(R, R.c.id == MV.c.run_id).join(E, E.c.id == R.c.experiment_id)
-              .where(MV.c.id.in_(version_ids)))
-    by_name = (select(P.c.id).select_from(MV)
-               .join(P, P.c.name == MV.c.lineage["project_name"].as_string())
-               .where(MV.c.id.in_(version_ids), MV.c.run_id.is_(None)))
-    return by_run.union(by_name)
+    """A select of the project ids of model versions (see :mod:`.ownership`)."""
+    o = ownership.owners("model_version")
+    return select(o.c.project_id).where(o.c.entity_id.in_(version_ids))
 
 
 class AccessService:
@@ -72,51 +68,66 @@ class AccessService:
         self.store = store
         from ..config import hub_user, local_user
 
-        #: always owners of every project (the server extension sets c.LabCycle.owner);
-        #: nobody under JupyterHub, where users share one hub
-        self.server_owners: set[str] = set() if hub_user() else {local_user()}
+        self.server_owners = set() if hub_user() else {local_user()}
 
-    # -- the projects of an entity ------------------------------------------------------------
+    @property
+    def server_owners(self) -> set[str]:
+        """Always owners of every project (the server extension sets c.LabCycle.owner);
+        nobody under JupyterHub, where users share one hub. They read everything."""
+        return self._server_owners
+
+    @server_owners.setter
+    def server_owners(self, users: set[str]) -> None:
+        self._server_owners = set(users)
+        ownership.SERVER_OWNERS = self._server_owners
+
+    # -- the projects of an entity (one place: :mod:`.ownership`) ----------------------------
     def project_ids(self, conn: Connection, entity_type: str, entity_id: Any) -> list[str]:
         """The ids of the projects ``(entity_type, entity_id)`` belongs to ([] if none/unknown)."""
         if not isinstance(entity_id, str) or not entity_id or len(entity_id) > 450:
             return []
-        query: Any = None
         if entity_type == "project":
-            query = select(P.c.id).where(or_(P.c.id == entity_id, P.c.name == entity_id))
-        elif entity_type == "experiment":
-            query = select(E.c.project_id).where(E.c.id == entity_id)
-        elif entity_type == "run":
-            query = select(E.c.project_id).join(R, R.c.experiment_id == E.c.id).where(R.c.id == entity_id)
-        elif entity_type == "model_version":
-            query = version_project_ids(conn, [entity_id])
-        elif entity_type == "model":
-            return self._model_projects(conn, entity_id)
-        elif entity_type == "deployment":
-            name = conn.execute(select(D.c.model_name).where(
-                or_(D.c.id == entity_id, D.c.name == entity_id))).scalar()
-            return self._model_projects(conn, name) if name else []
-        elif entity_type == "monitor":
-            dep = conn.execute(select(MON.c.deployment_id).where(
-                or_(MON.c.id == entity_id, MON.c.name == entity_id))).scalar()
-            return self.project_ids(conn, "deployment", dep) if dep else []
-        elif entity_type in ("job", "sweep"):
-            table = Job.__table__ if entity_type == "job" else Sweep.__table__
-            name = conn.execute(select(table.c.project).where(table.c.id == entity_id)).scalar()
-            return self.project_ids(conn, "project", name) if name else []
-        if query is None:
-            return []
-        return sorted({row[0] for row in conn.execute(query) if row[0]})
+            pid = conn.execute(select(P.c.id).where(or_(P.c.id == entity_id, P.c.name == entity_id))).scalar()
+            return [pid] if pid else []
+        if entity_type == "model":
+            from .registry import normalise_name
 
-    def _model_projects(self, conn: Connection, name: Any) -> list[str]:
-        from .registry import normalise_name
+            try:
+                _, key = normalise_name(entity_id)
+            except Exception:  # noqa: BLE001 - a bad name belongs to no project (the service 400s)
+                return []
+            model_id = conn.execute(select(RM.c.id).where(RM.c.name_key == key)).scalar()
+            return ownership.project_ids_of(conn, "model", model_id) if model_id else []
+        if entity_type in ("deployment", "monitor"):
+            table = D if entity_type == "deployment" else MON
+            entity_id = conn.execute(select(table.c.id).where(
+                or_(table.c.id == entity_id, table.c.name == entity_id))).scalar()
+            if not entity_id:
+                return []
+        return ownership.project_ids_of(conn, entity_type, entity_id)
 
-        try:
-            _, key = normalise_name(name)
-        except Exception:  # noqa: BLE001 - a bad name belongs to no project (the service 400s)
-            return []
-        ids = select(MV.c.id).join(RM, RM.c.id == MV.c.model_id).where(RM.c.name_key == key)
-        return sorted({row[0] for row in conn.execute(version_project_ids(conn, ids)) if row[0]})
+    # -- reads --------------------------------------------------------------------------------
+    def hidden_projects(self, conn: Connection, user: str | None = None) -> list[str]:
+        """Private projects ``user`` (default: the current reader) may not read."""
+        return ownership.hidden_projects(conn, user, owners_=self.server_owners)
+
+    def require_read(self, entities: Iterable[tuple[str, Any]], user: str) -> None:
+        """NotFound (404, as if absent) unless ``user`` may read every ``(type, id)``."""
+        if user in self.server_owners:
+            return
+        with self.store.read() as conn:
+            hidden = set(self.hidden_projects(conn, user))
+            if not hidden:
+                return
+            for entity_type, entity_id in entities:
+                if hidden & set(self.project_ids(conn, entity_type, entity_id)):
+                    from ..errors import NotFound
+
+                    raise NotFound(f"No {entity_type} {entity_id!r}.")
+
+    def readable_clause(self, conn: Connection, entity_type: str, id_column: Any,
+                        user: str | None = None) -> Any:
+        return ownership.readable(conn, entity_type, id_column, user)
 
     # -- roles --------------------------------------------------------------------------------
     def members(self, conn: Connection, project_id: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ from ..store.artifacts import validate_artifact_path
 from ..store.models import Artifact, CellExecution, Run
 from . import search_index
 from .common import audit, iso, now_ms, to_int, validate_id
+from .ownership import readable
 
 A, C, R = Artifact.__table__, CellExecution.__table__, Run.__table__
 NOTEBOOK_ARTIFACT = "notebook.ipynb"
@@ -80,7 +81,8 @@ class ArtifactService:
         self.blobs = blobs
 
     def _require_run(self, conn: Connection, run_id: str) -> None:
-        if not conn.execute(select(R.c.id).where(R.c.id == validate_id(run_id, "run_id"))).first():
+        if not conn.execute(select(R.c.id).where(R.c.id == validate_id(run_id, "run_id"),
+                                                  readable(conn, "run", R.c.id))).first():
             raise NotFound(f"No run with id {run_id!r}.", field="run_id")
 
     def _record(
@@ -138,7 +140,8 @@ class ArtifactService:
         validate_id(run_id, "run_id")
         path = validate_artifact_path(path)
         with self.store.read() as conn:
-            row = conn.execute(select(A).where(A.c.run_id == run_id, A.c.path == path)).first()
+            row = conn.execute(select(A).where(A.c.run_id == run_id, A.c.path == path,
+                                               readable(conn, "run", A.c.run_id))).first()
         if row is None:
             raise NotFound(f"Run {run_id} has no artifact {path!r}.")
         return artifact_dict(row)

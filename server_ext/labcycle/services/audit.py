@@ -17,6 +17,7 @@ from ..errors import InvalidInput
 from ..store import Store
 from ..store.models import AuditEvent
 from .common import iso, next_token, page_bounds, time_ms
+from .ownership import readable_ref
 
 AE = AuditEvent.__table__
 
@@ -68,6 +69,7 @@ class AuditService:
                                        field="project")
                 row = self.projects._project_row(conn, project)
                 query = query.where(self.projects.entity_filter(conn, row.id, row.name))
+            query = query.where(readable_ref(conn, AE.c.entity_type, AE.c.entity_id))
             rows = conn.execute(
                 query.order_by(AE.c.id.desc()).limit(limit + 1).offset(offset)
             ).all()

@@ -249,6 +249,10 @@ def load_by_ref(conn: Connection, table: Table, ref: Any, kind: str) -> Any:
     row = conn.execute(select(table).where(table.c.id == ref)).one_or_none()
     if row is None:
         row = conn.execute(select(table).where(table.c.name == ref)).one_or_none()
+    from .ownership import can_read
+
+    if row is not None and not can_read(conn, kind, row.id):
+        row = None  # a private project's entity: as if it did not exist (404)
     if row is None:
         raise NotFound(f"No {kind} {ref!r}; `labcycle {kind}s ls` lists them.", field=kind)
     return row

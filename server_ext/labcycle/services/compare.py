@@ -43,6 +43,7 @@ from ..errors import InvalidInput, NotFound
 from ..store import Store
 from ..store.models import Experiment, LatestMetric, Metric, Param, Project, Run, Tag
 from .common import iso, validate_key
+from .ownership import readable
 
 MIN_RUNS, MAX_RUNS = 2, 50
 MAX_POINTS = 1000
@@ -244,7 +245,7 @@ class CompareService:
             rows = {r.id: r for r in conn.execute(
                 select(R, E.c.name.label("experiment_name"), P.c.name.label("project_name"))
                 .join(E, E.c.id == R.c.experiment_id).join(P, P.c.id == E.c.project_id)
-                .where(R.c.id.in_(ids))).all()}
+                .where(R.c.id.in_(ids), readable(conn, "run", R.c.id))).all()}
             missing = [r for r in ids if r not in rows]
             if missing:
                 raise NotFound(
@@ -359,7 +360,8 @@ class CompareService:
             if not isinstance(run_id, str) or not run_id.strip() or len(run_id) > 64:
                 raise InvalidInput(f"{field} must be a run id.", field=field)
             with self.store.read() as conn:
-                row = conn.execute(select(R.c.id, R.c.name).where(R.c.id == run_id)).first()
+                row = conn.execute(select(R.c.id, R.c.name).where(
+                    R.c.id == run_id, readable(conn, "run", R.c.id))).first()
             if row is None:
                 raise NotFound(f"No run with id {run_id!r} ({field}).", field=field)
             listed = {a["path"]: a for a in self.artifacts.list_artifacts(run_id)}

@@ -40,6 +40,7 @@ from .common import (
     to_int,
     validate_name,
 )
+from .ownership import readable
 
 T = Deployment.__table__
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -280,6 +281,7 @@ class DeploymentService:
         if not include_stopped:
             query = query.where(Deployment.desired != "stopped")
         with self.store.read() as conn:
+            query = query.where(readable(conn, "deployment", T.c.id))
             rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
         return {"items": [_row(r) for r in rows[:limit]],
                 "next_page_token": next_token(offset, limit, len(rows))}

@@ -160,19 +160,14 @@ def _runs(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
 
 
 def _version_projects(conn: Connection, rows: list[Any]) -> dict[str, tuple[str | None, str | None]]:
-    """version id → (project_id, project_name) from the run, else from the lineage JSON."""
-    run_ids = sorted({r.run_id for r in rows if r.run_id})
-    by_run = {}
-    if run_ids:
-        by_run = dict(_rows(
-            conn,
-            lambda c: select(R.c.id, E.c.project_id).join(E, E.c.id == R.c.experiment_id)
-            .where(R.c.id.in_(c)),
-            run_ids,
-        ))
+    """version id → (project_id, project_name): the owning project (:mod:`.ownership`),
+    else the project name its lineage JSON names (a project that no longer exists)."""
+    from .ownership import project_map
+
+    pids = project_map(conn, "model_version", sorted({r.id for r in rows}))
     out = {}
     for r in rows:
-        pid = by_run.get(r.run_id) if r.run_id else None
+        pid = (pids.get(r.id) or [None])[0]
         name = None
         if pid is None and isinstance(r.lineage, dict):
             name = r.lineage.get("project_name") if isinstance(r.lineage.get("project_name"), str) else None

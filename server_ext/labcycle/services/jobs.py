@@ -38,6 +38,7 @@ from .common import (
     validate_id,
     validate_name,
 )
+from .ownership import readable
 from .paths import job_paths
 
 J = Job.__table__
@@ -377,7 +378,8 @@ class JobService:
     def get(self, job_id: str) -> dict[str, Any]:
         validate_id(job_id, "job_id")
         with self.store.read() as conn:
-            row = conn.execute(select(J).where(J.c.id == job_id)).first()
+            row = conn.execute(select(J).where(J.c.id == job_id,
+                                               readable(conn, "job", J.c.id))).first()
         if row is None:
             raise NotFound(f"No job with id {job_id!r}.", field="job_id")
         return job_dict(row)
@@ -407,7 +409,7 @@ class JobService:
             query = query.where(J.c.schedule_id == schedule_id)
         query = query.order_by(J.c.created_at.desc(), J.c.id.desc()).limit(limit + 1).offset(offset)
         with self.store.read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query.where(readable(conn, "job", J.c.id))).all()
         return {"items": [job_dict(r) for r in rows[:limit]],
                 "next_page_token": next_token(offset, limit, len(rows))}
 

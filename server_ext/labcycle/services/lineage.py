@@ -43,7 +43,7 @@ from urllib.parse import quote
 
 from sqlalchemy import Connection, select
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..store import Store
 from ..store.models import (
     Artifact,
@@ -67,6 +67,7 @@ from .entities import (
     validate_entity_id,
     validate_type,
 )
+from .ownership import hidden_projects, project_map
 from .reproduce import REPRODUCES_TAG, SNAPSHOT_ARTIFACTS, snapshot_path
 
 DEFAULT_DEPTH, MAX_DEPTH = 3, 10
@@ -385,6 +386,8 @@ def lineage_graph(conn: Connection, entity_type: Any, entity_id: Any, *, directi
     direction = validate_direction(direction)
     depth = _bounded_int(depth, "depth", DEFAULT_DEPTH, 1, MAX_DEPTH)
     max_nodes = _bounded_int(max_nodes, "max_nodes", DEFAULT_MAX_NODES, 1, MAX_MAX_NODES)
+    if not _readable_refs(conn, [(entity_type, entity_id)]):  # private: as if absent
+        raise NotFound(f"No {entity_type} with id {entity_id!r}.", field="entity")
     root = describe(conn, entity_type, entity_id, field="entity")  # NotFound if absent
     root_key = _k(entity_type, entity_id)
     nodes: dict[str, dict[str, Any]] = {root_key: _node(root, 0)}
@@ -447,11 +450,24 @@ def _plausible(key: str) -> bool:
     return 0 < len(entity_id) <= MAX_ID_LENGTH and not any(ord(ch) < 32 for ch in entity_id)
 
 
+def _readable_refs(conn: Connection, refs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``refs`` without the entities of private projects the reader is not a member of."""
+    hidden = set(hidden_projects(conn))
+    if not hidden:
+        return refs
+    by_type: dict[str, list[str]] = defaultdict(list)
+    for entity_type, entity_id in refs:
+        by_type[entity_type].append(entity_id)
+    maps = {t: project_map(conn, t, sorted(set(ids))) for t, ids in by_type.items()}
+    return [(t, i) for t, i in refs if not hidden & set(maps[t].get(i, ()))]
+
+
 def _describe_keys(conn: Connection, keys: list[str],
                    synthetic: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
     """The nodes that exist among ``keys`` (in order): entities described, notebook
     snapshots and deleted runs from ``synthetic``; dangling references are dropped."""
     refs = [_split(k) for k in keys if _split(k)[0] in ENTITY_TYPES and _plausible(k)]
+    refs = _readable_refs(conn, refs)
     described = {_k(d["type"], d["id"]): d for d in describe_many(conn, refs, missing="skip")}
     out = []
     for key in keys:

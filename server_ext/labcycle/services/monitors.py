@@ -39,6 +39,7 @@ from .common import (
     to_int,
     validate_name,
 )
+from .ownership import readable
 from .schedules import register_schedule_kind
 
 if TYPE_CHECKING:
@@ -254,6 +255,7 @@ class MonitorService:
         if deployment:
             query = query.where(M.c.deployment_id == self.services.deployments.get(deployment)["id"])
         with self.store.read() as conn:
+            query = query.where(readable(conn, "monitor", M.c.id))
             rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
             items = []
             for row in rows[:limit]:

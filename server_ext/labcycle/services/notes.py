@@ -32,6 +32,7 @@ from .common import (
     page_bounds,
     validate_id,
 )
+from .ownership import readable_ref
 
 N, NM, A, R = Note.__table__, NoteMention.__table__, Artifact.__table__, Run.__table__
 MAX_BODY = 100_000
@@ -290,7 +291,8 @@ class NoteService:
     def get(self, note_id: Any) -> dict[str, Any]:
         validate_id(note_id, "note_id")
         with self.store.read() as conn:
-            row = conn.execute(select(N).where(N.c.id == note_id)).first()
+            row = conn.execute(select(N).where(
+                N.c.id == note_id, readable_ref(conn, N.c.entity_type, N.c.entity_id))).first()
             if row is None:
                 raise NotFound(f"No note with id {note_id!r}.")
             replies = conn.execute(select(func.count()).select_from(N)
@@ -330,6 +332,7 @@ class NoteService:
         if run_id is not None:
             rows_run = validate_id(run_id, "run_id")
         with self.store.read() as conn:
+            query = query.where(readable_ref(conn, N.c.entity_type, N.c.entity_id))
             rows = conn.execute(query.order_by(N.c.created_at, N.c.id)).all() if rows_run else \
                 conn.execute(query.order_by(N.c.created_at, N.c.id).limit(limit + 1)
                              .offset(offset)).all()

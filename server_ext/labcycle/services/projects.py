@@ -22,16 +22,10 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..store import Store
 from ..store.models import (
     AuditEvent,
-    Deployment,
     Experiment,
-    Job,
-    ModelVersion,
-    Monitor,
     Project,
     ProjectMember,
-    RegisteredModel,
     Run,
-    Sweep,
 )
 from .access import ROLES, AccessService
 from .common import (
@@ -44,6 +38,7 @@ from .common import (
     validate_id,
     validate_name,
 )
+from .ownership import can_read, readable
 from .paths import is_inside, resolve_under
 
 DEFAULT_PROJECT = "default"
@@ -183,7 +178,7 @@ class ProjectService:
         row = conn.execute(select(P).where(P.c.id == project_id)).first()
         if row is None:
             row = conn.execute(select(P).where(P.c.name == project_id)).first()
-        if row is None:
+        if row is None or not can_read(conn, "project", row.id):
             raise NotFound(f"No project with id {project_id!r}.")
         return row
 
@@ -198,6 +193,8 @@ class ProjectService:
                       member: str | None = None) -> dict:
         limit, offset = page_bounds(max_results, page_token)
         query = select(P)
+        with self.store.read() as conn:
+            query = query.where(readable(conn, "project", P.c.id))
         if status:
             if status not in STATUSES:
                 raise InvalidInput("status must be 'active' or 'archived'.", field="status")
@@ -355,29 +352,16 @@ class ProjectService:
 
     # -- activity -------------------------------------------------------------------------
     def entity_filter(self, conn: Connection, project_id: str, project_name: str) -> Any:
-        """A WHERE clause on audit_events: events of the project and of everything in it."""
-        MV, RM = ModelVersion.__table__, RegisteredModel.__table__
-        D, MON = Deployment.__table__, Monitor.__table__
-        exp_ids = select(E.c.id).where(E.c.project_id == project_id)
-        run_ids = select(R.c.id).where(R.c.experiment_id.in_(exp_ids))
-        version_ids = select(MV.c.id).where(or_(
-            MV.c.run_id.in_(run_ids),
-            and_(MV.c.run_id.is_(None), MV.c.lineage["project_name"].as_string() == project_name)))
-        model_ids = select(MV.c.model_id).where(MV.c.id.in_(version_ids))
-        dep_ids = select(D.c.id).where(D.c.model_name.in_(
-            select(RM.c.name).where(RM.c.id.in_(model_ids))))
-        mon_ids = select(MON.c.id).where(MON.c.deployment_id.in_(dep_ids))
-        job_ids = select(Job.__table__.c.id).where(Job.__table__.c.project == project_name)
-        sweep_ids = select(Sweep.__table__.c.id).where(Sweep.__table__.c.project == project_name)
+        """A WHERE clause on audit_events: events of the project and of everything in it
+        (which entity is in which project: :mod:`.ownership`)."""
+        from .ownership import entity_ids_in
 
-        def of(kind: str, ids: Any) -> Any:
-            return and_(AE.c.entity_type == kind, AE.c.entity_id.in_(ids))
-
+        kinds = ("experiment", "run", "model_version", "model", "deployment", "monitor",
+                 "job", "sweep")
         return or_(and_(AE.c.entity_type == "project", AE.c.entity_id == project_id),
-                   of("experiment", exp_ids), of("run", run_ids),
-                   of("model_version", version_ids), of("model", model_ids),
-                   of("deployment", dep_ids), of("monitor", mon_ids),
-                   of("job", job_ids), of("sweep", sweep_ids))
+                   *(and_(AE.c.entity_type == kind,
+                          AE.c.entity_id.in_(entity_ids_in(kind, [project_id])))
+                     for kind in kinds))
 
     def activity(self, project_id: str, max_results: Any = None,
                  page_token: str | None = None) -> dict[str, Any]:
@@ -552,7 +536,8 @@ class ProjectService:
     def get_experiment(self, experiment_id: str) -> dict[str, Any]:
         validate_id(experiment_id, "experiment_id")
         with self.store.read() as conn:
-            row = conn.execute(self._experiment_query().where(E.c.id == experiment_id)).first()
+            row = conn.execute(self._experiment_query().where(
+                E.c.id == experiment_id, readable(conn, "experiment", E.c.id))).first()
         if row is None:
             raise NotFound(f"No experiment with id {experiment_id!r}.")
         return self._experiment_dict(row)
@@ -562,7 +547,7 @@ class ProjectService:
         if project:
             query = query.where(P.c.name == project)
         with self.store.read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query.where(readable(conn, "experiment", E.c.id))).all()
         if not rows:
             raise NotFound(f"No experiment named {name!r}" + (f" in project {project!r}." if project else "."))
         if len(rows) > 1:
@@ -586,7 +571,8 @@ class ProjectService:
             query = query.where(P.c.name == validate_name(project_name, "project"))
         with self.store.read() as conn:
             rows = conn.execute(
-                query.order_by(P.c.name, E.c.name).limit(limit + 1).offset(offset)
+                query.where(readable(conn, "experiment", E.c.id))
+                .order_by(P.c.name, E.c.name).limit(limit + 1).offset(offset)
             ).all()
         return {
             "items": [self._experiment_dict(r) for r in rows[:limit]],

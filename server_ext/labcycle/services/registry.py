@@ -70,6 +70,7 @@ from .common import (
     validate_id,
     validate_key,
 )
+from .ownership import readable
 
 RM, MV, MA = RegisteredModel.__table__, ModelVersion.__table__, ModelAlias.__table__
 RMT, MVT = RegisteredModelTag.__table__, ModelVersionTag.__table__
@@ -210,7 +211,8 @@ class RegistryService:
     # -- reading --------------------------------------------------------------------------
     def _model_row(self, conn: Connection, name: Any, field: str = "name") -> Any:
         _, key = normalise_name(name, field)
-        row = conn.execute(select(RM).where(RM.c.name_key == key)).first()
+        row = conn.execute(select(RM).where(RM.c.name_key == key,
+                                            readable(conn, "model", RM.c.id))).first()
         if row is None:
             raise NotFound(f"No registered model named {name!r}.", field=field)
         return row
@@ -280,7 +282,8 @@ class RegistryService:
         """``{"items": [model], "next_page_token"}``, newest change first."""
         limit, offset = page_bounds(max_results, page_token)
         with self.store.read() as conn:
-            rows = conn.execute(select(RM).order_by(RM.c.updated_at.desc(), RM.c.name)
+            rows = conn.execute(select(RM).where(readable(conn, "model", RM.c.id))
+                                .order_by(RM.c.updated_at.desc(), RM.c.name)
                                 .limit(limit + 1).offset(offset)).all()
             items = [self._model_dict(conn, r) for r in rows[:limit]]
         return {"items": items, "next_page_token": next_token(offset, limit, len(rows))}
@@ -315,7 +318,8 @@ class RegistryService:
     def get_version_by_id(self, version_id: str) -> dict[str, Any]:
         validate_id(version_id, "version_id")
         with self.store.read() as conn:
-            row = conn.execute(select(MV).where(MV.c.id == version_id)).first()
+            row = conn.execute(select(MV).where(
+                MV.c.id == version_id, readable(conn, "model_version", MV.c.id))).first()
             if row is None:
                 raise NotFound(f"No model version with id {version_id!r}.", field="version_id")
             name = conn.execute(select(RM.c.name).where(RM.c.id == row.model_id)).scalar()

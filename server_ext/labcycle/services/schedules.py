@@ -41,6 +41,7 @@ from .common import (
     validate_id,
     validate_name,
 )
+from .ownership import readable
 
 if TYPE_CHECKING:
     from . import Services
@@ -192,7 +193,8 @@ class ScheduleService:
     def get(self, schedule_id: str) -> dict[str, Any]:
         validate_id(schedule_id, "schedule_id")
         with self.store.read() as conn:
-            row = conn.execute(select(S).where(S.c.id == schedule_id)).first()
+            row = conn.execute(select(S).where(S.c.id == schedule_id,
+                                               readable(conn, "schedule", S.c.id))).first()
         if row is None:
             raise NotFound(f"No schedule with id {schedule_id!r}.")
         return schedule_dict(row)
@@ -205,7 +207,7 @@ class ScheduleService:
             query = query.where(S.c.kind == kind)
         query = query.order_by(S.c.created_at.desc(), S.c.id).limit(limit + 1).offset(offset)
         with self.store.read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query.where(readable(conn, "schedule", S.c.id))).all()
         return {"items": [schedule_dict(r) for r in rows[:limit]],
                 "next_page_token": next_token(offset, limit, len(rows))}
 

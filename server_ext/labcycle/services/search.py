@@ -219,6 +219,14 @@ class SearchService:
             if sep:
                 params["tag_value"] = value.strip()[:250]
         with self.store.read() as conn:
+            from ..store.models import SearchDoc
+            from .ownership import hidden_projects, readable_ref
+
+            if hidden_projects(conn):  # private projects the reader is not in: hidden in SQL
+                d = SearchDoc.__table__.alias("d")
+                clause = readable_ref(conn, d.c.entity_type, d.c.entity_id)
+                where.append("(" + str(clause.compile(conn, compile_kwargs={"literal_binds": True}))
+                             + ")")
             if project:
                 project_id = conn.execute(
                     select(P.c.id).where((P.c.id == project) | (P.c.name == project))

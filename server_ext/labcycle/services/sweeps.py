@@ -43,6 +43,7 @@ from .common import (
     validate_name,
 )
 from .jobs import FINAL_STATUSES, JobService, validate_parameters
+from .ownership import readable
 from .sweep_space import expand
 from .tracking import TrackingService
 
@@ -337,7 +338,8 @@ class SweepService:
     def get(self, sweep_id: str, *, with_runs: bool = False) -> dict[str, Any]:
         validate_id(sweep_id, "sweep_id")
         with self.store.read() as conn:
-            row = conn.execute(select(SW).where(SW.c.id == sweep_id)).first()
+            row = conn.execute(select(SW).where(SW.c.id == sweep_id,
+                                                readable(conn, "sweep", SW.c.id))).first()
             if row is None:
                 raise NotFound(f"No sweep with id {sweep_id!r}.")
             summary = self._summary(row, self._job_counts(conn, sweep_id))
@@ -355,7 +357,7 @@ class SweepService:
             query = query.where(SW.c.status == status)
         query = query.order_by(SW.c.created_at.desc(), SW.c.id).limit(limit + 1).offset(offset)
         with self.store.read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query.where(readable(conn, "sweep", SW.c.id))).all()
             page = rows[:limit]
             counts: dict[str, dict[str, int]] = {r.id: {} for r in page}
             if page:

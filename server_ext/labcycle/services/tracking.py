@@ -44,6 +44,7 @@ from .common import (
     validate_key,
     validate_name,
 )
+from .ownership import readable
 from .projects import ProjectService
 from .query import RunQueryCompiler, parse_filter, parse_order_by
 
@@ -215,7 +216,7 @@ class TrackingService:
                 select(R, E.c.name.label("experiment_name"), P.c.name.label("project_name"))
                 .join(E, E.c.id == R.c.experiment_id)
                 .join(P, P.c.id == E.c.project_id)
-                .where(R.c.id == run_id)
+                .where(R.c.id == run_id, readable(conn, "run", R.c.id))
             ).first()
             if row is None:
                 raise NotFound(f"No run with id {run_id!r}.")
@@ -594,7 +595,7 @@ class TrackingService:
         clauses += [R.c.start_time.desc(), R.c.id]
         query = query.order_by(*clauses).limit(limit + 1).offset(offset)
         with self.store.read() as conn:
-            rows = conn.execute(query).all()
+            rows = conn.execute(query.where(readable(conn, "run", R.c.id))).all()
             page = rows[:limit]
             values = self._values_for(conn, [r.id for r in page])
         return {
