@@ -7,6 +7,8 @@ PostgreSQL, cheap to index and to sort. A metric point whose ``value`` is NULL i
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -45,7 +48,9 @@ METRIC_VALUE = Float(53).with_variant(SQLiteExactFloat(), "sqlite")
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model is mapped to a Table (no mapping to a join or a subquery); saying so lets
+    # the services pass ``Model.__table__`` to insert/update/delete as the type checker wants.
+    __table__: ClassVar[Table]
 
 
 class Project(Base):
