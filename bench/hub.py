@@ -262,7 +262,7 @@ def postgres_store(runs: int, notes: int, notebooks: int) -> tuple[str, Path, di
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - no server: SQLite only
+    except Exception as exc:  # no server: SQLite only
         print(f"PostgreSQL not reachable ({type(exc).__name__}); SQLite only.")
         return None
     name = f"labcycle_bench_hub_{runs}_{notes}_{notebooks}"

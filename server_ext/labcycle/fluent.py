@@ -147,7 +147,7 @@ _state = _State()
 _crashed = False
 
 
-def _note_crash(exc_type, exc, tb) -> None:  # noqa: ANN001
+def _note_crash(exc_type, exc, tb) -> None:
     global _crashed
     _crashed = True
     _previous_excepthook(exc_type, exc, tb)
@@ -528,7 +528,7 @@ def get_run(run_id: str) -> Run:
     return Run(transport.get_run(run_id), transport)
 
 
-def search_runs(filter: str | None = None, order_by: str | list[str] | None = None,  # noqa: A002
+def search_runs(filter: str | None = None, order_by: str | list[str] | None = None,
                 max_results: int = 1000, experiment: str | list[str] | None = None):
     """Find runs; one row per run with ``params.*``, ``metrics.*`` and ``tags.*`` columns.
 

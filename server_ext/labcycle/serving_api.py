@@ -22,7 +22,7 @@ __all__ = ["Deployment", "curl_example", "deploy", "example_row", "get_deploymen
            "list_deployments", "log_ground_truth"]
 
 
-def _transport():  # noqa: ANN202
+def _transport():
     from .fluent import _state
 
     return _state.transport()

@@ -142,7 +142,7 @@ def show(build: Callable[[], Any]) -> Any:
 
     try:
         return build()
-    except Exception as exc:  # noqa: BLE001 - the user gets a message, not a traceback
+    except Exception as exc:  # the user gets a message, not a traceback
         return w.HTML(error_html(exc))
 
 
@@ -153,7 +153,7 @@ def guarded(action: Callable[[], None], out: Any) -> Callable[[Any], None]:
     def observer(_: Any = None) -> None:
         try:
             action()
-        except Exception as exc:  # noqa: BLE001 - shown to the user
+        except Exception as exc:  # shown to the user
             out.value = error_html(exc, "Cannot show this")
 
     return observer

@@ -152,7 +152,7 @@ def build_form(predictor: Any) -> Any:
         try:
             prediction, proba = predictor.predict(row)
             result.value = result_html(prediction, proba, classes)
-        except Exception as exc:  # noqa: BLE001 - shown to the user instead of a traceback
+        except Exception as exc:  # shown to the user instead of a traceback
             result.value = f"<div class='lc-error'><b>Error:</b> {html.escape(str(exc))}</div>"
 
     button.on_click(run)
@@ -182,7 +182,7 @@ def open_app(params: dict[str, str | None]) -> Any:
         except KeyRequired:
             message.value = ("<div class='lc-error'><b>Wrong key:</b> the deployment refused "
                              "it.</div>")
-        except Exception as exc:  # noqa: BLE001 - shown to the user instead of a traceback
+        except Exception as exc:  # shown to the user instead of a traceback
             message.value = f"<div class='lc-error'><b>Error:</b> {html.escape(str(exc))}</div>"
         else:
             key.value = ""  # the widget state would otherwise keep it

@@ -279,7 +279,7 @@ class WhatIf:
         self.calls += 1
         try:
             predictions, proba = self.predictor.predict_rows(rows)
-        except Exception as exc:  # noqa: BLE001 - shown in the page
+        except Exception as exc:  # shown in the page
             self.result.value = error_html(exc, "The model could not predict")
             return
         self.result.value = result_html(predictions[0], proba[0] if proba else None, self.classes)
@@ -325,7 +325,7 @@ def whatif_app(params: dict[str, str | None]) -> Any:
         starts: dict[str, dict[str, Any]] = {}
         try:
             latest = latest_inputs(deployment.id)
-        except Exception:  # noqa: BLE001 - the middle of the ranges is a fine start too
+        except Exception:  # the middle of the ranges is a fine start too
             latest = None
         if latest:
             starts["latest prediction"] = latest

@@ -44,7 +44,7 @@ def _python(source: str) -> str:
         from IPython.core.inputtransformer2 import TransformerManager
 
         return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - a cell IPython cannot read imports nothing we can see
+    except Exception:  # a cell IPython cannot read imports nothing we can see
         return source
 
 

@@ -76,7 +76,7 @@ class SpareKernels:
         km = KernelManager(kernel_name=kernel_name)
         try:
             await km.start_kernel(extra_arguments=[HISTORY_ARGUMENT], env=dict(env), cwd=cwd)
-        except Exception:  # noqa: BLE001 - a job then starts its own kernel, as without spares
+        except Exception:  # a job then starts its own kernel, as without spares
             return
         self.spare = {"kernel_name": kernel_name, "km": km, "env": dict(env), "cwd": cwd,
                       "started": time.monotonic()}
@@ -179,7 +179,7 @@ class LabCycleEngine(NBClientEngine):
     """NBClientEngine + kernel env/cwd + cell progress + kernel pid."""
 
     @classmethod
-    def execute_managed_notebook(  # noqa: PLR0913 - papermill's calling convention
+    def execute_managed_notebook(  # papermill's calling convention
         cls,
         nb_man: Any,
         kernel_name: str,

@@ -126,7 +126,7 @@ def server_api_url(serverapp: ServerApp) -> str | None:
     if getattr(serverapp, "sock", ""):
         return None
     ip = serverapp.ip
-    if ip in ("", "localhost", "0.0.0.0", "*"):  # noqa: S104 - loopback reaches all of these
+    if ip in ("", "localhost", "0.0.0.0", "*"):  # loopback reaches all of these
         ip = "127.0.0.1"
     elif ip == "::":
         ip = "::1"
@@ -285,5 +285,5 @@ def _safe_url(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only for a log line
+    except Exception:  # only for a log line
         return "(unparsable URL)"

@@ -31,7 +31,7 @@ from tornado import web
 
 try:  # Voila is a dependency; the route is left out when it cannot be imported
     from voila.handler import VoilaHandler
-except Exception:  # noqa: BLE001 - pragma: no cover
+except Exception:  # pragma: no cover
     VoilaHandler = None  # type: ignore[assignment,misc]
 
 from ..apps.launch import APP_NAME, ROUTE, app_names, apps_dir

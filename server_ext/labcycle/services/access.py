@@ -114,7 +114,7 @@ class AccessService:
 
         try:
             _, key = normalise_name(name)
-        except Exception:  # noqa: BLE001 - a bad name belongs to no project (the service 400s)
+        except Exception:  # a bad name belongs to no project (the service 400s)
             return []
         ids = select(MV.c.id).join(RM, RM.c.id == MV.c.model_id).where(RM.c.name_key == key)
         return sorted({row[0] for row in conn.execute(version_project_ids(conn, ids)) if row[0]})

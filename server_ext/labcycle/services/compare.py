@@ -69,14 +69,14 @@ def downsample(points: list[tuple[int, float]], max_points: int = MAX_POINTS) ->
     keep = {0, n - 1}
     inner = n - 2
     values = [p[1] for p in points]
-    has_nan = any(v != v for v in values)  # noqa: PLR0124 - NaN is the one value != itself
+    has_nan = any(v != v for v in values)  # NaN is the one value != itself
     for b in range(buckets):  # point 1 + x is in bucket (x * buckets) // inner, as in SQL
         start = 1 + -(-(b * inner) // buckets)
         end = 1 + -(-((b + 1) * inner) // buckets)
         if end <= start:
             continue
         if has_nan:
-            window = [i for i in range(start, end) if values[i] == values[i]]  # noqa: PLR0124
+            window = [i for i in range(start, end) if values[i] == values[i]]
             if not window:
                 keep.add(start)  # an all-NaN bucket: one NaN marks the gap
                 continue

@@ -92,7 +92,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def url_for(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host  # noqa: S104
+    shown = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}/"
@@ -267,18 +267,18 @@ class DeploymentService:
         self.services = services
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         return self.services.store
 
     @property
-    def registry(self):  # noqa: ANN201
+    def registry(self):
         registry = getattr(self.services, "registry", None)
         if registry is None:
             raise NotFound("The model registry is not available in this installation.")
         return registry
 
     # -- reading -----------------------------------------------------------------------------
-    def _load(self, conn, ref: str) -> Deployment:  # noqa: ANN001
+    def _load(self, conn, ref: str) -> Deployment:
         return load_by_ref(conn, T, ref, "deployment")
 
     def get(self, ref: str, *, secret: bool = False) -> dict[str, Any]:
@@ -312,7 +312,7 @@ class DeploymentService:
             if key not in signatures:
                 try:
                     signatures[key] = self.resolve_versions(d["model_ref"], d.get("traffic"))[0][0].get("signature")
-                except Exception:  # noqa: BLE001 - only for the example
+                except Exception:  # only for the example
                     signatures[key] = None
             d["curl_example"] = curl_example(d["url"], signatures[key], bool(d.get("api_key_required")))
             d["try_url"] = try_url(base_url, d)
@@ -354,7 +354,7 @@ class DeploymentService:
         try:
             versions = [(v, pct) for v, pct in self.resolve_versions(d["model_ref"], d["traffic"])
                         if pct > 0]
-        except Exception as exc:  # noqa: BLE001 - reported, the old versions keep serving
+        except Exception as exc:  # reported, the old versions keep serving
             error = getattr(exc, "message", None) or str(exc)
         reviews = getattr(self.services, "reviews", None)
         if versions and reviews is not None:  # unapproved versions are held back (issue 6)

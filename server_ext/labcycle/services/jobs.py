@@ -216,7 +216,7 @@ def pid_alive(pid: int | None, started_ms: int | None = None) -> bool:
             return False
         # A reused pid belongs to a process created after the job's worker died.
         return not (started_ms and proc.create_time() * 1000 > started_ms + 1000)
-    except Exception:  # noqa: BLE001 - NoSuchProcess, AccessDenied (alive but not ours)...
+    except Exception:  # NoSuchProcess, AccessDenied (alive but not ours)...
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -382,7 +382,7 @@ class JobService:
             raise NotFound(f"No job with id {job_id!r}.", field="job_id")
         return job_dict(row)
 
-    def list(  # noqa: A003 - the interface other services code against
+    def list(  # the interface other services code against
         self,
         status: str | list[str] | None = None,
         sweep_id: str | None = None,

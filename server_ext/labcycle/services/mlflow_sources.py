@@ -179,7 +179,7 @@ class SqlSource:
         self.engine = create_engine(url)
         try:
             tables = set(inspect(self.engine).get_table_names())
-        except Exception as exc:  # noqa: BLE001 - any driver error means "not readable"
+        except Exception as exc:  # any driver error means "not readable"
             raise InvalidInput(
                 f"Cannot open {self.location} as a database: {exc}", field="from"
             ) from None

@@ -232,7 +232,7 @@ class MonitorService:
         self._delivery = None
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         return self.services.store
 
     # -- reading -------------------------------------------------------------------------------
@@ -534,7 +534,7 @@ class MonitorService:
             status, error = result.pop("status"), None
         except LabCycleError as exc:
             result, status, error = {}, "error", exc.message
-        except Exception as exc:  # noqa: BLE001 - a broken check is recorded, not raised
+        except Exception as exc:  # a broken check is recorded, not raised
             log.exception("LabCycle: check of monitor %s failed", row.id)
             result, status, error = {}, "error", f"{type(exc).__name__}: {exc}"
         drift = result.get("drift") or {}
@@ -666,7 +666,7 @@ class MonitorService:
                       now_ms=now, cooldown_s=row.cooldown_s)
 
     @property
-    def delivery(self):  # noqa: ANN201
+    def delivery(self):
         """The background sender of alerts (one per process, started on first use)."""
         if self._delivery is None:
             from ..monitoring.alerts import AlertDelivery, SmtpSettings
@@ -713,7 +713,7 @@ class MonitorService:
                     attempts=int(record.get("attempts") or 0), error=record.get("error"),
                     summary=str(record.get("summary") or "")[:4000], created_at=now_ms(),
                     sent_at=record.get("sent_at")))
-        except Exception:  # noqa: BLE001 - the log must not kill the delivery thread
+        except Exception:  # the log must not kill the delivery thread
             log.exception("LabCycle: could not record an alert delivery")
 
     def close(self, timeout: float = 10.0) -> None:

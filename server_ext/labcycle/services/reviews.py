@@ -46,11 +46,11 @@ class ReviewService:
         self.services = services
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         return self.services.store
 
     @property
-    def access(self):  # noqa: ANN201
+    def access(self):
         return self.services.access
 
     # -- reading ------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ class ReviewService:
         for version_id in serving:  # what it serves now, if that is approved
             try:
                 v = registry.get_version_by_id(version_id)
-            except Exception:  # noqa: BLE001 - not a version id (a fixed model file)
+            except Exception:  # not a version id (a fixed model file)
                 continue
             if not self.blocked(conn, v):
                 return v

@@ -306,7 +306,7 @@ class ScheduleService:
         try:
             kind = self._kind(schedule["kind"])
             result = kind.fire(self._services(), schedule) or {}
-        except Exception as exc:  # noqa: BLE001 - one failing schedule must not stop the others
+        except Exception as exc:  # one failing schedule must not stop the others
             log.warning("LabCycle: schedule %s (%s) failed: %s", schedule["id"], schedule["name"], exc)
             status, error = "error", f"{type(exc).__name__}: {exc}"[:4000]
         with self.store.write() as conn:

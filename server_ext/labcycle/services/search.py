@@ -177,7 +177,7 @@ class SearchService:
         self,
         q: Any = None,
         *,
-        type: Any = None,  # noqa: A002 - the REST parameter's name
+        type: Any = None,  # the REST parameter's name
         user: Any = None,
         tag: Any = None,
         project: Any = None,

@@ -348,7 +348,7 @@ def index_notebook(conn: Connection, run_id: str, artifact: str, blobs: Any, dig
                 _delete(conn, [("notebook", f"{run_id}/{artifact}")])
             else:
                 write_docs(conn, [doc])
-    except Exception:  # noqa: BLE001 - the artifact matters more than its search document
+    except Exception:  # the artifact matters more than its search document
         log.exception("LabCycle search: could not index the notebook %s of run %s", artifact, run_id)
 
 
@@ -462,7 +462,7 @@ def flush(conn: Connection) -> None:
     try:
         with conn.begin_nested():
             update(conn, pending)
-    except Exception:  # noqa: BLE001 - never fail the user's write for its search document
+    except Exception:  # never fail the user's write for its search document
         log.exception("LabCycle search: could not update the index for %s",
                       sorted(pending)[:10])
 

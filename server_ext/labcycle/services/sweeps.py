@@ -77,7 +77,7 @@ class SweepService:
         actor: str,
         notebook: str,
         grid: dict | None = None,
-        random: dict | None = None,  # noqa: A002 - the name users know
+        random: dict | None = None,  # the name users know
         trials: list | None = None,
         n_trials: int | None = None,
         seed: int | None = None,
@@ -335,7 +335,7 @@ class SweepService:
             summary["runs"] = self.runs(sweep_id)
         return summary
 
-    def list(self, *, status: str | None = None, max_results: Any = None,  # noqa: A003
+    def list(self, *, status: str | None = None, max_results: Any = None,
              page_token: str | None = None) -> dict[str, Any]:
         limit, offset = page_bounds(max_results, page_token)
         query = select(SW)

@@ -554,7 +554,7 @@ class TrackingService:
         self,
         *,
         experiment_ids: list[str] | None = None,
-        filter: str | None = None,  # noqa: A002 - the name users know from MLflow
+        filter: str | None = None,  # the name users know from MLflow
         order_by: list[str] | str | None = None,
         max_results: Any = None,
         page_token: str | None = None,

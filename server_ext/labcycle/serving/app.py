@@ -178,7 +178,7 @@ class ModelServer:
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep serving what is loaded
+            except Exception:  # keep serving what is loaded
                 log.exception("LabCycle: refreshing the served versions failed")
             if not self.config.deployment_id and self.routes[1]:
                 return  # a fixed model: nothing to poll
@@ -208,7 +208,7 @@ class ModelServer:
             await self._report()
             try:
                 slot = await loop.run_in_executor(self.load_pool, self._load, ref)
-            except Exception as exc:  # noqa: BLE001 - a broken version never takes traffic
+            except Exception as exc:  # a broken version never takes traffic
                 message = f"{type(exc).__name__}: {exc}"[:2000]
                 log.warning("LabCycle: version %s failed to load: %s", key, message)
                 self.states[key]["state"] = "failed"
@@ -276,7 +276,7 @@ class ModelServer:
             await asyncio.get_running_loop().run_in_executor(
                 self.load_pool, self.services.deployments.report, self.config.deployment_id,
                 {**state, "pid": os.getpid(), "at": int(time.time() * 1000)})
-        except Exception:  # noqa: BLE001 - reporting must not stop serving
+        except Exception:  # reporting must not stop serving
             log.exception("LabCycle: reporting the serving state failed")
             self._reported = None
 
@@ -406,7 +406,7 @@ class ModelServer:
         except (ValueError, TypeError, KeyError) as exc:
             return _error(422, "prediction_failed", f"The model could not predict on this input: "
                           f"{str(exc)[:300]}", request_id)
-        except Exception:  # noqa: BLE001 - never a traceback to the client
+        except Exception:  # never a traceback to the client
             log.exception("LabCycle: prediction failed")
             return _error(500, "internal", "The model server hit an unexpected error; its log has "
                           "the details.", request_id)
@@ -527,7 +527,7 @@ def build_app(config: ServeConfig) -> Starlette:
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
-    async def lifespan(app: Starlette):  # noqa: ANN202
+    async def lifespan(app: Starlette):
         await server.startup()
         try:
             yield

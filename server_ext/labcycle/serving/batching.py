@@ -113,7 +113,7 @@ class Batcher:
                         results = self.run_batch(batch)
                     else:
                         results = await loop.run_in_executor(self.executor, self.run_batch, batch)
-                except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+                except BaseException as exc:  # handed to every waiting request
                     for item in batch:
                         if not item.future.done():
                             item.future.set_exception(exc)

@@ -288,7 +288,7 @@ class PredictionLog:
             try:
                 fn()
                 return True
-            except Exception:  # noqa: BLE001 - storage hiccup: retry, then report
+            except Exception:  # storage hiccup: retry, then report
                 self.failures += 1
                 log.exception("LabCycle: writing the prediction log failed (attempt %d)", attempt + 1)
                 time.sleep(0.2 * (attempt + 1))

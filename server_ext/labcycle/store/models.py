@@ -40,7 +40,7 @@ class SQLiteExactFloat(UserDefinedType):
 
     cache_ok = True
 
-    def get_col_spec(self, **kw) -> str:  # noqa: ANN003
+    def get_col_spec(self, **kw) -> str:
         return "BLOB"
 
 
@@ -670,6 +670,6 @@ class SearchState(Base):
 FULLTEXT_OBJECTS = ("search_fts", "tsv", "ix_search_docs_tsv")
 
 
-def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
     """``include_object`` for Alembic: everything but the full-text index objects."""
     return not (name and (name in FULLTEXT_OBJECTS or name.startswith("search_fts_")))
