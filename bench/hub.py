@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Hub search benchmark (issue 6, item 10): search latency on a hub of 10,000 runs.
+"""Hub search benchmark: search latency on a hub of 10,000 runs.
 
 Builds a hub (20 projects, 100 experiments, ``--runs`` runs with 4 params and 2 tags each,
 200 datasets, ``--notes`` notes written through the notes service, ``--notebooks``

@@ -1,4 +1,4 @@
-"""CLI of the hub's projects, roles, reviews and audit log (issue 6).
+"""CLI of the hub's projects, roles, reviews and audit log.
 
 ``labcycle projects ls/show/import/members``, ``labcycle models review NAME/V`` and
 ``labcycle models bundle NAME/V --out FILE``, ``labcycle audit ls``. They act as the OS

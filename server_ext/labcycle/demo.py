@@ -160,7 +160,7 @@ def seed(workspace: str | Path = ".") -> dict[str, Any]:
                 _fit_regressor(spec, *split)
             count += 1
             progress.advance(task)
-        # Monitoring (issue 5): a deployed model whose traffic drifted, and its fired monitor.
+        # Monitoring: a deployed model whose traffic drifted, and its fired monitor.
         from .demo_monitoring import seed_monitoring
 
         progress.update(task, description="Seeding the monitoring demo")

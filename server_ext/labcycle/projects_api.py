@@ -1,4 +1,4 @@
-"""The Python API of the hub's projects, roles, reviews and audit log (issue 6).
+"""The Python API of the hub's projects, roles, reviews and audit log.
 
 Same transport as the rest of ``lc``: REST in a kernel of a Jupyter server with LabCycle
 (so the server's roles apply), the local store elsewhere::

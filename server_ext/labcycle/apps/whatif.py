@@ -13,7 +13,7 @@ Parameters: ``?deployment=<id or name>`` or ``?monitor=<id or name>`` (its deplo
 it needs one, comes only from ``LABCYCLE_API_KEY`` in the environment, never from the URL.
 
 Note: these calls go through the deployment like any client's, so they are captured with
-its traffic (see the report of issue 5 about marking them).
+its traffic, like any other request's.
 """
 
 from __future__ import annotations

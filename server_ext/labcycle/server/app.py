@@ -199,7 +199,7 @@ class LabCycleApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
         # The port is final only now (ServerApp.port_retries may have moved it).
         self.export_api_environment()
-        from ..jobs.server import start_dispatcher  # the job queue (issue 3)
+        from ..jobs.server import start_dispatcher  # the job queue
 
         self.dispatcher = start_dispatcher(self)
         self.start_deployment_supervisor()
@@ -207,7 +207,7 @@ class LabCycleApp(ExtensionApp):
         self.app_kernels.start()  # culls app kernels whose page never connected
 
     def start_deployment_supervisor(self) -> None:
-        """Model servers (issue 4): start, health-check, restart and re-adopt deployments.
+        """Model servers: start, health-check, restart and re-adopt deployments.
         Their processes outlive this server; the next one adopts them."""
         from ..serving.supervisor import Supervisor
         from .handlers_deployments import SUPERVISOR_KEY
@@ -218,7 +218,7 @@ class LabCycleApp(ExtensionApp):
         self.settings[SUPERVISOR_KEY] = self.supervisor
 
     def start_scheduler(self) -> None:
-        """One loop for timed work: job schedules, sweeps (issue 3), monitor checks (issue 5)."""
+        """One loop for timed work: job schedules, sweeps, monitor checks."""
         from ..services.scheduler import Scheduler
 
         if getattr(self.services, "schedules", None) is None:

@@ -357,7 +357,7 @@ class DeploymentService:
         except Exception as exc:  # reported, the old versions keep serving
             error = getattr(exc, "message", None) or str(exc)
         reviews = getattr(self.services, "reviews", None)
-        if versions and reviews is not None:  # unapproved versions are held back (issue 6)
+        if versions and reviews is not None:  # unapproved versions are held back
             versions, held = reviews.gate_target(d, versions)
             error = error or held
         if versions:
@@ -404,7 +404,7 @@ class DeploymentService:
                                "'churn/3'.", field="model")
         model_ref = model_ref.strip()
         versions = self.resolve_versions(model_ref, validate_traffic(traffic))  # fails early
-        self._require_approved(versions)  # a project's approval policy (issue 6)
+        self._require_approved(versions)  # a project's approval policy
         model_name = versions[0][0].get("model_name") or model_name_of(model_ref)
         if name is None:
             name = re.sub(r"[^A-Za-z0-9._-]+", "-", model_ref).strip("-")[:80] or "model"

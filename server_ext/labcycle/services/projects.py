@@ -1,6 +1,6 @@
 """Projects and experiments: the folders that every run belongs to.
 
-Projects are also the hub's top entities (issue 6): a Markdown README (``description``),
+Projects are also the hub's top entities: a Markdown README (``description``),
 owners and members with roles (:mod:`.access`), tags, a status (active/archived), the git
 repository they live in, a policy (``settings``: ``require_approval``, ``approvers``), an
 activity feed (the audit log of everything that belongs to them) and an import of a folder

@@ -1,4 +1,4 @@
-"""Reviews of model versions and the approval policy that gates deployments (issue 6).
+"""Reviews of model versions and the approval policy that gates deployments.
 
 A review is a decision (``approve``, ``reject``) or a ``comment`` on a model version, in
 Markdown, by a user; it records the reviewer's standing in the version's project then:

@@ -62,7 +62,7 @@ class Project(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
-    # issue 6 (the hub; migration 0008): tags, active/archived, the git repository, the
+    # the hub (migration 0008): tags, active/archived, the git repository, the
     # folder it was imported from, settings ({"require_approval": bool, "approvers": [...]})
     tags: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
@@ -237,7 +237,7 @@ class AuditEvent(Base):
     details: Mapped[dict | None] = mapped_column(JSON)
 
 
-# -- jobs (issue 3: notebook jobs and the job queue; migration 0003) ---------------------
+# -- jobs (notebook jobs and the job queue; migration 0003) ---------------------
 
 
 class Job(Base):
@@ -287,7 +287,7 @@ class Job(Base):
     ended_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-# -- sweeps and schedules (issue 3; migration 0004) ---------------------------------------
+# -- sweeps and schedules (migration 0004) ---------------------------------------
 
 
 class Sweep(Base):
@@ -342,7 +342,7 @@ class Schedule(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
-# -- model registry (issue 4: registered models, versions, aliases; migration 0005) ------
+# -- model registry (registered models, versions, aliases; migration 0005) ------
 
 
 class RegisteredModel(Base):
@@ -431,7 +431,7 @@ class ModelVersionTag(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-# -- deployments (issue 4: model serving; migration 0006) --------------------------------
+# -- deployments (model serving; migration 0006) --------------------------------
 
 
 class Deployment(Base):
@@ -472,7 +472,7 @@ class Deployment(Base):
     started_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-# -- monitors (issue 5: drift and performance checks, alerts; migration 0007) -------------
+# -- monitors (drift and performance checks, alerts; migration 0007) -------------
 
 
 class Monitor(Base):
@@ -558,7 +558,7 @@ class AlertEvent(Base):
     sent_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-# -- reviews of model versions (issue 6: the hub; migration 0008) ---------------------------
+# -- reviews of model versions (the hub; migration 0008) ---------------------------
 
 
 class ModelReview(Base):
@@ -579,7 +579,7 @@ class ModelReview(Base):
     at: Mapped[int] = mapped_column(BigInteger)
 
 
-# -- notes and search (issue 6: the hub; migration 0009) ------------------------------------
+# -- notes and search (the hub; migration 0009) ------------------------------------
 
 
 class Note(Base):
