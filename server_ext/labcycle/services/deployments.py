@@ -14,6 +14,7 @@ and costs a microsecond per request to check (compared in constant time).
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import math
@@ -333,14 +334,14 @@ class DeploymentService:
                          latency_ms=latency.get("p50"), latency_p99_ms=latency.get("p99"))
         return ds[0] if one else ds
 
-    def running(self) -> list[dict[str, Any]]:
+    def running(self) -> builtins.list[dict[str, Any]]:
         """Every deployment that should run, with its key hash (for the supervisor)."""
         with self.store.read() as conn:
             rows = conn.execute(select(T).where(T.c.desired == "running")).all()
             return [_row(r, secret=True) for r in rows]
 
     # -- versions ------------------------------------------------------------------------------
-    def resolve_versions(self, model_ref: str, traffic: dict[str, float] | None) -> list[tuple[dict, float]]:
+    def resolve_versions(self, model_ref: str, traffic: dict[str, float] | None) -> builtins.list[tuple[dict, float]]:
         """``[(version dict, percentage)]`` that ``model_ref`` and ``traffic`` point at now."""
         if not traffic:
             return [(self.registry.resolve(model_ref), 100.0)]
@@ -365,8 +366,8 @@ class DeploymentService:
             error = error or untrusted
         return {"deployment": d, "versions": versions, "error": error}
 
-    def _trust(self, conn: Any, *, actor: str, deployment: str, versions: list[tuple[dict, float]],
-               trusted: Any, already: list[str]) -> list[str]:
+    def _trust(self, conn: Any, *, actor: str, deployment: str, versions: builtins.list[tuple[dict, float]],
+               trusted: Any, already: builtins.list[str]) -> builtins.list[str]:
         """The ids the deployer trusts after this change; a 400 when a version needs trust
         that is not given. Each new trust decision is audited (``model.load.trusted``)."""
         if not isinstance(trusted, bool):
@@ -386,7 +387,7 @@ class DeploymentService:
                    "flavor": v.get("flavor"), "purpose": "deploy", "deployment": deployment})
         return list(already) + [v["id"] for v in new]
 
-    def _require_approved(self, versions: list[tuple[dict, float]]) -> None:
+    def _require_approved(self, versions: builtins.list[tuple[dict, float]]) -> None:
         """409 if a version's project requires approval and the version has none."""
         reviews = getattr(self.services, "reviews", None)
         if reviews is not None:

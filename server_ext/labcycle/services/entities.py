@@ -31,7 +31,7 @@ Other areas can add types (e.g. ``note``) with :func:`register_resolver`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -159,7 +159,7 @@ def _runs(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
             for r in rows}
 
 
-def _version_projects(conn: Connection, rows: list[Any]) -> dict[str, tuple[str | None, str | None]]:
+def _version_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[str | None, str | None]]:
     """version id → (project_id, project_name) from the run, else from the lineage JSON."""
     run_ids = sorted({r.run_id for r in rows if r.run_id})
     by_run = {}
@@ -236,7 +236,7 @@ def _datasets(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {r.id: {"title": r.name} for r in rows}
 
 
-def _deployment_projects(conn: Connection, rows: list[Any]) -> dict[str, tuple[str | None, str | None]]:
+def _deployment_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[str | None, str | None]]:
     from .registry import normalise_name
 
     keys: dict[str, str] = {}
@@ -245,7 +245,7 @@ def _deployment_projects(conn: Connection, rows: list[Any]) -> dict[str, tuple[s
             keys[r.id] = normalise_name(r.model_name)[1]
         except InvalidInput:
             continue
-    models = {}
+    models: dict[str, str] = {}
     if keys:
         models = dict(conn.execute(
             select(RM.c.name_key, RM.c.id).where(RM.c.name_key.in_(sorted(set(keys.values()))))
@@ -343,8 +343,8 @@ def describe_many(
         resolver = _RESOLVERS.get(entity_type)
         if resolver is None:  # e.g. notes before their area registered a resolver
             continue
-        for entity_id, info in resolver(conn, ids).items():
-            found[(entity_type, entity_id)] = info
+        for entity_id, resolved in resolver(conn, ids).items():
+            found[(entity_type, entity_id)] = resolved
     absent = [ref for ref in dict.fromkeys(clean) if ref not in found]
     if absent and missing == "raise":
         entity_type, entity_id = absent[0]

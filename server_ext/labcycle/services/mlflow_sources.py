@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -197,7 +197,7 @@ class SqlSource:
             )
         self.tables = tables
 
-    def _rows(self, sql: str, **params: Any) -> list[Any]:
+    def _rows(self, sql: str, **params: Any) -> Sequence[Any]:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -204,6 +205,7 @@ class ProjectService:
             query = query.where(P.c.status == status)
         if member:
             query = query.where(P.c.id.in_(select(PM.c.project_id).where(PM.c.user == member)))
+        page: Sequence[Any]
         if tag:  # few projects: filtering tags (a JSON list) in Python stays portable
             with self.store.read() as conn:
                 rows = [r for r in conn.execute(query.order_by(P.c.name)).all()

@@ -21,6 +21,7 @@ would only clutter the runs table.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import math
 import os
@@ -357,7 +358,7 @@ class SweepService:
         return {"items": [self._summary(r, counts[r.id]) for r in page],
                 "next_page_token": next_token(offset, limit, len(rows))}
 
-    def runs(self, sweep_id: str) -> list[dict[str, Any]]:
+    def runs(self, sweep_id: str) -> builtins.list[dict[str, Any]]:
         """One row per trial: its parameters, job, run, run status and latest metrics."""
         validate_id(sweep_id, "sweep_id")
         with self.store.read() as conn:
