@@ -85,9 +85,14 @@ class Job:
 
 
 class _Backend:
-    def submit(self, **fields: Any) -> dict[str, Any]: ...
-    def get(self, job_id: str) -> dict[str, Any]: ...
-    def cancel(self, job_id: str) -> dict[str, Any]: ...
+    def submit(self, **fields: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def get(self, job_id: str) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        raise NotImplementedError
 
     def wait(self, job_id: str, timeout: float | None) -> dict[str, Any]:
         deadline = None if timeout is None else time.monotonic() + timeout

@@ -91,7 +91,7 @@ def _gpu_reader() -> Any:
     if smi is None:
         return None
 
-    def read_smi() -> list[tuple[float, float]]:
+    def read_smi() -> list[tuple[float, ...]]:
         out = subprocess.run(
             [smi, "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits"],
             capture_output=True,

@@ -25,7 +25,7 @@ def local_user() -> str:
 class LocalTransport(Transport):
     def __init__(self, services: Services, user: str | None = None) -> None:
         self.services = services
-        self.user = user or local_user()
+        self.user: str = user or local_user()
 
     @classmethod
     def from_config(cls, config: LabCycleConfig | None = None) -> LocalTransport:

@@ -73,7 +73,7 @@ def imported_names(source: str) -> set[str]:
 
 
 def _package_files(folder: Path) -> list[Path]:
-    files = []
+    files: list[Path] = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
         files.extend(Path(root) / n for n in sorted(names) if n.endswith(".py"))

@@ -266,7 +266,7 @@ class JobRun:
         )
         self.run_id = run["id"]
         # The kernel needs only the run id; the rest is written while it starts.
-        self._sidecar = threading.Thread(target=self._record_start, args=(parameters,),
+        self._sidecar: threading.Thread | None = threading.Thread(target=self._record_start, args=(parameters,),
                                          name="labcycle-job-start", daemon=True)
         self._sidecar.start()
         return notebook, cwd, git

@@ -214,7 +214,7 @@ class LabCycleApp(ExtensionApp):
 
         if getattr(self.services, "deployments", None) is None:
             return
-        self.supervisor = Supervisor(self.services, self.options.home).start()
+        self.supervisor: Supervisor | None = Supervisor(self.services, self.options.home).start()
         self.settings[SUPERVISOR_KEY] = self.supervisor
 
     def start_scheduler(self) -> None:
