@@ -40,6 +40,7 @@ if deploy_group is None:
         """Deploy a model as an HTTP API: `labcycle deploy churn@champion`."""
 elif not isinstance(deploy_group, DeployGroup):
     deploy_group.__class__ = DeployGroup  # made by another area as a plain group
+assert isinstance(deploy_group, click.Group)  # for the type checker: get() gives a Command
 
 
 def _live(services, d):
