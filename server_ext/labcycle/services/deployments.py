@@ -488,9 +488,10 @@ class DeploymentService:
         log_url = self.services.blobs.url if register else None
         result = export(version, folder, Path(out), trusted=trusted, deployment_id=deployment_id,
                         log_url=log_url, storage_env=env, **options)
-        result["log_url_is_local"] = bool(log_url) and "://" not in log_url
+        result["log_url_is_local"] = bool(log_url) and "://" not in (log_url or "")
         if not register:
             return result
+        assert deployment_id is not None  # made above when registering
         base = validate_name(f"{result['name']}-k8s", "name", 90)
         name, n = base, 2
         while self._name_taken(name):

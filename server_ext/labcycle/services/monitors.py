@@ -154,7 +154,9 @@ def validate_features(features: Any) -> list[str] | None:
 def _window_since(window: dict[str, Any], now: int) -> int | None:
     if "last" not in window:
         return None
-    amount, unit = _LAST.match(window["last"]).groups()
+    match = _LAST.match(window["last"])
+    assert match is not None  # validate_window accepted it
+    amount, unit = match.groups()
     return now - int(amount) * _UNIT_MS[unit]
 
 
@@ -338,9 +340,9 @@ class MonitorService:
         if target is not None and (not isinstance(target, str) or not 0 < len(target) <= 250):
             raise InvalidInput("target must name the reference data's label column.",
                                field="target")
-        default_name = dep["name"] if dep else f"datasets-{current_id[:8]}"
+        default_name = dep["name"] if dep else f"datasets-{(current_id or '')[:8]}"
         name = validate_name(name or f"{default_name}-monitor", "name")
-        values = {
+        values: dict[str, Any] = {
             "window": validate_window(window),
             "features": validate_features(features),
             "thresholds": validate_thresholds(thresholds),
