@@ -251,7 +251,7 @@ def _deployment_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tup
             select(RM.c.name_key, RM.c.id).where(RM.c.name_key.in_(sorted(set(keys.values()))))
         ).all())
     by_model = _model_projects(conn, sorted(set(models.values())))
-    return {dep: by_model.get(models.get(key), (None, None)) for dep, key in keys.items()}
+    return {dep: by_model.get(models.get(key, ""), (None, None)) for dep, key in keys.items()}
 
 
 def _deployments(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:

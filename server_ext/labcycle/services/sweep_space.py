@@ -135,6 +135,8 @@ def _sampler(spec: Any, field: str):  # returns a closure over one Random
     if not isinstance(args, (list, tuple)) or len(args) != 2:
         raise InvalidInput(f"{field}.{kind} needs two numbers [{names[0]}, {names[1]}].",
                            field=f"{field}.{kind}")
+    low: float
+    high: float
     if kind == "randint":
         low, high = (_integer(v, f"{field}.{n}") for v, n in zip(args, names, strict=True))
     else:
