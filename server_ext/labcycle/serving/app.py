@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import json
 import logging
 import os
@@ -250,7 +251,7 @@ class ModelServer:
         slot.names = slot.schema.names
         cfg = self.config
         executor = None if cfg.predict_mode == "inline" else self.predict_pool
-        slot.batcher = Batcher(lambda items, s=slot: self._run_batch(s, items), executor,
+        slot.batcher = Batcher(functools.partial(self._run_batch, slot), executor,
                                enabled=cfg.batching, max_batch_rows=cfg.max_batch_rows,
                                max_wait_us=cfg.max_wait_us, gauge=lambda: self.parsing,
                                alone=lambda: self.inflight <= 1)
@@ -329,6 +330,7 @@ class ModelServer:
             proba = None if proba is None else np.asarray(proba)[mask]
             block = None if block is None else block[mask]
             cols = cols if block is not None else {n: a[mask] for n, a in cols.items()}
+        assert self.capture is not None  # _run_batch calls this only with a writer
         self.capture.append(CapturedBatch(
             # with a block, the columns are its names (in its order), not kept twice
             columns=cols if block is None else dict.fromkeys(slot.names), predictions=preds,
@@ -401,6 +403,7 @@ class ModelServer:
         finally:
             self.parsing -= 1
         try:
+            assert slot.batcher is not None  # made when the slot was loaded
             preds, proba, ids, _ = await slot.batcher.submit(
                 columns, rows, request_id, started, capture=_wants_capture(request))
         except (ValueError, TypeError, KeyError) as exc:
