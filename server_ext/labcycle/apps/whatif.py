@@ -166,11 +166,12 @@ def resolve_deployment(params: dict[str, str | None]) -> Any:
     from ..serving_api import get_deployment
 
     ref = params.get("deployment")
-    if not ref and params.get("monitor"):
+    monitor_ref = params.get("monitor")
+    if not ref and monitor_ref:
         try:
-            monitor = get_monitor(params["monitor"])
+            monitor = get_monitor(monitor_ref)
         except NotFound:
-            raise AppMessage("Unknown monitor", f"There is no monitor {params['monitor']!r}."
+            raise AppMessage("Unknown monitor", f"There is no monitor {monitor_ref!r}."
                              ) from None
         ref = monitor.deployment_id
         if not ref:

@@ -198,6 +198,7 @@ class FitRun:
 
             system.track(self)
         else:
+            assert active is not None  # not owned: there is an active run
             self.id = active.id
             self.key = active.id
             self.experiment_id = active.data["experiment_id"]

@@ -216,7 +216,7 @@ class LabCycleEngine(NBClientEngine):
         if spares is not None and kernel_env is not None and kernel_cwd is not None:
             spare = spares.take(kernel_name, kernel_env)
         start_kwargs: dict[str, Any] = {}
-        if spare is not None:
+        if spare is not None and kernel_env is not None and kernel_cwd is not None:
             client = _Client(nb_man, km=spare["km"], on_kernel_start=on_kernel_start,
                              spares=spares, spare_env=spare_env,
                              spare_cwd=spare_cwd or spare["cwd"],

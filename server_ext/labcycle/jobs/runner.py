@@ -277,6 +277,7 @@ class JobRun:
             self.jobs.report(self.job_id, run_id=self.run_id, worker_pid=os.getpid(),
                              worker_host=socket.gethostname())
             if parameters:
+                assert self.run_id is not None  # the run was created before this thread
                 self.services.tracking.log_params(
                     self.run_id, {k: param_text(v) for k, v in parameters.items()},
                     actor=self.job["created_by"])

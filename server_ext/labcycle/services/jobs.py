@@ -19,6 +19,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -385,7 +386,7 @@ class JobService:
 
     def list(  # the interface other services code against
         self,
-        status: str | list[str] | None = None,
+        status: str | Sequence[str] | None = None,
         sweep_id: str | None = None,
         schedule_id: str | None = None,
         max_results: Any = None,
