@@ -107,7 +107,8 @@ def parameters(environ: dict[str, str] | None = None) -> dict[str, str | None]:
     query = parse_qs(query_string(environ), keep_blank_values=False)
     out: dict[str, str | None] = {}
     for key in PARAMS:
-        value = (query.get(key) or [None])[-1]
+        given = query.get(key)
+        value = given[-1] if given else None
         if value is None and key in ENV_FALLBACK:
             value = env.get(ENV_FALLBACK[key]) or None
         value = value.strip() if isinstance(value, str) else None

@@ -88,10 +88,11 @@ class LocalPredictor:
 
 
 def predictor_from(params: dict[str, str | None]) -> Any:
-    if params.get("deployment_url"):
-        return HttpPredictor(params["deployment_url"], params.get("api_key"))
-    if params.get("model"):
-        return LocalPredictor(params["model"])
+    url, model = params.get("deployment_url"), params.get("model")
+    if url:
+        return HttpPredictor(url, params.get("api_key"))
+    if model:
+        return LocalPredictor(model)
     raise ValueError("Open this app with ?deployment_url=http://… or ?model=name@alias "
                      "(or set LABCYCLE_PREDICT_URL / LABCYCLE_PREDICT_MODEL).")
 

@@ -87,7 +87,7 @@ def _patch_wrappers(patches: Patches, base: type) -> None:
             )
 
 
-def _subclasses(cls: type) -> set[type]:
+def _subclasses(cls: type[Any]) -> set[type]:
     found: set[type] = set()
     for sub in cls.__subclasses__():
         found |= {sub, *_subclasses(sub)}
