@@ -176,10 +176,12 @@ def open_app(params: dict[str, str | None]) -> Any:
     button = w.Button(description="Open", button_style="primary", icon="key")
     message = w.HTML(f"<div class='lc-note'>{html.escape(notice)}</div>")
     box = w.VBox([message, key, button])
+    url = params["deployment_url"]
+    assert url  # only an HTTP predictor asks for a key
 
     def submit(_: Any = None) -> None:
         try:
-            form = build_form(HttpPredictor(params["deployment_url"], key.value.strip()))
+            form = build_form(HttpPredictor(url, key.value.strip()))
         except KeyRequired:
             message.value = ("<div class='lc-error'><b>Wrong key:</b> the deployment refused "
                              "it.</div>")
