@@ -237,9 +237,9 @@ def feature_order(columns: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def check_label(check: dict[str, Any]) -> str:
-    share = check.get("share_drifted")
+    share, status = check.get("share_drifted"), check.get("status")
     what = (f"{share:.0%} drifted" if isinstance(share, (int, float))
-            else HEALTH.get(check.get("status"), (check.get("status"),))[0])
+            else HEALTH[status][0] if status in HEALTH else status)
     return f"{fmt_time(check.get('started_at'))} · {check.get('status')} · {what}"
 
 
@@ -492,7 +492,7 @@ class DriftDashboard:
             self.distribution.layout.barmode = "overlay" if series["numeric"] else "group"
             self.distribution.layout.xaxis.title = feature
             self.distribution.layout.title = (f"{feature} — "
-                                              f"{'drift' if column.get('drifted') else 'no drift'}")
+                                              f"{'drift' if (column or {}).get('drifted') else 'no drift'}")
 
     def timeline_window(self) -> list[dict[str, Any]]:
         lo, hi = self.range_picker.index if len(self.rows) > 1 else (0, 0)
