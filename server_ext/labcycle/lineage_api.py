@@ -18,6 +18,7 @@ import math
 from typing import Any
 from urllib.parse import quote
 
+from .errors import InvalidInput
 from .serving_api import _call, _is_http, _transport
 
 __all__ = ["compare_runs", "format_lineage", "lineage", "notebook_diff", "print_lineage"]
@@ -54,8 +55,13 @@ def format_lineage(graph: dict[str, Any]) -> str:
 
 def print_lineage(graph_or_type: Any, entity_id: str | None = None, **options: Any) -> None:
     """Print a lineage graph: ``print_lineage(g)`` or ``print_lineage("run", run_id)``."""
-    graph = graph_or_type if isinstance(graph_or_type, dict) else \
-        lineage(graph_or_type, entity_id, **options)
+    if isinstance(graph_or_type, dict):
+        graph = graph_or_type
+    elif entity_id is None:
+        raise InvalidInput("print_lineage(entity_type, entity_id) needs the entity's id.",
+                           field="entity_id")
+    else:
+        graph = lineage(graph_or_type, entity_id, **options)
     print(format_lineage(graph))
 
 

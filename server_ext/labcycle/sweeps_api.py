@@ -32,7 +32,8 @@ class _Backend:
         from .client.http import HttpTransport
         from .fluent import _state
 
-        self.transport = transport or _state.transport()
+        # a LocalTransport (.services) or an HttpTransport (._request), told apart by self.http
+        self.transport: Any = transport or _state.transport()
         self.http = isinstance(self.transport, HttpTransport)
         #: where this process runs the jobs (None: the configured executor)
         self.executor: str | None = None
