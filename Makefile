@@ -1,6 +1,6 @@
 # Two commands do all the set-up on a fresh Debian machine with Python 3.11 and Node 20:
 #   make demo   – install, seed a demo hub, start JupyterLab on 127.0.0.1
-#   make test   – install, then run the whole test suite
+#   make test   – install, run the checks (make lint), then the whole test suite
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -43,10 +43,15 @@ demo: install
 		--ServerApp.open_browser=False --LabApp.news_url=None
 
 
-lint:
+# What CI checks before the tests: ruff (lint and format), mypy on the package ([tool.mypy] in
+# pyproject.toml), eslint + prettier, and the TypeScript compiler over the sources and the tests.
+lint: install
 	$(BIN)/ruff check server_ext tests bench
 	$(BIN)/ruff format --check server_ext tests bench
-	$(BIN)/jlpm lint:check
+	$(BIN)/mypy
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jlpm lint:check
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jlpm tsc --noEmit -p tsconfig.json
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/jlpm tsc --noEmit -p tsconfig.test.json
 
 format:
 	$(BIN)/ruff check --fix server_ext tests bench
@@ -74,7 +79,7 @@ frontend-test: install
 
 # The MLflow-compatibility tests drive the real MLflow client from a venv of its own
 # (its pins clash with LabCycle's); LABCYCLE_MLFLOW_PYTHON=/path/to/bin/python uses another one.
-test: install chromium frontend-test $(CHP) $(if $(LABCYCLE_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
+test: install lint chromium frontend-test $(CHP) $(if $(LABCYCLE_MLFLOW_PYTHON),,$(MLFLOW_VENV)/.installed)
 	LABCYCLE_MLFLOW_PYTHON=$(MLFLOW_PYTHON) PATH=$(CURDIR)/$(BIN):$$PATH \
 		$(BIN)/python -m pytest tests -q -p no:cacheprovider
 

@@ -47,11 +47,11 @@ os.environ.pop("MLFLOW_TRACKING_URI", None)
 os.environ.pop("MLFLOW_ENABLE_ASYNC_LOGGING", None)
 os.environ.setdefault("GIT_PYTHON_REFRESH", "quiet")
 
-import mlflow  # noqa: E402
-import pandas  # noqa: E402
-import sqlalchemy  # noqa: E402
-from mlflow import MlflowClient  # noqa: E402
-from mlflow.entities import Metric, Param  # noqa: E402
+import mlflow
+import pandas
+import sqlalchemy
+from mlflow import MlflowClient
+from mlflow.entities import Metric, Param
 
 for _name in ("mlflow", "alembic", "alembic.runtime.migration"):
     logging.getLogger(_name).setLevel(logging.WARNING)

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Autolog overhead (issue 12): a 100-tree RandomForest fit with and without
+"""Autolog overhead: a 100-tree RandomForest fit with and without
 ``lc.autolog()``, and the same with ``mlflow.sklearn.autolog()`` as the peer.
 
 Data: ``make_classification`` with 4,000 rows × 20 features (``--rows``), seed 0; the model

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Drift benchmark (issue 5, item 10): LabCycle's drift statistics side by side with
+"""Drift benchmark: LabCycle's drift statistics side by side with
 Evidently's ``DataDriftPreset``, in one run, on the same data.
 
 Data: reference and current frames of 1,000,000 rows × 20 numeric + 5 categorical columns

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Hub search benchmark (issue 6, item 10): search latency on a hub of 10,000 runs.
+"""Hub search benchmark: search latency on a hub of 10,000 runs.
 
 Builds a hub (20 projects, 100 experiments, ``--runs`` runs with 4 params and 2 tags each,
 200 datasets, ``--notes`` notes written through the notes service, ``--notebooks``
@@ -262,7 +262,7 @@ def postgres_store(runs: int, notes: int, notebooks: int) -> tuple[str, Path, di
         admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
             conn.execute(text("SELECT 1"))
-    except Exception as exc:  # noqa: BLE001 - no server: SQLite only
+    except Exception as exc:  # no server: SQLite only
         print(f"PostgreSQL not reachable ({type(exc).__name__}); SQLite only.")
         return None
     name = f"labcycle_bench_hub_{runs}_{notes}_{notebooks}"

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Notebook jobs benchmark (issue 3, item 10): LabCycle jobs side by side with plain papermill.
+"""Notebook jobs benchmark: LabCycle jobs side by side with plain papermill.
 
 (a) per-job overhead: the same small notebook run by ``papermill.execute_notebook`` in this
     process and as a LabCycle job (submit → claimed → worker process → kernel → run,

@@ -222,7 +222,7 @@ def main() -> None:
     cells = [(rows, conns) for rows in (1, 100) for conns in (1, 16)]
     results: dict[str, dict] = {}
 
-    def measure(name: str, base: str, make_body) -> None:  # noqa: ANN001
+    def measure(name: str, base: str, make_body) -> None:
         for rows, conns in cells:
             results.setdefault(name, {})[(rows, conns)] = wrk(base, make_body(rows), conns,
                                                               seconds, work)

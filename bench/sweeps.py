@@ -1,4 +1,4 @@
-"""Benchmark (c) of issue 3: the wall time of a 200-run sweep of a small notebook.
+"""Sweeps benchmark: the wall time of a 200-run sweep of a small notebook.
 
     python bench/sweeps.py                 # 200 runs, parallel 2; writes its section of RESULTS.md
     python bench/sweeps.py --runs 20       # a smaller sweep; no report unless --out FILE

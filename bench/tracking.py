@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Tracking benchmark: LabCycle side by side with MLflow on SQLite, in one run.
 
-Three measures (issue #2, item 11), each with a target that is a requirement:
+Three measures, each with a target that is a requirement:
 
 (a) per-call cost of ``log_metric`` in a loop          LabCycle calls/s >= 100x MLflow's
 (b) bulk ingest of metric points                        LabCycle >= 50% of raw sqlite3

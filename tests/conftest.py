@@ -76,7 +76,7 @@ def postgres_server() -> Iterator[PostgresServer]:
     server = PostgresServer(url)
     try:
         server.check()
-    except Exception as exc:  # noqa: BLE001 - any failure to connect means "no server"
+    except Exception as exc:  # any failure to connect means "no server"
         server.admin.dispose()
         shown = server.admin_url.render_as_string(hide_password=True)
         reason = (

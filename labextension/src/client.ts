@@ -248,7 +248,7 @@ export class LabCycleClient {
     );
   }
 
-  // ---- monitors (issue 5) ----
+  // ---- monitors ----
 
   async listMonitors(maxResults = 200): Promise<IMonitor[]> {
     const page = await this._get<IPage<IMonitor>>('monitors', {

@@ -1,6 +1,6 @@
 /**
  * Typed models of the hub's analysis routes: lineage, run comparison,
- * notebook diff, model version detail and reviews (issue 6).
+ * notebook diff, model version detail and reviews.
  *
  * They mirror `server/responses_lineage.py`, `responses_models.py` and
  * `responses_hub.py` ("Lineage and comparison", "Reviews of model versions"

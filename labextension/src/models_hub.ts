@@ -1,5 +1,5 @@
 /**
- * Typed models of the hub routes (issue 6): projects with README, members and
+ * Typed models of the hub routes: projects with README, members and
  * activity, notes, search. They mirror `docs/rest-api.md` ("Projects, roles,
  * reviews and audit", "Notes and search").
  */

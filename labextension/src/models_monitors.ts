@@ -1,6 +1,6 @@
 /**
  * Typed models of the monitor routes (v1): `monitors`, `monitors/{id}`,
- * `monitors/{id}/checks`, `monitors/{id}/alerts` (issue 5).
+ * `monitors/{id}/checks`, `monitors/{id}/alerts`.
  *
  * They mirror `server/responses_monitors.py`; keep both in step.
  */

@@ -56,14 +56,14 @@ from .serving_api import Deployment, deploy, get_deployment, list_deployments, l
 from .sweeps_api import Reproduction, Schedule, Sweep, reproduce, schedule, schedules, sweep
 
 
-def load_ipython_extension(ipython):  # noqa: ANN001
+def load_ipython_extension(ipython):
     """``%load_ext labcycle``: the ``%lc`` magics and cell-execution tracking."""
     from .magics import load_ipython_extension as load
 
     load(ipython)
 
 
-def unload_ipython_extension(ipython):  # noqa: ANN001
+def unload_ipython_extension(ipython):
     from .magics import unload_ipython_extension as unload
 
     unload(ipython)

@@ -1,4 +1,4 @@
-"""CLI of the hub's projects, roles, reviews and audit log (issue 6).
+"""CLI of the hub's projects, roles, reviews and audit log.
 
 ``labcycle projects ls/show/import/members``, ``labcycle models review NAME/V`` and
 ``labcycle models bundle NAME/V --out FILE``, ``labcycle audit ls``. They act as the OS
@@ -213,7 +213,7 @@ def audit() -> None:
 @click.option("--limit", default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True)
 @friendly_errors
-def audit_ls(user, action, entity_type, entity_id, project, since, until, limit,  # noqa: ANN001
+def audit_ls(user, action, entity_type, entity_id, project, since, until, limit,
              as_json: bool) -> None:
     """List audit events, newest first."""
     items = _services().audit.list(user=user, action=action, entity_type=entity_type,

@@ -108,7 +108,7 @@ def run_notebook(notebook, parameters, experiment, project, name, timeout_s, cwd
                                env=_env_pairs(env), timeout_s=timeout_s, retries=retries,
                                git_ref=git_ref, kernel_name=kernel_name)
     if detach:
-        subprocess.Popen(  # noqa: S603 - our own module, no shell
+        subprocess.Popen(  # our own module, no shell
             [sys.executable, "-c", "from labcycle.cli import main; main()", "jobs", "work",
              job["id"], *(["--executor", executor] if executor else [])],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,

@@ -94,6 +94,7 @@ if deploy_group is None:
     def deploy_group() -> None:
         """Deploy a model as an HTTP API (`labcycle deploy churn@champion`) or export it
         for a cluster (`labcycle deploy export churn@champion --out DIR`)."""
+assert isinstance(deploy_group, click.Group)  # for the type checker: get() gives a Command
 
 
 @deploy_group.command("export")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Any
 
 import click
 from rich.markup import escape
@@ -150,7 +151,7 @@ def notes_ls(entity: str | None, author: str | None, mentioned: str | None,
 def notes_add(entity: str | None, body: str, parent_id: str | None, anchor_run: str | None,
               artifact: str, cell_id: str | None, cell_index: int | None, as_json: bool) -> None:
     """Write a note: labcycle notes add run:ID "Markdown, @mentions"."""
-    anchor = None
+    anchor: dict[str, Any] | None = None
     if anchor_run:
         anchor = {"run_id": anchor_run, "artifact": artifact}
         if cell_id is not None:

@@ -40,9 +40,10 @@ if deploy_group is None:
         """Deploy a model as an HTTP API: `labcycle deploy churn@champion`."""
 elif not isinstance(deploy_group, DeployGroup):
     deploy_group.__class__ = DeployGroup  # made by another area as a plain group
+assert isinstance(deploy_group, click.Group)  # for the type checker: get() gives a Command
 
 
-def _live(services, d):  # noqa: ANN001, ANN202
+def _live(services, d):
     """``curl_example``, ``try_url`` and the last minute's rate and latency
     (:meth:`DeploymentService.live`); the "try it" page needs a Jupyter server: the one of
     this terminal (``LABCYCLE_API_URL``), else the first one running on this machine."""
@@ -57,7 +58,7 @@ def _running_jupyter() -> str | None:
 
         for info in list_running_servers():
             return info.get("url")
-    except Exception:  # noqa: BLE001 - only for the "try it" link
+    except Exception:  # only for the "try it" link
         return None
     return None
 
@@ -234,7 +235,7 @@ def deployments_ls(show_all: bool, as_json: bool) -> None:
     console.print(table)
 
 
-def _apply(change) -> dict:  # noqa: ANN001
+def _apply(change) -> dict:
     from .config import local_user
     from .serving.supervisor import Supervisor
 

@@ -29,7 +29,7 @@ def parse_storage_options(raw: str, source: str = STORAGE_OPTIONS_ENV) -> dict[s
         return {}
     try:
         options = json.loads(raw)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise Unavailable(
             f"{source} is not valid JSON ({exc.msg} at character {exc.pos}); set it to a JSON "
             'object such as {"endpoint_url": "http://127.0.0.1:9000"}.',

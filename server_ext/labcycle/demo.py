@@ -20,7 +20,7 @@ def _classification_runs() -> list[dict[str, Any]]:
     return runs
 
 
-def _fit_classifier(spec: dict[str, Any], X_train, X_test, y_train, y_test) -> None:  # noqa: N803
+def _fit_classifier(spec: dict[str, Any], X_train, X_test, y_train, y_test) -> None:
     from sklearn.ensemble import GradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
@@ -52,7 +52,7 @@ def _regression_runs() -> list[dict[str, Any]]:
     ]
 
 
-def _fit_regressor(spec: dict[str, Any], X_train, X_test, y_train, y_test) -> None:  # noqa: N803
+def _fit_regressor(spec: dict[str, Any], X_train, X_test, y_train, y_test) -> None:
     import numpy as np
     from sklearn.ensemble import GradientBoostingRegressor
     from sklearn.linear_model import Ridge
@@ -70,7 +70,7 @@ def _fit_regressor(spec: dict[str, Any], X_train, X_test, y_train, y_test) -> No
                     "mae": mean_absolute_error(y_test, pred), "r2": r2_score(y_test, pred)})
 
 
-def _confusion_figure(y_true, y_pred):  # noqa: ANN001
+def _confusion_figure(y_true, y_pred):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -160,7 +160,7 @@ def seed(workspace: str | Path = ".") -> dict[str, Any]:
                 _fit_regressor(spec, *split)
             count += 1
             progress.advance(task)
-        # Monitoring (issue 5): a deployed model whose traffic drifted, and its fired monitor.
+        # Monitoring: a deployed model whose traffic drifted, and its fired monitor.
         from .demo_monitoring import seed_monitoring
 
         progress.update(task, description="Seeding the monitoring demo")

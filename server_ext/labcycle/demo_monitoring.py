@@ -72,7 +72,7 @@ def _train(frame: Any) -> tuple[Any, dict[str, float]]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    X_train, X_test, y_train, y_test = train_test_split(  # noqa: N806
+    X_train, X_test, y_train, y_test = train_test_split(
         frame[FEATURES], frame["churned"], test_size=0.25, random_state=0)
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     model.fit(X_train, y_train)
@@ -93,7 +93,7 @@ def _write_traffic(services: Any, deployment_id: str, version: dict[str, Any], m
 
     writer = CaptureWriter(services.blobs.fs, services.blobs.root, deployment_id)
     ids = IdSource()
-    X = frame[FEATURES]  # noqa: N806
+    X = frame[FEATURES]
     truth = frame["churned"].to_numpy()
     labelled: list[tuple[str, int]] = []
     step = 10

@@ -152,7 +152,7 @@ def current_transport() -> Transport:
     return _state.transport()
 
 
-def _note_crash(exc_type, exc, tb) -> None:  # noqa: ANN001
+def _note_crash(exc_type, exc, tb) -> None:
     global _crashed
     _crashed = True
     _previous_excepthook(exc_type, exc, tb)
@@ -533,7 +533,7 @@ def get_run(run_id: str) -> Run:
     return Run(transport.get_run(run_id), transport)
 
 
-def search_runs(filter: str | None = None, order_by: str | list[str] | None = None,  # noqa: A002
+def search_runs(filter: str | None = None, order_by: str | list[str] | None = None,
                 max_results: int = 1000, experiment: str | list[str] | None = None):
     """Find runs; one row per run with ``params.*``, ``metrics.*`` and ``tags.*`` columns.
 

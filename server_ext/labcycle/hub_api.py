@@ -30,7 +30,7 @@ def _ref(entity: Any) -> dict[str, str] | None:
     raise TypeError('entity must be {"type", "id"}, a (type, id) pair or "type:id"')
 
 
-def search(q: str = "", *, type: str | list[str] | None = None,  # noqa: A002
+def search(q: str = "", *, type: str | list[str] | None = None,
            user: str | None = None, tag: str | None = None, project: str | None = None,
            since: Any = None, until: Any = None, max_results: int = 50) -> Any:
     """Full-text search across the hub; one row per hit, best first.

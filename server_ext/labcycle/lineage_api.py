@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .errors import InvalidInput
 from .fluent import current_transport
 
 __all__ = ["compare_runs", "format_lineage", "lineage", "notebook_diff", "print_lineage"]
@@ -41,8 +42,13 @@ def format_lineage(graph: dict[str, Any]) -> str:
 
 def print_lineage(graph_or_type: Any, entity_id: str | None = None, **options: Any) -> None:
     """Print a lineage graph: ``print_lineage(g)`` or ``print_lineage("run", run_id)``."""
-    graph = graph_or_type if isinstance(graph_or_type, dict) else \
-        lineage(graph_or_type, entity_id, **options)
+    if isinstance(graph_or_type, dict):
+        graph = graph_or_type
+    elif entity_id is None:
+        raise InvalidInput("print_lineage(entity_type, entity_id) needs the entity's id.",
+                           field="entity_id")
+    else:
+        graph = lineage(graph_or_type, entity_id, **options)
     print(format_lineage(graph))
 
 

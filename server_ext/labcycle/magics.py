@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
@@ -38,7 +38,7 @@ Examples:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # no SystemExit inside a kernel
+    def error(self, message: str) -> NoReturn:  # no SystemExit inside a kernel
         raise LabCycleError(f"{message}\n\n{USAGE}")
 
 

@@ -152,7 +152,8 @@ def log_model(
     if run_id is not None:
         run = Run({"id": run_id}, _state.transport())
     else:
-        run = start_run(name=f"log-model-{display}"[:250]) if own_run else active_run()
+        current = None if own_run else active_run()
+        run = start_run(name=f"log-model-{display}"[:250]) if current is None else current
     transport = _state.transport()
     status = "failed"
     folder = Path(tempfile.mkdtemp(prefix="labcycle-model-"))

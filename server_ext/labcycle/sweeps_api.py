@@ -140,7 +140,7 @@ class Sweep:
 def sweep(
     notebook: str,
     grid: dict[str, list] | None = None,
-    random: dict[str, Any] | None = None,  # noqa: A002 - the word users know
+    random: dict[str, Any] | None = None,  # the word users know
     trials: list[dict[str, Any]] | None = None,
     *,
     n_trials: int | None = None,

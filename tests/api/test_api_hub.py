@@ -26,7 +26,7 @@ SERVER_OWNER = "srv"
 class TwoUsers(IdentityProvider):
     """The server's token logs in; the X-Test-User header says who (alice by default)."""
 
-    async def get_user(self, handler):  # noqa: ANN001, ANN201
+    async def get_user(self, handler):
         user = await super().get_user(handler)
         if user is None:
             return None

@@ -155,30 +155,30 @@ async def test_openapi_request_schemas_come_from_the_models(api):
         "AttachNotebook",
         "LinkInput",
         "RegisterDataset",
-        # notebook jobs (issue 3)
+        # notebook jobs
         "SubmitJob",
-        # model registry (issue 4)
+        # model registry
         "UpdateModel",
         "CreateModelVersion",
         "UpdateModelVersion",
         "RecordTrustedLoad",
         "SetAlias",
-        # deployments (issue 4, serving)
+        # deployments (serving)
         "CreateDeployment",
         "UpdateDeployment",
         "GroundTruth",
-        # sweeps, schedules, reproduce (issue 3)
+        # sweeps, schedules, reproduce
         "CreateSweep",
         "CreateSchedule",
         "UpdateSchedule",
         "ReproduceRun",
-        # monitors (issue 5)
+        # monitors
         "CreateMonitor",
         "UpdateMonitor",
-        # notes (issue 6, hub)
+        # notes (hub)
         "CreateNote",
         "UpdateNote",
-        # projects, members, reviews (issue 6, hub)
+        # projects, members, reviews (hub)
         "UpdateProject",
         "SetMember",
         "ImportProject",

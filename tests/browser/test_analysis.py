@@ -1,4 +1,4 @@
-"""Issue 6 in a real browser: the comparison tab (3 runs: differing param, overlaid curves,
+"""The hub's analysis tabs in a real browser: the comparison tab (3 runs: differing param, overlaid curves,
 parallel coordinates, notebook diff), the lineage tab (a node of each type, a click opens)
 and the model version tab (approval policy refusal, approve, review listed, review bundle
 download); the tabs restored after a reload in the dark theme; light and dark screenshots.

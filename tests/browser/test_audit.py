@@ -1,4 +1,4 @@
-"""Issue 6 item 5 in a real browser: the audit log tab. Writes by two users through the live
+"""The audit log tab in a real browser. Writes by two users through the live
 server's services (a project and its update, runs, two model versions, an alias moved twice);
 the tab opened from the command palette; filters by user and by action prefix (and hostile
 or contradictory filters); an alias move expanded to its before/after; an entity link that

@@ -1,4 +1,4 @@
-"""Issue 6 (L1) in a real browser: the Hub section's search finds a seeded project, run and
+"""The Hub section in a real browser: its search finds a seeded project, run and
 note and opens them; the project tab shows the README (rendered, sanitised) and activity; a
 note is added from the UI; a comment on a snapshot cell; the launcher card, the command
 palette entries and the notebook toolbar's active run; the server check at start (another

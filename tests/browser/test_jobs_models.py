@@ -1,4 +1,4 @@
-"""Issues 3 and 4 in a real browser: "Run as experiment…" from a notebook's toolbar, the
+"""Jobs and models in a real browser: "Run as experiment…" from a notebook's toolbar, the
 job going to succeeded in the Jobs section, and Deploy from the Models section; light and
 dark screenshots."""
 

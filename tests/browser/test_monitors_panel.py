@@ -1,4 +1,4 @@
-"""Issue 5 in a real browser: the Monitors section on the demo's drifted deployment —
+"""The Monitors section in a real browser, on the demo's drifted deployment —
 health badge, latest check, drift timeline, "Run check now", alert settings (with an
 error from the API), "Add monitor", links to the apps; light and dark screenshots."""
 

@@ -1,4 +1,4 @@
-"""The user's path of issue #2 in a real browser: run cells in a notebook, watch the run
+"""The tracking user's path in a real browser: run cells in a notebook, watch the run
 appear live in the LabCycle panel, open it, end it, open its snapshot; light and dark."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 6 item 7 measured in a real browser: the sidebar's runs table stays smooth with an
+"""Measured in a real browser: the sidebar's runs table stays smooth with an
 experiment of 10,000 runs (windowed rows, runs loaded a page at a time as the list scrolls).
 
 A JupyterLab of its own (the 10,000 runs stay out of the shared server's hub), seeded in

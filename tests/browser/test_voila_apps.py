@@ -1,4 +1,4 @@
-"""Issue 5's Voila apps in a real browser, served by a real JupyterLab with LabCycle.
+"""The monitoring Voila apps in a real browser, served by a real JupyterLab with LabCycle.
 
 One module-scoped set-up: a churn classifier logged with its training data, deployed (a real
 model server), calm traffic then drifted traffic captured, a monitor with three real checks

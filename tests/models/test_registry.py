@@ -66,7 +66,7 @@ def test_concurrent_registrations_get_distinct_versions(services, sk_model):
         try:
             results.append(services.registry.create_version(
                 "race", run_id=run_id, source_path="staged", actor=ACTOR)["version"])
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(r,)) for r in runs]
@@ -87,7 +87,7 @@ def _register_in_child(url, artifact_url, run_id, barrier, results):  # runs in 
         barrier.wait(timeout=60)
         results.put(svc.registry.create_version("proc", run_id=run_id, source_path="staged",
                                                 actor=ACTOR)["version"])
-    except Exception as exc:  # noqa: BLE001 - reported to the parent
+    except Exception as exc:  # reported to the parent
         results.put(repr(exc))
     finally:
         svc.close()

@@ -21,7 +21,7 @@ def _parallel(n: int, target) -> tuple[list, list[BaseException]]:
         barrier.wait(timeout=30)
         try:
             results.append(target(i))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]

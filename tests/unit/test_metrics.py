@@ -196,7 +196,7 @@ def test_fifty_threads_logging_to_one_run(services: Services, run: dict) -> None
                     {"key": "loss", "value": float(t * per_thread + i), "step": t * per_thread + i}
                     for i in range(start, start + batch)
                 ], actor=f"thread-{t}")
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(t,)) for t in range(threads_n)]
@@ -226,7 +226,7 @@ def _write_from_process(db_url: str, artifact_url: str, run_id: str, offset: int
             ], actor=f"process-{offset}")
         services.close()
         results.put("ok")
-    except BaseException as exc:  # noqa: BLE001
+    except BaseException as exc:
         results.put(f"{type(exc).__name__}: {exc}")
 
 

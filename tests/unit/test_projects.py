@@ -148,7 +148,7 @@ def test_concurrent_first_runs_share_one_new_project_and_experiment(services: Se
         barrier.wait(timeout=30)
         try:
             runs.append(services.tracking.create_run(actor="alice", experiment="E", project="P"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=start) for _ in range(8)]
@@ -172,7 +172,7 @@ def test_concurrent_creation_of_one_project_name(services: Services) -> None:
         barrier.wait(timeout=30)
         try:
             outcomes.append(services.projects.create_project("race", actor=f"user-{i}"))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             outcomes.append(exc)
 
     threads = [threading.Thread(target=create, args=(i,)) for i in range(6)]

@@ -25,7 +25,7 @@ def _parallel(n: int, target) -> list[BaseException]:
         barrier.wait(timeout=30)
         try:
             target(i)
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=body, args=(i,)) for i in range(n)]

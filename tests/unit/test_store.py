@@ -77,7 +77,7 @@ def _open_store(url: str, barrier, results) -> None:  # runs in a child process
         store = Store(url)
         results.put(("ok", store.schema_revision()))
         store.dispose()
-    except BaseException as exc:  # noqa: BLE001 - report everything to the parent
+    except BaseException as exc:  # report everything to the parent
         results.put(("error", f"{type(exc).__name__}: {exc}"))
 
 

@@ -10,7 +10,7 @@ the query string passed to the app's kernel as ``QUERY_STRING``)::
     {base_url}labcycle/apps/drift?monitor=<id or name>
     {base_url}labcycle/apps/performance?monitor=<id or name>
     {base_url}labcycle/apps/whatif?deployment=<id or name>     (or ?monitor=)
-    {base_url}labcycle/apps/predict?model=churn@champion       (issue 4's try-it form)
+    {base_url}labcycle/apps/predict?model=churn@champion       (the try-it form)
 
 Standalone, ``labcycle app NAME --monitor ID`` runs ``voila`` on 127.0.0.1 with the
 notebook (:func:`voila_command`).

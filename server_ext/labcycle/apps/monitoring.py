@@ -107,7 +107,8 @@ def parameters(environ: dict[str, str] | None = None) -> dict[str, str | None]:
     query = parse_qs(query_string(environ), keep_blank_values=False)
     out: dict[str, str | None] = {}
     for key in PARAMS:
-        value = (query.get(key) or [None])[-1]
+        given = query.get(key)
+        value = given[-1] if given else None
         if value is None and key in ENV_FALLBACK:
             value = env.get(ENV_FALLBACK[key]) or None
         value = value.strip() if isinstance(value, str) else None
@@ -142,7 +143,7 @@ def show(build: Callable[[], Any]) -> Any:
 
     try:
         return build()
-    except Exception as exc:  # noqa: BLE001 - the user gets a message, not a traceback
+    except Exception as exc:  # the user gets a message, not a traceback
         return w.HTML(error_html(exc))
 
 
@@ -153,7 +154,7 @@ def guarded(action: Callable[[], None], out: Any) -> Callable[[Any], None]:
     def observer(_: Any = None) -> None:
         try:
             action()
-        except Exception as exc:  # noqa: BLE001 - shown to the user
+        except Exception as exc:  # shown to the user
             out.value = error_html(exc, "Cannot show this")
 
     return observer
@@ -236,9 +237,9 @@ def feature_order(columns: dict[str, dict[str, Any]]) -> list[str]:
 
 
 def check_label(check: dict[str, Any]) -> str:
-    share = check.get("share_drifted")
+    share, status = check.get("share_drifted"), check.get("status")
     what = (f"{share:.0%} drifted" if isinstance(share, (int, float))
-            else HEALTH.get(check.get("status"), (check.get("status"),))[0])
+            else HEALTH[status][0] if status in HEALTH else status)
     return f"{fmt_time(check.get('started_at'))} · {check.get('status')} · {what}"
 
 
@@ -491,7 +492,7 @@ class DriftDashboard:
             self.distribution.layout.barmode = "overlay" if series["numeric"] else "group"
             self.distribution.layout.xaxis.title = feature
             self.distribution.layout.title = (f"{feature} — "
-                                              f"{'drift' if column.get('drifted') else 'no drift'}")
+                                              f"{'drift' if (column or {}).get('drifted') else 'no drift'}")
 
     def timeline_window(self) -> list[dict[str, Any]]:
         lo, hi = self.range_picker.index if len(self.rows) > 1 else (0, 0)

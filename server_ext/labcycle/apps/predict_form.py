@@ -88,10 +88,11 @@ class LocalPredictor:
 
 
 def predictor_from(params: dict[str, str | None]) -> Any:
-    if params.get("deployment_url"):
-        return HttpPredictor(params["deployment_url"], params.get("api_key"))
-    if params.get("model"):
-        return LocalPredictor(params["model"])
+    url, model = params.get("deployment_url"), params.get("model")
+    if url:
+        return HttpPredictor(url, params.get("api_key"))
+    if model:
+        return LocalPredictor(model)
     raise ValueError("Open this app with ?deployment_url=http://… or ?model=name@alias "
                      "(or set LABCYCLE_PREDICT_URL / LABCYCLE_PREDICT_MODEL).")
 
@@ -152,7 +153,7 @@ def build_form(predictor: Any) -> Any:
         try:
             prediction, proba = predictor.predict(row)
             result.value = result_html(prediction, proba, classes)
-        except Exception as exc:  # noqa: BLE001 - shown to the user instead of a traceback
+        except Exception as exc:  # shown to the user instead of a traceback
             result.value = f"<div class='lc-error'><b>Error:</b> {html.escape(str(exc))}</div>"
 
     button.on_click(run)
@@ -175,14 +176,16 @@ def open_app(params: dict[str, str | None]) -> Any:
     button = w.Button(description="Open", button_style="primary", icon="key")
     message = w.HTML(f"<div class='lc-note'>{html.escape(notice)}</div>")
     box = w.VBox([message, key, button])
+    url = params["deployment_url"]
+    assert url  # only an HTTP predictor asks for a key
 
     def submit(_: Any = None) -> None:
         try:
-            form = build_form(HttpPredictor(params["deployment_url"], key.value.strip()))
+            form = build_form(HttpPredictor(url, key.value.strip()))
         except KeyRequired:
             message.value = ("<div class='lc-error'><b>Wrong key:</b> the deployment refused "
                              "it.</div>")
-        except Exception as exc:  # noqa: BLE001 - shown to the user instead of a traceback
+        except Exception as exc:  # shown to the user instead of a traceback
             message.value = f"<div class='lc-error'><b>Error:</b> {html.escape(str(exc))}</div>"
         else:
             key.value = ""  # the widget state would otherwise keep it

@@ -13,7 +13,7 @@ Parameters: ``?deployment=<id or name>`` or ``?monitor=<id or name>`` (its deplo
 it needs one, comes only from ``LABCYCLE_API_KEY`` in the environment, never from the URL.
 
 Note: these calls go through the deployment like any client's, so they are captured with
-its traffic (see the report of issue 5 about marking them).
+its traffic, like any other request's.
 """
 
 from __future__ import annotations
@@ -160,11 +160,12 @@ def resolve_deployment(params: dict[str, str | None]) -> Any:
     from ..serving_api import get_deployment
 
     ref = params.get("deployment")
-    if not ref and params.get("monitor"):
+    monitor_ref = params.get("monitor")
+    if not ref and monitor_ref:
         try:
-            monitor = get_monitor(params["monitor"])
+            monitor = get_monitor(monitor_ref)
         except NotFound:
-            raise AppMessage("Unknown monitor", f"There is no monitor {params['monitor']!r}."
+            raise AppMessage("Unknown monitor", f"There is no monitor {monitor_ref!r}."
                              ) from None
         ref = monitor.deployment_id
         if not ref:
@@ -273,7 +274,7 @@ class WhatIf:
         self.calls += 1
         try:
             predictions, proba = self.predictor.predict_rows(rows)
-        except Exception as exc:  # noqa: BLE001 - shown in the page
+        except Exception as exc:  # shown in the page
             self.result.value = error_html(exc, "The model could not predict")
             return
         self.result.value = result_html(predictions[0], proba[0] if proba else None, self.classes)
@@ -319,7 +320,7 @@ def whatif_app(params: dict[str, str | None]) -> Any:
         starts: dict[str, dict[str, Any]] = {}
         try:
             latest = latest_inputs(deployment.id)
-        except Exception:  # noqa: BLE001 - the middle of the ranges is a fine start too
+        except Exception:  # the middle of the ranges is a fine start too
             latest = None
         if latest:
             starts["latest prediction"] = latest

@@ -64,8 +64,8 @@ def _patch_wrappers(patches: Patches, base: type) -> None:
             )
 
 
-def _subclasses(cls: type) -> set[type]:
-    found = set()
+def _subclasses(cls: type[Any]) -> set[type]:
+    found: set[type] = set()
     for sub in cls.__subclasses__():
         found |= {sub, *_subclasses(sub)}
     return found
@@ -119,7 +119,8 @@ def _describe_lightgbm(args: tuple, kwargs: dict) -> tuple[FitRun, Any]:
         for data, metric, value, *_ in env.evaluation_result_list or []:
             fit_run.log_metric(f"{data}-{metric}", value, env.iteration)
 
-    record.order = 100  # after LightGBM's own callbacks (early stopping's is 30)
+    # LightGBM sorts callbacks by their order attribute: after its own (early stopping's is 30)
+    record.__dict__["order"] = 100
     if len(args) > 9:  # callbacks given by position: add ours to that list
         args[9].append(record)
     else:

@@ -186,6 +186,7 @@ class FitRun:
 
             system.track(self)
         else:
+            assert active is not None  # not owned: there is an active run
             self.id = active.id
             self.key = active.id
             self.experiment_id = active.data["experiment_id"]
@@ -240,7 +241,7 @@ class FitRun:
             try:
                 key = validate_key(str(key), "param")
                 text = param_value(value, key) if _plain(value) else str(value)[:1000]
-            except Exception:  # noqa: BLE001 - an odd param is left out, not fatal
+            except Exception:  # an odd param is left out, not fatal
                 continue
             if key in logged and logged[key] != text:
                 warn_once(
@@ -316,7 +317,7 @@ def autologged(original: Callable, describe: Callable[..., Any]) -> Callable:
             fit_run = after = None
             try:
                 fit_run, after = describe(args, kwargs)
-            except Exception as exc:  # noqa: BLE001 - never break the user's fit
+            except Exception as exc:  # never break the user's fit
                 warn_once("before", f"could not start logging this fit: {exc}")
             try:
                 result = original(*args, **kwargs)
@@ -327,7 +328,7 @@ def autologged(original: Callable, describe: Callable[..., Any]) -> Callable:
             try:
                 if after is not None:
                     after(result)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 warn_once("after", f"could not log this fit's results: {exc}")
             if fit_run is not None:
                 fit_run.finish("finished")

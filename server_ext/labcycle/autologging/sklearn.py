@@ -66,7 +66,7 @@ def _describe(args: tuple, kwargs: dict) -> tuple[FitRun, Any]:
     )
     try:
         fit_run.log_params(estimator.get_params(deep=True))
-    except Exception as exc:  # noqa: BLE001 - a custom estimator may break get_params
+    except Exception as exc:  # a custom estimator may break get_params
         warn_once("params", f"could not read the params of {type(estimator).__name__}: {exc}")
     x, y = _xy(args, kwargs)
 
@@ -119,7 +119,7 @@ def _log_after_fit(fit_run: FitRun, estimator: Any, x: Any, y: Any, config: Any)
     for what, step in steps:
         try:
             step()
-        except Exception as exc:  # noqa: BLE001 - one failed part must not lose the others
+        except Exception as exc:  # one failed part must not lose the others
             warn_once(
                 f"sklearn-{what}",
                 f"could not log {what} of {type(estimator).__name__}: {type(exc).__name__}: {exc}",

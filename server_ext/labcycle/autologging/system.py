@@ -85,13 +85,13 @@ def _gpu_reader() -> Any:
             ]
 
         return read_nvml if handles else None
-    except Exception:  # noqa: BLE001 - no NVIDIA library or no GPU
+    except Exception:  # no NVIDIA library or no GPU
         pass
     smi = shutil.which("nvidia-smi")
     if smi is None:
         return None
 
-    def read_smi() -> list[tuple[float, float]]:
+    def read_smi() -> list[tuple[float, ...]]:
         out = subprocess.run(
             [smi, "--query-gpu=utilization.gpu,memory.used", "--format=csv,noheader,nounits"],
             capture_output=True,
@@ -140,7 +140,7 @@ class _Sampler:
         while not _stop.wait(self.interval):
             try:
                 self.once()
-            except Exception as exc:  # noqa: BLE001 - sampling must never end the process
+            except Exception as exc:  # sampling must never end the process
                 warn_once("system", f"system metrics sampling failed: {exc}")
 
     def once(self) -> None:

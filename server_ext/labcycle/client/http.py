@@ -163,7 +163,7 @@ class HttpTransport(Transport):
     def list_experiments(self) -> list[dict[str, Any]]:
         return self._request("GET", "experiments", params={"max_results": 1000})["items"]
 
-    # -- model registry (issue 4) ------------------------------------------------------
+    # -- model registry ------------------------------------------------------
     def _model(self, name: str, *parts: Any) -> str:
         return "/".join(["models", self._id(name), *(self._id(str(p)) for p in parts)])
 

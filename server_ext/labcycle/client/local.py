@@ -19,7 +19,7 @@ from .transport import Transport
 class LocalTransport(Transport):
     def __init__(self, services: Services, user: str | None = None) -> None:
         self.services = services
-        self.user = user or local_user()
+        self.user: str = user or local_user()
         self.hub = LocalHub(services, self.user)
         self.lineage = LocalLineage(services, self.user)
         self.serving = LocalServing(services, self.user)
@@ -78,7 +78,7 @@ class LocalTransport(Transport):
     def list_experiments(self) -> list[dict[str, Any]]:
         return self.services.projects.list_experiments(max_results=1000)["items"]
 
-    # -- model registry (issue 4) ------------------------------------------------------
+    # -- model registry ------------------------------------------------------
     def create_model_version(self, name: str, **fields: Any) -> dict[str, Any]:
         return self.services.registry.create_version(name, actor=self.user, **fields)
 

@@ -79,7 +79,7 @@ class Transport(ABC):
     @abstractmethod
     def list_experiments(self) -> list[dict[str, Any]]: ...
 
-    # -- model registry (issue 4) ------------------------------------------------------
+    # -- model registry ------------------------------------------------------
     @abstractmethod
     def create_model_version(self, name: str, **fields: Any) -> dict[str, Any]: ...
 

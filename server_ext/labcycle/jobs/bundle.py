@@ -44,7 +44,7 @@ def _python(source: str) -> str:
         from IPython.core.inputtransformer2 import TransformerManager
 
         return TransformerManager().transform_cell(source)
-    except Exception:  # noqa: BLE001 - a cell IPython cannot read imports nothing we can see
+    except Exception:  # a cell IPython cannot read imports nothing we can see
         return source
 
 
@@ -73,7 +73,7 @@ def imported_names(source: str) -> set[str]:
 
 
 def _package_files(folder: Path) -> list[Path]:
-    files = []
+    files: list[Path] = []
     for root, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
         files.extend(Path(root) / n for n in sorted(names) if n.endswith(".py"))

@@ -99,7 +99,7 @@ class Dispatcher:
         """Mark jobs of dead servers/workers failed (or re-queue them)."""
         try:
             changed = self.services.jobs.recover(host=self.host)
-        except Exception:  # noqa: BLE001 - recovery must not stop the server from starting
+        except Exception:  # recovery must not stop the server from starting
             log.exception("LabCycle: could not recover jobs left running")
             return []
         if changed:
@@ -150,7 +150,7 @@ class Dispatcher:
             for job_id in running:
                 try:
                     self.services.jobs.requeue_or_fail(job_id, self.stop_reason)
-                except Exception:  # noqa: BLE001
+                except Exception:
                     log.exception("LabCycle: could not record job %s as stopped", job_id)
         if self.wake in self.services.jobs.listeners:
             self.services.jobs.listeners.remove(self.wake)
@@ -160,7 +160,7 @@ class Dispatcher:
         while not self._stop.is_set():
             try:
                 self.tick()
-            except Exception:  # noqa: BLE001 - keep dispatching; say what went wrong
+            except Exception:  # keep dispatching; say what went wrong
                 log.exception("LabCycle dispatcher error")
             self._wake.wait(self.poll_interval)
             self._wake.clear()
@@ -202,7 +202,7 @@ class Dispatcher:
             for job in claimed:
                 try:
                     executor.submit(job)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     log.exception("LabCycle: could not hand job %s to the executor", job["id"])
                     jobs.requeue_or_fail(job["id"], f"the executor refused the job: {exc}")
             return len(claimed)

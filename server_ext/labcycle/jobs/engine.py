@@ -79,7 +79,7 @@ class SpareKernels:
         km = KernelManager(kernel_name=kernel_name)
         try:
             await km.start_kernel(extra_arguments=[HISTORY_ARGUMENT], env=dict(env), cwd=cwd)
-        except Exception:  # noqa: BLE001 - a job then starts its own kernel, as without spares
+        except Exception:  # a job then starts its own kernel, as without spares
             return
         self.spare = {"kernel_name": kernel_name, "km": km, "env": dict(env), "cwd": cwd,
                       "started": time.monotonic()}
@@ -200,7 +200,7 @@ class LabCycleEngine(NBClientEngine):
     """NBClientEngine + kernel env/cwd + cell progress + kernel pid."""
 
     @classmethod
-    def execute_managed_notebook(  # noqa: PLR0913 - papermill's calling convention
+    def execute_managed_notebook(  # papermill's calling convention
         cls,
         nb_man: Any,
         kernel_name: str,
@@ -236,18 +236,21 @@ class LabCycleEngine(NBClientEngine):
         spare = None
         if spares is not None and kernel_env is not None and kernel_cwd is not None:
             spare = spares.take(kernel_name, kernel_env)
-        own_kernel = {k: v for k, v in (("env", kernel_env), ("cwd", kernel_cwd)) if v is not None}
-        common = {"on_kernel_start": on_kernel_start, "spares": spares, "spare_env": spare_env,
-                  "restart_kwargs": own_kernel}
-        if spare is not None:
-            client = _Client(nb_man, km=spare["km"], spare_cwd=spare_cwd or spare["cwd"],
+        own_kernel: dict[str, Any] = {k: v for k, v in (("env", kernel_env), ("cwd", kernel_cwd))
+                                      if v is not None}
+        if spare is not None and kernel_env is not None and kernel_cwd is not None:
+            client = _Client(nb_man, km=spare["km"], on_kernel_start=on_kernel_start,
+                             spares=spares, spare_env=spare_env,
+                             spare_cwd=spare_cwd or spare["cwd"], restart_kwargs=own_kernel,
                              bootstrap=bootstrap_code(spare, kernel_env, kernel_cwd),
-                             **common, **final_kwargs)
+                             **final_kwargs)
             start_kwargs: dict[str, Any] = {"cleanup_kc": True}  # the job owns the adopted kernel
             if on_kernel_start is not None:
                 on_kernel_start(_kernel_pid(spare["km"]))
         else:
-            client = _Client(nb_man, spare_cwd=spare_cwd, **common, **final_kwargs)
+            client = _Client(nb_man, on_kernel_start=on_kernel_start, spares=spares,
+                             spare_env=spare_env, spare_cwd=spare_cwd, restart_kwargs=own_kernel,
+                             **final_kwargs)
             start_kwargs = dict(own_kernel)
         return client.execute(**start_kwargs)
 

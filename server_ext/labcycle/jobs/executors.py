@@ -91,7 +91,7 @@ class Executor:
             with contextlib.suppress(Exception):
                 callback()
 
-    def start(self) -> None:  # noqa: B027 - optional hook
+    def start(self) -> None:  # optional hook
         """Prepare (connect, warm up)."""
 
     def submit(self, job: dict[str, Any]) -> None:
@@ -103,11 +103,11 @@ class Executor:
     def active(self) -> int:
         raise NotImplementedError
 
-    def kill(self, job_id: str) -> bool:  # noqa: ARG002
+    def kill(self, job_id: str) -> bool:
         """Stop a job's worker the hard way (its own watchdog did not); True if done."""
         return False
 
-    def shutdown(self) -> None:  # noqa: B027 - optional hook
+    def shutdown(self) -> None:  # optional hook
         """Stop workers."""
 
 
@@ -144,7 +144,7 @@ def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str
                 return
             try:
                 status = run_job(services, job_id, kernel_env, spares)
-            except BaseException as exc:  # noqa: BLE001 - report, never die silently
+            except BaseException as exc:  # report, never die silently
                 status = None
                 log.exception("LabCycle worker: job %s: %s", job_id, exc)
             try:
@@ -475,7 +475,7 @@ class DaskExecutor(Executor):
                 try:
                     result = future.result(timeout=5)
                     finished.append(Finished(job_id, result.get("status")))
-                except Exception as exc:  # noqa: BLE001 - the worker died, the task was lost
+                except Exception as exc:  # the worker died, the task was lost
                     finished.append(Finished(job_id, None, lost=f"the Dask task failed: {exc}"))
         return finished
 

@@ -221,13 +221,13 @@ class JobRun:
             watchdog.start()
             try:
                 self.execute(notebook, cwd)
-            except BaseException as exc:  # noqa: BLE001 - every failure is recorded
+            except BaseException as exc:  # every failure is recorded
                 return self.on_failure(exc)
             return self.on_complete()
         except LabCycleError as exc:
             return self._finish("failed", exc.message, {"reason": "invalid", "message": exc.message},
                                 run_status="failed")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             log.exception("LabCycle job %s failed before it ran", self.job_id)
             return self._finish("failed", f"{type(exc).__name__}: {exc}",
                                 {"reason": "internal", "message": str(exc)}, run_status="failed")
@@ -266,7 +266,7 @@ class JobRun:
         )
         self.run_id = run["id"]
         # The kernel needs only the run id; the rest is written while it starts.
-        self._sidecar = threading.Thread(target=self._record_start, args=(parameters,),
+        self._sidecar: threading.Thread | None = threading.Thread(target=self._record_start, args=(parameters,),
                                          name="labcycle-job-start", daemon=True)
         self._sidecar.start()
         return notebook, cwd, git
@@ -277,10 +277,11 @@ class JobRun:
             self.jobs.report(self.job_id, run_id=self.run_id, worker_pid=os.getpid(),
                              worker_host=socket.gethostname())
             if parameters:
+                assert self.run_id is not None  # the run was created before this thread
                 self.services.tracking.log_params(
                     self.run_id, {k: param_text(v) for k, v in parameters.items()},
                     actor=self.job["created_by"])
-        except Exception as exc:  # noqa: BLE001 - reported with the job's end
+        except Exception as exc:  # reported with the job's end
             self._sidecar_error = exc
 
     def _join_sidecar(self) -> None:
@@ -448,7 +449,7 @@ class JobRun:
                 self.services.artifacts.log_file(self.run_id, EXECUTED_ARTIFACT, str(output),
                                                  actor=self.job["created_by"],
                                                  media_type="application/x-ipynb+json")
-            except Exception:  # noqa: BLE001 - the status matters more than the artifact
+            except Exception:  # the status matters more than the artifact
                 log.exception("LabCycle job %s: could not store the executed notebook",
                               self.job_id)
 
@@ -467,7 +468,7 @@ class JobRun:
             tags["labcycle.error.evalue"] = str(detail["evalue"])[:10000]
         try:
             self.services.tracking.set_tags(self.run_id, tags, actor=self.job["created_by"])
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("LabCycle job %s: could not tag the run", self.job_id)
 
     def _finish(self, status: str, error: str | None, detail: dict | None,
@@ -515,7 +516,7 @@ class JobRun:
                 try:
                     if self.jobs.cancel_requested(self.job_id):
                         reason = "cancelled"
-                except Exception:  # noqa: BLE001 - the store may be busy; try again
+                except Exception:  # the store may be busy; try again
                     continue
             if reason:
                 with self._lock:
@@ -555,7 +556,7 @@ def run_job(services: Services, job_id: str, kernel_env: dict[str, str],
 def warm_up() -> None:
     """Import what a job needs once, so a pooled worker starts jobs without that cost."""
     import nbclient  # noqa: F401
-    import papermill  # noqa: F401
+    import papermill
     import papermill.translators  # noqa: F401
 
     from . import engine  # noqa: F401

@@ -59,7 +59,7 @@ MODEL_DIR = "/srv/model"
 HASH_DIR = "/etc/labcycle/api-key"
 HASH_FILE = f"{HASH_DIR}/hash"
 #: the pods' only writable folder (the root file system is read-only)
-TMP_DIR = "/tmp"  # noqa: S108 - an emptyDir volume of the pod
+TMP_DIR = "/tmp"  # an emptyDir volume of the pod
 UID = 10001
 #: Kubernetes versions the manifests are validated against in the tests (oldest, newest)
 K8S_VERSIONS = ("1.30.0", "1.37.0")

@@ -118,7 +118,7 @@ def infer_signature(input_example: Any, model: Any = None,
             data = frame if kind == "dataframe" else frame.to_numpy()
             predicted = np.asarray(model.predict(data))
             outputs[0]["dtype"] = _dtype_name(pd.Series(predicted.ravel()))
-        except Exception:  # noqa: BLE001 - the signature is a description, not a test
+        except Exception:  # the signature is a description, not a test
             pass
         classes = getattr(model, "classes_", None)
         if classes is not None:

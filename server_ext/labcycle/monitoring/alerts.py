@@ -155,7 +155,7 @@ class AllowList:
 _HOST_ENTRY = re.compile(r"^[a-z0-9*](?:[a-z0-9*.-]{0,251}[a-z0-9*])?$")
 
 
-def parse_allow(allow: Sequence[str] | str | None) -> AllowList:
+def parse_allow(allow: Sequence[str] | str | AllowList | None) -> AllowList:
     """Parse allow-list entries (host names, ``*.`` patterns, CIDRs or single addresses).
 
     Call it once when reading the configuration to report a bad entry early;
@@ -739,8 +739,10 @@ def build_message(
         raise ValueError(f"action must be one of {sorted(EVENTS)}, not {action!r}")
     event = EVENTS[action]
     drift = check.get("drift") or {}
-    columns = drift.get("columns") if isinstance(drift.get("columns"), Mapping) else {}
-    drifted = []
+    columns = drift.get("columns")
+    if not isinstance(columns, Mapping):
+        columns = {}
+    drifted: list[dict[str, Any]] = []
     for name, col in columns.items():
         if isinstance(col, Mapping) and col.get("drifted"):
             drifted.append(

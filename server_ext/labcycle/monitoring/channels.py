@@ -454,7 +454,8 @@ class AlertDelivery:
         """Deliver once; return a note for a partial success, raise _Transient/_Permanent."""
         kind = job.channel.get("type")
         if kind == "webhook":
-            return self._post(job)
+            self._post(job)
+            return None
         if kind == "email":
             return self._mail(job)
         raise _Permanent(f"unknown channel type {kind!r}")

@@ -729,6 +729,7 @@ def _numeric_drift(
             histogram_sorted(cur, edges) / cur.size,
         )
     if distinct <= FEW_VALUES:  # a handful of values: shown as categories (counted above)
+        assert counts is not None  # few distinct values: counted above
         keys, rc, cc = counts
         histogram = _categorical_histogram(list(keys.tolist()), rc, cc)
     else:

@@ -117,6 +117,6 @@ def capture_local_code(transport: Any, run_id: str, notebook_path: str | None = 
                 continue
             transport.upload_artifact(run_id, CODE_PREFIX + relative, path)
             stored.append(CODE_PREFIX + relative)
-        except Exception as exc:  # noqa: BLE001 - one unreadable file must not end the others
+        except Exception as exc:  # one unreadable file must not end the others
             print(f"LabCycle: could not store local module {relative}: {exc}", file=sys.stderr)
     return stored

@@ -23,7 +23,7 @@ _packages_cache: tuple[tuple, dict[str, str]] | None = None
 def _package_folders_state() -> tuple:
     """The modification times of the folders on sys.path: installing or removing a
     package changes its folder's, so a cached package list is known to be stale."""
-    state = []
+    state: list[tuple[str, int | None]] = []
     for entry in sys.path:
         try:
             state.append((entry, os.stat(entry or ".").st_mtime_ns))
@@ -41,7 +41,8 @@ def installed_packages() -> dict[str, str]:
         return dict(_packages_cache[1])
     packages = {}
     for dist in metadata.distributions():
-        name = dist.metadata.get("Name")
+        # typeshed's PackageMetadata protocol has no get(); the object is an email Message
+        name = dist.metadata.get("Name")  # type: ignore[attr-defined]
         if name:
             packages[name.lower()] = dist.version
     result = dict(sorted(packages.items()))

@@ -134,7 +134,7 @@ def server_api_url(serverapp: ServerApp) -> str | None:
     if getattr(serverapp, "sock", ""):
         return None
     ip = serverapp.ip
-    if ip in ("", "localhost", "0.0.0.0", "*"):  # noqa: S104 - loopback reaches all of these
+    if ip in ("", "localhost", "0.0.0.0", "*"):  # loopback reaches all of these
         ip = "127.0.0.1"
     elif ip == "::":
         ip = "::1"
@@ -159,19 +159,25 @@ class LabCycleApp(ExtensionApp):
     _exported: dict[str, str]
     _withheld: dict[str, str]
 
+    @property
+    def _server(self) -> ServerApp:
+        assert self.serverapp is not None  # jupyter_server sets it before any of our hooks
+        return self.serverapp
+
     def initialize_settings(self) -> None:
         from .openapi import build_document
 
         self._exported, self._withheld = {}, {}
         self.options = LabCycle(parent=self)
         self.settings[OPTIONS_KEY] = self.options
-        self.settings[OPENAPI_KEY] = build_document(self.serverapp.base_url)
-        self.app_kernels = AppKernels(self.serverapp.kernel_manager,
+        self.settings[OPENAPI_KEY] = build_document(self._server.base_url)
+        self.app_kernels = AppKernels(self._server.kernel_manager,
                                       limit=self.options.max_app_kernels,
                                       cull_after_s=self.options.app_kernel_cull_s)
         self.settings[APP_KERNELS_KEY] = self.app_kernels
         try:
-            self.services = self.options.services_class.from_config(self.options)
+            factory: Any = self.options.services_class  # any class with a from_config
+            self.services = factory.from_config(self.options)
         except Exception as exc:  # keep the routes up: they answer 503 with the reason
             # a LabCycle error says what to fix (install psycopg, s3fs...): no traceback
             self.log.error("LabCycle cannot open its store: %s", exc,
@@ -196,7 +202,7 @@ class LabCycleApp(ExtensionApp):
         jobs = getattr(self.services, "jobs", None)
         if jobs is not None:  # notebooks and cwds of jobs, sweeps, schedules stay in the root
             jobs.contents_root = os.path.abspath(
-                os.path.expanduser(self.serverapp.root_dir or os.getcwd()))
+                os.path.expanduser(self._server.root_dir or os.getcwd()))
         self.log.info(
             "LabCycle: metadata at %s, artifacts at %s",
             _safe_url(self.options.db_url),
@@ -216,7 +222,7 @@ class LabCycleApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: ServerApp) -> None:
         # The port is final only now (ServerApp.port_retries may have moved it).
         self.export_api_environment()
-        from ..jobs.server import start_dispatcher  # the job queue (issue 3)
+        from ..jobs.server import start_dispatcher  # the job queue
 
         self.dispatcher = start_dispatcher(self)
         self.start_deployment_supervisor()
@@ -224,25 +230,25 @@ class LabCycleApp(ExtensionApp):
         self.app_kernels.start()  # culls app kernels whose page never connected
 
     def start_deployment_supervisor(self) -> None:
-        """Model servers (issue 4): start, health-check, restart and re-adopt deployments.
+        """Model servers: start, health-check, restart and re-adopt deployments.
         Their processes outlive this server; the next one adopts them."""
         from ..serving.supervisor import Supervisor
         from .handlers_deployments import SUPERVISOR_KEY
 
         if getattr(self.services, "deployments", None) is None:
             return
-        self.supervisor = Supervisor(self.services, self.options.home).start()
+        self.supervisor: Supervisor | None = Supervisor(self.services, self.options.home).start()
         self.settings[SUPERVISOR_KEY] = self.supervisor
 
     def start_scheduler(self) -> None:
-        """One loop for timed work: job schedules, sweeps (issue 3), monitor checks (issue 5)."""
+        """One loop for timed work: job schedules, sweeps, monitor checks."""
         from ..services.scheduler import Scheduler
 
         if getattr(self.services, "schedules", None) is None:
             return
         monitors = getattr(self.services, "monitors", None)
         if monitors is not None:  # links in alerts and the webhook policy come from the config
-            monitors.app_base_url = self.options.public_url or server_api_url(self.serverapp)
+            monitors.app_base_url = self.options.public_url or server_api_url(self._server)
             monitors.webhook_allow = list(self.options.webhook_allow)
         self.scheduler = Scheduler(self.services, interval=self.options.scheduler_interval)
         self.scheduler.start()
@@ -254,10 +260,10 @@ class LabCycleApp(ExtensionApp):
         if DB_URL_ENV in os.environ and self.options.db_url:  # the trait has read it first
             self._withheld[DB_URL_ENV] = os.environ.pop(DB_URL_ENV)
         values = {}
-        url = server_api_url(self.serverapp)
+        url = server_api_url(self._server)
         if url:
             values[API_URL_ENV] = url
-        token = getattr(self.serverapp.identity_provider, "token", "")
+        token = getattr(self._server.identity_provider, "token", "")
         if not token and hub_user():  # JupyterHub's server token authenticates as its user
             token = os.environ.get("JUPYTERHUB_API_TOKEN", "")
         if token:
@@ -286,8 +292,9 @@ class LabCycleApp(ExtensionApp):
         if getattr(self, "dispatcher", None) is not None:  # stops job workers; may take seconds
             await asyncio.get_running_loop().run_in_executor(None, self.dispatcher.stop)
             self.dispatcher = None
-        if getattr(self, "supervisor", None) is not None:  # deployments keep running
-            await asyncio.get_running_loop().run_in_executor(None, self.supervisor.stop)
+        supervisor = getattr(self, "supervisor", None)
+        if supervisor is not None:  # deployments keep running
+            await asyncio.get_running_loop().run_in_executor(None, supervisor.stop)
             self.supervisor = None
         for name, value in getattr(self, "_exported", {}).items():
             if os.environ.get(name) == value:
@@ -309,5 +316,5 @@ def _safe_url(url: str) -> str:
         from sqlalchemy.engine import make_url
 
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - only for a log line
+    except Exception:  # only for a log line
         return "(unparsable URL)"

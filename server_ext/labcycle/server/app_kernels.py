@@ -69,7 +69,7 @@ class AppKernels:
                 continue
             try:
                 connections = self.kernel_manager.kernel_model(kernel_id).get("connections", 0)
-            except Exception:  # noqa: BLE001 - it went away meanwhile
+            except Exception:  # it went away meanwhile
                 self.kernels.pop(kernel_id, None)
                 continue
             if connections:
@@ -96,7 +96,7 @@ class AppKernels:
             await asyncio.sleep(interval)
             try:
                 await self.cull()
-            except Exception:  # noqa: BLE001 - culling must never stop
+            except Exception:  # culling must never stop
                 log.exception("LabCycle: culling app kernels failed")
 
     async def stop(self) -> None:

@@ -1,4 +1,4 @@
-"""Project roles in the REST API, through jupyter_server's authorizer (issue 6, users & roles).
+"""Project roles in the REST API, through jupyter_server's authorizer (users & roles).
 
 Every LabCycle handler method is decorated with jupyter_server's ``@authorized``, which asks
 ``handler.authorizer.is_authorized(handler, user, action, resource)``. For LabCycle

@@ -31,8 +31,8 @@ from tornado import web
 
 try:  # Voila is a dependency; the route is left out when it cannot be imported
     from voila.handler import VoilaHandler
-except Exception:  # noqa: BLE001 - pragma: no cover
-    VoilaHandler = None  # type: ignore[assignment,misc]
+except Exception:  # pragma: no cover
+    VoilaHandler = None
 
 from ..apps.launch import APP_NAME, ROUTE, app_names, apps_dir
 from .app_kernels import APP_KERNELS_KEY

@@ -20,6 +20,7 @@ from urllib.parse import quote
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized
 from tornado import web
+from tornado.http1connection import HTTP1Connection
 
 from ..errors import InvalidInput
 from ..store.artifacts import CHUNK, validate_artifact_path
@@ -93,7 +94,9 @@ class ArtifactHandler(LabCycleHandler):
     _media: str | None = None
     _storing = False
 
-    async def prepare(self) -> None:
+    # jupyter_server's JupyterHandler and APIHandler annotate prepare() differently, so no
+    # override can match both
+    async def prepare(self) -> None:  # type: ignore[override]
         await super().prepare()  # authentication, XSRF, origin
         if self.request.method != "PUT" or self._finished:
             return
@@ -117,7 +120,9 @@ class ArtifactHandler(LabCycleHandler):
         validate_artifact_path(path)
         self._media = self._media_type()
         await self.call(self.services.tracking.get_run, run_id)  # 404 before the body
-        self.request.connection.set_max_body_size(limit)
+        connection = self.request.connection
+        assert isinstance(connection, HTTP1Connection)  # Tornado serves HTTP/1.x only
+        connection.set_max_body_size(limit)
         self._upload = await self.call(_Upload, limit, self.labcycle_options.upload_tmp_dir)
 
     async def data_received(self, chunk: bytes) -> None:

@@ -1,4 +1,4 @@
-"""REST handlers of the hub (issue 6, H): project members, activity, import of a folder,
+"""REST handlers of the hub: project members, activity, import of a folder,
 reviews of model versions and their review bundle. Projects themselves and the audit log
 are served by :mod:`.handlers` (``ProjectsHandler``, ``ProjectHandler``, ``AuditHandler``).
 """

@@ -82,7 +82,8 @@ class MlflowHandler(LabCycleHandler):
         if isinstance(exc, web.HTTPError) and not isinstance(exc, MlflowError):
             codes = {403: "PERMISSION_DENIED", 401: "UNAUTHENTICATED", 404: "ENDPOINT_NOT_FOUND",
                      405: "ENDPOINT_NOT_FOUND", 413: "INVALID_PARAMETER_VALUE"}
-            message = (exc.log_message % exc.args if exc.args else exc.log_message) or ""
+            text = exc.log_message or ""
+            message = text % exc.args if exc.args and text else text
             if exc.status_code == 403:
                 message = ("Forbidden: send the Jupyter server's token (MLFLOW_TRACKING_TOKEN, "
                            "sent as 'Authorization: Bearer <token>').")

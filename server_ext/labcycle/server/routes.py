@@ -402,7 +402,7 @@ ROUTES: tuple[Route, ...] = (
         query=body.ListAuditQuery,
         response=out.AuditEventList,
     ),
-    # notebook jobs (issue 3)
+    # notebook jobs
     R("GET", "jobs", JobsHandler, "list_jobs", "List notebook jobs, newest first",
       query=job_body.ListJobsQuery, response=job_out.JobList),
     R("POST", "jobs", JobsHandler, "submit_job",
@@ -412,7 +412,7 @@ ROUTES: tuple[Route, ...] = (
       response=job_out.Job),
     R("POST", "jobs/{job_id}/cancel", JobCancelHandler, "cancel_job",
       "Cancel a pending or running job (the kernel is stopped)", response=job_out.Job),
-    # sweeps, schedules, reproduce (issue 3)
+    # sweeps, schedules, reproduce
     R("GET", "sweeps", SweepsHandler, "list_sweeps", "List sweeps, newest first",
       query=sweep_body.ListSweepsQuery, response=sweep_out.SweepList),
     R("POST", "sweeps", SweepsHandler, "create_sweep",
@@ -446,7 +446,7 @@ ROUTES: tuple[Route, ...] = (
       "get_reproduction_report",
       "What differs between the run and its reproduction (or any run: against=RUN_ID)",
       query=sweep_body.ReportQuery, response=sweep_out.ReproductionReport),
-    # model registry (issue 4)
+    # model registry
     R("GET", "models", ModelsHandler, "list_models", "List registered models, last changed first",
       query=body.Query, response=model_out.RegisteredModelList),
     R("GET", "models/{name}", ModelHandler, "get_model",
@@ -476,7 +476,7 @@ ROUTES: tuple[Route, ...] = (
       body=model_body.SetAlias, response=model_out.ModelVersion),
     R("DELETE", "models/{name}/aliases/{alias}", ModelAliasHandler, "delete_model_alias",
       "Remove an alias", status=204),
-    # deployments (issue 4: serving)
+    # deployments (serving)
     R("GET", "deployments", DeploymentsHandler, "list_deployments", "List deployments, newest first",
       query=deploy_body.ListDeploymentsQuery, response=deploy_out.DeploymentList),
     R("POST", "deployments", DeploymentsHandler, "create_deployment",
@@ -497,7 +497,7 @@ ROUTES: tuple[Route, ...] = (
     R("POST", "deployments/{deployment_id}/feedback", FeedbackHandler, "log_ground_truth",
       "Record the ground truth of a prediction by its id",
       body=deploy_body.GroundTruth, response=deploy_out.FeedbackLogged, status=201),
-    # monitors (issue 5: drift and performance checks, alerts)
+    # monitors (drift and performance checks, alerts)
     R("GET", "monitors", MonitorsHandler, "list_monitors",
       "List monitors, newest first, with their health and latest check",
       query=monitor_body.ListMonitorsQuery, response=monitor_out.MonitorList),
@@ -526,7 +526,7 @@ ROUTES: tuple[Route, ...] = (
     R("GET", "monitors/{monitor_id}/performance", MonitorPerformanceHandler,
       "get_monitor_performance", "Model performance per time window, from the ground truth",
       query=monitor_body.PerformanceQuery, response=monitor_out.PerformanceHistory),
-    # hub: projects' members and activity, reviews of model versions (issue 6, H)
+    # hub: projects' members and activity, reviews of model versions
     R("GET", "projects/{project_id}/activity", ProjectActivityHandler, "get_project_activity",
       "What happened in the project and everything in it (audit events), newest first",
       query=hub_body.ActivityQuery, response=hub_out.Activity),
@@ -551,7 +551,7 @@ ROUTES: tuple[Route, ...] = (
       "get_review_bundle", "The review bundle: a self-contained HTML model card with data, "
       "metrics, lineage, deployments, monitoring status, reviews and audit trail",
       response=BINARY),
-    # hub: notes and comments, full-text search (issue 6, I)
+    # hub: notes and comments, full-text search
     R("GET", "notes", NotesHandler, "list_notes",
       "Notes oldest first, by entity, author, mentioned user, parent or anchored run",
       query=note_body.ListNotesQuery, response=note_out.NoteList),
@@ -572,7 +572,7 @@ ROUTES: tuple[Route, ...] = (
       query=note_body.SearchQuery, response=note_out.SearchResults),
     R("POST", "search/reindex", SearchReindexHandler, "reindex_search",
       "Rebuild the search index from the store", response=note_out.Reindexed),
-    # hub: lineage of any entity, run comparison and notebook diff (issue 6, K)
+    # hub: lineage of any entity, run comparison and notebook diff
     R("GET", "lineage/{entity_type}/{entity_id}", LineageHandler, "get_lineage",
       "The lineage graph around an entity, from the recorded links: upstream (datasets, "
       "notebook, run, job...), downstream (model versions, deployments, monitors...) or both",

@@ -1,4 +1,4 @@
-"""Request models of the hub's projects, members, reviews and audit browse (issue 6, H).
+"""Request models of the hub's projects, members, reviews and audit browse.
 
 Shapes only; the rules (name syntax, roles, policy) live in services/projects.py,
 services/access.py and services/reviews.py.

@@ -91,64 +91,64 @@ class Services:
 
     @cached_property
     def registry(self) -> RegistryService:
-        """Registered models, versions and aliases (issue 4)."""
+        """Registered models, versions and aliases."""
         return RegistryService(self.store, self.blobs)
 
     @cached_property
     def deployments(self) -> DeploymentService:
-        """Model deployments and their prediction logs (issue 4, serving)."""
+        """Model deployments and their prediction logs (serving)."""
         return DeploymentService(self)
 
     @cached_property
     def monitors(self) -> MonitorService:
-        """Drift and performance monitors of deployments, their checks and alerts (issue 5)."""
+        """Drift and performance monitors of deployments, their checks and alerts."""
         from .monitors import MonitorService
 
         return MonitorService(self)
 
     @cached_property
     def notes(self) -> NoteService:
-        """Markdown notes and comments on any entity, mentions, cell anchors (issue 6, hub)."""
+        """Markdown notes and comments on any entity, mentions, cell anchors (hub)."""
         from .notes import NoteService
 
         return NoteService(self.store, self.blobs)
 
     @cached_property
     def search(self) -> SearchService:
-        """Full-text search across the hub (issue 6); the index: services/search_index.py."""
+        """Full-text search across the hub; the index: services/search_index.py."""
         from .search import SearchService
 
         return SearchService(self.store, self.blobs)
 
     @cached_property
     def entities(self) -> EntityService:
-        """Entity references (type, id) → title, status, project, url (issue 6, hub)."""
+        """Entity references (type, id) → title, status, project, url (hub)."""
         from .entities import EntityService
 
         return EntityService(self.store)
 
     @cached_property
     def lineage(self) -> LineageService:
-        """The lineage graph of any entity, from the recorded links (issue 6, hub)."""
+        """The lineage graph of any entity, from the recorded links (hub)."""
         from .lineage import LineageService
 
         return LineageService(self.store)
 
     @cached_property
     def compare(self) -> CompareService:
-        """Run comparison (2–50 runs) and notebook snapshot diffs (issue 6, hub)."""
+        """Run comparison (2–50 runs) and notebook snapshot diffs (hub)."""
         from .compare import CompareService
 
         return CompareService(self.store, self.artifacts)
 
     @cached_property
     def access(self) -> AccessService:
-        """Project roles and the projects of entities (issue 6: users and roles)."""
+        """Project roles and the projects of entities (users and roles)."""
         return self.projects.access
 
     @cached_property
     def reviews(self) -> ReviewService:
-        """Reviews of model versions, the approval policy and review bundles (issue 6)."""
+        """Reviews of model versions, the approval policy and review bundles."""
         from .reviews import ReviewService
 
         return ReviewService(self)

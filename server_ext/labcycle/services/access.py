@@ -1,4 +1,4 @@
-"""Project roles: who may read, write and govern a project's entities (issue 6, users & roles).
+"""Project roles: who may read, write and govern a project's entities (users & roles).
 
 Rules
 -----

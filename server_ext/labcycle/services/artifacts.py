@@ -48,8 +48,8 @@ def out_of_order(executed: list[dict[str, Any]], notebook: dict) -> bool | None:
     would not have. None when no executed cell can be placed.
     """
     cells = notebook.get("cells", [])
-    by_id = {cell.get("id"): i for i, cell in enumerate(cells) if cell.get("id")}
-    by_source: dict[str, int] = {}
+    by_id: dict[Any, int] = {cell.get("id"): i for i, cell in enumerate(cells) if cell.get("id")}
+    by_source: dict[Any, int] = {}
     for i, cell in enumerate(cells):
         source = cell.get("source", "")
         by_source.setdefault("".join(source) if isinstance(source, list) else source, i)
@@ -186,7 +186,7 @@ class ArtifactService:
             return 0
         with self.store.write() as conn:
             self._require_run(conn, run_id)
-            seq = conn.execute(select(func.coalesce(func.max(C.c.seq), 0)).where(C.c.run_id == run_id)).scalar()
+            seq = conn.execute(select(func.coalesce(func.max(C.c.seq), 0)).where(C.c.run_id == run_id)).scalar_one()
             for offset, row in enumerate(rows, start=1):
                 row.update(run_id=run_id, seq=seq + offset)
             conn.execute(insert(C), rows)

@@ -34,7 +34,7 @@ NotFound names the unknown ids), ``metric`` (must be logged by at least one run)
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select, text
@@ -70,14 +70,14 @@ def downsample(points: list[tuple[int, float]], max_points: int = MAX_POINTS) ->
     keep = {0, n - 1}
     inner = n - 2
     values = [p[1] for p in points]
-    has_nan = any(v != v for v in values)  # noqa: PLR0124 - NaN is the one value != itself
+    has_nan = any(v != v for v in values)  # NaN is the one value != itself
     for b in range(buckets):  # point 1 + x is in bucket (x * buckets) // inner, as in SQL
         start = 1 + -(-(b * inner) // buckets)
         end = 1 + -(-((b + 1) * inner) // buckets)
         if end <= start:
             continue
         if has_nan:
-            window = [i for i in range(start, end) if values[i] == values[i]]  # noqa: PLR0124
+            window: Sequence[int] = [i for i in range(start, end) if values[i] == values[i]]
             if not window:
                 keep.add(start)  # an all-NaN bucket: one NaN marks the gap
                 continue
@@ -166,7 +166,9 @@ def _same(values: list[Any]) -> bool:
 
 def _table(run_ids: list[str], by_run: dict[str, dict[str, Any]]) -> dict[str, Any]:
     keys = sorted({k for values in by_run.values() for k in values})
-    rows, differing, constant = [], [], []
+    rows: list[dict[str, Any]] = []
+    differing: list[str] = []
+    constant: list[str] = []
     for key in keys:
         values = [by_run.get(r, {}).get(key) for r in run_ids]
         differs = not _same(values)
@@ -199,8 +201,8 @@ def _parallel(run_ids: list[str], params: dict[str, dict[str, str]], table: dict
     for key in keys:
         values = {r: params[r].get(key) for r in run_ids}
         present = [v for v in values.values() if v is not None]
-        numbers = [_number(v) for v in present]
-        if present and all(n is not None for n in numbers):
+        numbers = [n for n in map(_number, present) if n is not None]
+        if present and len(numbers) == len(present):
             dimensions.append({"key": key, "kind": "numeric", "min": min(numbers),
                                "max": max(numbers)})
             for r, v in values.items():
@@ -211,7 +213,7 @@ def _parallel(run_ids: list[str], params: dict[str, dict[str, str]], table: dict
             dimensions.append({"key": key, "kind": "categorical", "categories": categories})
             for r, v in values.items():
                 encoded[r][key] = None if v is None else index[v]
-    rows = [{"run_id": r, "values": encoded[r],
+    rows: list[dict[str, Any]] = [{"run_id": r, "values": encoded[r],
              "metric": metrics.get(r, {}).get(metric) if metric else None} for r in run_ids]
     metric_values = [row["metric"] for row in rows if row["metric"] is not None
                      and not _is_nan(row["metric"]) and math.isfinite(row["metric"])]

@@ -14,6 +14,7 @@ and costs a microsecond per request to check (compared in constant time).
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import json
 import math
@@ -81,7 +82,7 @@ def free_port(host: str = "127.0.0.1") -> int:
 
 
 def url_for(host: str, port: int) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host  # noqa: S104
+    shown = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
     if ":" in shown:
         shown = f"[{shown}]"
     return f"http://{shown}:{port}/"
@@ -256,18 +257,18 @@ class DeploymentService:
         self.services = services
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         return self.services.store
 
     @property
-    def registry(self):  # noqa: ANN201
+    def registry(self):
         registry = getattr(self.services, "registry", None)
         if registry is None:
             raise NotFound("The model registry is not available in this installation.")
         return registry
 
     # -- reading -----------------------------------------------------------------------------
-    def _load(self, conn, ref: str) -> Deployment:  # noqa: ANN001
+    def _load(self, conn, ref: str) -> Deployment:
         return load_by_ref(conn, T, ref, "deployment")
 
     def get(self, ref: str, *, secret: bool = False) -> dict[str, Any]:
@@ -302,7 +303,7 @@ class DeploymentService:
             if key not in signatures:
                 try:
                     signatures[key] = self.resolve_versions(d["model_ref"], d.get("traffic"))[0][0].get("signature")
-                except Exception:  # noqa: BLE001 - only for the example
+                except Exception:  # only for the example
                     signatures[key] = None
             d["curl_example"] = curl_example(d["url"], signatures[key], bool(d.get("api_key_required")))
             d["try_url"] = try_url(base_url, d)
@@ -323,14 +324,14 @@ class DeploymentService:
                          latency_ms=latency.get("p50"), latency_p99_ms=latency.get("p99"))
         return ds[0] if one else ds
 
-    def running(self) -> list[dict[str, Any]]:
+    def running(self) -> builtins.list[dict[str, Any]]:
         """Every deployment that should run, with its key hash (for the supervisor)."""
         with self.store.read() as conn:
             rows = conn.execute(select(T).where(T.c.desired == "running")).all()
             return [_row(r, secret=True) for r in rows]
 
     # -- versions ------------------------------------------------------------------------------
-    def resolve_versions(self, model_ref: str, traffic: dict[str, float] | None) -> list[tuple[dict, float]]:
+    def resolve_versions(self, model_ref: str, traffic: dict[str, float] | None) -> builtins.list[tuple[dict, float]]:
         """``[(version dict, percentage)]`` that ``model_ref`` and ``traffic`` point at now."""
         if not traffic:
             return [(self.registry.resolve(model_ref), 100.0)]
@@ -344,10 +345,10 @@ class DeploymentService:
         try:
             versions = [(v, pct) for v, pct in self.resolve_versions(d["model_ref"], d["traffic"])
                         if pct > 0]
-        except Exception as exc:  # noqa: BLE001 - reported, the old versions keep serving
+        except Exception as exc:  # reported, the old versions keep serving
             error = getattr(exc, "message", None) or str(exc)
         reviews = getattr(self.services, "reviews", None)
-        if versions and reviews is not None:  # unapproved versions are held back (issue 6)
+        if versions and reviews is not None:  # unapproved versions are held back
             versions, held = reviews.gate_target(d, versions)
             error = error or held
         if versions:
@@ -355,8 +356,8 @@ class DeploymentService:
             error = error or untrusted
         return {"deployment": d, "versions": versions, "error": error}
 
-    def _trust(self, conn: Any, *, actor: str, deployment: str, versions: list[tuple[dict, float]],
-               trusted: Any, already: list[str]) -> list[str]:
+    def _trust(self, conn: Any, *, actor: str, deployment: str, versions: builtins.list[tuple[dict, float]],
+               trusted: Any, already: builtins.list[str]) -> builtins.list[str]:
         """The ids the deployer trusts after this change; a 400 when a version needs trust
         that is not given. Each new trust decision is audited (``model.load.trusted``)."""
         if not isinstance(trusted, bool):
@@ -376,7 +377,7 @@ class DeploymentService:
                    "flavor": v.get("flavor"), "purpose": "deploy", "deployment": deployment})
         return list(already) + [v["id"] for v in new]
 
-    def _require_approved(self, versions: list[tuple[dict, float]]) -> None:
+    def _require_approved(self, versions: builtins.list[tuple[dict, float]]) -> None:
         """409 if a version's project requires approval and the version has none."""
         reviews = getattr(self.services, "reviews", None)
         if reviews is not None:
@@ -394,7 +395,7 @@ class DeploymentService:
                                "'churn/3'.", field="model")
         model_ref = model_ref.strip()
         versions = self.resolve_versions(model_ref, validate_traffic(traffic))  # fails early
-        self._require_approved(versions)  # a project's approval policy (issue 6)
+        self._require_approved(versions)  # a project's approval policy
         model_name = versions[0][0].get("model_name") or model_name_of(model_ref)
         if name is None:
             name = re.sub(r"[^A-Za-z0-9._-]+", "-", model_ref).strip("-")[:80] or "model"
@@ -477,9 +478,10 @@ class DeploymentService:
         log_url = self.services.blobs.url if register else None
         result = export(version, folder, Path(out), trusted=trusted, deployment_id=deployment_id,
                         log_url=log_url, storage_env=env, **options)
-        result["log_url_is_local"] = bool(log_url) and "://" not in log_url
+        result["log_url_is_local"] = bool(log_url) and "://" not in (log_url or "")
         if not register:
             return result
+        assert deployment_id is not None  # made above when registering
         base = validate_name(f"{result['name']}-k8s", "name", 90)
         name, n = base, 2
         while self._name_taken(name):

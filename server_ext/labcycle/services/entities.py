@@ -31,7 +31,7 @@ Other areas can add types (e.g. ``note``) with :func:`register_resolver`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -159,15 +159,16 @@ def _runs(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
             for r in rows}
 
 
-def _version_projects(conn: Connection, rows: list[Any]) -> dict[str, tuple[str | None, str | None]]:
+def _version_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[str | None, str | None]]:
     """version id → (project_id, project_name): the owning project (:mod:`.ownership`),
     else the project name its lineage JSON names (a project that no longer exists)."""
     from .ownership import project_map
 
     pids = project_map(conn, "model_version", sorted({r.id for r in rows}))
-    out = {}
+    out: dict[str, tuple[str | None, str | None]] = {}
     for r in rows:
-        pid = (pids.get(r.id) or [None])[0]
+        owners = pids.get(r.id)
+        pid = owners[0] if owners else None
         name = None
         if pid is None and isinstance(r.lineage, dict):
             name = r.lineage.get("project_name") if isinstance(r.lineage.get("project_name"), str) else None
@@ -231,7 +232,7 @@ def _datasets(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {r.id: {"title": r.name} for r in rows}
 
 
-def _deployment_projects(conn: Connection, rows: list[Any]) -> dict[str, tuple[str | None, str | None]]:
+def _deployment_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[str | None, str | None]]:
     from .registry import normalise_name
 
     keys: dict[str, str] = {}
@@ -240,13 +241,13 @@ def _deployment_projects(conn: Connection, rows: list[Any]) -> dict[str, tuple[s
             keys[r.id] = normalise_name(r.model_name)[1]
         except InvalidInput:
             continue
-    models = {}
+    models: dict[str, str] = {}
     if keys:
         models = dict(conn.execute(
             select(RM.c.name_key, RM.c.id).where(RM.c.name_key.in_(sorted(set(keys.values()))))
         ).all())
     by_model = _model_projects(conn, sorted(set(models.values())))
-    return {dep: by_model.get(models.get(key), (None, None)) for dep, key in keys.items()}
+    return {dep: by_model.get(models.get(key, ""), (None, None)) for dep, key in keys.items()}
 
 
 def _deployments(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -338,8 +339,8 @@ def describe_many(
         resolver = _RESOLVERS.get(entity_type)
         if resolver is None:  # e.g. notes before their area registered a resolver
             continue
-        for entity_id, info in resolver(conn, ids).items():
-            found[(entity_type, entity_id)] = info
+        for entity_id, resolved in resolver(conn, ids).items():
+            found[(entity_type, entity_id)] = resolved
     absent = [ref for ref in dict.fromkeys(clean) if ref not in found]
     if absent and missing == "raise":
         entity_type, entity_id = absent[0]

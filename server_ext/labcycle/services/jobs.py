@@ -11,6 +11,7 @@ results back here, from any process or machine that reaches the store.
 
 from __future__ import annotations
 
+import builtins
 import keyword
 import math
 import os
@@ -18,6 +19,7 @@ import re
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -217,7 +219,7 @@ def pid_alive(pid: int | None, started_ms: int | None = None) -> bool:
             return False
         # A reused pid belongs to a process created after the job's worker died.
         return not (started_ms and proc.create_time() * 1000 > started_ms + 1000)
-    except Exception:  # noqa: BLE001 - NoSuchProcess, AccessDenied (alive but not ours)...
+    except Exception:  # NoSuchProcess, AccessDenied (alive but not ours)...
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -384,9 +386,9 @@ class JobService:
             raise NotFound(f"No job with id {job_id!r}.", field="job_id")
         return job_dict(row)
 
-    def list(  # noqa: A003 - the interface other services code against
+    def list(  # the interface other services code against
         self,
-        status: str | list[str] | None = None,
+        status: str | Sequence[str] | None = None,
         sweep_id: str | None = None,
         schedule_id: str | None = None,
         max_results: Any = None,
@@ -458,10 +460,10 @@ class JobService:
                     self._changed.wait(sleep)
 
     # -- for the dispatcher and the workers ---------------------------------------------------
-    def claim(self, dispatcher_id: str, executor: str, *, job_ids: list[str] | None = None,
+    def claim(self, dispatcher_id: str, executor: str, *, job_ids: builtins.list[str] | None = None,
               limit: int = 1, pid: int | None = None, host: str | None = None,
               created_by: str | None = None, status: str = "running",
-              ) -> list[dict[str, Any]]:
+              ) -> builtins.list[dict[str, Any]]:
         """Atomically move up to ``limit`` pending jobs to ``status`` for this dispatcher:
         ``running`` (a local worker starts it now) or ``queued`` (a cluster executor holds it
         until a worker :meth:`start` s it); only ``created_by``'s jobs when given (a hub
@@ -596,7 +598,7 @@ class JobService:
         return new_status
 
     def recover(self, *, host: str | None = None, actor: str = "labcycle",
-                reason: str = SERVER_STOPPED, only_dispatcher_prefix: str | None = None) -> list[str]:
+                reason: str = SERVER_STOPPED, only_dispatcher_prefix: str | None = None) -> builtins.list[str]:
         """Jobs left ``running`` by a dead server/worker: failed with ``reason`` or re-queued.
 
         A job is dead when its worker ran on this host and its pid is gone (or it never
@@ -623,13 +625,13 @@ class JobService:
                 changed.append(row.id)
         return changed
 
-    def running_ids(self, dispatcher_id: str) -> list[str]:
+    def running_ids(self, dispatcher_id: str) -> builtins.list[str]:
         with self.store.read() as conn:
             return list(conn.execute(select(J.c.id).where(and_(
                 J.c.status.in_(ACTIVE_STATUSES), J.c.claimed_by == dispatcher_id))).scalars())
 
     @staticmethod
-    def _pending(job_ids: list[str] | None, created_by: str | None) -> Any:
+    def _pending(job_ids: builtins.list[str] | None, created_by: str | None) -> Any:
         query = select(J.c.id).where(J.c.status == "pending")
         if job_ids is not None:
             query = query.where(J.c.id.in_(job_ids))
@@ -637,7 +639,7 @@ class JobService:
             query = query.where(J.c.created_by == created_by)
         return query
 
-    def pending_count(self, job_ids: list[str] | None = None,
+    def pending_count(self, job_ids: builtins.list[str] | None = None,
                       created_by: str | None = None) -> int:
         from sqlalchemy import func
 
@@ -645,7 +647,7 @@ class JobService:
         with self.store.read() as conn:
             return int(conn.execute(query).scalar() or 0)
 
-    def unfinished(self, job_ids: list[str]) -> list[str]:
+    def unfinished(self, job_ids: builtins.list[str]) -> builtins.list[str]:
         with self.store.read() as conn:
             return list(conn.execute(select(J.c.id).where(and_(
                 J.c.id.in_(job_ids), or_(J.c.status == "pending",

@@ -37,6 +37,7 @@ reference but its ``url_hint`` is the artifact's REST path.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -110,7 +111,7 @@ class _Walker:
         self.conn = conn
         self.limit = limit  # rows per query: a project with 10,000 runs stops at the cap
 
-    def _all(self, stmt: Any, step: _Step) -> list[Any]:
+    def _all(self, stmt: Any, step: _Step) -> Sequence[Any]:
         rows = self.conn.execute(stmt.limit(self.limit + 1)).all()
         if len(rows) > self.limit:
             step.hit_limit = True
@@ -164,7 +165,9 @@ class _Walker:
         for r in rows:
             by_run[r.run_id][r.path] = r
         for run_id, found in by_run.items():
-            r = found[snapshot_path(found)]  # the snapshot reproduce() would re-execute
+            path = snapshot_path(found)  # the snapshot reproduce() would re-execute
+            assert path is not None  # the query selected snapshot paths only
+            r = found[path]
             key = _k("notebook", f"{run_id}/{r.path}")
             title = (r.notebook_path or r.path).replace("\\", "/").rsplit("/", 1)[-1]
             step.synthetic[key] = {
@@ -264,7 +267,7 @@ class _Walker:
         models = dict(self.conn.execute(select(RM.c.name_key, RM.c.id).where(
             RM.c.name_key.in_(sorted({k[0] for k in keys.values()})))).all())
         model_ids = sorted(set(models.values()))
-        versions = defaultdict(dict)  # model id → number → version id
+        versions: dict[str, dict[int, str]] = defaultdict(dict)  # model id → number → version id
         for r in self.conn.execute(select(MV.c.id, MV.c.model_id, MV.c.version)
                                    .where(MV.c.model_id.in_(model_ids))):
             versions[r.model_id][r.version] = r.id

@@ -57,6 +57,7 @@ from .mlflow_wire import (
     _int,
     _max_results,
     _ms,
+    _optional_text,
     _pairs,
     _points,
     _tag_list,
@@ -120,6 +121,7 @@ class MlflowCompat(MlflowModels):
 
     def buffer_point(self, run_id: str, actor: str, point: tuple[str, float, int, int]) -> None:
         """Buffer a point of an admitted run (the caller checked :meth:`admitted`)."""
+        assert self.buffer is not None  # admitted() is True only with a buffer
         self.buffer.add(run_id, actor, point)
 
     # -- dispatch ---------------------------------------------------------------------------
@@ -246,7 +248,7 @@ class MlflowCompat(MlflowModels):
 
     @staticmethod
     def _run_id(params: dict) -> str:
-        return _text(params, "run_id", required=False) or _text(params, "run_uuid")
+        return _optional_text(params, "run_id") or _text(params, "run_uuid")
 
     def create_run(self, params: dict, actor: str) -> dict:
         tags = _pairs(params.get("tags"), "tags")
@@ -256,7 +258,7 @@ class MlflowCompat(MlflowModels):
         start = params.get("start_time")
         run = self.services.tracking.create_run(
             actor=actor,
-            experiment_id=self._experiment_id(_text(params, "experiment_id", required=False) or "0"),
+            experiment_id=self._experiment_id(_optional_text(params, "experiment_id") or "0"),
             name=name,
             source="script",
             start_time=None if start in (None, "") else to_int(_int(start, "start_time"),
@@ -338,7 +340,7 @@ class MlflowCompat(MlflowModels):
             return {"runs": []}
         page = self.services.tracking.search_runs(
             experiment_ids=[self._experiment_id(i) for i in ids],
-            filter=translate_filter(_text(params, "filter", required=False)),
+            filter=translate_filter(_optional_text(params, "filter")),
             order_by=translate_order_by(params.get("order_by")) or None,
             max_results=_max_results(params, 1000),
             page_token=params.get("page_token") or None,

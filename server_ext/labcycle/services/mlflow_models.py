@@ -34,6 +34,7 @@ from .mlflow_wire import (
     _max_results,
     _ms,
     _name_filter,
+    _optional_text,
     _pairs,
     _tag_list,
     _text,
@@ -97,8 +98,8 @@ class MlflowModels:
 
     def create_logged_model(self, params: dict, actor: str) -> dict:
         experiment_id = self._experiment_id(_text(params, "experiment_id"))
-        name = _text(params, "name", required=False) or "model"
-        run_id = _text(params, "source_run_id", required=False)
+        name = _optional_text(params, "name") or "model"
+        run_id = _optional_text(params, "source_run_id")
         tracking = self.services.tracking
         if run_id is None:  # a model logged outside a run: it gets a run of its own
             run_id = tracking.create_run(actor=actor, experiment_id=experiment_id,

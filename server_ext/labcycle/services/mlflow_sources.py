@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
@@ -179,7 +179,7 @@ class SqlSource:
         self.engine = create_engine(url)
         try:
             tables = set(inspect(self.engine).get_table_names())
-        except Exception as exc:  # noqa: BLE001 - any driver error means "not readable"
+        except Exception as exc:  # any driver error means "not readable"
             raise InvalidInput(
                 f"Cannot open {self.location} as a database: {exc}", field="from"
             ) from None
@@ -197,7 +197,7 @@ class SqlSource:
             )
         self.tables = tables
 
-    def _rows(self, sql: str, **params: Any) -> list[Any]:
+    def _rows(self, sql: str, **params: Any) -> Sequence[Any]:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:

@@ -74,11 +74,17 @@ def _ms(text: str | None) -> int | None:
     return None if text is None else int(datetime.fromisoformat(text).timestamp() * 1000)
 
 
-def _text(params: dict, name: str, *, required: bool = True) -> str | None:
+def _text(params: dict, name: str) -> str:
+    """A required string parameter."""
+    value = _optional_text(params, name)
+    if value is None:
+        raise invalid(f"Missing value for required parameter '{name}'.")
+    return value
+
+
+def _optional_text(params: dict, name: str) -> str | None:
     value = params.get(name)
     if value is None or value == "":
-        if required:
-            raise invalid(f"Missing value for required parameter '{name}'.")
         return None
     if not isinstance(value, str):
         raise invalid(f"Parameter '{name}' must be a string, not {type(value).__name__}.")
@@ -194,7 +200,9 @@ def parse_artifact_path(path: str) -> Location:
         validate_artifact_path(path)  # no '..', no absolute paths, no encoded separators
     found = _MODEL_PATH.match(path)
     if found:
-        run_id = _MODEL_ID.match(found.group(1)).group(1)
+        model = _MODEL_ID.match(found.group(1))
+        assert model is not None  # _MODEL_PATH's first group is a model id
+        run_id = model.group(1)
         return Location(run_id, f"{MODELS_DIR}/{found.group(1)}", found.group(2))
     found = _RUN_PATH.match(path)
     if found:

@@ -155,7 +155,9 @@ def validate_features(features: Any) -> list[str] | None:
 def _window_since(window: dict[str, Any], now: int) -> int | None:
     if "last" not in window:
         return None
-    amount, unit = _LAST.match(window["last"]).groups()
+    match = _LAST.match(window["last"])
+    assert match is not None  # validate_window accepted it
+    amount, unit = match.groups()
     return now - int(amount) * _UNIT_MS[unit]
 
 
@@ -233,7 +235,7 @@ class MonitorService:
         self._delivery = None
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         return self.services.store
 
     # -- reading -------------------------------------------------------------------------------
@@ -340,9 +342,9 @@ class MonitorService:
         if target is not None and (not isinstance(target, str) or not 0 < len(target) <= 250):
             raise InvalidInput("target must name the reference data's label column.",
                                field="target")
-        default_name = dep["name"] if dep else f"datasets-{current_id[:8]}"
+        default_name = dep["name"] if dep else f"datasets-{(current_id or '')[:8]}"
         name = validate_name(name or f"{default_name}-monitor", "name")
-        values = {
+        values: dict[str, Any] = {
             "window": validate_window(window),
             "features": validate_features(features),
             "thresholds": validate_thresholds(thresholds),
@@ -536,7 +538,7 @@ class MonitorService:
             status, error = result.pop("status"), None
         except LabCycleError as exc:
             result, status, error = {}, "error", exc.message
-        except Exception as exc:  # noqa: BLE001 - a broken check is recorded, not raised
+        except Exception as exc:  # a broken check is recorded, not raised
             log.exception("LabCycle: check of monitor %s failed", row.id)
             result, status, error = {}, "error", f"{type(exc).__name__}: {exc}"
         drift = result.get("drift") or {}
@@ -668,7 +670,7 @@ class MonitorService:
                       now_ms=now, cooldown_s=row.cooldown_s)
 
     @property
-    def delivery(self):  # noqa: ANN201
+    def delivery(self):
         """The background sender of alerts (one per process, started on first use)."""
         if self._delivery is None:
             from ..monitoring.channels import AlertDelivery, SmtpSettings
@@ -715,7 +717,7 @@ class MonitorService:
                     attempts=int(record.get("attempts") or 0), error=record.get("error"),
                     summary=str(record.get("summary") or "")[:4000], created_at=now_ms(),
                     sent_at=record.get("sent_at")))
-        except Exception:  # noqa: BLE001 - the log must not kill the delivery thread
+        except Exception:  # the log must not kill the delivery thread
             log.exception("LabCycle: could not record an alert delivery")
 
     def close(self, timeout: float = 10.0) -> None:

@@ -71,7 +71,9 @@ def _output_text(output: Any) -> str:
             lines += [_ANSI.sub("", t) for t in tb if isinstance(t, str)]
         return "\n".join(lines) + "\n"
     if kind in ("execute_result", "display_data", "pyout", "update_display_data"):
-        data = output.get("data") if isinstance(output.get("data"), dict) else {}
+        data = output.get("data")
+        if not isinstance(data, dict):
+            data = {}
         parts = []
         for mime in sorted(data):
             value = data[mime]
@@ -94,7 +96,8 @@ class Cell:
                  "outputs_text", "outputs_hash")
 
     def __init__(self, index: int, raw: Any) -> None:
-        raw = raw if isinstance(raw, dict) else {}
+        if not isinstance(raw, dict):
+            raw = {}
         self.index = index
         cid = raw.get("id")
         self.id = cid if isinstance(cid, str) and cid and len(cid) <= 256 else None
@@ -103,10 +106,16 @@ class Cell:
         source = _text(raw.get("source", raw.get("input")))
         self.source_truncated = len(source) > MAX_SOURCE_CHARS
         self.source = source[:MAX_SOURCE_CHARS]
-        meta = raw.get("metadata") if isinstance(raw.get("metadata"), dict) else {}
-        tags = meta.get("tags") if isinstance(meta.get("tags"), list) else []
+        meta = raw.get("metadata")
+        if not isinstance(meta, dict):
+            meta = {}
+        tags = meta.get("tags")
+        if not isinstance(tags, list):
+            tags = []
         self.tags = [t for t in tags if isinstance(t, str)]
-        outputs = raw.get("outputs") if isinstance(raw.get("outputs"), list) else []
+        outputs = raw.get("outputs")
+        if not isinstance(outputs, list):
+            outputs = []
         text = "".join(_output_text(o) for o in outputs)
         # Whether outputs changed is decided on everything but counts and metadata.
         canon = [{k: v for k, v in o.items() if k not in ("execution_count", "metadata")}
@@ -192,15 +201,15 @@ def _align_by_source(a: list[Cell], b: list[Cell]) -> list[tuple[Cell | None, Ce
         pairs += [(a[i], None, False) for i in range(i1 + n, i2)]
         pairs += [(None, b[j], False) for j in range(j1 + n, j2)]
     # A removed and an added cell with the same source: one cell that moved.
-    removed = {}
-    for index, (x, y, _) in enumerate(pairs):
-        if y is None and x is not None:
-            removed.setdefault(x.key, []).append(index)
+    removed: dict[str, list[int]] = {}
+    for index, (before, after, _) in enumerate(pairs):
+        if after is None and before is not None:
+            removed.setdefault(before.key, []).append(index)
     merged: list[tuple[Cell | None, Cell | None, bool] | None] = list(pairs)
-    for index, (x, y, _) in enumerate(pairs):
-        if x is None and y is not None and removed.get(y.key):
-            gone = removed[y.key].pop(0)
-            merged[index] = (pairs[gone][0], y, True)
+    for index, (before, after, _) in enumerate(pairs):
+        if before is None and after is not None and removed.get(after.key):
+            gone = removed[after.key].pop(0)
+            merged[index] = (pairs[gone][0], after, True)
             merged[gone] = None
     return [p for p in merged if p is not None]
 
@@ -263,6 +272,7 @@ def diff_notebooks(a: list[Cell], b: list[Cell], *, max_output_chars: Any = None
     detailed, truncated = 0, False
     for x, y, moved in pairs:
         cell = y or x
+        assert cell is not None  # a pair has a cell on one side at least
         entry: dict[str, Any] = {
             "a_index": x.index if x else None, "b_index": y.index if y else None,
             "id": cell.id, "cell_type": cell.cell_type, "moved": moved,
@@ -305,6 +315,7 @@ def diff_notebooks(a: list[Cell], b: list[Cell], *, max_output_chars: Any = None
 def _detail(entry: dict[str, Any], x: Cell | None, y: Cell | None, out_cap: int) -> None:
     if x is None or y is None:
         cell = y or x
+        assert cell is not None  # a pair has a cell on one side at least
         entry["source"] = cell.source
         entry["outputs_text"] = cell.cap(out_cap)
         entry["outputs_truncated"] = len(cell.outputs_text) > out_cap

@@ -163,9 +163,12 @@ class NoteService:
                                    f"{cell_index}; give one of them or both matching.",
                                    field="anchor.cell_index")
             cell_index = found
-        elif cell_index >= len(cells):
-            raise InvalidInput(f"anchor.cell_index: {artifact} of run {run_id} has "
-                               f"{len(cells)} cells (0-{len(cells) - 1}).", field="anchor.cell_index")
+        else:
+            assert cell_index is not None  # the anchor has a cell_id or a cell_index (above)
+            if cell_index >= len(cells):
+                raise InvalidInput(f"anchor.cell_index: {artifact} of run {run_id} has "
+                                   f"{len(cells)} cells (0-{len(cells) - 1}).",
+                                   field="anchor.cell_index")
         cell = cells[cell_index]
         source = cell.get("source", "")
         source = "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else source
@@ -296,7 +299,7 @@ class NoteService:
             if row is None:
                 raise NotFound(f"No note with id {note_id!r}.")
             replies = conn.execute(select(func.count()).select_from(N)
-                                   .where(N.c.parent_id == note_id)).scalar()
+                                   .where(N.c.parent_id == note_id)).scalar_one()
         return note_dict(row, replies)
 
     def list(
@@ -340,7 +343,7 @@ class NoteService:
                 rows = [r for r in rows if isinstance(r.anchor, dict)
                         and r.anchor.get("run_id") == rows_run][offset:offset + limit + 1]
             ids = [r.id for r in rows[:limit]]
-            counts = dict(conn.execute(
+            counts: dict[str, int] = dict(conn.execute(
                 select(N.c.parent_id, func.count()).where(N.c.parent_id.in_(ids))
                 .group_by(N.c.parent_id)
             ).all()) if ids else {}

@@ -1,6 +1,6 @@
 """Projects and experiments: the folders that every run belongs to.
 
-Projects are also the hub's top entities (issue 6): a Markdown README (``description``),
+Projects are also the hub's top entities: a Markdown README (``description``),
 owners and members with roles (:mod:`.access`), tags, a status (active/archived), the git
 repository they live in, a policy (``settings``: ``require_approval``, ``approvers``), an
 activity feed (the audit log of everything that belongs to them) and an import of a folder
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import configparser
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -201,6 +202,7 @@ class ProjectService:
             query = query.where(P.c.status == status)
         if member:
             query = query.where(P.c.id.in_(select(PM.c.project_id).where(PM.c.user == member)))
+        page: Sequence[Any]
         if tag:  # few projects: filtering tags (a JSON list) in Python stays portable
             with self.store.read() as conn:
                 rows = [r for r in conn.execute(query.order_by(P.c.name)).all()

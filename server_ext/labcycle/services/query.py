@@ -123,6 +123,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
             )
         pos = m.end()
         kind = m.lastgroup
+        assert kind is not None  # every alternative of _TOKEN is a named group
         if kind == "ws":
             continue
         value = m.group()
@@ -135,14 +136,15 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 
 def parse_field(raw: str, field_name: str = "filter") -> Field:
     if "." in raw.split("`", 1)[0]:
-        entity, key = raw.split(".", 1)
-        entity = _ENTITY_ALIASES.get(entity.lower())
-        if entity is None:
+        prefix, key = raw.split(".", 1)
+        alias = _ENTITY_ALIASES.get(prefix.lower())
+        if alias is None:
             raise InvalidInput(
                 f"Unknown field {raw!r}: use metrics.KEY, params.KEY, tags.KEY or a run attribute "
                 f"({', '.join(sorted(ATTRIBUTES))}).",
                 field=field_name,
             )
+        entity = alias
     else:
         entity, key = "attributes", raw
     if key.startswith("`") and key.endswith("`"):
@@ -179,14 +181,14 @@ def _literal(kind: str, value: str) -> Any:
                     field="filter",
                 )
             return number
-        number = float(value)
-        if not math.isfinite(number):
+        decimal = float(value)
+        if not math.isfinite(decimal):
             raise InvalidInput(
                 f"filter: the number {value[:30]} is too large for a 64-bit float (at most "
                 "about 1.8e308); write Infinity for an unbounded comparison.",
                 field="filter",
             )
-        return number
+        return decimal
     if kind == "kw" and value in ("true", "false"):
         return value == "true"
     raise InvalidInput(f"Expected a value (a 'string' or a number), got {value!r}.", field="filter")
@@ -222,8 +224,9 @@ class _Parser:
 
     def parse(self) -> Clause | BoolOp:
         node = self.expr()
-        if self.peek() is not None:
-            raise InvalidInput(f"Unexpected {self.peek()[1]!r} in the filter.", field="filter")
+        extra = self.peek()
+        if extra is not None:
+            raise InvalidInput(f"Unexpected {extra[1]!r} in the filter.", field="filter")
         return node
 
     def expr(self) -> Clause | BoolOp:
@@ -402,15 +405,17 @@ class RunQueryCompiler:
         return self.runs.c.id.in_(select(table.c.run_id).where(table.c.key == key, *conditions))
 
     def where(self, node: Clause | BoolOp | None) -> ColumnElement | None:
-        if node is None:
-            return None
+        return None if node is None else self._where(node)
+
+    def _where(self, node: Clause | BoolOp) -> ColumnElement:
         if isinstance(node, BoolOp):
-            parts = [self.where(item) for item in node.items]
+            parts = [self._where(item) for item in node.items]
             return and_(*parts) if node.op == "and" else or_(*parts)
         return self._clause(node)
 
     def _clause(self, clause: Clause) -> ColumnElement:
         field, op, value = clause.field, clause.op, clause.value
+        column: ColumnElement[Any]
         if field.entity == "attributes":
             column = self.runs.c[field.key]
             if field.key in TIME_ATTRIBUTES and value is not None:

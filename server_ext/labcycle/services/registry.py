@@ -35,6 +35,7 @@ import json
 import math
 import re
 import unicodedata
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import unquote
 
@@ -239,7 +240,7 @@ class RegistryService:
             "updated_at": iso(row.updated_at),
         }
 
-    def _version_dicts(self, conn: Connection, rows: list, model_name: str) -> list[dict[str, Any]]:
+    def _version_dicts(self, conn: Connection, rows: Sequence[Any], model_name: str) -> list[dict[str, Any]]:
         ids = [r.id for r in rows]
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         aliases: dict[str, list[str]] = {i: [] for i in ids}
@@ -322,7 +323,7 @@ class RegistryService:
                 MV.c.id == version_id, readable(conn, "model_version", MV.c.id))).first()
             if row is None:
                 raise NotFound(f"No model version with id {version_id!r}.", field="version_id")
-            name = conn.execute(select(RM.c.name).where(RM.c.id == row.model_id)).scalar()
+            name = conn.execute(select(RM.c.name).where(RM.c.id == row.model_id)).scalar_one()
             return self._version_dicts(conn, [row], name)[0]
 
     def resolve(self, ref: Any) -> dict[str, Any]:
@@ -350,7 +351,7 @@ class RegistryService:
             return self._version_dicts(conn, [row], model.name)[0]
 
     # -- creating versions ----------------------------------------------------------------
-    def _read_meta(self, run_id: str, source: str) -> tuple[dict[str, Any], list]:
+    def _read_meta(self, run_id: str, source: str) -> tuple[dict[str, Any], Sequence[Any]]:
         with self.store.read() as conn:
             if not conn.execute(select(R.c.id).where(R.c.id == run_id)).first():
                 raise NotFound(f"No run with id {run_id!r}.", field="run_id")
@@ -386,7 +387,7 @@ class RegistryService:
         run = conn.execute(
             select(R, E.c.name.label("experiment_name"), P.c.name.label("project_name"))
             .join(E, E.c.id == R.c.experiment_id).join(P, P.c.id == E.c.project_id)
-            .where(R.c.id == run_id)).first()
+            .where(R.c.id == run_id)).one()  # the run exists: its artifacts are the source of the version
         datasets = conn.execute(select(D.c.id, D.c.name, D.c.digest, RI.c.context)
                                 .join(RI, RI.c.dataset_id == D.c.id).where(RI.c.run_id == run_id)
                                 .order_by(D.c.name)).all()

@@ -63,7 +63,7 @@ def metric_change(a: Any, b: Any) -> dict[str, Any]:
 def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """What differs between two run details (``tracking.get_run`` dicts); ``a`` is the baseline."""
     pa, pb = a.get("packages") or {}, b.get("packages") or {}
-    packages = {
+    packages: dict[str, Any] = {
         "added": {k: pb[k] for k in sorted(set(pb) - set(pa))},
         "removed": {k: pa[k] for k in sorted(set(pa) - set(pb))},
         "changed": {k: {"a": pa[k], "b": pb[k]} for k in sorted(set(pa) & set(pb))
@@ -76,7 +76,7 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
         return {(d["dataset"]["name"], d["context"]): d["dataset"] for d in run.get("datasets", [])}
 
     da, db = inputs(a), inputs(b)
-    datasets = []
+    datasets: list[dict[str, Any]] = []
     for key in sorted(set(da) | set(db)):
         x, y = da.get(key), db.get(key)
         datasets.append({
@@ -86,21 +86,21 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             "changed": (x or {}).get("digest") != (y or {}).get("digest"),
         })
     ga, gb = a.get("git") or {}, b.get("git") or {}
-    git = {"a": ga.get("commit"), "b": gb.get("commit"),
+    git: dict[str, Any] = {"a": ga.get("commit"), "b": gb.get("commit"),
            "branch_a": ga.get("branch"), "branch_b": gb.get("branch"),
            "dirty_a": ga.get("dirty"), "dirty_b": gb.get("dirty"),
            "changed": ga.get("commit") != gb.get("commit")
            or (ga.get("dirty") and ga.get("diff") != gb.get("diff"))}
     git["changed"] = bool(git["changed"])
-    params = []
+    params: list[dict[str, Any]] = []
     for key in sorted(set(a.get("params", {})) | set(b.get("params", {}))):
         x, y = a.get("params", {}).get(key), b.get("params", {}).get(key)
         params.append({"key": key, "a": x, "b": y, "changed": x != y})
-    metrics = []
+    metrics: list[dict[str, Any]] = []
     for key in sorted(set(a.get("metrics", {})) | set(b.get("metrics", {}))):
         x, y = a.get("metrics", {}).get(key), b.get("metrics", {}).get(key)
         metrics.append({"key": key, "a": x, "b": y, **metric_change(x, y)})
-    python = {"a": a.get("python_version"), "b": b.get("python_version"),
+    python: dict[str, Any] = {"a": a.get("python_version"), "b": b.get("python_version"),
               "changed": a.get("python_version") != b.get("python_version")}
     differences = (
         int(python["changed"]) + len(packages["added"]) + len(packages["removed"])

@@ -1,4 +1,4 @@
-"""Reviews of model versions and the approval policy that gates deployments (issue 6).
+"""Reviews of model versions and the approval policy that gates deployments.
 
 A review is a decision (``approve``, ``reject``) or a ``comment`` on a model version, in
 Markdown, by a user; it records the reviewer's standing in the version's project then:
@@ -46,11 +46,11 @@ class ReviewService:
         self.services = services
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         return self.services.store
 
     @property
-    def access(self):  # noqa: ANN201
+    def access(self):
         return self.services.access
 
     # -- reading ------------------------------------------------------------------------------
@@ -217,7 +217,7 @@ class ReviewService:
         for version_id in serving:  # what it serves now, if that is approved
             try:
                 v = registry.get_version_by_id(version_id)
-            except Exception:  # noqa: BLE001 - not a version id (a fixed model file)
+            except Exception:  # not a version id (a fixed model file)
                 continue
             if not self.blocked(conn, v):
                 return v

@@ -52,11 +52,11 @@ class Scheduler:
         submitted = 0
         try:
             fired = self.services.schedules.run_due(now)
-        except Exception:  # noqa: BLE001 - the loop must survive a bad tick (store down...)
+        except Exception:  # the loop must survive a bad tick (store down...)
             log.exception("LabCycle scheduler: firing schedules failed")
         try:
             submitted = self.services.sweeps.advance_all()
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("LabCycle scheduler: advancing sweeps failed")
         self.ticks += 1
         return {"fired": fired, "sweep_jobs_submitted": submitted}

@@ -18,6 +18,7 @@ down for hours fires a missed schedule once, not once per missed occurrence.
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -268,7 +269,7 @@ class ScheduleService:
             audit(conn, actor, "schedule.delete", "schedule", schedule_id,
                   {"name": row.name, "kind": row.kind})
 
-    def history(self, schedule_id: str, max_results: Any = None) -> list[dict[str, Any]]:
+    def history(self, schedule_id: str, max_results: Any = None) -> builtins.list[dict[str, Any]]:
         """The jobs this schedule submitted, newest first (kind "job")."""
         self.get(schedule_id)
         jobs = self._services().jobs.list(schedule_id=schedule_id)
@@ -277,7 +278,7 @@ class ScheduleService:
         return items[:limit]
 
     # -- the scheduler's step ---------------------------------------------------------------
-    def claim_due(self, now: int | None = None) -> list[dict[str, Any]]:
+    def claim_due(self, now: int | None = None) -> builtins.list[dict[str, Any]]:
         """Claim every due, unpaused schedule for this process (compare-and-set)."""
         now = now_ms() if now is None else now
         with self.store.read() as conn:
@@ -308,7 +309,7 @@ class ScheduleService:
         try:
             kind = self._kind(schedule["kind"])
             result = kind.fire(self._services(), schedule) or {}
-        except Exception as exc:  # noqa: BLE001 - one failing schedule must not stop the others
+        except Exception as exc:  # one failing schedule must not stop the others
             log.warning("LabCycle: schedule %s (%s) failed: %s", schedule["id"], schedule["name"], exc)
             status, error = "error", f"{type(exc).__name__}: {exc}"[:4000]
         with self.store.write() as conn:
@@ -319,7 +320,7 @@ class ScheduleService:
                    "result": result, "error": error})
         return {"schedule_id": schedule["id"], "status": status, "result": result, "error": error}
 
-    def run_due(self, now: int | None = None) -> list[dict[str, Any]]:
+    def run_due(self, now: int | None = None) -> builtins.list[dict[str, Any]]:
         """Claim and fire every due schedule; what the scheduler loop calls each tick."""
         return [self.fire(s) for s in self.claim_due(now)]
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -177,7 +178,7 @@ class SearchService:
         self,
         q: Any = None,
         *,
-        type: Any = None,  # noqa: A002 - the REST parameter's name
+        type: Any = None,  # the REST parameter's name
         user: Any = None,
         tag: Any = None,
         project: Any = None,
@@ -197,7 +198,8 @@ class SearchService:
         since_ms = time_ms(since, "since")
         until_ms = time_ms(until, "until", end_of_day=True)
         self.ensure_index()
-        where, params = [], {}
+        where: list[str] = []
+        params: dict[str, Any] = {}
         if types:
             names = [f"type{i}" for i in range(len(types))]
             where.append(f"d.entity_type IN ({', '.join(':' + n for n in names)})")
@@ -246,7 +248,7 @@ class SearchService:
                 "d.updated_at")
 
     def _browse(self, conn: Connection, where: list[str], params: dict, limit: int,
-                offset: int) -> tuple[list, dict]:
+                offset: int) -> tuple[Sequence[Any], dict]:
         sql = (f"SELECT {self._COLUMNS}, NULL AS score, substr(d.body, 1, {SNIPPET_CHARS}) AS snip "
                "FROM search_docs d" + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY d.updated_at DESC, d.id LIMIT :limit OFFSET :offset")
@@ -254,7 +256,7 @@ class SearchService:
         return rows, {r.id: html.escape(r.snip or "", quote=False) for r in rows}
 
     def _sqlite(self, conn: Connection, parsed: ParsedQuery, where: list[str], params: dict,
-                limit: int, offset: int) -> tuple[list, dict]:
+                limit: int, offset: int) -> tuple[Sequence[Any], dict]:
         match = parsed.fts5()
         sql = (f"SELECT {self._COLUMNS}, -bm25(search_fts, 10.0, 4.0, 1.0) AS score "
                "FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid "
@@ -278,7 +280,7 @@ class SearchService:
         return rows, snippets
 
     def _postgres(self, conn: Connection, parsed: ParsedQuery, where: list[str], params: dict,
-                  limit: int, offset: int) -> tuple[list, dict]:
+                  limit: int, offset: int) -> tuple[Sequence[Any], dict]:
         expr, rank_expr, query_params = parsed.tsquery()
         sql = (f"SELECT {self._COLUMNS}, ts_rank(d.tsv, qq.r, 1) AS score "
                f"FROM search_docs d, (SELECT {expr} AS q, {rank_expr} AS r) qq "
@@ -302,7 +304,7 @@ class SearchService:
                 snippets[rowid] = _best_snippet(columns)
         return rows, snippets
 
-    def _items(self, conn: Connection, rows: list, snippets: dict) -> list[dict[str, Any]]:
+    def _items(self, conn: Connection, rows: Sequence[Any], snippets: dict) -> list[dict[str, Any]]:
         from .entities import describe_many
 
         refs = []

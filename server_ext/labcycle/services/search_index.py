@@ -32,7 +32,7 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
@@ -101,7 +101,7 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
         yield ids[i:i + _CHUNK]
 
 
-def _rows(conn: Connection, stmt: Any, column: Any, ids: list[str] | None) -> list[Any]:
+def _rows(conn: Connection, stmt: Any, column: Any, ids: list[str] | None) -> Sequence[Any]:
     """``stmt`` for all rows (ids None) or for ``column IN ids``, chunked."""
     if ids is None:
         return conn.execute(stmt).all()
@@ -237,7 +237,9 @@ def _datasets(conn: Connection, ids: list[str] | None) -> list[dict]:
     out = []
     for r in _rows(conn, select(D), D.c.id, ids):
         schema = r.schema if isinstance(r.schema, dict) else {}
-        columns = schema.get("columns") if isinstance(schema.get("columns"), list) else []
+        columns = schema.get("columns")
+        if not isinstance(columns, list):
+            columns = []
         names = [c.get("name") for c in columns if isinstance(c, dict) and c.get("name")]
         out.append(_doc("dataset", r.id, title=r.name, body=[r.source, " ".join(map(str, names))],
                         owner=r.created_by, created_at=r.created_at, updated_at=r.created_at))
@@ -348,7 +350,7 @@ def index_notebook(conn: Connection, run_id: str, artifact: str, blobs: Any, dig
                 _delete(conn, [("notebook", f"{run_id}/{artifact}")])
             else:
                 write_docs(conn, [doc])
-    except Exception:  # noqa: BLE001 - the artifact matters more than its search document
+    except Exception:  # the artifact matters more than its search document
         log.exception("LabCycle search: could not index the notebook %s of run %s", artifact, run_id)
 
 
@@ -462,7 +464,7 @@ def flush(conn: Connection) -> None:
     try:
         with conn.begin_nested():
             update(conn, pending)
-    except Exception:  # noqa: BLE001 - never fail the user's write for its search document
+    except Exception:  # never fail the user's write for its search document
         log.exception("LabCycle search: could not update the index for %s",
                       sorted(pending)[:10])
 

@@ -90,7 +90,7 @@ def expand_grid(grid: Any, field: str = "grid") -> list[dict[str, Any]]:
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
 
 
-def _sampler(spec: Any, field: str):  # noqa: ANN202 - returns a closure over one Random
+def _sampler(spec: Any, field: str):  # returns a closure over one Random
     """A function ``rng -> value`` for one parameter's spec (validated here, once)."""
     if isinstance(spec, (list, tuple)):
         spec = {"choice": list(spec)}
@@ -135,6 +135,8 @@ def _sampler(spec: Any, field: str):  # noqa: ANN202 - returns a closure over on
     if not isinstance(args, (list, tuple)) or len(args) != 2:
         raise InvalidInput(f"{field}.{kind} needs two numbers [{names[0]}, {names[1]}].",
                            field=f"{field}.{kind}")
+    low: float
+    high: float
     if kind == "randint":
         low, high = (_integer(v, f"{field}.{n}") for v, n in zip(args, names, strict=True))
     else:
@@ -194,7 +196,7 @@ def expand_trials(trials: Any, field: str = "trials") -> list[dict[str, Any]]:
     return out
 
 
-def expand(*, grid: Any = None, random: Any = None, trials: Any = None,  # noqa: A002
+def expand(*, grid: Any = None, random: Any = None, trials: Any = None,
            n_trials: Any = None, seed: Any = None) -> list[dict[str, Any]]:
     """Every trial of a sweep spec (see the module docstring)."""
     if trials is not None and (grid is not None or random is not None):

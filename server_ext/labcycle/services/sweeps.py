@@ -21,6 +21,7 @@ would only clutter the runs table.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import math
 import os
@@ -78,7 +79,7 @@ class SweepService:
         actor: str,
         notebook: str,
         grid: dict | None = None,
-        random: dict | None = None,  # noqa: A002 - the name users know
+        random: dict | None = None,  # the name users know
         trials: list | None = None,
         n_trials: int | None = None,
         seed: int | None = None,
@@ -220,7 +221,7 @@ class SweepService:
                                 .values(status="cancelled", error=error[:4000], ended_at=now,
                                         updated_at=now)).rowcount
             if done:
-                owner = conn.execute(select(SW.c.created_by).where(SW.c.id == sweep_id)).scalar()
+                owner = conn.execute(select(SW.c.created_by).where(SW.c.id == sweep_id)).scalar_one()
                 audit(conn, owner, "sweep.stop", "sweep", sweep_id, {"error": error})
 
     def _submit(self, row: Any, index: int, actor: str | None) -> dict[str, Any]:
@@ -228,7 +229,7 @@ class SweepService:
         return self.jobs.submit(
             actor=actor or row.created_by, notebook=row.notebook, parameters=row.trials[index],
             experiment=row.experiment, project=row.project, name=trial_name(row.name, index),
-            sweep_id=row.id, **{k: options.get(k) for k in JOB_OPTIONS if k in options})
+            sweep_id=row.id, **{k: options[k] for k in JOB_OPTIONS if k in options})
 
     def _resubmit_lost(self, row: Any) -> None:
         """Slots claimed by a process that died before submitting: submit those trials
@@ -253,7 +254,7 @@ class SweepService:
             done = conn.execute(update(SW).where(SW.c.id == sweep_id, SW.c.status == "running")
                                 .values(status="finished", ended_at=now, updated_at=now)).rowcount
             if done:
-                owner = conn.execute(select(SW.c.created_by).where(SW.c.id == sweep_id)).scalar()
+                owner = conn.execute(select(SW.c.created_by).where(SW.c.id == sweep_id)).scalar_one()
                 audit(conn, owner, "sweep.finish", "sweep", sweep_id, {"jobs": counts})
 
     def advance_all(self) -> int:
@@ -347,7 +348,7 @@ class SweepService:
             summary["runs"] = self.runs(sweep_id)
         return summary
 
-    def list(self, *, status: str | None = None, max_results: Any = None,  # noqa: A003
+    def list(self, *, status: str | None = None, max_results: Any = None,
              page_token: str | None = None) -> dict[str, Any]:
         limit, offset = page_bounds(max_results, page_token)
         query = select(SW)
@@ -369,7 +370,7 @@ class SweepService:
         return {"items": [self._summary(r, counts[r.id]) for r in page],
                 "next_page_token": next_token(offset, limit, len(rows))}
 
-    def runs(self, sweep_id: str) -> list[dict[str, Any]]:
+    def runs(self, sweep_id: str) -> builtins.list[dict[str, Any]]:
         """One row per trial: its parameters, job, run, run status and latest metrics."""
         validate_id(sweep_id, "sweep_id")
         with self.store.read() as conn:
@@ -395,20 +396,20 @@ class SweepService:
                 by_index[index] = job  # a re-submitted trial: the newest job wins
         out = []
         for index in range(row.n_trials):
-            job = by_index.get(index)
-            run = runs.get(job.run_id) if job is not None and job.run_id else None
+            trial_job = by_index.get(index)
+            run = runs.get(trial_job.run_id) if trial_job is not None and trial_job.run_id else None
             duration = None
-            if job is not None and job.started_at and job.ended_at:
-                duration = (job.ended_at - job.started_at) / 1000
+            if trial_job is not None and trial_job.started_at and trial_job.ended_at:
+                duration = (trial_job.ended_at - trial_job.started_at) / 1000
             out.append({
                 "trial": index,
                 "parameters": row.trials[index],
-                "job_id": job.id if job is not None else None,
-                "status": job.status if job is not None else "not_submitted",
+                "job_id": trial_job.id if trial_job is not None else None,
+                "status": trial_job.status if trial_job is not None else "not_submitted",
                 "run_id": run.id if run is not None else None,
                 "run_status": run.status if run is not None else None,
                 "metrics": metrics.get(run.id, {}) if run is not None else {},
-                "error": job.error if job is not None else None,
+                "error": trial_job.error if trial_job is not None else None,
                 "duration_s": duration,
             })
         return out

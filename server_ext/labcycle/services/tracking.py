@@ -113,7 +113,7 @@ def _clean_point_tuples(metrics: list) -> Points | None:
         except InvalidInput:
             return None
     if any(map(math.isnan, values)):
-        values = [None if v != v else v for v in values]  # NaN is stored as NULL
+        values = tuple(None if v != v else v for v in values)  # NaN is stored as NULL
     return keys, steps, values, stamps
 
 
@@ -418,7 +418,7 @@ class TrackingService:
         if fast is not None:
             return fast
         now = now_ms()
-        points = []
+        points: list[tuple[str, int, float | None, int]] = []
         append = points.append
         keys: set[str] = set()  # keys validated already in this batch
         # The hot path of bulk ingest (a batch has up to MAX_BATCH points): values of the
@@ -449,7 +449,10 @@ class TrackingService:
             if type(ts) is not int or not INT64_MIN <= ts <= INT64_MAX:
                 ts = to_int(ts, f"metrics[{i}].timestamp", now)
             append((key, step, None if value != value else value, ts))  # NaN is stored as NULL
-        return tuple(zip(*points, strict=True)) if points else NO_POINTS
+        if not points:
+            return NO_POINTS
+        keys_, steps, values, stamps = zip(*points, strict=True)
+        return keys_, steps, values, stamps
 
     def _insert_params(self, conn: Connection, run_id: str, params: dict[str, str]) -> None:
         def check(stored: dict[str, str]) -> None:
@@ -506,7 +509,9 @@ class TrackingService:
                 "VALUES (?, ?, ?, ?, ?, ?)" if self.store.is_sqlite else
                 "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
-                rows,
+                # sqlite3 and psycopg take any iterable of rows; SQLAlchemy's DBAPI protocol
+                # says Sequence
+                rows,  # type: ignore[arg-type]
             )
         # One atomic upsert: a read-then-write would let concurrent writers of the same run
         # collide on the primary key or overwrite a newer point (PostgreSQL). Sorted keys
@@ -575,7 +580,7 @@ class TrackingService:
         self,
         *,
         experiment_ids: list[str] | None = None,
-        filter: str | None = None,  # noqa: A002 - the name users know from MLflow
+        filter: str | None = None,  # the name users know from MLflow
         order_by: list[str] | str | None = None,
         max_results: Any = None,
         page_token: str | None = None,
@@ -588,7 +593,7 @@ class TrackingService:
             query = query.where(R.c.experiment_id.in_([validate_id(e, "experiment_id") for e in experiment_ids]))
         if where is not None:
             query = query.where(where)
-        clauses = []
+        clauses: list[Any] = []  # ORDER BY terms: columns and their desc()/nulls_last()
         for order in orders:
             column = self.query.order_column(order)
             clauses.append((column.desc() if order.descending else column.asc()).nulls_last())

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import functools
 import json
 import logging
 import os
@@ -178,7 +179,7 @@ class ModelServer:
                 await self.refresh()
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - keep serving what is loaded
+            except Exception:  # keep serving what is loaded
                 log.exception("LabCycle: refreshing the served versions failed")
             if not self.config.deployment_id and self.routes[1]:
                 return  # a fixed model: nothing to poll
@@ -208,7 +209,7 @@ class ModelServer:
             await self._report()
             try:
                 slot = await loop.run_in_executor(self.load_pool, self._load, ref)
-            except Exception as exc:  # noqa: BLE001 - a broken version never takes traffic
+            except Exception as exc:  # a broken version never takes traffic
                 message = f"{type(exc).__name__}: {exc}"[:2000]
                 log.warning("LabCycle: version %s failed to load: %s", key, message)
                 self.states[key]["state"] = "failed"
@@ -250,7 +251,7 @@ class ModelServer:
         slot.names = slot.schema.names
         cfg = self.config
         executor = None if cfg.predict_mode == "inline" else self.predict_pool
-        slot.batcher = Batcher(lambda items, s=slot: self._run_batch(s, items), executor,
+        slot.batcher = Batcher(functools.partial(self._run_batch, slot), executor,
                                enabled=cfg.batching, max_batch_rows=cfg.max_batch_rows,
                                max_wait_us=cfg.max_wait_us, gauge=lambda: self.parsing,
                                alone=lambda: self.inflight <= 1)
@@ -276,7 +277,7 @@ class ModelServer:
             await asyncio.get_running_loop().run_in_executor(
                 self.load_pool, self.services.deployments.report, self.config.deployment_id,
                 {**state, "pid": os.getpid(), "at": int(time.time() * 1000)})
-        except Exception:  # noqa: BLE001 - reporting must not stop serving
+        except Exception:  # reporting must not stop serving
             log.exception("LabCycle: reporting the serving state failed")
             self._reported = None
 
@@ -329,6 +330,7 @@ class ModelServer:
             proba = None if proba is None else np.asarray(proba)[mask]
             block = None if block is None else block[mask]
             cols = cols if block is not None else {n: a[mask] for n, a in cols.items()}
+        assert self.capture is not None  # _run_batch calls this only with a writer
         self.capture.append(CapturedBatch(
             # with a block, the columns are its names (in its order), not kept twice
             columns=cols if block is None else dict.fromkeys(slot.names), predictions=preds,
@@ -402,12 +404,13 @@ class ModelServer:
         finally:
             self.parsing -= 1
         try:
+            assert slot.batcher is not None  # made when the slot was loaded
             preds, proba, ids, _ = await slot.batcher.submit(
                 columns, rows, request_id, started, capture=_wants_capture(request))
         except (ValueError, TypeError, KeyError) as exc:
             return _error(422, "prediction_failed", f"The model could not predict on this input: "
                           f"{str(exc)[:300]}", request_id)
-        except Exception:  # noqa: BLE001 - never a traceback to the client
+        except Exception:  # never a traceback to the client
             log.exception("LabCycle: prediction failed")
             return _error(500, "internal", "The model server hit an unexpected error; its log has "
                           "the details.", request_id)
@@ -528,7 +531,7 @@ def build_app(config: ServeConfig) -> Starlette:
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
-    async def lifespan(app: Starlette):  # noqa: ANN202
+    async def lifespan(app: Starlette):
         await server.startup()
         try:
             yield

@@ -74,11 +74,13 @@ class Batcher:
         if self._task is None:
             self._wake = asyncio.Event()
             self._task = loop.create_task(self._drain())
+        assert self._wake is not None
         self._wake.set()
         return await item.future
 
     def _take(self) -> list[Pending]:
-        batch, rows = [], 0
+        batch: list[Pending] = []
+        rows = 0
         while self.queue:
             nxt = self.queue[0]
             if batch and rows + nxt.rows > self.max_batch_rows:
@@ -113,7 +115,7 @@ class Batcher:
                         results = self.run_batch(batch)
                     else:
                         results = await loop.run_in_executor(self.executor, self.run_batch, batch)
-                except BaseException as exc:  # noqa: BLE001 - handed to every waiting request
+                except BaseException as exc:  # handed to every waiting request
                     for item in batch:
                         if not item.future.done():
                             item.future.set_exception(exc)

@@ -35,6 +35,7 @@ import os
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -81,7 +82,7 @@ class CapturedBatch:
     columns: dict[str, Any]  # name → array (values None when ``block`` holds them)
     predictions: np.ndarray
     probabilities: np.ndarray | None
-    prediction_ids: list[str]  # one per row
+    prediction_ids: Sequence[str]  # one per row (a list, or a spool.IdRun)
     request_ids: list[str]  # one per request
     request_rows: list[int]  # rows of each request
     latency_ms: list[float]  # one per request
@@ -198,10 +199,11 @@ def batches_table(batches: list[CapturedBatch], deployment_id: str) -> pa.Table:
             pa.array(np.ascontiguousarray(proba).ravel()), proba.shape[1]).cast(pa.list_(pa.float64()))
     else:
         cols["probability"] = pa.nulls(n, pa.list_(pa.float64()))
-    if all(b.block is not None for b in batches):
+    blocks = [b.block for b in batches if b.block is not None]
+    if len(blocks) == len(batches):
         # one copy, straight into one contiguous row per input column
         block = np.empty((len(first.columns), n))
-        np.concatenate([b.block.T for b in batches], axis=1, out=block)
+        np.concatenate([b.T for b in blocks], axis=1, out=block)
         for j, name in enumerate(first.columns):
             cols[INPUT_PREFIX + name] = _array(block[j])
     else:
@@ -288,7 +290,7 @@ class PredictionLog:
             try:
                 fn()
                 return True
-            except Exception:  # noqa: BLE001 - storage hiccup: retry, then report
+            except Exception:  # storage hiccup: retry, then report
                 self.failures += 1
                 log.exception("LabCycle: writing the prediction log failed (attempt %d)", attempt + 1)
                 time.sleep(0.2 * (attempt + 1))

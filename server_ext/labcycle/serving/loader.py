@@ -39,7 +39,7 @@ class ServedModel:
         self.version = version
         self.signature = signature or {"inputs": [], "outputs": []}
         est = _estimator_of(loaded)
-        self._classes = None
+        self._classes: np.ndarray | None = None
         if type(est).__name__ in _ARGMAX_CLASSIFIERS and getattr(est, "n_outputs_", 1) == 1:
             self._classes = np.asarray(est.classes_)
             if (signature or {}).get("input_type") == "ndarray":
@@ -75,6 +75,7 @@ class ServedModel:
         return int(v) if isinstance(v, (int, np.integer)) or (isinstance(v, str) and v.isdigit()) else None
 
     def predict(self, frame: Any, want_proba: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        proba: np.ndarray | None
         if self._classes is not None:
             proba = np.asarray(self._proba(frame))
             return self._classes.take(proba.argmax(axis=1)), (proba if want_proba else None)
@@ -91,6 +92,7 @@ class ServedModel:
     def predict_matrix(self, block: np.ndarray, want_proba: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """A (rows × signature columns) float matrix, when :attr:`matrix_ok`."""
         proba = np.asarray(self._proba_matrix(block))
+        assert self._classes is not None  # matrix_ok holds for argmax classifiers only
         return self._classes.take(proba.argmax(axis=1)), (proba if want_proba else None)
 
     def example_frame(self) -> Any:

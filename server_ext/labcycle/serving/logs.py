@@ -252,9 +252,9 @@ def read_predictions_page(deployment_id: str, *, offset: int, limit: int, since:
     for _, path, row in page:
         by_file[path].append(row)
     records: dict[tuple[str, int], dict[str, Any]] = {}
-    for path, rows in by_file.items():
-        got = _guard(fs, root, path, lambda p=path, r=rows: _read_rows(fs, p, r))
-        records.update(((path, row), rec) for row, rec in zip(rows, got, strict=True))
+    for path, numbers in by_file.items():
+        got = _guard(fs, root, path, lambda p=path, r=numbers: _read_rows(fs, p, r))
+        records.update(((path, row), rec) for row, rec in zip(numbers, got, strict=True))
     out = [records[(path, row)] for _, path, row in page]
     if out:
         truth = _ground_truth(fs, root, deployment_id, {r["prediction_id"] for r in out},

@@ -62,22 +62,22 @@ class IdRun(Sequence[str]):
     making the strings (:func:`.capture._id_column` only looks at the first and last)."""
 
     def __init__(self, prefix: str, start: int, count: int) -> None:
-        self.prefix, self.start, self.count = prefix, start, count
+        self.prefix, self.start, self.size = prefix, start, count
 
     def __len__(self) -> int:
-        return self.count
+        return self.size
 
     def __getitem__(self, i: Any) -> Any:
         if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(self.count))]
+            return [self[j] for j in range(*i.indices(self.size))]
         if i < 0:
-            i += self.count
-        if not 0 <= i < self.count:
+            i += self.size
+        if not 0 <= i < self.size:
             raise IndexError(i)
         return f"{self.prefix}{self.start + i:016x}"
 
     def __iter__(self) -> Iterator[str]:
-        return (f"{self.prefix}{c:016x}" for c in range(self.start, self.start + self.count))
+        return (f"{self.prefix}{c:016x}" for c in range(self.start, self.start + self.size))
 
 
 def _id_run(ids: Sequence[str]) -> list | None:

@@ -217,7 +217,7 @@ class Stats:
                     payload = encode(self._own(now, ppid))
                     self._siblings = await loop.run_in_executor(None, self._exchange, payload, ppid)
                     self._last_error = None
-                except Exception as exc:  # noqa: BLE001 - stats must never stop serving
+                except Exception as exc:  # stats must never stop serving
                     if str(exc) != self._last_error:  # once per distinct error, not every second
                         log.warning("LabCycle: publishing the worker's stats failed: %s", exc)
                     self._last_error = str(exc)

@@ -63,7 +63,7 @@ def pid_alive(pid: int | None) -> bool:
 
 
 def probe_host(host: str) -> str:
-    if host in ("0.0.0.0", "localhost", ""):  # noqa: S104
+    if host in ("0.0.0.0", "localhost", ""):
         return "127.0.0.1"
     if host == "::":
         return "::1"
@@ -110,7 +110,7 @@ class Supervisor:
         while not self._stop.is_set():
             try:
                 self.reconcile()
-            except Exception:  # noqa: BLE001 - a bad row must not stop supervision
+            except Exception:  # a bad row must not stop supervision
                 log.exception("LabCycle: supervising deployments failed")
             self._stop.wait(self.interval)
 
@@ -118,7 +118,7 @@ class Supervisor:
         for d in self.services.deployments.list(max_results=1000)["items"]:
             try:
                 self.reconcile_one(d["id"])
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("LabCycle: supervising deployment %s failed", d["name"])
 
     # -- one deployment -------------------------------------------------------------------------

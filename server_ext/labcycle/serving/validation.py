@@ -28,7 +28,6 @@ try:  # orjson is 3-5x faster at both ends; plain json works the same
         return orjson.dumps(value, option=orjson.OPT_SERIALIZE_NUMPY)
 
 except ImportError:  # pragma: no cover - orjson is optional
-    orjson = None
 
     def loads(data: bytes) -> Any:
         return json.loads(data)

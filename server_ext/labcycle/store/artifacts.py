@@ -71,7 +71,7 @@ class ArtifactStore:
         )
         try:
             self.fs.makedirs(self._join("blobs", "sha256"), exist_ok=True)
-        except Exception as exc:  # noqa: BLE001 - credentials, endpoint, bucket: say which store
+        except Exception as exc:  # credentials, endpoint, bucket: say which store
             raise Unavailable(
                 f"The artifact store at {url} cannot be used ({type(exc).__name__}: {exc}). "
                 "Check LABCYCLE_ARTIFACT_URL and LABCYCLE_STORAGE_OPTIONS (endpoint, "

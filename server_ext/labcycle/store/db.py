@@ -99,7 +99,7 @@ class Store:
         engine = create_engine(self.url, connect_args={"timeout": 60, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        def _on_connect(dbapi_conn, _record):
             dbapi_conn.isolation_level = None  # LabCycle issues BEGIN itself (below)
             cur = dbapi_conn.cursor()
             for pragma in SQLITE_PRAGMAS:

@@ -7,6 +7,8 @@ PostgreSQL, cheap to index and to sort. A metric point whose ``value`` is NULL i
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import (
     JSON,
     BigInteger,
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -37,7 +40,7 @@ class SQLiteExactFloat(UserDefinedType):
 
     cache_ok = True
 
-    def get_col_spec(self, **kw) -> str:  # noqa: ANN003
+    def get_col_spec(self, **kw) -> str:
         return "BLOB"
 
 
@@ -45,7 +48,9 @@ METRIC_VALUE = Float(53).with_variant(SQLiteExactFloat(), "sqlite")
 
 
 class Base(DeclarativeBase):
-    pass
+    # Every model is mapped to a Table (no mapping to a join or a subquery); saying so lets
+    # the services pass ``Model.__table__`` to insert/update/delete as the type checker wants.
+    __table__: ClassVar[Table]
 
 
 class Project(Base):
@@ -57,7 +62,7 @@ class Project(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[int] = mapped_column(BigInteger)
     updated_at: Mapped[int] = mapped_column(BigInteger)
-    # issue 6 (the hub; migration 0008): tags, active/archived, the git repository, the
+    # the hub (migration 0008): tags, active/archived, the git repository, the
     # folder it was imported from, settings ({"require_approval": bool, "approvers": [...]})
     tags: Mapped[list | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), default="active", server_default="active")
@@ -232,7 +237,7 @@ class AuditEvent(Base):
     details: Mapped[dict | None] = mapped_column(JSON)
 
 
-# -- jobs (issue 3: notebook jobs and the job queue; migration 0003) ---------------------
+# -- jobs (notebook jobs and the job queue; migration 0003) ---------------------
 
 
 class Job(Base):
@@ -282,7 +287,7 @@ class Job(Base):
     ended_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-# -- sweeps and schedules (issue 3; migration 0004) ---------------------------------------
+# -- sweeps and schedules (migration 0004) ---------------------------------------
 
 
 class Sweep(Base):
@@ -337,7 +342,7 @@ class Schedule(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
 
 
-# -- model registry (issue 4: registered models, versions, aliases; migration 0005) ------
+# -- model registry (registered models, versions, aliases; migration 0005) ------
 
 
 class RegisteredModel(Base):
@@ -426,7 +431,7 @@ class ModelVersionTag(Base):
     value: Mapped[str] = mapped_column(Text)
 
 
-# -- deployments (issue 4: model serving; migration 0006) --------------------------------
+# -- deployments (model serving; migration 0006) --------------------------------
 
 
 class Deployment(Base):
@@ -467,7 +472,7 @@ class Deployment(Base):
     started_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-# -- monitors (issue 5: drift and performance checks, alerts; migration 0007) -------------
+# -- monitors (drift and performance checks, alerts; migration 0007) -------------
 
 
 class Monitor(Base):
@@ -553,7 +558,7 @@ class AlertEvent(Base):
     sent_at: Mapped[int | None] = mapped_column(BigInteger)
 
 
-# -- reviews of model versions (issue 6: the hub; migration 0008) ---------------------------
+# -- reviews of model versions (the hub; migration 0008) ---------------------------
 
 
 class ModelReview(Base):
@@ -574,7 +579,7 @@ class ModelReview(Base):
     at: Mapped[int] = mapped_column(BigInteger)
 
 
-# -- notes and search (issue 6: the hub; migration 0009) ------------------------------------
+# -- notes and search (the hub; migration 0009) ------------------------------------
 
 
 class Note(Base):
@@ -665,6 +670,6 @@ class SearchState(Base):
 FULLTEXT_OBJECTS = ("search_fts", "tsv", "ix_search_docs_tsv")
 
 
-def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+def include_in_autogenerate(obj, name, type_, reflected, compare_to) -> bool:
     """``include_object`` for Alembic: everything but the full-text index objects."""
     return not (name and (name in FULLTEXT_OBJECTS or name.startswith("search_fts_")))

@@ -48,7 +48,7 @@ def _load_entry_points() -> None:
     for ep in entry_points(group="labcycle.model_flavors"):
         try:
             register_flavor(ep.name, ep.load())
-        except Exception:  # noqa: BLE001 - a broken plugin must not break the built-ins
+        except Exception:  # a broken plugin must not break the built-ins
             import logging
 
             logging.getLogger(__name__).warning("Cannot load model flavor plugin %s", ep.name,

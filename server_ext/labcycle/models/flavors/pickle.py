@@ -37,7 +37,7 @@ class PickleFlavor(Flavor):
         if not trusted:
             raise _refuse(self.name)
         with open(folder / options.get("file", self.file), "rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - only ever reached with trusted=True
+            return pickle.load(fh)  # only ever reached with trusted=True
 
 
 class JoblibFlavor(PickleFlavor):

@@ -76,4 +76,4 @@ class PythonFlavor(Flavor):
         import pickle
 
         with open(folder / options.get("object", OBJECT_FILE), "rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - only ever reached with trusted=True
+            return pickle.load(fh)  # only ever reached with trusted=True

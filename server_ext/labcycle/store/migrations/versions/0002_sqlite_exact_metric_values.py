@@ -28,7 +28,7 @@ def _retype(type_: sa.types.TypeEngine) -> None:
         # The new type is given as the reflected one, not with alter_column(type_=...):
         # that would copy CAST(value AS BLOB), the number's text, instead of the number.
         with op.batch_alter_table(
-            table, recreate="always", reflect_args=[sa.Column("value", type_, nullable=True)]
+            table, recreate="always", reflect_args=(sa.Column("value", type_, nullable=True),)
         ):
             pass
 
