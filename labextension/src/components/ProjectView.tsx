@@ -83,7 +83,7 @@ export function ProjectView(props: IProjectViewProps): JSX.Element {
   const state = usePoll<IProjectData>(fetchAll, {
     interval: PROJECT_POLL_MS,
     active: props.visible,
-    key: projectId,
+    key: `project:${projectId}`,
     refresh: props.refresh
   });
   const sanitize = React.useMemo(

@@ -90,7 +90,7 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
   const state = usePoll<IRunData>(fetchAll, {
     interval: RUN_POLL_MS,
     active: props.visible,
-    key: runId,
+    key: `run:${runId}`,
     refresh: props.refresh,
     done: data => (data as IRunData).run.status !== 'running'
   });
