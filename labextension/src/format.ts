@@ -197,3 +197,17 @@ export function pickMetricKeys(runs: IRun[], max = 3): string[] {
     .slice(0, max)
     .map(([key]) => key);
 }
+
+/**
+ * A free-form JSON object (e.g. a run's packages, typed `{ [key]: unknown }` by the
+ * API) as strings to show in a table: strings as they are, other values as JSON.
+ */
+export function stringRecord(
+  record: Record<string, unknown> | null | undefined
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record ?? {})) {
+    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return out;
+}

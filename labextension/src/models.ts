@@ -19,10 +19,7 @@ export interface IPage<T> {
 }
 
 /** `GET version`. */
-export interface IVersionInfo {
-  version: string;
-  api: string;
-}
+export type IVersionInfo = components['schemas']['Version'];
 
 /** The error body of every 4xx/5xx answer. */
 export interface IErrorBody {
@@ -50,108 +47,25 @@ export type ErrorCode =
 /** A project as the API returns it (generated from the OpenAPI document). */
 export type IProject = components['schemas']['Project'];
 
-export interface IExperiment {
-  id: string;
-  project_id: string;
-  project_name: string;
-  name: string;
-  description: string | null;
-  created_by: string | null;
-  created_at: string;
-  updated_at: string;
-  run_count: number;
-  last_run_at: string | null;
-}
+export type IExperiment = components['schemas']['Experiment'];
 
-export interface IRun {
-  id: string;
-  experiment_id: string;
-  parent_run_id: string | null;
-  name: string | null;
-  status: RunStatus;
-  user: string | null;
-  start_time: string;
-  end_time: string | null;
-  duration_s: number | null;
-  notebook_path: string | null;
-  source: 'notebook' | 'script' | 'job' | string | null;
-  params: Record<string, string>;
-  metrics: Record<string, MetricValue>;
-  tags: Record<string, string>;
-}
+export type IRun = components['schemas']['Run'];
 
-export interface IGitInfo {
-  remote: string | null;
-  commit: string | null;
-  branch: string | null;
-  dirty: boolean | null;
-  diff: string | null;
-}
+export type IGitInfo = components['schemas']['GitInfo'];
 
-export interface IDataset {
-  id: string;
-  name: string;
-  digest: string;
-  schema: Record<string, string> | null;
-  row_count: number | null;
-  source: string | null;
-  content_digest?: string | null;
-  created_by: string | null;
-  created_at: string;
-}
+export type IDataset = components['schemas']['Dataset'];
 
-export interface IRunDataset {
-  dataset: IDataset;
-  context: string | null;
-}
+export type IRunDataset = components['schemas']['DatasetUse'];
 
-export interface IRunDetail extends IRun {
-  experiment_name?: string | null;
-  project_name?: string | null;
-  kernel: string | null;
-  git: Partial<IGitInfo> | null;
-  python_version: string | null;
-  packages: Record<string, string> | null;
-  out_of_order: boolean | null;
-  datasets: IRunDataset[];
-  metric_keys: string[];
-  artifact_count: number;
-  cell_count: number;
-}
+export type IRunDetail = components['schemas']['RunDetail'];
 
-export interface IMetricPoint {
-  step: number;
-  value: MetricValue;
-  /** Client time, ms since the epoch. */
-  timestamp: number;
-  /** Server receive time, ms since the epoch. */
-  server_time: number;
-}
+export type IMetricPoint = components['schemas']['MetricPointOut'];
 
-export interface IMetricHistory {
-  key: string;
-  points: IMetricPoint[];
-}
+export type IMetricHistory = components['schemas']['MetricHistory'];
 
-export interface IArtifact {
-  run_id: string;
-  path: string;
-  digest: string;
-  size: number;
-  media_type: string | null;
-  created_at: string;
-}
+export type IArtifact = components['schemas']['Artifact'];
 
-export interface ICellExecution {
-  seq: number;
-  execution_count: number | null;
-  cell_id: string | null;
-  source: string;
-  started_at: string;
-  duration_ms: number | null;
-  status: 'ok' | 'error';
-  error: string | null;
-}
+export type ICellExecution = components['schemas']['CellExecution'];
 
 /** `{"items": [...]}` without pagination (artifacts, cells). */
 export interface IItems<T> {

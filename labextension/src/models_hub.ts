@@ -5,49 +5,24 @@
  */
 
 import { IProject } from './models';
+import { components } from './api/schema';
 
 /** A hub entity reference, as every hub route takes it. */
-export interface IEntityRef {
-  type: string;
-  id: string;
-}
+export type IEntityRef = components['schemas']['EntityRef'];
 
 export type ProjectRole = 'viewer' | 'editor' | 'owner';
 
 /** `GET projects/{id}`: the same project the rest of the panel shows. */
 export type IHubProject = IProject;
 
-export interface IUpdateProject {
-  name?: string;
-  description?: string;
-  tags?: string[];
-  status?: 'active' | 'archived';
-  git_url?: string | null;
-}
+/** `PATCH projects/{id}`: the fields to change. */
+export type IUpdateProject = Partial<components['schemas']['UpdateProject']>;
 
-export interface IMember {
-  project_id: string;
-  user: string;
-  role: ProjectRole;
-  added_by: string;
-  at: string;
-}
+export type IMember = components['schemas']['Member'];
 
-export interface IMemberList {
-  project_id: string;
-  open: boolean;
-  items: IMember[];
-}
+export type IMemberList = components['schemas']['MemberList'];
 
-export interface IAuditEvent {
-  id: string;
-  at: string;
-  user: string | null;
-  action: string;
-  entity_type: string | null;
-  entity_id: string | null;
-  details: Record<string, unknown> | null;
-}
+export type IAuditEvent = components['schemas']['AuditEvent'];
 
 /** `GET audit` filters (all optional; `action` may be a dotted prefix). */
 export interface IAuditQuery {
@@ -65,18 +40,9 @@ export interface IAuditQuery {
   page_token?: string;
 }
 
-export interface IActivity {
-  project_id: string;
-  items: IAuditEvent[];
-  next_page_token: string | null;
-}
+export type IActivity = components['schemas']['Activity'];
 
-export interface IImportedProject {
-  project: IHubProject;
-  created: boolean;
-  readme: string | null;
-  git_url: string | null;
-}
+export type IImportedProject = components['schemas']['ImportedProject'];
 
 /** Where a note sits on a run's notebook snapshot. */
 export interface INoteAnchor {
@@ -89,30 +55,16 @@ export interface INoteAnchor {
   excerpt?: string | null;
 }
 
-export interface INote {
-  id: string;
-  entity: IEntityRef;
-  project_id: string | null;
-  parent_id: string | null;
-  /** Markdown, exactly as written. */
-  body: string;
-  /** Server-side rendering, sanitised (allow-listed tags and links). */
-  html: string | null;
-  mentions: string[];
+/** A note; its free-form `anchor` is what the panel writes and reads. */
+export type INote = Omit<components['schemas']['Note'], 'anchor'> & {
   anchor: INoteAnchor | null;
-  author: string;
-  created_at: string | null;
-  updated_at: string | null;
-  edited: boolean;
-  reply_count: number;
-}
+};
 
-export interface ICreateNote {
-  body: string;
-  entity?: IEntityRef;
-  parent_id?: string;
-  anchor?: INoteAnchor;
-}
+/** `POST notes`: the body, and what the note is about or answers. */
+export type ICreateNote = Pick<components['schemas']['CreateNote'], 'body'> &
+  Partial<
+    Pick<components['schemas']['CreateNote'], 'entity' | 'parent_id'>
+  > & { anchor?: INoteAnchor };
 
 export interface INotesQuery {
   entity_type?: string;
@@ -140,23 +92,7 @@ export const SEARCH_TYPES = [
 
 export type SearchType = (typeof SEARCH_TYPES)[number];
 
-export interface ISearchHit {
-  type: SearchType | string;
-  id: string;
-  title: string;
-  /** HTML-escaped text with `<mark>…</mark>` around matches: no other markup. */
-  snippet: string;
-  score: number | null;
-  project: string | null;
-  project_id: string | null;
-  owner: string | null;
-  status: string | null;
-  updated_at: string | null;
-  /** REST path relative to `/labcycle/api/v1/`. */
-  url: string;
-  run_id?: string | null;
-  artifact?: string | null;
-}
+export type ISearchHit = components['schemas']['SearchHit'];
 
 export interface ISearchQuery {
   q?: string;
@@ -170,7 +106,4 @@ export interface ISearchQuery {
   page_token?: string;
 }
 
-export interface ISearchPage {
-  items: ISearchHit[];
-  next_page_token: string | null;
-}
+export type ISearchPage = components['schemas']['SearchResults'];

@@ -8,6 +8,7 @@ import {
   isFiniteMetric,
   metricNumber,
   pickMetricKeys,
+  stringRecord,
   runDuration,
   runLabel,
   shortId
@@ -126,5 +127,20 @@ describe('sizes, ids and labels', () => {
     expect(pickMetricKeys(runs, 3)).toEqual(['loss', 'acc', 'f1']);
     expect(pickMetricKeys(runs, 1)).toEqual(['loss']);
     expect(pickMetricKeys([])).toEqual([]);
+  });
+});
+
+describe('stringRecord', () => {
+  it('keeps strings and writes other values as JSON', () => {
+    expect(stringRecord({ numpy: '1.26', n: 3, flag: true, x: null })).toEqual({
+      numpy: '1.26',
+      n: '3',
+      flag: 'true',
+      x: 'null'
+    });
+  });
+  it('is empty for nothing', () => {
+    expect(stringRecord(null)).toEqual({});
+    expect(stringRecord(undefined)).toEqual({});
   });
 });
