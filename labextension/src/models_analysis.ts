@@ -6,8 +6,7 @@
  * `responses_hub.py` ("Lineage and comparison", "Reviews of model versions"
  * in docs/rest-api.md); keep both in step.
  */
-import { MetricValue } from './models';
-import { IModelSignature } from './models_jobs';
+import { IModelVersion } from './models_jobs';
 import { components } from './api/schema';
 
 // ---- lineage ----
@@ -50,50 +49,8 @@ export type INotebookDiff = components['schemas']['NotebookDiff'];
 
 // ---- model version detail and reviews ----
 
-export interface IVersionLineage {
-  run_id?: string | null;
-  run_name?: string | null;
-  experiment_id?: string | null;
-  experiment_name?: string | null;
-  project_name?: string | null;
-  notebook_path?: string | null;
-  source?: string | null;
-  git_commit?: string | null;
-  user?: string | null;
-  datasets?: Array<{
-    id: string;
-    name: string;
-    digest: string;
-    context: string | null;
-  }>;
-}
-
-export interface IModelVersionDetail {
-  id: string;
-  model_id: string;
-  model_name: string;
-  version: number;
-  ref: string;
-  flavor: string;
-  run_id: string | null;
-  artifact_prefix: string;
-  files: Array<{ path: string; digest: string; size: number }>;
-  signature: IModelSignature | null;
-  environment: {
-    python?: string;
-    packages?: Record<string, string>;
-  } | null;
-  metrics: Record<string, MetricValue>;
-  lineage: IVersionLineage;
-  aliases: string[];
-  tags: Record<string, string>;
-  trusted: boolean;
-  status: string;
-  description: string;
-  created_by: string;
-  created_at: string;
-  updated_at: string;
-}
+/** `GET models/{name}/versions/{version}`: the same shape as a listed version. */
+export type IModelVersionDetail = IModelVersion;
 
 export type ReviewDecision = 'approve' | 'reject' | 'comment';
 export type ReviewState = 'approved' | 'rejected' | 'pending';

@@ -62,9 +62,9 @@ export type INote = Omit<components['schemas']['Note'], 'anchor'> & {
 
 /** `POST notes`: the body, and what the note is about or answers. */
 export type ICreateNote = Pick<components['schemas']['CreateNote'], 'body'> &
-  Partial<
-    Pick<components['schemas']['CreateNote'], 'entity' | 'parent_id'>
-  > & { anchor?: INoteAnchor };
+  Partial<Pick<components['schemas']['CreateNote'], 'entity' | 'parent_id'>> & {
+    anchor?: INoteAnchor;
+  };
 
 export interface INotesQuery {
   entity_type?: string;
