@@ -4,16 +4,13 @@
  * reviews and audit", "Notes and search").
  */
 
-import { IProject } from './models';
 import { components } from './api/schema';
+import { QueryOf } from './models';
 
 /** A hub entity reference, as every hub route takes it. */
 export type IEntityRef = components['schemas']['EntityRef'];
 
 export type ProjectRole = 'viewer' | 'editor' | 'owner';
-
-/** `GET projects/{id}`: the same project the rest of the panel shows. */
-export type IHubProject = IProject;
 
 /** `PATCH projects/{id}`: the fields to change. */
 export type IUpdateProject = Partial<components['schemas']['UpdateProject']>;
@@ -25,20 +22,7 @@ export type IMemberList = components['schemas']['MemberList'];
 export type IAuditEvent = components['schemas']['AuditEvent'];
 
 /** `GET audit` filters (all optional; `action` may be a dotted prefix). */
-export interface IAuditQuery {
-  user?: string;
-  action?: string;
-  entity_type?: string;
-  entity_id?: string;
-  /** A project id or name: its events and those of everything in it. */
-  project?: string;
-  /** ISO-8601 time, date or epoch ms (inclusive). */
-  since?: string;
-  /** ISO-8601 time, date or epoch ms (exclusive). */
-  until?: string;
-  max_results?: number;
-  page_token?: string;
-}
+export type IAuditQuery = QueryOf<'list_audit_events'>;
 
 export type IActivity = components['schemas']['Activity'];
 
@@ -66,15 +50,7 @@ export type ICreateNote = Pick<components['schemas']['CreateNote'], 'body'> &
     anchor?: INoteAnchor;
   };
 
-export interface INotesQuery {
-  entity_type?: string;
-  entity_id?: string;
-  author?: string;
-  mentioned?: string;
-  parent_id?: string;
-  run_id?: string;
-  max_results?: number;
-}
+export type INotesQuery = QueryOf<'list_notes'>;
 
 /** The types `GET search?type=` knows. */
 export const SEARCH_TYPES = [
@@ -94,16 +70,6 @@ export type SearchType = (typeof SEARCH_TYPES)[number];
 
 export type ISearchHit = components['schemas']['SearchHit'];
 
-export interface ISearchQuery {
-  q?: string;
-  type?: string[];
-  user?: string;
-  tag?: string;
-  project?: string;
-  since?: string;
-  until?: string;
-  max_results?: number;
-  page_token?: string;
-}
+export type ISearchQuery = QueryOf<'search'>;
 
 export type ISearchPage = components['schemas']['SearchResults'];
