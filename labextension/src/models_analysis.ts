@@ -2,9 +2,8 @@
  * Typed models of the hub's analysis routes: lineage, run comparison,
  * notebook diff, model version detail and reviews (issue 6).
  *
- * They mirror `server/responses_lineage.py`, `responses_models.py` and
- * `responses_hub.py` ("Lineage and comparison", "Reviews of model versions"
- * in docs/rest-api.md); keep both in step.
+ * Payload types are aliases of `./api/schema` (generated from the
+ * OpenAPI document, `make api-types`); only free-form JSON fields are narrowed here.
  */
 import { IModelVersion } from './models_jobs';
 import { components } from './api/schema';

@@ -1,7 +1,7 @@
 /**
  * Typed models of the hub routes (issue 6): projects with README, members and
- * activity, notes, search. They mirror `docs/rest-api.md` ("Projects, roles,
- * reviews and audit", "Notes and search").
+ * activity, notes, search. Payload types are aliases of `./api/schema` (generated from the
+ * OpenAPI document, `make api-types`); only free-form JSON fields are narrowed here.
  */
 
 import { components } from './api/schema';

@@ -1,14 +1,13 @@
 /**
  * Typed models of the jobs, sweeps, registry and deployment routes (v1).
  *
- * They mirror `docs/rest-api.md` ("Notebook jobs", "Model registry",
- * "Sweeps, schedules, reproduce", "Deployments"); keep both in step.
+ * Payload types are aliases of `./api/schema` (generated from the
+ * OpenAPI document, `make api-types`); only free-form JSON fields are narrowed here.
  */
 import { MetricValue } from './models';
 import { components } from './api/schema';
 
-export type JobStatus =
-  'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobStatus = components['schemas']['Job']['status'];
 
 /** A parameter value as JSON. */
 export type ParamValue =

@@ -2,7 +2,8 @@
  * Typed models of the monitor routes (v1): `monitors`, `monitors/{id}`,
  * `monitors/{id}/checks`, `monitors/{id}/alerts` (issue 5).
  *
- * They mirror `server/responses_monitors.py`; keep both in step.
+ * Payload types are aliases of `./api/schema` (generated from the
+ * OpenAPI document, `make api-types`); only free-form JSON fields are narrowed here.
  */
 import { URLExt } from '@jupyterlab/coreutils';
 
