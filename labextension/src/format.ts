@@ -79,7 +79,7 @@ export function formatDuration(seconds: number | null | undefined): string {
  * the time elapsed so far for a running one.
  */
 export function runDuration(
-  run: IRun,
+  run: Pick<IRun, 'start_time' | 'end_time'> & { duration_s?: number | null },
   now: number = Date.now()
 ): number | null {
   if (run.duration_s !== null && run.duration_s !== undefined) {
@@ -177,7 +177,7 @@ export function shortId(id: string | null | undefined): string {
 }
 
 /** The name a run is shown by: its name, else its short id. */
-export function runLabel(run: Pick<IRun, 'id' | 'name'>): string {
+export function runLabel(run: { id: string; name?: string | null }): string {
   return run.name || shortId(run.id);
 }
 

@@ -20,14 +20,14 @@ function run(overrides: Partial<IRun>): IRun {
     id: 'abcdef0123456789',
     experiment_id: 'e1',
     parent_run_id: null,
-    name: null,
+    name: '',
     status: 'finished',
-    user: null,
+    user: 'alice',
     start_time: '2026-11-27T10:00:00Z',
     end_time: null,
-    duration_s: null,
+    duration_s: 0,
     notebook_path: null,
-    source: null,
+    source: 'notebook',
     params: {},
     metrics: {},
     tags: {},
@@ -77,11 +77,19 @@ describe('durations and ages', () => {
   it("uses the server's duration, else the time elapsed", () => {
     const now = Date.parse('2026-11-27T10:01:30Z');
     expect(runDuration(run({ duration_s: 12 }), now)).toBe(12);
-    expect(runDuration(run({}), now)).toBe(90);
-    expect(runDuration(run({ end_time: '2026-11-27T10:00:30Z' }), now)).toBe(
-      30
-    );
-    expect(runDuration(run({ start_time: 'not a date' }), now)).toBeNull();
+    expect(runDuration({ ...run({}), duration_s: null }, now)).toBe(90);
+    expect(
+      runDuration(
+        { ...run({ end_time: '2026-11-27T10:00:30Z' }), duration_s: null },
+        now
+      )
+    ).toBe(30);
+    expect(
+      runDuration(
+        { ...run({ start_time: 'not a date' }), duration_s: null },
+        now
+      )
+    ).toBeNull();
   });
 
   it('says how long ago, then falls back to the date', () => {
