@@ -4,7 +4,7 @@ import { IDisposable } from '@lumino/disposable';
 import * as React from 'react';
 
 import { LabCycleClient } from './client';
-import { useSignalValue } from './hooks';
+import { usePoll, useSignalValue } from './hooks';
 import { IRun } from './models';
 import { labcycleSettings } from './settings';
 
@@ -48,7 +48,6 @@ function ActiveRunView(props: {
     labcycleSettings.changed,
     () => labcycleSettings.current
   );
-  const [run, setRun] = React.useState<IRun | null>(null);
   const [path, setPath] = React.useState(panel.context.path);
 
   React.useEffect(() => {
@@ -59,48 +58,40 @@ function ActiveRunView(props: {
     };
   }, [panel]);
 
-  React.useEffect(() => {
-    if (!settings.showNotebookToolbarItem) {
-      setRun(null);
-      return;
+  const lastRef = React.useRef<IRun | null>(null);
+  const fetchRun = React.useCallback(async (): Promise<IRun | null> => {
+    // Nothing to find without a kernel; a hidden tab keeps what it showed.
+    if (!panel.context.sessionContext?.session?.kernel) {
+      return null;
     }
-    let cancelled = false;
-    let timer: number | undefined;
-    const interval = Math.max(
-      settings.refreshInterval * 1000,
-      ACTIVE_RUN_MIN_POLL_MS
-    );
-    const step = async () => {
-      // Nothing to find without a kernel, nor while the tab is hidden.
-      const hasKernel = Boolean(panel.context.sessionContext?.session?.kernel);
-      if (hasKernel && panel.isVisible && !document.hidden) {
-        try {
-          const found = await findActiveRun(client, path);
-          if (!cancelled) {
-            setRun(found);
-          }
-        } catch {
-          // The panel shows server problems; the toolbar stays quiet.
-        }
-      } else if (!hasKernel && !cancelled) {
-        setRun(null);
-      }
-      if (!cancelled) {
-        timer = window.setTimeout(() => void step(), interval);
-      }
-    };
-    void step();
-    const onKernel = () => {
-      window.clearTimeout(timer);
-      void step();
-    };
+    if (!panel.isVisible) {
+      return lastRef.current;
+    }
+    return findActiveRun(client, path);
+  }, [client, panel, path]);
+  const state = usePoll<IRun | null>(
+    settings.showNotebookToolbarItem ? fetchRun : null,
+    {
+      interval: Math.max(
+        settings.refreshInterval * 1000,
+        ACTIVE_RUN_MIN_POLL_MS
+      ),
+      active: settings.showNotebookToolbarItem,
+      key: `active-run:${path}`
+    }
+  );
+  // The panel shows server problems; the toolbar keeps its last answer.
+  const run = state.data ?? null;
+  lastRef.current = run;
+  const reload = state.reload;
+
+  React.useEffect(() => {
+    const onKernel = () => reload();
     panel.context.sessionContext?.kernelChanged.connect(onKernel);
     return () => {
-      cancelled = true;
-      window.clearTimeout(timer);
       panel.context.sessionContext?.kernelChanged.disconnect(onKernel);
     };
-  }, [client, panel, path, settings]);
+  }, [panel, reload]);
 
   if (!run || !settings.showNotebookToolbarItem) {
     return null;

@@ -5,6 +5,7 @@ import {
   encodePath,
   getAPI,
   listPages,
+  QueryValue,
   requestRaw,
   sendAPI
 } from './handler';
@@ -316,7 +317,7 @@ export class LabCycleClient {
   /** Follow `next_page_token` until the list ends or `limit` items are read. */
   private _listAll<T>(
     endpoint: string,
-    query: Record<string, string | string[] | number | undefined>,
+    query: Record<string, QueryValue>,
     limit: number
   ): Promise<IListResult<T>> {
     return listPages<T>(endpoint, query, limit, this.serverSettings);

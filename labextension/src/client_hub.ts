@@ -1,12 +1,11 @@
 import { LabCycleClient } from './client';
 import { getAPI, listPages, sendAPI, QueryValue } from './handler';
-import { IPage } from './models';
+import { IPage, IProject } from './models';
 import {
   IActivity,
   IAuditEvent,
   IAuditQuery,
   ICreateNote,
-  IHubProject,
   IImportedProject,
   IMember,
   IMemberList,
@@ -28,20 +27,13 @@ export class HubClient {
 
   // ---- projects ----
 
-  async listProjects(
-    query: { status?: string; tag?: string; member?: string } = {},
-    limit = 500
-  ): Promise<IHubProject[]> {
-    return (await this.client.listProjects(query, limit)).items;
-  }
-
   /** A project by id or by name. */
-  getProject(idOrName: string): Promise<IHubProject> {
-    return this._get<IHubProject>(`projects/${encodeURIComponent(idOrName)}`);
+  getProject(idOrName: string): Promise<IProject> {
+    return this._get<IProject>(`projects/${encodeURIComponent(idOrName)}`);
   }
 
-  updateProject(id: string, body: IUpdateProject): Promise<IHubProject> {
-    return this._send<IHubProject>(
+  updateProject(id: string, body: IUpdateProject): Promise<IProject> {
+    return this._send<IProject>(
       'PATCH',
       `projects/${encodeURIComponent(id)}`,
       body

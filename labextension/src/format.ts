@@ -79,7 +79,7 @@ export function formatDuration(seconds: number | null | undefined): string {
  * the time elapsed so far for a running one.
  */
 export function runDuration(
-  run: IRun,
+  run: Pick<IRun, 'start_time' | 'end_time'> & { duration_s?: number | null },
   now: number = Date.now()
 ): number | null {
   if (run.duration_s !== null && run.duration_s !== undefined) {
@@ -177,7 +177,7 @@ export function shortId(id: string | null | undefined): string {
 }
 
 /** The name a run is shown by: its name, else its short id. */
-export function runLabel(run: Pick<IRun, 'id' | 'name'>): string {
+export function runLabel(run: { id: string; name?: string | null }): string {
   return run.name || shortId(run.id);
 }
 
@@ -196,4 +196,18 @@ export function pickMetricKeys(runs: IRun[], max = 3): string[] {
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, max)
     .map(([key]) => key);
+}
+
+/**
+ * A free-form JSON object (e.g. a run's packages, typed `{ [key]: unknown }` by the
+ * API) as strings to show in a table: strings as they are, other values as JSON.
+ */
+export function stringRecord(
+  record: Record<string, unknown> | null | undefined
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(record ?? {})) {
+    out[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return out;
 }

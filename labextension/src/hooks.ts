@@ -2,7 +2,13 @@ import { ISignal } from '@lumino/signaling';
 import { useCallback, useEffect, useRef, useState } from 'react';
 
 import { errorMessage } from './components/States';
-import { IResourceState, PolledResource } from './pollingModel';
+import {
+  IResourceState,
+  IResourceSubscription,
+  PollingModel,
+  resourceKey,
+  sharedPolling
+} from './pollingModel';
 
 /** What a polled request looks like to a component. */
 export interface IPollState<T> {
@@ -30,21 +36,29 @@ export interface IPollOptions {
   refresh?: ISignal<unknown, void>;
   /** Stop after the first success while this says so (a finished run). */
   done?: (data: unknown) => boolean;
+  /** The model to subscribe to; the extension's shared one unless a test gives its own. */
+  model?: PollingModel;
 }
 
 /**
  * Fetch with `fetcher` and again every `interval` ms while `active`.
  *
- * The polling is a {@link PolledResource} (a Lumino Poll): requests never overlap, errors
- * back off (up to 30 s), nothing is fetched while the page is hidden, and `reload` fetches
- * at once. A `null` fetcher means "nothing to fetch".
+ * The data comes from the extension's one {@link sharedPolling} model: every component
+ * that shows the resource `key` subscribes to the same {@link PolledResource} (a Lumino
+ * Poll), so it is fetched once however many views show it. Requests never overlap, errors
+ * back off (up to 30 s), nothing is fetched while the page is hidden or no subscriber is
+ * active, the resource is dropped when its last subscriber goes, and `reload` fetches at
+ * once. A `null` fetcher means "nothing to fetch". `key` must name what is fetched across
+ * the whole extension (e.g. `run:<id>`), since equal keys share their data.
  */
 export function usePoll<T>(
   fetcher: (() => Promise<T>) | null,
   options: IPollOptions
 ): IPollState<T> {
   const { interval, active, key, refresh, done } = options;
+  const model = options.model ?? sharedPolling;
   const hasFetcher = fetcher !== null;
+  const shared = resourceKey(key, interval);
   const [state, setState] = useState<IResourceState<T>>({
     data: undefined,
     error: undefined,
@@ -54,46 +68,50 @@ export function usePoll<T>(
   fetcherRef.current = fetcher;
   const doneRef = useRef(done);
   doneRef.current = done;
-  const resourceRef = useRef<PolledResource<T> | null>(null);
-  const lastKey = useRef(key);
+  const subscriptionRef = useRef<IResourceSubscription<T> | null>(null);
 
   useEffect(() => {
-    // A new key: forget the old data.
-    if (lastKey.current !== key || !hasFetcher) {
-      lastKey.current = key;
-      setState({ data: undefined, error: undefined, loading: hasFetcher });
-    }
     if (!hasFetcher) {
+      setState({ data: undefined, error: undefined, loading: false });
       return;
     }
-    const resource = new PolledResource<T>({
-      fetch: () => {
-        const current = fetcherRef.current;
-        return current
-          ? current()
-          : Promise.reject(new Error('nothing to fetch'));
+    const subscription = model.subscribe<T>(
+      shared,
+      {
+        fetch: () => {
+          const current = fetcherRef.current;
+          return current
+            ? current()
+            : Promise.reject(new Error('nothing to fetch'));
+        },
+        interval,
+        done: data => (doneRef.current ? doneRef.current(data) : false)
       },
-      interval,
-      done: data => (doneRef.current ? doneRef.current(data) : false)
-    });
-    resource.changed.connect((_, next) => setState(next));
-    resourceRef.current = resource;
+      next => setState(next)
+    );
+    // What the resource already holds (another view may have fetched it); a new key
+    // starts empty, so a list never shows the rows of the previous selection.
+    setState(subscription.resource.state);
+    subscriptionRef.current = subscription;
     return () => {
-      resourceRef.current = null;
-      resource.dispose();
+      subscriptionRef.current = null;
+      subscription.dispose();
     };
-  }, [key, interval, hasFetcher]);
+  }, [model, shared, interval, hasFetcher]);
 
   useEffect(() => {
-    const resource = resourceRef.current;
-    if (!resource || !active) {
+    const subscription = subscriptionRef.current;
+    if (!subscription || !active) {
       return;
     }
-    resource.setActive(1);
-    return () => resource.setActive(-1);
-  }, [key, interval, hasFetcher, active]);
+    subscription.setActive(true);
+    return () => subscription.setActive(false);
+  }, [model, shared, interval, hasFetcher, active]);
 
-  const reload = useCallback(() => void resourceRef.current?.refresh(), []);
+  const reload = useCallback(
+    () => void subscriptionRef.current?.resource.refresh(),
+    []
+  );
 
   useEffect(() => {
     if (!refresh) {

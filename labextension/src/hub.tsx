@@ -27,7 +27,8 @@ import { hubSection, IHubSectionProps } from './components/HubSection';
 import { ProjectView } from './components/ProjectView';
 import { LabCycleAPIError } from './handler';
 import { labcycleIcon } from './icons';
-import { IHubProject, ISearchHit } from './models_hub';
+import { IProject } from './models';
+import { ISearchHit } from './models_hub';
 import { MAX_COMPARE, runSelection } from './selection';
 import { labcycleSettings } from './settings';
 import { SnapshotNotesExtension } from './snapshotNotes';
@@ -90,7 +91,7 @@ export class ProjectWidget extends VisibleReactWidget {
     return [this._key, this._id, this._name].includes(idOrName);
   }
 
-  readonly onLoaded = (project: IHubProject): void => {
+  readonly onLoaded = (project: IProject): void => {
     this._id = project.id;
     this._name = project.name;
     this.title.label = `Project: ${project.name}`;

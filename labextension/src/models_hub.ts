@@ -1,82 +1,32 @@
 /**
  * Typed models of the hub routes: projects with README, members and
- * activity, notes, search. They mirror `docs/rest-api.md` ("Projects, roles,
- * reviews and audit", "Notes and search").
+ * activity, notes, search. Payload types are aliases of `./api/schema` (generated from the
+ * OpenAPI document, `make api-types`); only free-form JSON fields are narrowed here.
  */
 
-import { IProject } from './models';
+import { components } from './api/schema';
+import { QueryOf } from './models';
 
 /** A hub entity reference, as every hub route takes it. */
-export interface IEntityRef {
-  type: string;
-  id: string;
-}
+export type IEntityRef = components['schemas']['EntityRef'];
 
 export type ProjectRole = 'viewer' | 'editor' | 'owner';
 
-/** `GET projects/{id}`: the same project the rest of the panel shows. */
-export type IHubProject = IProject;
+/** `PATCH projects/{id}`: the fields to change. */
+export type IUpdateProject = Partial<components['schemas']['UpdateProject']>;
 
-export interface IUpdateProject {
-  name?: string;
-  description?: string;
-  tags?: string[];
-  status?: 'active' | 'archived';
-  git_url?: string | null;
-}
+export type IMember = components['schemas']['Member'];
 
-export interface IMember {
-  project_id: string;
-  user: string;
-  role: ProjectRole;
-  added_by: string;
-  at: string;
-}
+export type IMemberList = components['schemas']['MemberList'];
 
-export interface IMemberList {
-  project_id: string;
-  open: boolean;
-  items: IMember[];
-}
-
-export interface IAuditEvent {
-  id: string;
-  at: string;
-  user: string | null;
-  action: string;
-  entity_type: string | null;
-  entity_id: string | null;
-  details: Record<string, unknown> | null;
-}
+export type IAuditEvent = components['schemas']['AuditEvent'];
 
 /** `GET audit` filters (all optional; `action` may be a dotted prefix). */
-export interface IAuditQuery {
-  user?: string;
-  action?: string;
-  entity_type?: string;
-  entity_id?: string;
-  /** A project id or name: its events and those of everything in it. */
-  project?: string;
-  /** ISO-8601 time, date or epoch ms (inclusive). */
-  since?: string;
-  /** ISO-8601 time, date or epoch ms (exclusive). */
-  until?: string;
-  max_results?: number;
-  page_token?: string;
-}
+export type IAuditQuery = QueryOf<'list_audit_events'>;
 
-export interface IActivity {
-  project_id: string;
-  items: IAuditEvent[];
-  next_page_token: string | null;
-}
+export type IActivity = components['schemas']['Activity'];
 
-export interface IImportedProject {
-  project: IHubProject;
-  created: boolean;
-  readme: string | null;
-  git_url: string | null;
-}
+export type IImportedProject = components['schemas']['ImportedProject'];
 
 /** Where a note sits on a run's notebook snapshot. */
 export interface INoteAnchor {
@@ -89,40 +39,18 @@ export interface INoteAnchor {
   excerpt?: string | null;
 }
 
-export interface INote {
-  id: string;
-  entity: IEntityRef;
-  project_id: string | null;
-  parent_id: string | null;
-  /** Markdown, exactly as written. */
-  body: string;
-  /** Server-side rendering, sanitised (allow-listed tags and links). */
-  html: string | null;
-  mentions: string[];
+/** A note; its free-form `anchor` is what the panel writes and reads. */
+export type INote = Omit<components['schemas']['Note'], 'anchor'> & {
   anchor: INoteAnchor | null;
-  author: string;
-  created_at: string | null;
-  updated_at: string | null;
-  edited: boolean;
-  reply_count: number;
-}
+};
 
-export interface ICreateNote {
-  body: string;
-  entity?: IEntityRef;
-  parent_id?: string;
-  anchor?: INoteAnchor;
-}
+/** `POST notes`: the body, and what the note is about or answers. */
+export type ICreateNote = Pick<components['schemas']['CreateNote'], 'body'> &
+  Partial<Pick<components['schemas']['CreateNote'], 'entity' | 'parent_id'>> & {
+    anchor?: INoteAnchor;
+  };
 
-export interface INotesQuery {
-  entity_type?: string;
-  entity_id?: string;
-  author?: string;
-  mentioned?: string;
-  parent_id?: string;
-  run_id?: string;
-  max_results?: number;
-}
+export type INotesQuery = QueryOf<'list_notes'>;
 
 /** The types `GET search?type=` knows. */
 export const SEARCH_TYPES = [
@@ -140,37 +68,8 @@ export const SEARCH_TYPES = [
 
 export type SearchType = (typeof SEARCH_TYPES)[number];
 
-export interface ISearchHit {
-  type: SearchType | string;
-  id: string;
-  title: string;
-  /** HTML-escaped text with `<mark>…</mark>` around matches: no other markup. */
-  snippet: string;
-  score: number | null;
-  project: string | null;
-  project_id: string | null;
-  owner: string | null;
-  status: string | null;
-  updated_at: string | null;
-  /** REST path relative to `/labcycle/api/v1/`. */
-  url: string;
-  run_id?: string | null;
-  artifact?: string | null;
-}
+export type ISearchHit = components['schemas']['SearchHit'];
 
-export interface ISearchQuery {
-  q?: string;
-  type?: string[];
-  user?: string;
-  tag?: string;
-  project?: string;
-  since?: string;
-  until?: string;
-  max_results?: number;
-  page_token?: string;
-}
+export type ISearchQuery = QueryOf<'search'>;
 
-export interface ISearchPage {
-  items: ISearchHit[];
-  next_page_token: string | null;
-}
+export type ISearchPage = components['schemas']['SearchResults'];

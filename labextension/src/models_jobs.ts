@@ -1,13 +1,13 @@
 /**
  * Typed models of the jobs, sweeps, registry and deployment routes (v1).
  *
- * They mirror `docs/rest-api.md` ("Notebook jobs", "Model registry",
- * "Sweeps, schedules, reproduce", "Deployments"); keep both in step.
+ * Payload types are aliases of `./api/schema` (generated from the
+ * OpenAPI document, `make api-types`); only free-form JSON fields are narrowed here.
  */
 import { MetricValue } from './models';
+import { components } from './api/schema';
 
-export type JobStatus =
-  'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type JobStatus = components['schemas']['Job']['status'];
 
 /** A parameter value as JSON. */
 export type ParamValue =
@@ -18,65 +18,21 @@ export type ParamValue =
   | ParamValue[]
   | { [key: string]: ParamValue };
 
-export interface IJob {
-  id: string;
-  name: string;
-  status: JobStatus;
-  notebook: string;
+/** A notebook job; its free-form `parameters` are JSON values. */
+export type IJob = Omit<components['schemas']['Job'], 'parameters'> & {
   parameters: Record<string, ParamValue>;
-  experiment: string | null;
-  project: string | null;
-  timeout_s: number | null;
-  sweep_id: string | null;
-  schedule_id: string | null;
-  reproduces_run_id: string | null;
-  run_id: string | null;
-  progress: { cell: number | null; total: number | null };
-  cancel_requested: boolean;
-  error: string | null;
-  error_detail: Record<string, unknown> | null;
-  created_by: string;
-  created_at: string;
-  updated_at: string;
-  started_at: string | null;
-  ended_at: string | null;
-}
+};
 
 /** `POST jobs`. */
-export interface ISubmitJob {
-  notebook: string;
-  parameters?: Record<string, ParamValue>;
-  experiment?: string;
-  name?: string;
-  timeout_s?: number;
-}
+type SubmitJob = components['schemas']['SubmitJob'];
+export type ISubmitJob = Pick<SubmitJob, 'notebook'> &
+  Partial<Pick<SubmitJob, 'experiment' | 'name' | 'timeout_s'>> & {
+    parameters?: Record<string, ParamValue>;
+  };
 
-export interface ISweepProgress {
-  total: number;
-  not_submitted: number;
-  pending: number;
-  queued?: number;
-  running: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  done: number;
-}
+export type ISweepProgress = components['schemas']['SweepProgress'];
 
-export interface ISweep {
-  id: string;
-  name: string;
-  notebook: string;
-  experiment: string | null;
-  project: string | null;
-  status: 'running' | 'succeeded' | 'failed' | 'cancelled';
-  parallel: number;
-  n_trials: number;
-  progress: ISweepProgress;
-  error: string | null;
-  created_at: string;
-  ended_at: string | null;
-}
+export type ISweep = components['schemas']['Sweep'];
 
 /** `POST sweeps` with a grid. */
 /**
@@ -91,61 +47,66 @@ export type RandomSpec =
     }
   | { distribution: 'choice'; values: ParamValue[] };
 
-export interface ICreateSweep {
-  notebook: string;
-  /** Every combination of these values. */
-  grid?: Record<string, ParamValue[]>;
-  /** `n_trials` seeded draws (each crossed with every grid point). */
-  random?: Record<string, RandomSpec>;
-  n_trials?: number;
-  seed?: number;
-  parameters?: Record<string, ParamValue>;
-  parallel?: number;
-  experiment?: string;
-  name?: string;
-  timeout_s?: number;
-}
+type CreateSweep = components['schemas']['CreateSweep'];
+export type ICreateSweep = Pick<CreateSweep, 'notebook'> &
+  Partial<
+    Pick<
+      CreateSweep,
+      'n_trials' | 'seed' | 'parallel' | 'experiment' | 'name' | 'timeout_s'
+    >
+  > & {
+    /** Every combination of these values. */
+    grid?: Record<string, ParamValue[]>;
+    /** `n_trials` seeded draws (each crossed with every grid point). */
+    random?: Record<string, RandomSpec>;
+    parameters?: Record<string, ParamValue>;
+  };
 
 /** `POST runs/{id}/reproduce`. */
-export interface IReproduceStarted {
-  original_run_id: string;
+export type IReproduceStarted = Omit<
+  components['schemas']['ReproduceStarted'],
+  'job'
+> & {
   job: IJob;
+};
+
+export type IRegisteredModel = components['schemas']['RegisteredModel'];
+
+/** Where a model version came from (its run, notebook and datasets). */
+export interface IVersionLineage {
+  run_id?: string | null;
+  run_name?: string | null;
+  experiment_id?: string | null;
+  experiment_name?: string | null;
+  project_name?: string | null;
+  notebook_path?: string | null;
+  source?: string | null;
+  git_commit?: string | null;
+  user?: string | null;
+  datasets?: Array<{
+    id: string;
+    name: string;
+    digest: string;
+    context: string | null;
+  }>;
 }
 
-export interface IRegisteredModel {
-  id: string;
-  name: string;
-  description: string;
-  tags: Record<string, string>;
-  aliases: Record<string, number>;
-  latest_version: number | null;
-  version_count: number;
-  created_by: string;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface IModelVersion {
-  id: string;
-  model_name: string;
-  version: number;
-  ref: string;
-  flavor: string;
-  run_id: string | null;
+/**
+ * A model version (list and detail alike); the fields the API types as free-form JSON
+ * are given the shapes the panel reads.
+ */
+export type IModelVersion = Omit<
+  components['schemas']['ModelVersion'],
+  'metrics' | 'lineage' | 'signature' | 'environment'
+> & {
   metrics: Record<string, MetricValue>;
-  lineage: {
-    run_name?: string | null;
-    experiment_name?: string | null;
-    notebook_path?: string | null;
-  };
+  lineage: IVersionLineage;
   signature: IModelSignature | null;
-  aliases: string[];
-  trusted: boolean;
-  status: string;
-  description: string;
-  created_by: string;
-  created_at: string;
-}
+  environment: {
+    python?: string;
+    packages?: Record<string, string>;
+  } | null;
+};
 
 export interface IModelSignature {
   input_type?: string;
@@ -162,34 +123,9 @@ export interface IModelSignature {
 
 export type DeploymentStatus = 'starting' | 'ready' | 'failed' | 'stopped';
 
-export interface IDeployment {
-  id: string;
-  name: string;
-  model_ref: string;
-  model_name: string;
-  traffic: Record<string, number> | null;
-  host: string;
-  port: number;
-  workers: number;
-  desired: 'running' | 'stopped' | string;
-  status: DeploymentStatus | string;
-  url: string;
-  api_key_required: boolean;
-  error: string | null;
-  restarts: number;
-  created_at: number;
-  started_at: number | null;
-  api_key?: string | null;
-  curl_example?: string | null;
-  /** Not in the API yet: shown when a server provides them. */
-  try_url?: string | null;
-  request_rate?: number | null;
-  latency_ms?: number | null;
-}
+export type IDeployment = components['schemas']['Deployment'];
 
 /** `POST deployments`. */
-export interface ICreateDeployment {
-  model: string;
-  name?: string;
-  workers?: number;
-}
+type CreateDeployment = components['schemas']['CreateDeployment'];
+export type ICreateDeployment = Pick<CreateDeployment, 'model'> &
+  Partial<Pick<CreateDeployment, 'name' | 'workers'>>;

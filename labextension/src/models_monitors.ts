@@ -2,9 +2,12 @@
  * Typed models of the monitor routes (v1): `monitors`, `monitors/{id}`,
  * `monitors/{id}/checks`, `monitors/{id}/alerts`.
  *
- * They mirror `server/responses_monitors.py`; keep both in step.
+ * Payload types are aliases of `./api/schema` (generated from the
+ * OpenAPI document, `make api-types`); only free-form JSON fields are narrowed here.
  */
 import { URLExt } from '@jupyterlab/coreutils';
+
+import { components } from './api/schema';
 
 export type MonitorHealth =
   'unknown' | 'ok' | 'drift' | 'degraded' | 'no_data' | 'error';
@@ -16,23 +19,13 @@ export interface IColumnScore {
   drifted: boolean | null;
 }
 
-/** A check as the timeline lists it (`full=false`). */
-export interface ICheckBrief {
-  id: string;
-  monitor_id: string;
-  trigger: 'manual' | 'schedule' | string;
-  status: CheckStatus | string;
-  dataset_drift: boolean | null;
-  share_drifted: number | null;
-  current_rows: number | null;
-  summary: string;
-  error: string | null;
-  created_by: string;
-  started_at: string | null;
-  finished_at: string | null;
+/** A check as the timeline lists it (`full=false`); `columns` holds per-column scores. */
+export type ICheckBrief = Omit<
+  components['schemas']['CheckBrief'],
+  'columns'
+> & {
   columns?: Record<string, IColumnScore> | null;
-  result?: Record<string, unknown> | null;
-}
+};
 
 export interface IWebhookChannel {
   type: 'webhook';
@@ -63,80 +56,51 @@ export interface IMonitorThresholds {
 
 export type IMonitorWindow = { last_n: number } | { last: string };
 
-export interface IMonitorSchedule {
-  id: string;
-  cron: string;
-  timezone: string;
-  paused: boolean;
-  next_run_at: string | null;
-  last_run_at: string | null;
-  last_status: string | null;
-}
+export type IMonitorSchedule = components['schemas']['ScheduleBrief'];
 
-export interface IMonitor {
-  id: string;
-  name: string;
-  deployment_id: string | null;
-  reference_dataset_id: string | null;
-  current_dataset_id: string | null;
-  target: string | null;
+/**
+ * A monitor; the fields the API types as free-form JSON are given the shapes the
+ * panel reads and writes.
+ */
+export type IMonitor = Omit<
+  components['schemas']['Monitor'],
+  'window' | 'thresholds' | 'channels' | 'latest_check'
+> & {
   window: IMonitorWindow;
-  features: string[] | null;
   thresholds: IMonitorThresholds;
   channels: IAlertChannel[];
-  cooldown_s: number;
-  schedule_id: string | null;
-  health: MonitorHealth | string;
-  alerting: boolean;
-  last_check_id: string | null;
-  last_checked_at: string | null;
-  created_by: string;
-  created_at: string | null;
-  updated_at: string | null;
   latest_check: ICheckBrief | null;
-  schedule: IMonitorSchedule | null;
   /** Not in the API yet: links to the monitoring apps, when a server gives them. */
   app_url?: string | null;
   links?: Partial<Record<MonitorApp, string>> | null;
-}
+};
 
+type CreateMonitor = components['schemas']['CreateMonitor'];
 /** `POST monitors`. */
-export interface ICreateMonitor {
+export type ICreateMonitor = {
   deployment: string;
-  name?: string;
-  reference_dataset?: string;
-  window?: IMonitorWindow;
-  thresholds?: Partial<IMonitorThresholds>;
-  channels?: IAlertChannel[];
-  cooldown_s?: number;
-  cron?: string;
-  timezone?: string;
-}
+} & Partial<
+  Pick<
+    CreateMonitor,
+    'name' | 'reference_dataset' | 'cooldown_s' | 'cron' | 'timezone'
+  >
+> & {
+    window?: IMonitorWindow;
+    thresholds?: Partial<IMonitorThresholds>;
+    channels?: IAlertChannel[];
+  };
 
+type UpdateMonitor = components['schemas']['UpdateMonitor'];
 /** `PATCH monitors/{id}`: omitted fields are kept; `cron: null` removes the schedule. */
-export interface IUpdateMonitor {
+export type IUpdateMonitor = Partial<
+  Pick<UpdateMonitor, 'cooldown_s' | 'cron' | 'timezone' | 'paused'>
+> & {
   window?: IMonitorWindow;
   thresholds?: Partial<IMonitorThresholds>;
   channels?: IAlertChannel[];
-  cooldown_s?: number;
-  cron?: string | null;
-  timezone?: string;
-  paused?: boolean;
-}
+};
 
-export interface IAlertEvent {
-  id: string;
-  monitor_id: string;
-  check_id: string | null;
-  event: 'fire' | 'recover' | 'remind' | string;
-  channel: Record<string, unknown>;
-  status: 'sent' | 'failed' | 'skipped' | string;
-  attempts: number;
-  error: string | null;
-  summary: string;
-  created_at: string | null;
-  sent_at: string | null;
-}
+export type IAlertEvent = components['schemas']['Alert'];
 
 /** The defaults a new monitor gets (`services/monitors.py` DEFAULT_*). */
 export const MONITOR_DEFAULTS = {

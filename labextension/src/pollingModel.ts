@@ -28,6 +28,14 @@ export interface IResourceOptions<T> {
   done?: (data: T) => boolean;
 }
 
+/**
+ * The key a resource is shared under: its identity and its interval (two views that
+ * poll the same thing at different rates keep their own rates).
+ */
+export function resourceKey(key: string, interval: number): string {
+  return `${key}@${interval}`;
+}
+
 /** A resource polled for as long as it has subscribers. */
 export class PolledResource<T> implements IDisposable {
   constructor(options: IResourceOptions<T>) {
@@ -145,8 +153,69 @@ export class PolledResource<T> implements IDisposable {
   private _forced = false;
 }
 
+/**
+ * One consumer of a shared resource: it hears the resource's states while subscribed and
+ * counts towards "someone looks" while active. Disposing it releases the resource.
+ */
+export interface IResourceSubscription<T> extends IDisposable {
+  readonly resource: PolledResource<T>;
+  /** The key the resource is shared under. */
+  readonly key: string;
+  /** Whether this consumer wants the resource polled now (it is on screen). */
+  setActive(active: boolean): void;
+}
+
 /** The panel's resources by key; one Poll each, shared by all its subscribers. */
 export class PollingModel implements IDisposable {
+  /**
+   * Subscribe to the resource for `key` (created on first use with `options`; later
+   * subscribers share it and its Poll). `listener` hears every new state. The last
+   * subscription disposed disposes the resource.
+   */
+  subscribe<T>(
+    key: string,
+    options: IResourceOptions<T>,
+    listener?: (state: IResourceState<T>) => void
+  ): IResourceSubscription<T> {
+    const resource = this.acquire<T>(key, options);
+    const onChanged = (_: unknown, state: IResourceState<T>) =>
+      listener?.(state);
+    resource.changed.connect(onChanged);
+    let active = false;
+    let disposed = false;
+    return {
+      resource,
+      key,
+      get isDisposed() {
+        return disposed;
+      },
+      setActive: (next: boolean) => {
+        if (disposed || next === active) {
+          return;
+        }
+        active = next;
+        resource.setActive(next ? 1 : -1);
+      },
+      dispose: () => {
+        if (disposed) {
+          return;
+        }
+        disposed = true;
+        resource.changed.disconnect(onChanged);
+        if (active) {
+          active = false;
+          resource.setActive(-1);
+        }
+        this.release(key);
+      }
+    };
+  }
+
+  /** The number of subscribers (acquirers) of `key`; 0 when it is not polled. */
+  users(key: string): number {
+    return this._resources.get(key)?.users ?? 0;
+  }
+
   /** The resource for `key`, created on first use; release it when done. */
   acquire<T>(key: string, options: IResourceOptions<T>): PolledResource<T> {
     let entry = this._resources.get(key);
@@ -200,3 +269,9 @@ export class PollingModel implements IDisposable {
   >();
   private _disposed = false;
 }
+
+/**
+ * The one model the whole extension shares: the panel's sections, the main-area tabs and
+ * the notebook toolbars all subscribe here, so a resource open in two places is polled once.
+ */
+export const sharedPolling = new PollingModel();

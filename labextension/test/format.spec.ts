@@ -8,6 +8,7 @@ import {
   isFiniteMetric,
   metricNumber,
   pickMetricKeys,
+  stringRecord,
   runDuration,
   runLabel,
   shortId
@@ -19,14 +20,14 @@ function run(overrides: Partial<IRun>): IRun {
     id: 'abcdef0123456789',
     experiment_id: 'e1',
     parent_run_id: null,
-    name: null,
+    name: '',
     status: 'finished',
-    user: null,
+    user: 'alice',
     start_time: '2026-11-27T10:00:00Z',
     end_time: null,
-    duration_s: null,
+    duration_s: 0,
     notebook_path: null,
-    source: null,
+    source: 'notebook',
     params: {},
     metrics: {},
     tags: {},
@@ -76,11 +77,19 @@ describe('durations and ages', () => {
   it("uses the server's duration, else the time elapsed", () => {
     const now = Date.parse('2026-11-27T10:01:30Z');
     expect(runDuration(run({ duration_s: 12 }), now)).toBe(12);
-    expect(runDuration(run({}), now)).toBe(90);
-    expect(runDuration(run({ end_time: '2026-11-27T10:00:30Z' }), now)).toBe(
-      30
-    );
-    expect(runDuration(run({ start_time: 'not a date' }), now)).toBeNull();
+    expect(runDuration({ ...run({}), duration_s: null }, now)).toBe(90);
+    expect(
+      runDuration(
+        { ...run({ end_time: '2026-11-27T10:00:30Z' }), duration_s: null },
+        now
+      )
+    ).toBe(30);
+    expect(
+      runDuration(
+        { ...run({ start_time: 'not a date' }), duration_s: null },
+        now
+      )
+    ).toBeNull();
   });
 
   it('says how long ago, then falls back to the date', () => {
@@ -126,5 +135,20 @@ describe('sizes, ids and labels', () => {
     expect(pickMetricKeys(runs, 3)).toEqual(['loss', 'acc', 'f1']);
     expect(pickMetricKeys(runs, 1)).toEqual(['loss']);
     expect(pickMetricKeys([])).toEqual([]);
+  });
+});
+
+describe('stringRecord', () => {
+  it('keeps strings and writes other values as JSON', () => {
+    expect(stringRecord({ numpy: '1.26', n: 3, flag: true, x: null })).toEqual({
+      numpy: '1.26',
+      n: '3',
+      flag: 'true',
+      x: 'null'
+    });
+  });
+  it('is empty for nothing', () => {
+    expect(stringRecord(null)).toEqual({});
+    expect(stringRecord(undefined)).toEqual({});
   });
 });

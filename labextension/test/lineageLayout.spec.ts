@@ -18,12 +18,13 @@ function node(id: string, type = id.split(':')[0]): ILineageNode {
     project: null,
     project_id: null,
     url_hint: null,
+    missing: null,
     level: 0
   };
 }
 
 function edge(source: string, target: string): ILineageEdge {
-  return { source, target, relation: 'used' };
+  return { source, target, relation: 'used', context: null, via: null };
 }
 
 describe('assignLayers', () => {

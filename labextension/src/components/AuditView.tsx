@@ -209,7 +209,7 @@ export function AuditView(props: IAuditViewProps): JSX.Element {
   // Tokens of the pages before the current one; the current page's token.
   const [history, setHistory] = React.useState<(string | null)[]>([]);
   const [token, setToken] = React.useState<string | null>(null);
-  const [expanded, toggle] = useToggleSet<string>();
+  const [expanded, toggle] = useToggleSet<number>();
 
   // The command opened the tab again with other filters: take them at once.
   React.useEffect(() => {

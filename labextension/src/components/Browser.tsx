@@ -111,7 +111,7 @@ export function Browser(props: IBrowserProps): JSX.Element {
     () =>
       selectedId
         ? (): Promise<IListResult<IRun>> =>
-            client.listRuns({ experiment_id: selectedId }, settings.pageSize)
+            client.listRuns({ experiment_id: [selectedId] }, settings.pageSize)
         : null,
     [client, selectedId, settings.pageSize]
   );
@@ -139,7 +139,7 @@ export function Browser(props: IBrowserProps): JSX.Element {
     loadingMore.current = true;
     try {
       const page = await client.listMoreRuns(
-        { experiment_id: selectedId },
+        { experiment_id: [selectedId] },
         token,
         MORE_PAGE
       );

@@ -4,12 +4,8 @@ import * as React from 'react';
 import { HubClient } from '../client_hub';
 import { formatAgo, formatDate } from '../format';
 import { useDebounced, usePoll, useSignalValue } from '../hooks';
-import {
-  IHubProject,
-  ISearchHit,
-  ISearchPage,
-  SEARCH_TYPES
-} from '../models_hub';
+import { IProject } from '../models';
+import { ISearchHit, ISearchPage, SEARCH_TYPES } from '../models_hub';
 import { labcycleSettings } from '../settings';
 import { Snippet } from './HubText';
 import { ErrorState, Loading, errorMessage } from './States';
@@ -54,7 +50,7 @@ export interface IHubSectionProps {
   /** Fires with a query (or null) when the hub command wants the search box. */
   searchRequested?: ISignal<unknown, string | null>;
   onOpenHit: (hit: ISearchHit) => void;
-  onOpenProject: (project: IHubProject) => void;
+  onOpenProject: (project: IProject) => void;
   /** Import the file browser's current folder as a project. */
   onImport?: () => void;
   /** Open the audit log tab. */
@@ -442,15 +438,15 @@ function ProjectsList(props: {
   hub: HubClient;
   active: boolean;
   refresh: ISignal<unknown, void>;
-  onOpenProject: (project: IHubProject) => void;
+  onOpenProject: (project: IProject) => void;
   onImport?: () => void;
   onOpenAudit?: () => void;
 }): JSX.Element {
   const fetchProjects = React.useCallback(
-    () => props.hub.listProjects(),
+    () => props.hub.client.listProjects({}, 500).then(list => list.items),
     [props.hub]
   );
-  const projects = usePoll<IHubProject[]>(fetchProjects, {
+  const projects = usePoll<IProject[]>(fetchProjects, {
     interval: 10000,
     active: props.active,
     key: 'hub-projects',

@@ -64,7 +64,8 @@ export function ParallelCoordinates(props: {
           key: parallel.metric,
           kind: 'numeric',
           min: parallel.metric_range[0],
-          max: parallel.metric_range[1]
+          max: parallel.metric_range[1],
+          categories: null
         }
       : null;
   const axes = [...parallel.dimensions, ...(metricDim ? [metricDim] : [])];

@@ -6,10 +6,9 @@ import { LabCycleClient } from '../client';
 import { HubClient } from '../client_hub';
 import { formatAgo, formatDate, formatMetric, runLabel } from '../format';
 import { useAction, usePoll, useToggleSet } from '../hooks';
-import { IExperiment, IRun } from '../models';
+import { IExperiment, IProject, IRun } from '../models';
 import {
   IAuditEvent,
-  IHubProject,
   IMemberList,
   ISearchHit,
   ProjectRole
@@ -30,7 +29,7 @@ export interface IProjectViewProps {
   projectId: string;
   visible: boolean;
   refresh: ISignal<unknown, void>;
-  onLoaded?: (project: IHubProject) => void;
+  onLoaded?: (project: IProject) => void;
   onOpenRun: (runId: string, label?: string) => void;
   onOpenHit: (hit: ISearchHit) => void;
   onCompare: (runIds: string[]) => void;
@@ -40,7 +39,7 @@ export interface IProjectViewProps {
 }
 
 interface IProjectData {
-  project: IHubProject;
+  project: IProject;
   members: IMemberList | Error;
   activity: IAuditEvent[] | Error;
   experiments: IExperiment[] | Error;
@@ -83,7 +82,7 @@ export function ProjectView(props: IProjectViewProps): JSX.Element {
   const state = usePoll<IProjectData>(fetchAll, {
     interval: PROJECT_POLL_MS,
     active: props.visible,
-    key: projectId,
+    key: `project:${projectId}`,
     refresh: props.refresh
   });
   const sanitize = React.useMemo(
@@ -237,7 +236,7 @@ export function safeHref(url: string | null | undefined): string | null {
 }
 
 function ProjectHeader(props: {
-  project: IHubProject;
+  project: IProject;
   onLineage: () => void;
   onAudit?: () => void;
   onRefresh: () => void;
@@ -322,7 +321,7 @@ function ProjectHeader(props: {
 
 function ReadmeEditor(props: {
   hub: HubClient;
-  project: IHubProject;
+  project: IProject;
   rendermime: IRenderMimeRegistry | null;
   onSaved: () => void;
 }): JSX.Element {
@@ -448,7 +447,7 @@ const ROLES: ProjectRole[] = ['viewer', 'editor', 'owner'];
 
 function MembersEditor(props: {
   hub: HubClient;
-  project: IHubProject;
+  project: IProject;
   members: IMemberList;
   onChanged: () => void;
 }): JSX.Element {

@@ -4,6 +4,7 @@ import * as React from 'react';
 import { LabCycleClient } from '../client';
 import { HubClient } from '../client_hub';
 import { useNow, usePoll } from '../hooks';
+import { stringRecord } from '../format';
 import {
   IArtifact,
   ICellExecution,
@@ -90,7 +91,7 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
   const state = usePoll<IRunData>(fetchAll, {
     interval: RUN_POLL_MS,
     active: props.visible,
-    key: runId,
+    key: `run:${runId}`,
     refresh: props.refresh,
     done: data => (data as IRunData).run.status !== 'running'
   });
@@ -250,7 +251,7 @@ export function RunDetail(props: IRunDetailProps): JSX.Element {
           closed
         >
           <ParamsTable
-            params={run.packages ?? {}}
+            params={stringRecord(run.packages)}
             className="lc-packages"
             noun="package"
           />
