@@ -51,8 +51,10 @@ def log(client: MlflowClient, calls: int, batches: int, batch: int) -> dict:
         client.log_metric(run_id, "loss", 1.0 / (i + 1), timestamp=t0 + i, step=i)
     metric_s = time.perf_counter() - start
     # point i of the sequence: key m<i % 10>, step i // 10 (every key at each step)
-    payloads = [[Metric(f"m{i % 10}", i * 1e-6, t0 + i, i // 10)
-                 for i in range(b * batch, (b + 1) * batch)] for b in range(batches + 1)]
+    payloads = [
+        [Metric(f"m{i % 10}", i * 1e-6, t0 + i, i // 10) for i in range(b * batch, (b + 1) * batch)]
+        for b in range(batches + 1)
+    ]
     client.log_batch(run_id, metrics=payloads[0])  # warm-up
     start = time.perf_counter()
     for metrics in payloads[1:]:
@@ -60,9 +62,15 @@ def log(client: MlflowClient, calls: int, batches: int, batch: int) -> dict:
     batch_s = time.perf_counter() - start
     client.set_terminated(run_id)
     history = len(client.get_metric_history(run_id, "loss"))
-    return {"calls": calls, "metric_s": metric_s, "calls_per_s": calls / metric_s,
-            "points": batches * batch, "batch_s": batch_s,
-            "points_per_s": batches * batch / batch_s, "history": history}
+    return {
+        "calls": calls,
+        "metric_s": metric_s,
+        "calls_per_s": calls / metric_s,
+        "points": batches * batch,
+        "batch_s": batch_s,
+        "points_per_s": batches * batch / batch_s,
+        "history": history,
+    }
 
 
 def seed(client: MlflowClient, data: str, db: str) -> dict:
@@ -82,14 +90,33 @@ def seed(client: MlflowClient, data: str, db: str) -> dict:
     runs, params, metrics, tags = [], [], [], []
     for run in rows:
         rid = run["id"]
-        runs.append({"run_uuid": rid, "name": run["name"], "user_id": "bench", "status": "FINISHED",
-                     "start_time": run["start_time"], "end_time": run["start_time"] + 1000,
-                     "lifecycle_stage": "active", "experiment_id": int(exp_id),
-                     "artifact_uri": f"mlflow-artifacts:/{exp_id}/{rid}/artifacts",
-                     "source_type": "LOCAL", "source_name": ""})
+        runs.append(
+            {
+                "run_uuid": rid,
+                "name": run["name"],
+                "user_id": "bench",
+                "status": "FINISHED",
+                "start_time": run["start_time"],
+                "end_time": run["start_time"] + 1000,
+                "lifecycle_stage": "active",
+                "experiment_id": int(exp_id),
+                "artifact_uri": f"mlflow-artifacts:/{exp_id}/{rid}/artifacts",
+                "source_type": "LOCAL",
+                "source_name": "",
+            }
+        )
         params += [{"run_uuid": rid, "key": k, "value": v} for k, v in run["params"].items()]
-        metrics += [{"run_uuid": rid, "key": k, "value": v, "timestamp": run["start_time"],
-                     "step": 0, "is_nan": False} for k, v in run["metrics"].items()]
+        metrics += [
+            {
+                "run_uuid": rid,
+                "key": k,
+                "value": v,
+                "timestamp": run["start_time"],
+                "step": 0,
+                "is_nan": False,
+            }
+            for k, v in run["metrics"].items()
+        ]
         tags.append({"run_uuid": rid, "key": "mlflow.runName", "value": run["name"]})
     with engine.begin() as conn:
         conn.execute(sqlalchemy.insert(SqlRun.__table__), runs)
@@ -101,16 +128,22 @@ def seed(client: MlflowClient, data: str, db: str) -> dict:
     return {"experiment": exp_id, "runs": len(runs), "seed_s": time.perf_counter() - start}
 
 
-def search(client: MlflowClient, targets: dict[str, dict], filter: str,  # noqa: A002
-           order_by: list[str], repeat: int) -> dict:
+def search(
+    client: MlflowClient,
+    targets: dict[str, dict],
+    filter: str,  # noqa: A002
+    order_by: list[str],
+    repeat: int,
+) -> dict:
     """``targets``: name → {"uri", "experiment"}; the servers take turns, search by search,
     so that load from elsewhere on the machine falls on both alike."""
     clients = {name: MlflowClient(tracking_uri=t["uri"]) for name, t in targets.items()}
 
     def once(name: str) -> tuple[float, list[str]]:
         start = time.perf_counter()
-        runs = clients[name].search_runs([targets[name]["experiment"]], filter_string=filter,
-                                         order_by=order_by, max_results=1000)
+        runs = clients[name].search_runs(
+            [targets[name]["experiment"]], filter_string=filter, order_by=order_by, max_results=1000
+        )
         return time.perf_counter() - start, [r.info.run_name for r in runs]
 
     times: dict[str, list[float]] = {name: [] for name in targets}
@@ -122,8 +155,15 @@ def search(client: MlflowClient, targets: dict[str, dict], filter: str,  # noqa:
         for name in order if i % 2 == 0 else order[::-1]:
             seconds, names[name] = once(name)
             times[name].append(seconds)
-    return {name: {"median_s": statistics.median(times[name]), "times_s": times[name],
-                   "rows": len(names[name]), "names": names[name]} for name in targets}
+    return {
+        name: {
+            "median_s": statistics.median(times[name]),
+            "times_s": times[name],
+            "rows": len(names[name]),
+            "names": names[name],
+        }
+        for name in targets
+    }
 
 
 def main() -> None:

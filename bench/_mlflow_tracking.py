@@ -89,7 +89,9 @@ class Worker:
     def log_metric(self, calls: int, artifacts: str) -> dict:
         mlflow.set_tracking_uri(self.uri)
         client = MlflowClient()
-        exp = client.create_experiment("bench-log-metric", artifact_location=Path(artifacts).as_uri())
+        exp = client.create_experiment(
+            "bench-log-metric", artifact_location=Path(artifacts).as_uri()
+        )
         with mlflow.start_run(experiment_id=exp, run_name="log-metric"):
             for i in range(10):
                 mlflow.log_metric("warmup", float(i), step=i)

@@ -45,11 +45,13 @@ BEGIN, END = markers("hub")
 PG_ADMIN = "postgresql+psycopg://127.0.0.1:5432/test"
 TARGET_MS = 100.0
 
-_VOCABULARY = ("churn retention forecast demand fraud credit scoring baseline xgboost lightgbm "
-               "logistic regression forest boosting tuning features pipeline embedding customer "
-               "segment revenue pricing inventory anomaly sensor vision text sentiment ranking "
-               "recommendation clickthrough survival cohort holdout calibration drift monitor "
-               "latency ablation sweep warmup dropout learning rate batch epoch validation")
+_VOCABULARY = (
+    "churn retention forecast demand fraud credit scoring baseline xgboost lightgbm "
+    "logistic regression forest boosting tuning features pipeline embedding customer "
+    "segment revenue pricing inventory anomaly sensor vision text sentiment ranking "
+    "recommendation clickthrough survival cohort holdout calibration drift monitor "
+    "latency ablation sweep warmup dropout learning rate batch epoch validation"
+)
 WORDS = tuple(_VOCABULARY.split(" "))
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank")
 QUERIES: list[tuple[str, dict[str, Any]]] = [
@@ -78,19 +80,38 @@ def _notebook(rng: random.Random) -> bytes:
     cells = []
     for i in range(12):
         if i % 3 == 0:
-            cells.append({"id": f"m{i}", "cell_type": "markdown", "metadata": {},
-                          "source": f"## {_phrase(rng, 4)}\n{_phrase(rng, 20)}"})
+            cells.append(
+                {
+                    "id": f"m{i}",
+                    "cell_type": "markdown",
+                    "metadata": {},
+                    "source": f"## {_phrase(rng, 4)}\n{_phrase(rng, 20)}",
+                }
+            )
         else:
-            cells.append({"id": f"c{i}", "cell_type": "code", "metadata": {}, "outputs": [],
-                          "execution_count": i,
-                          "source": f"{rng.choice(WORDS)} = fit({rng.choice(WORDS)}, lr=0.01)\n"
-                                    f"# {_phrase(rng, 8)}"})
-    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4,
-                       "nbformat_minor": 5}).encode()
+            cells.append(
+                {
+                    "id": f"c{i}",
+                    "cell_type": "code",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": i,
+                    "source": f"{rng.choice(WORDS)} = fit({rng.choice(WORDS)}, lr=0.01)\n"
+                    f"# {_phrase(rng, 8)}",
+                }
+            )
+    return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
 
 
-def insert_runs(conn: Any, experiments: list[str], runs: int, rng: random.Random, *, now: int,
-                metrics: tuple[str, ...] = ()) -> list[str]:
+def insert_runs(
+    conn: Any,
+    experiments: list[str],
+    runs: int,
+    rng: random.Random,
+    *,
+    now: int,
+    metrics: tuple[str, ...] = (),
+) -> list[str]:
     """Insert ``runs`` finished runs (4 params and 2 tags each, and one point of each of
     ``metrics``, kept as the latest value too) spread over ``experiments``, 1,000 rows per
     statement, bypassing the services (no audit, no search index); returns their ids. Also
@@ -107,28 +128,51 @@ def insert_runs(conn: Any, experiments: list[str], runs: int, rng: random.Random
             run_id = new_id()
             run_ids.append(run_id)
             at = now - rng.randrange(0, 400 * 86_400_000)
-            rows.append({"id": run_id, "experiment_id": rng.choice(experiments),
-                         "name": f"{_phrase(rng, 2)} {i}", "status": "finished",
-                         "user": rng.choice(USERS), "source": "notebook",
-                         "start_time": at, "end_time": at + 60_000,
-                         "notebook_path": f"notebooks/{rng.choice(WORDS)}_{i % 50}.ipynb",
-                         "created_at": at, "updated_at": at + 60_000})
+            rows.append(
+                {
+                    "id": run_id,
+                    "experiment_id": rng.choice(experiments),
+                    "name": f"{_phrase(rng, 2)} {i}",
+                    "status": "finished",
+                    "user": rng.choice(USERS),
+                    "source": "notebook",
+                    "start_time": at,
+                    "end_time": at + 60_000,
+                    "notebook_path": f"notebooks/{rng.choice(WORDS)}_{i % 50}.ipynb",
+                    "created_at": at,
+                    "updated_at": at + 60_000,
+                }
+            )
             for key in ("model", "lr", "features", "seed"):
-                value = {"model": rng.choice(WORDS), "lr": rng.choice(["0.1", "0.01", "0.001"]),
-                         "features": _phrase(rng, 3), "seed": str(i)}[key]
+                value = {
+                    "model": rng.choice(WORDS),
+                    "lr": rng.choice(["0.1", "0.01", "0.001"]),
+                    "features": _phrase(rng, 3),
+                    "seed": str(i),
+                }[key]
                 params.append({"run_id": run_id, "key": key, "value": value})
-            tags.append({"run_id": run_id, "key": "team",
-                         "value": rng.choice(["growth", "risk", "ops"])})
+            tags.append(
+                {"run_id": run_id, "key": "team", "value": rng.choice(["growth", "risk", "ops"])}
+            )
             tags.append({"run_id": run_id, "key": "stage", "value": rng.choice(WORDS)})
             for key in metrics:
-                points.append({"run_id": run_id, "key": key, "step": 0, "value": rng.random(),
-                               "timestamp": at + 60_000})
+                points.append(
+                    {
+                        "run_id": run_id,
+                        "key": key,
+                        "step": 0,
+                        "value": rng.random(),
+                        "timestamp": at + 60_000,
+                    }
+                )
         conn.execute(insert(Run.__table__), rows)
         conn.execute(insert(Param.__table__), params)
         conn.execute(insert(Tag.__table__), tags)
         if points:
-            conn.execute(insert(Metric.__table__),
-                         [{**point, "server_time": point["timestamp"]} for point in points])
+            conn.execute(
+                insert(Metric.__table__),
+                [{**point, "server_time": point["timestamp"]} for point in points],
+            )
             conn.execute(insert(LatestMetric.__table__), points)
     return run_ids
 
@@ -147,37 +191,63 @@ def build(url: str, artifacts: Path, runs: int, notes: int, notebooks: int) -> d
     experiments = []
     for p in range(20):
         project = svc.projects.create_project(
-            f"{WORDS[p]}-{p}", actor=USERS[p % len(USERS)],
-            description=f"# {WORDS[p].title()}\n{_phrase(rng, 40)}")
+            f"{WORDS[p]}-{p}",
+            actor=USERS[p % len(USERS)],
+            description=f"# {WORDS[p].title()}\n{_phrase(rng, 40)}",
+        )
         for e in range(5):
-            experiments.append(svc.projects.create_experiment(
-                f"{_phrase(rng, 2)} {e}", actor=USERS[e % len(USERS)], project_id=project["id"],
-                description=_phrase(rng, 12))["id"])
+            experiments.append(
+                svc.projects.create_experiment(
+                    f"{_phrase(rng, 2)} {e}",
+                    actor=USERS[e % len(USERS)],
+                    project_id=project["id"],
+                    description=_phrase(rng, 12),
+                )["id"]
+            )
     now = now_ms()
     with svc.store.write() as conn:  # the runs in bulk: the index is rebuilt below
         run_ids = insert_runs(conn, experiments, runs, rng, now=now)
-        conn.execute(insert(Dataset.__table__), [
-            {"id": new_id(), "name": f"{_phrase(rng, 2)} {i}", "digest": f"sha256:{i:064x}",
-             "schema": {"columns": [{"name": w} for w in rng.sample(WORDS, 5)]},
-             "created_by": rng.choice(USERS), "created_at": now} for i in range(200)])
+        conn.execute(
+            insert(Dataset.__table__),
+            [
+                {
+                    "id": new_id(),
+                    "name": f"{_phrase(rng, 2)} {i}",
+                    "digest": f"sha256:{i:064x}",
+                    "schema": {"columns": [{"name": w} for w in rng.sample(WORDS, 5)]},
+                    "created_by": rng.choice(USERS),
+                    "created_at": now,
+                }
+                for i in range(200)
+            ],
+        )
     t_bulk = time.perf_counter()
     # notes and notebooks through the services: the write path that keeps the index current
     for i in range(notebooks):
-        svc.artifacts.log_bytes(run_ids[i * (runs // max(notebooks, 1))], "executed.ipynb",
-                                _notebook(rng), actor="alice")
+        svc.artifacts.log_bytes(
+            run_ids[i * (runs // max(notebooks, 1))],
+            "executed.ipynb",
+            _notebook(rng),
+            actor="alice",
+        )
     t_nb = time.perf_counter()
     for _ in range(notes):
-        svc.notes.create(actor=rng.choice(USERS),
-                         body=f"{_phrase(rng, 12)} @{rng.choice(USERS)}",
-                         entity={"type": "run", "id": rng.choice(run_ids)})
+        svc.notes.create(
+            actor=rng.choice(USERS),
+            body=f"{_phrase(rng, 12)} @{rng.choice(USERS)}",
+            entity={"type": "run", "id": rng.choice(run_ids)},
+        )
     t_notes = time.perf_counter()
     counts = svc.search.reindex()
     t_reindex = time.perf_counter()
     svc.close()
-    return {"counts": counts, "build_s": t_bulk - t0,
-            "notebook_write_ms": (t_nb - t_bulk) / max(notebooks, 1) * 1000,
-            "note_write_ms": (t_notes - t_nb) / max(notes, 1) * 1000,
-            "reindex_s": t_reindex - t_notes}
+    return {
+        "counts": counts,
+        "build_s": t_bulk - t0,
+        "notebook_write_ms": (t_nb - t_bulk) / max(notebooks, 1) * 1000,
+        "note_write_ms": (t_notes - t_nb) / max(notes, 1) * 1000,
+        "reindex_s": t_reindex - t_notes,
+    }
 
 
 def naive_like(conn: Any, q: str) -> int:
@@ -230,11 +300,23 @@ def measure(url: str, artifacts: Path, repeat: int) -> dict[str, Any]:
                     like_hits = naive_like(conn, q)
                     like_times.append((time.perf_counter() - t) * 1000)
             like_ms += like_times
-            per_query.append((q, filters, statistics.median(times), hits,
-                              statistics.median(like_times), like_hits))
-        return {"median": statistics.median(search_ms), "p95": _pct(search_ms, 95),
-                "like_median": statistics.median(like_ms), "like_p95": _pct(like_ms, 95),
-                "per_query": per_query}
+            per_query.append(
+                (
+                    q,
+                    filters,
+                    statistics.median(times),
+                    hits,
+                    statistics.median(like_times),
+                    like_hits,
+                )
+            )
+        return {
+            "median": statistics.median(search_ms),
+            "p95": _pct(search_ms, 95),
+            "like_median": statistics.median(like_ms),
+            "like_p95": _pct(like_ms, 95),
+            "per_query": per_query,
+        }
     finally:
         svc.close()
 
@@ -270,8 +352,9 @@ def postgres_store(runs: int, notes: int, notebooks: int) -> tuple[str, Path, di
     marker = folder / "built.json"
     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
     with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                              {"n": name}).first()
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+        ).first()
         if exists and marker.exists():
             admin.dispose()
             return url, folder / "artifacts", json.loads(marker.read_text())
@@ -286,17 +369,23 @@ def postgres_store(runs: int, notes: int, notebooks: int) -> tuple[str, Path, di
 
 
 def section(results: dict[str, Any], args: argparse.Namespace, load: str) -> str:
-    lines = [BEGIN, "## Hub search (issue 6)", "",
-             f"{stamp()} · {machine()} shared with other work · load at start: {load}", "",
-             f"Hub: {args.runs:,} runs (4 params, 2 tags each), 20 projects, 100 experiments, "
-             f"200 datasets, {args.notes:,} notes, {args.notebooks} notebook snapshots of 12 "
-             f"cells. {len(QUERIES)} queries (words, prefix, phrase, exclusion, filters by "
-             f"type/user/tag/date, no words, hostile text) × {args.repeat} rounds, a page of 20 "
-             "hits with snippets and titles, through `SearchService.search`. Baseline: naive "
-             "`LIKE '%term%'` scans over the same tables (no ranking, no snippets, no notebook "
-             "contents).", "",
-             "| store | search p50 | search p95 | LIKE p50 | LIKE p95 | ratio (p50) | target p95 < 100 ms | reindex | note write |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        BEGIN,
+        "## Hub search (issue 6)",
+        "",
+        f"{stamp()} · {machine()} shared with other work · load at start: {load}",
+        "",
+        f"Hub: {args.runs:,} runs (4 params, 2 tags each), 20 projects, 100 experiments, "
+        f"200 datasets, {args.notes:,} notes, {args.notebooks} notebook snapshots of 12 "
+        f"cells. {len(QUERIES)} queries (words, prefix, phrase, exclusion, filters by "
+        f"type/user/tag/date, no words, hostile text) × {args.repeat} rounds, a page of 20 "
+        "hits with snippets and titles, through `SearchService.search`. Baseline: naive "
+        "`LIKE '%term%'` scans over the same tables (no ranking, no snippets, no notebook "
+        "contents).",
+        "",
+        "| store | search p50 | search p95 | LIKE p50 | LIKE p95 | ratio (p50) | target p95 < 100 ms | reindex | note write |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for store, r in results.items():
         m, info = r["measure"], r["info"]
         ratio = m["like_median"] / m["median"] if m["median"] else float("inf")
@@ -304,20 +393,30 @@ def section(results: dict[str, Any], args: argparse.Namespace, load: str) -> str
             f"| {store} | {m['median']:.1f} ms | {m['p95']:.1f} ms | {m['like_median']:.1f} ms | "
             f"{m['like_p95']:.1f} ms | {ratio:.1f}× faster | "
             f"{'PASS' if m['p95'] < TARGET_MS else 'MISS'} | {info['reindex_s']:.1f} s | "
-            f"{info['note_write_ms']:.1f} ms |")
-    lines += ["", "Per query (median ms, hits on the first page; LIKE: median ms, distinct matches):", "",
-              "| query | filters | " + " | ".join(f"{s} search | {s} LIKE" for s in results) + " |",
-              "|---|---|" + "---|---|" * len(results)]
+            f"{info['note_write_ms']:.1f} ms |"
+        )
+    lines += [
+        "",
+        "Per query (median ms, hits on the first page; LIKE: median ms, distinct matches):",
+        "",
+        "| query | filters | " + " | ".join(f"{s} search | {s} LIKE" for s in results) + " |",
+        "|---|---|" + "---|---|" * len(results),
+    ]
     for i, (q, filters) in enumerate(QUERIES):
         cells = []
         for r in results.values():
             _, _, ms, hits, like, like_hits = r["measure"]["per_query"][i]
             cells += [f"{ms:.1f} ({hits})", f"{like:.1f} ({like_hits})"]
         shown = q.replace("|", "\\|") or "(none)"
-        lines.append(f"| `{shown}` | {json.dumps(filters) if filters else ''} | "
-                     + " | ".join(cells) + " |")
-    lines += ["", "Reindex: the full rebuild (`labcycle search reindex`) of every document; "
-              "note write: one `notes.create` including its index update.", END]
+        lines.append(
+            f"| `{shown}` | {json.dumps(filters) if filters else ''} | " + " | ".join(cells) + " |"
+        )
+    lines += [
+        "",
+        "Reindex: the full rebuild (`labcycle search reindex`) of every document; "
+        "note write: one `notes.create` including its index update.",
+        END,
+    ]
     return "\n".join(lines)
 
 
@@ -341,12 +440,16 @@ def main(argv: list[str] | None = None) -> int:
         if made is None:
             continue
         url, artifacts, info = made
-        print(f"{label}: hub ready in {time.perf_counter() - t:.1f} s "
-              f"(reindex {info['reindex_s']:.1f} s, {info['counts']})")
+        print(
+            f"{label}: hub ready in {time.perf_counter() - t:.1f} s "
+            f"(reindex {info['reindex_s']:.1f} s, {info['counts']})"
+        )
         m = measure(url, artifacts, args.repeat)
         results[label] = {"measure": m, "info": info}
-        print(f"{label}: search p50 {m['median']:.1f} ms, p95 {m['p95']:.1f} ms; "
-              f"LIKE p50 {m['like_median']:.1f} ms, p95 {m['like_p95']:.1f} ms")
+        print(
+            f"{label}: search p50 {m['median']:.1f} ms, p95 {m['p95']:.1f} ms; "
+            f"LIKE p50 {m['like_median']:.1f} ms, p95 {m['like_p95']:.1f} ms"
+        )
     text = section(results, args, load)
     if args.out:
         args.out.write_text(text + "\n")

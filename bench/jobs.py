@@ -45,12 +45,18 @@ BEGIN, END = markers("jobs")
 def write_notebook(path: Path) -> Path:
     """A small notebook: a parameters cell and two cells of light work."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell("i = 0")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell("total = sum(range(10_000)) + i"),
-                nbformat.v4.new_code_cell("print(total)")]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell("total = sum(range(10_000)) + i"),
+        nbformat.v4.new_code_cell("print(total)"),
+    ]
     nbformat.write(nb, path)
     return path
 
@@ -78,11 +84,16 @@ class Bench:
             from labcycle.jobs.runner import kernel_store_env
 
             cfg = self.config
-            d = Dispatcher(self.services, executor="local", max_jobs=max_jobs,
-                           db_url=cfg.db_url, artifact_url=cfg.artifact_url,
-                           kernel_env=kernel_store_env(db_url=cfg.db_url,
-                                                       artifact_url=cfg.artifact_url),
-                           job_ids=set(), prestart_kernels=prestart)
+            d = Dispatcher(
+                self.services,
+                executor="local",
+                max_jobs=max_jobs,
+                db_url=cfg.db_url,
+                artifact_url=cfg.artifact_url,
+                kernel_env=kernel_store_env(db_url=cfg.db_url, artifact_url=cfg.artifact_url),
+                job_ids=set(),
+                prestart_kernels=prestart,
+            )
             d.warm(wait=True)
             d.start()
             self.dispatchers[(max_jobs, prestart)] = d
@@ -92,13 +103,18 @@ class Bench:
         import papermill
 
         start = time.perf_counter()
-        papermill.execute_notebook(str(self.notebook), str(self.work / f"out-{i}.ipynb"),
-                                   parameters={"i": i}, progress_bar=False)
+        papermill.execute_notebook(
+            str(self.notebook),
+            str(self.work / f"out-{i}.ipynb"),
+            parameters={"i": i},
+            progress_bar=False,
+        )
         return time.perf_counter() - start
 
     def submit(self, dispatcher: Any, i: int) -> str:
-        job = self.services.jobs.submit(actor="bench", notebook=str(self.notebook),
-                                        parameters={"i": i}, experiment="bench-jobs")
+        job = self.services.jobs.submit(
+            actor="bench", notebook=str(self.notebook), parameters={"i": i}, experiment="bench-jobs"
+        )
         dispatcher.add_jobs([job["id"]])
         return job["id"]
 
@@ -125,10 +141,18 @@ class Bench:
             time.sleep(0.3)  # let the spare kernel finish starting, as between two submits
             spare.append(self.job_once(i, prestart=True))
         pm, lc = statistics.median(plain), statistics.median(jobs)
-        return {"repeat": repeat, "papermill_s": pm, "job_s": lc, "overhead_s": lc - pm,
-                "overhead_pct": 100 * (lc - pm) / pm, "plain": plain, "jobs": jobs,
-                "spare": spare, "spare_s": statistics.median(spare),
-                "pass": (lc - pm) < 0.3 or (lc - pm) / pm < 0.10}
+        return {
+            "repeat": repeat,
+            "papermill_s": pm,
+            "job_s": lc,
+            "overhead_s": lc - pm,
+            "overhead_pct": 100 * (lc - pm) / pm,
+            "plain": plain,
+            "jobs": jobs,
+            "spare": spare,
+            "spare_s": statistics.median(spare),
+            "pass": (lc - pm) < 0.3 or (lc - pm) / pm < 0.10,
+        }
 
     def parallel(self, runs: int, parallel: int) -> dict[str, Any]:
         start = time.perf_counter()
@@ -143,8 +167,14 @@ class Bench:
             assert job["status"] == "succeeded", job
         pooled = time.perf_counter() - start
         ratio = pooled / sequential
-        return {"runs": runs, "parallel": parallel, "sequential_s": sequential,
-                "pooled_s": pooled, "ratio": ratio, "pass": ratio <= 0.6}
+        return {
+            "runs": runs,
+            "parallel": parallel,
+            "sequential_s": sequential,
+            "pooled_s": pooled,
+            "ratio": ratio,
+            "pass": ratio <= 0.6,
+        }
 
     def close(self) -> None:
         for d in self.dispatchers.values():
@@ -187,8 +217,10 @@ def report(a: dict, b: dict, c: dict | None) -> str:
         f"≤ 0.6 | {mark(b['pass'])} |",
     ]
     if c:
-        lines.append(f"| (c) {c.get('runs')}-run sweep | | {c.get('wall_s', 0):.1f} s | | "
-                     "completes | see the sweeps section |")
+        lines.append(
+            f"| (c) {c.get('runs')}-run sweep | | {c.get('wall_s', 0):.1f} s | | "
+            "completes | see the sweeps section |"
+        )
     lines += [
         "",
         "A LabCycle job includes what papermill alone does not: the queue (submit, atomic "
@@ -227,11 +259,17 @@ def main(argv: list[str] | None = None) -> int:
     bench = Bench(Path(tempfile.mkdtemp(prefix="labcycle-bench-jobs-")))
     try:
         a = bench.overhead(repeat)
-        print(f"(a) papermill {a['papermill_s']:.2f} s, job {a['job_s']:.2f} s, "
-              f"overhead {a['overhead_s']:+.2f} s ({a['overhead_pct']:+.1f}%)", flush=True)
+        print(
+            f"(a) papermill {a['papermill_s']:.2f} s, job {a['job_s']:.2f} s, "
+            f"overhead {a['overhead_s']:+.2f} s ({a['overhead_pct']:+.1f}%)",
+            flush=True,
+        )
         b = bench.parallel(runs, 2)
-        print(f"(b) sequential {b['sequential_s']:.1f} s, pooled {b['pooled_s']:.1f} s, "
-              f"ratio {b['ratio']:.2f}", flush=True)
+        print(
+            f"(b) sequential {b['sequential_s']:.1f} s, pooled {b['pooled_s']:.1f} s, "
+            f"ratio {b['ratio']:.2f}",
+            flush=True,
+        )
     finally:
         bench.close()
     c = sweep_200() if args.sweep else None

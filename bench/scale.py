@@ -154,7 +154,7 @@ def write_notebook(path: Path) -> Path:
 def sweep(notebook: Path, trials: int, executor: str) -> dict[str, Any]:
     """A warm-up sweep of 2 trials (workers started, imports warm), then the timed one."""
     import labcycle as lc
-    from labcycle import fluent
+    from labcycle.api import fluent
 
     os.environ["LABCYCLE_EXECUTOR"] = executor
     os.environ["LABCYCLE_MAX_JOBS"] = "2"
@@ -287,7 +287,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             print("(c) sweep, Dask …", file=sys.stderr)
             with dask_cluster(work) as address:
                 out["dask"] = sweep(notebook, args.trials, address)
-                from labcycle.jobs_api import _stop_dispatcher
+                from labcycle.api.jobs import _stop_dispatcher
 
                 _stop_dispatcher()  # its Dask client goes before the scheduler does
     finally:

@@ -70,8 +70,18 @@ def train(folder: Path, mlflow_python: str, env: dict[str, str]):
     model = RandomForestClassifier(n_estimators=50, random_state=0).fit(X, y)
     (folder / "labcycle").mkdir(parents=True)
     sio.dump(model, folder / "labcycle" / "model.skops")
-    out = subprocess.run([mlflow_python, "-c", MLFLOW_SAVE, str(folder / "labcycle" / "model.skops"),
-                          str(folder / "mlflow")], env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            mlflow_python,
+            "-c",
+            MLFLOW_SAVE,
+            str(folder / "labcycle" / "model.skops"),
+            str(folder / "mlflow"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     if out.returncode:
         sys.exit(f"saving the MLflow model with {mlflow_python} failed:\n{out.stderr[-3000:]}")
     return model, X, out.stdout.strip().splitlines()[-1]
@@ -134,17 +144,36 @@ def wrk(url: str, body: str, conns: int, seconds: float, workdir: Path) -> dict[
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/json"\n'
         f'local f = io.open("{workdir / "body.json"}", "r")\n'
-        "wrk.body = f:read(\"*a\")\nf:close()\n")
+        'wrk.body = f:read("*a")\nf:close()\n'
+    )
     threads = 1 if conns == 1 else 2
-    out = subprocess.run(["wrk", f"-t{threads}", f"-c{conns}", f"-d{max(1, round(seconds))}s", "--latency",
-                          "-s", str(script), url], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{conns}",
+            f"-d{max(1, round(seconds))}s",
+            "--latency",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = _ms(re.search(r"\s50%\s+([\d.]+\w+)", out).group(1))
     p99 = _ms(re.search(r"\s99%\s+([\d.]+\w+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"rps": rps, "p50": p50, "p99": p99, "non2xx": int(bad.group(1)) if bad else 0,
-            "socket_errors": errors.group(1) if errors else ""}
+    return {
+        "rps": rps,
+        "p50": p50,
+        "p99": p99,
+        "non2xx": int(bad.group(1)) if bad else 0,
+        "socket_errors": errors.group(1) if errors else "",
+    }
 
 
 ROUNDS = 5  # LabCycle cells alternate capture on / off this many times (runs vary by ±8%)
@@ -192,8 +221,9 @@ def _median_run(runs: list[dict]) -> dict:
 
 def run_server(cmd: list[str], health: str, env: dict[str, str]) -> subprocess.Popen:
     with tempfile.NamedTemporaryFile(prefix="bench-server-", suffix=".log", delete=False) as log:
-        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         wait_http(health, proc=proc)
     except RuntimeError:
@@ -212,20 +242,27 @@ def main() -> None:
         sys.exit("wrk is needed: apt-get install wrk")
     work = Path(tempfile.mkdtemp(prefix="labcycle-bench-serving-"))
     load_start = os.getloadavg()[0]
-    env = {**os.environ, "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "MLFLOW_TRACKING_URI": f"file://{work / 'mlruns'}", "LABCYCLE_HOME": str(work / "home")}
+    env = {
+        **os.environ,
+        "PATH": f"{Path(PY).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "MLFLOW_TRACKING_URI": f"file://{work / 'mlruns'}",
+        "LABCYCLE_HOME": str(work / "home"),
+    }
     ml_env = _mlflow.environment(args.mlflow_python, env)
     model, X, mlflow_version = train(work, args.mlflow_python, ml_env)
     floor = predict_floor(model, X)
-    bodies = {rows: X.iloc[:rows].to_json(orient="split", index=False, double_precision=15)
-              for rows in (1, 100)}
+    bodies = {
+        rows: X.iloc[:rows].to_json(orient="split", index=False, double_precision=15)
+        for rows in (1, 100)
+    }
     cells = [(rows, conns) for rows in (1, 100) for conns in (1, 16)]
     results: dict[str, dict] = {}
 
     def measure(name: str, base: str, make_body) -> None:
         for rows, conns in cells:
-            results.setdefault(name, {})[(rows, conns)] = wrk(base, make_body(rows), conns,
-                                                              seconds, work)
+            results.setdefault(name, {})[(rows, conns)] = wrk(
+                base, make_body(rows), conns, seconds, work
+            )
             print(name, rows, conns, results[name][(rows, conns)], flush=True)
 
     bin_dir = Path(PY).parent
@@ -236,8 +273,17 @@ def main() -> None:
     servers = {}
     for name, extra in (("labcycle", []), ("labcycle (capture off)", ["--no-capture"])):
         port = free_port()
-        cmd = [labcycle, "serve", str(work / "labcycle"), "--port", str(port), "--hello",
-               "--capture-url", str(work / "capture"), *extra]
+        cmd = [
+            labcycle,
+            "serve",
+            str(work / "labcycle"),
+            "--port",
+            str(port),
+            "--hello",
+            "--capture-url",
+            str(work / "capture"),
+            *extra,
+        ]
         servers[name] = (run_server(cmd, f"http://127.0.0.1:{port}/ready", env), port)
     spool = work / "capture" / "spool" / "deployment=local"
     cpu_before = compactor_cpu(servers["labcycle"][0])
@@ -247,30 +293,55 @@ def main() -> None:
             for _ in range(ROUNDS):
                 for name, (_, port) in servers.items():
                     settle(spool)
-                    runs[name].append(wrk(f"http://127.0.0.1:{port}/predict", bodies[rows],
-                                          conns, seconds, work))
+                    runs[name].append(
+                        wrk(f"http://127.0.0.1:{port}/predict", bodies[rows], conns, seconds, work)
+                    )
             for name, got in runs.items():
                 results.setdefault(name, {})[(rows, conns)] = _median_run(got)
                 print(name, rows, conns, results[name][(rows, conns)], flush=True)
         settle(spool)
-        compactor = {"cpu_s": compactor_cpu(servers["labcycle"][0]) - cpu_before,
-                     "rows": logged_rows(work / "capture")}
+        compactor = {
+            "cpu_s": compactor_cpu(servers["labcycle"][0]) - cpu_before,
+            "rows": logged_rows(work / "capture"),
+        }
         print("compactor", compactor, flush=True)
         port = servers["labcycle"][1]
         for conns in (1, 16):
             results.setdefault("hello", {})[(1, conns)] = wrk(
-                f"http://127.0.0.1:{port}/hello", bodies[1], conns, seconds, work)
+                f"http://127.0.0.1:{port}/hello", bodies[1], conns, seconds, work
+            )
             print("hello", conns, results["hello"][(1, conns)], flush=True)
     finally:
         for proc, _ in servers.values():
             stop(proc)
     port = free_port()
-    proc = run_server([args.mlflow_python, "-m", "mlflow", "models", "serve", "-m",
-                       str(work / "mlflow"), "--env-manager", "local", "-p", str(port),
-                       "-h", "127.0.0.1", "-w", "1"], f"http://127.0.0.1:{port}/ping", ml_env)
+    proc = run_server(
+        [
+            args.mlflow_python,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            str(work / "mlflow"),
+            "--env-manager",
+            "local",
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-w",
+            "1",
+        ],
+        f"http://127.0.0.1:{port}/ping",
+        ml_env,
+    )
     try:
-        measure("mlflow", f"http://127.0.0.1:{port}/invocations",
-                lambda rows: json.dumps({"dataframe_split": json.loads(bodies[rows])}))
+        measure(
+            "mlflow",
+            f"http://127.0.0.1:{port}/invocations",
+            lambda rows: json.dumps({"dataframe_split": json.loads(bodies[rows])}),
+        )
     finally:
         stop(proc)
     load = os.getloadavg()[0]
@@ -283,11 +354,21 @@ def main() -> None:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def render(results: dict, floor: dict[int, float], seconds: float, mlflow_version: str = "?",
-           load_start: float | None = None, load_end: float | None = None,
-           comp: dict | None = None) -> str:
-    lc, ml, off, hello = (results["labcycle"], results["mlflow"],
-                          results["labcycle (capture off)"], results["hello"])
+def render(
+    results: dict,
+    floor: dict[int, float],
+    seconds: float,
+    mlflow_version: str = "?",
+    load_start: float | None = None,
+    load_end: float | None = None,
+    comp: dict | None = None,
+) -> str:
+    lc, ml, off, hello = (
+        results["labcycle"],
+        results["mlflow"],
+        results["labcycle (capture off)"],
+        results["hello"],
+    )
     lines = [
         "## Serving: LabCycle model server vs `mlflow models serve`",
         "",
@@ -296,10 +377,17 @@ def render(results: dict, floor: dict[int, float], seconds: float, mlflow_versio
         f"process per server, one server loaded at a time; LabCycle's cells alternate capture "
         f"on and off {ROUNDS} times (the median run of each is shown), on {os.cpu_count()} CPUs "
         f"({platform.python_version()}, {platform.machine()}), MLflow {mlflow_version}. "
-        + (f"1-min load average {load_start:.1f} at the start, {load_end:.1f} at the end"
-           + (" (more runnable processes than cores: other suites shared the machine; "
-              "figures are noisy, ratios less so)." if max(load_start, load_end) > 2 else ".")
-           if load_start is not None and load_end is not None else ""),
+        + (
+            f"1-min load average {load_start:.1f} at the start, {load_end:.1f} at the end"
+            + (
+                " (more runnable processes than cores: other suites shared the machine; "
+                "figures are noisy, ratios less so)."
+                if max(load_start, load_end) > 2
+                else "."
+            )
+            if load_start is not None and load_end is not None
+            else ""
+        ),
         "",
         f"Model's own `predict_proba` (floor): 1 row {floor[1]:.2f} ms, 100 rows {floor[100]:.2f} ms. "
         f"Hello-world endpoint on the LabCycle server: p50 {hello[(1, 1)]['p50']:.2f} ms at "
@@ -311,9 +399,11 @@ def render(results: dict, floor: dict[int, float], seconds: float, mlflow_versio
     ]
     for rows, conns in sorted(lc):
         a, b, o = lc[(rows, conns)], ml[(rows, conns)], off[(rows, conns)]
-        lines.append(f"| {rows} | {conns} | {a['rps']:.0f} | {a['p50']:.2f} | {a['p99']:.2f} | "
-                     f"{o['rps']:.0f} | {b['rps']:.0f} | {b['p50']:.2f} | {b['p99']:.2f} | "
-                     f"{a['rps'] / b['rps']:.1f}× |")
+        lines.append(
+            f"| {rows} | {conns} | {a['rps']:.0f} | {a['p50']:.2f} | {a['p99']:.2f} | "
+            f"{o['rps']:.0f} | {b['rps']:.0f} | {b['p50']:.2f} | {b['p99']:.2f} | "
+            f"{a['rps'] / b['rps']:.1f}× |"
+        )
     bad = sum(r["non2xx"] for group in results.values() for r in group.values())
     ratio = lc[(1, 16)]["rps"] / ml[(1, 16)]["rps"]
     budget = floor[1] + hello[(1, 1)]["p50"] + 1.0
@@ -331,11 +421,14 @@ def render(results: dict, floor: dict[int, float], seconds: float, mlflow_versio
         f"{cost[1] * 100:.1f}% | {'PASS' if max(cost) < 0.05 else 'MISS'} |",
     ]
     if comp and comp["rows"]:
-        lines += ["", f"Capture: the serving worker spools raw buffers; its compactor process "
-                      f"(nice 10) turned {comp['rows']:,} logged rows into Parquet with "
-                      f"{comp['cpu_s'] / comp['rows'] * 1e8:.0f} ms of CPU per 100,000 rows, "
-                      f"beside the worker (the cells include the compaction that ran during "
-                      f"them; each cell starts once the previous one's spool is compacted)."]
+        lines += [
+            "",
+            f"Capture: the serving worker spools raw buffers; its compactor process "
+            f"(nice 10) turned {comp['rows']:,} logged rows into Parquet with "
+            f"{comp['cpu_s'] / comp['rows'] * 1e8:.0f} ms of CPU per 100,000 rows, "
+            f"beside the worker (the cells include the compaction that ran during "
+            f"them; each cell starts once the previous one's spool is compacted).",
+        ]
     return "\n".join(lines)
 
 

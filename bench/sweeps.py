@@ -35,12 +35,17 @@ BEGIN, END = markers("sweeps")
 
 def write_notebook(path: Path) -> Path:
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell("i = 0")
     params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(
-        "import labcycle as lc\nlc.log_metric('y', (i * 7) % 13)")]
+    nb.cells = [
+        params,
+        nbformat.v4.new_code_cell("import labcycle as lc\nlc.log_metric('y', (i * 7) % 13)"),
+    ]
     nbformat.write(nb, path)
     return path
 
@@ -86,12 +91,20 @@ def run(runs: int, parallel: int, max_jobs: int) -> dict:
             last[0] = now
             samples.append(usage())
             p = data["progress"]
-            print(f"\r{p['done']}/{p['total']} done, {p['running']} running, {p['failed']} failed",
-                  end="", flush=True)
+            print(
+                f"\r{p['done']}/{p['total']} done, {p['running']} running, {p['failed']} failed",
+                end="",
+                flush=True,
+            )
 
     started = time.perf_counter()
-    sweep = lc.sweep(str(notebook), grid={"i": list(range(runs))}, parallel=parallel,
-                     experiment="bench-sweeps", progress=False)
+    sweep = lc.sweep(
+        str(notebook),
+        grid={"i": list(range(runs))},
+        parallel=parallel,
+        experiment="bench-sweeps",
+        progress=False,
+    )
     sweep.wait(progress=False, on_progress=sample)
     wall = time.perf_counter() - started
     print()
@@ -99,22 +112,31 @@ def run(runs: int, parallel: int, max_jobs: int) -> dict:
     after = usage()
     durations = frame["duration_s"].dropna()
     return {
-        "runs": runs, "parallel": parallel, "max_jobs": max_jobs, "wall_s": wall,
-        "status": sweep.status, "succeeded": int((frame["status"] == "succeeded").sum()),
+        "runs": runs,
+        "parallel": parallel,
+        "max_jobs": max_jobs,
+        "wall_s": wall,
+        "status": sweep.status,
+        "succeeded": int((frame["status"] == "succeeded").sum()),
         "with_metric": int(frame["metrics.y"].notna().sum()) if "metrics.y" in frame else 0,
         "job_median_s": float(durations.median()) if len(durations) else float("nan"),
         "job_p95_s": float(durations.quantile(0.95)) if len(durations) else float("nan"),
-        "base_fds": base[0], "peak_fds": max(s[0] for s in samples), "end_fds": after[0],
-        "base_rss": base[1], "peak_rss": max(s[1] for s in samples),
-        "peak_procs": max(s[2] for s in samples), "peak_kernels": max(s[3] for s in samples),
+        "base_fds": base[0],
+        "peak_fds": max(s[0] for s in samples),
+        "end_fds": after[0],
+        "base_rss": base[1],
+        "peak_rss": max(s[1] for s in samples),
+        "peak_procs": max(s[2] for s in samples),
+        "peak_kernels": max(s[3] for s in samples),
     }
 
 
 def report(r: dict, env: dict) -> str:
     mib = 2**20
     # at most --parallel kernels running jobs, plus one spare (unused, fresh) per worker
-    bounded = (r["peak_kernels"] <= r["parallel"] + r["max_jobs"]
-               and r["peak_fds"] < r["base_fds"] + 1000)
+    bounded = (
+        r["peak_kernels"] <= r["parallel"] + r["max_jobs"] and r["peak_fds"] < r["base_fds"] + 1000
+    )
     done = r["succeeded"] == r["runs"]
     lines = [
         BEGIN,
@@ -160,14 +182,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--parallel", type=int, default=2)
     parser.add_argument("--max-jobs", type=int, default=2)
-    parser.add_argument("--out", type=Path, help="report file (default: bench/RESULTS.md for "
-                        "a 200-run sweep, none otherwise)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="report file (default: bench/RESULTS.md for a 200-run sweep, none otherwise)",
+    )
     args = parser.parse_args(argv)
-    env = {"date": stamp(),
-           "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
-                      f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, Python "
-                      f"{platform.python_version()}",
-           "load": os.getloadavg()}
+    env = {
+        "date": stamp(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+        f"{psutil.virtual_memory().total / 2**30:.1f} GiB RAM, Python "
+        f"{platform.python_version()}",
+        "load": os.getloadavg(),
+    }
     result = run(args.runs, args.parallel, args.max_jobs)
     env["load_end"] = os.getloadavg()
     section = report(result, env)

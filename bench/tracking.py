@@ -67,7 +67,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 import labcycle as lc
-from labcycle.fluent import _state as lc_state
+from labcycle.api.fluent import _state as lc_state
 from labcycle.services import Services
 from labcycle.store.db import SQLITE_PRAGMAS
 
@@ -167,9 +167,9 @@ def bench_log_metric(sizes: Sizes, tmp: Path, mlflow: MlflowHalf) -> tuple[list[
     )
 
     # The same loop in MLflow's process (10 warm-up calls, then the timed ones, checked after).
-    ml_loop = mlflow(
-        "log_metric", calls=sizes.mlflow_calls, artifacts=str(tmp / "mlflow-art")
-    )["seconds"]
+    ml_loop = mlflow("log_metric", calls=sizes.mlflow_calls, artifacts=str(tmp / "mlflow-art"))[
+        "seconds"
+    ]
     ml_rate = sizes.mlflow_calls / ml_loop
     console.print(
         f"MLflow:   {sizes.mlflow_calls:,} calls in {ml_loop:.2f} s "

@@ -118,8 +118,10 @@ def mlflow_python() -> str:
     python = os.environ.get("LABCYCLE_MLFLOW_PYTHON", "")
     if python and Path(python).exists():
         return python
-    reason = (f"no Python with MLflow at LABCYCLE_MLFLOW_PYTHON={python!r}; run the tests with "
-              "`make test` (it builds bench/.work/mlflow-venv) or name one")
+    reason = (
+        f"no Python with MLflow at LABCYCLE_MLFLOW_PYTHON={python!r}; run the tests with "
+        "`make test` (it builds bench/.work/mlflow-venv) or name one"
+    )
     if os.environ.get("CI"):
         pytest.fail(reason)
     pytest.skip(reason)
@@ -152,7 +154,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if left:
         session.config.get_terminal_writer().line(
             f"killed {len(left)} process(es) the tests left running: "
-            + "; ".join(cmd[:100] or str(p.pid) for p, cmd in left.items()), yellow=True)
+            + "; ".join(cmd[:100] or str(p.pid) for p, cmd in left.items()),
+            yellow=True,
+        )
 
 
 def _cmdline(proc) -> list[str]:

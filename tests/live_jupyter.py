@@ -51,18 +51,25 @@ class LiveJupyter:
 
     def start(self, timeout: float = 90) -> LiveJupyter:
         args = [
-            sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-            f"--port={self.port}", "--port-retries=0",
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--port-retries=0",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.workspace}",
             "--ServerApp.jpserver_extensions={'labcycle': True}",
-            "--LabApp.news_url=None", "--ServerApp.disable_check_xsrf=False",
+            "--LabApp.news_url=None",
+            "--ServerApp.disable_check_xsrf=False",
         ]
         if os.geteuid() == 0:
             args.append("--allow-root")
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(args, cwd=self.workspace, env=self.env,
-                                        stdout=self._log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            args, cwd=self.workspace, env=self.env, stdout=self._log, stderr=subprocess.STDOUT
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -74,19 +81,31 @@ class LiveJupyter:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"JupyterLab did not answer in {timeout}s:\n{self.log_path.read_text()[-3000:]}")
+        raise RuntimeError(
+            f"JupyterLab did not answer in {timeout}s:\n{self.log_path.read_text()[-3000:]}"
+        )
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
         headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
-        return httpx.request(method, self.url + path, headers=headers, timeout=30, trust_env=False, **kwargs)
+        return httpx.request(
+            method, self.url + path, headers=headers, timeout=30, trust_env=False, **kwargs
+        )
 
     def lc(self, method: str, path: str, **kwargs) -> httpx.Response:
         return self.api(method, "labcycle/api/v1/" + path, **kwargs)
 
     def start_session(self, notebook: str) -> str:
         """Open a notebook session as JupyterLab does; returns the kernel id."""
-        response = self.api("POST", "api/sessions", json={
-            "path": notebook, "name": notebook, "type": "notebook", "kernel": {"name": "python3"}})
+        response = self.api(
+            "POST",
+            "api/sessions",
+            json={
+                "path": notebook,
+                "name": notebook,
+                "type": "notebook",
+                "kernel": {"name": "python3"},
+            },
+        )
         response.raise_for_status()
         return response.json()["kernel"]["id"]
 
@@ -107,7 +126,9 @@ class LiveJupyter:
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"Kernel {kernel_id} did not start listening") from None
                 time.sleep(0.2)
-        client = BlockingKernelClient(connection_file=str(self.runtime / f"kernel-{kernel_id}.json"))
+        client = BlockingKernelClient(
+            connection_file=str(self.runtime / f"kernel-{kernel_id}.json")
+        )
         client.load_connection_file()
         client.start_channels()
         client.wait_for_ready(timeout=60)
@@ -162,10 +183,18 @@ def _running(pid: int) -> bool:
 
 def execute(client, code: str, cell_id: str | None = None, timeout: float = 60) -> dict:
     """Execute like JupyterLab does (cell id in the metadata); returns reply content + outputs."""
-    msg = client.session.msg("execute_request", {
-        "code": code, "silent": False, "store_history": True, "user_expressions": {},
-        "allow_stdin": False, "stop_on_error": True,
-    }, metadata={"cellId": cell_id} if cell_id else {})
+    msg = client.session.msg(
+        "execute_request",
+        {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        },
+        metadata={"cellId": cell_id} if cell_id else {},
+    )
     client.shell_channel.send(msg)
     outputs = []
     while True:
@@ -190,7 +219,11 @@ def write_notebook(path: Path, sources: list[str]) -> list[str]:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
     path.write_text(json.dumps(nb, indent=1))
     return [cell.id for cell in nb.cells]

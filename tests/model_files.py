@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 
-def log_model_files(svc: Any, run_id: str, model: Any, *, prefix: str = "staged",
-                    actor: str = "alice", **save: Any) -> None:
+def log_model_files(
+    svc: Any, run_id: str, model: Any, *, prefix: str = "staged", actor: str = "alice", **save: Any
+) -> None:
     """Save ``model`` with ``save_model_dir(model, folder, **save)`` and log every file of the
     folder as artifact ``{prefix}/{relative path}`` of run ``run_id``; ready for
     ``registry.create_version(..., source_path=prefix)``."""
@@ -21,7 +22,11 @@ def log_model_files(svc: Any, run_id: str, model: Any, *, prefix: str = "staged"
         save_model_dir(model, folder, **save)
         for path in sorted(folder.rglob("*")):
             if path.is_file():
-                svc.artifacts.log_file(run_id, f"{prefix}/{path.relative_to(folder).as_posix()}",
-                                       str(path), actor=actor)
+                svc.artifacts.log_file(
+                    run_id,
+                    f"{prefix}/{path.relative_to(folder).as_posix()}",
+                    str(path),
+                    actor=actor,
+                )
     finally:
         shutil.rmtree(folder.parent, ignore_errors=True)

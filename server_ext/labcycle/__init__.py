@@ -6,8 +6,7 @@ extension and ships the JupyterLab extension.
 """
 
 from ._version import __version__
-from .autologging import autolog
-from .fluent import (
+from .api.fluent import (
     ActiveRun,
     Run,
     active_run,
@@ -26,10 +25,10 @@ from .fluent import (
     set_tags,
     start_run,
 )
-from .hub_api import add_note, delete_note, edit_note, notes, search
-from .jobs_api import Job, get_job, submit
-from .lineage_api import compare_runs, format_lineage, lineage, notebook_diff, print_lineage
-from .models_api import (
+from .api.hub import add_note, delete_note, edit_note, notes, search
+from .api.jobs import Job, get_job, submit
+from .api.lineage import compare_runs, format_lineage, lineage, notebook_diff, print_lineage
+from .api.models import (
     ModelVersion,
     RegisteredModel,
     delete_alias,
@@ -39,8 +38,8 @@ from .models_api import (
     log_model,
     set_alias,
 )
-from .monitors_api import Monitor, get_monitor, list_monitors, monitor
-from .projects_api import (
+from .api.monitors import Monitor, get_monitor, list_monitors, monitor
+from .api.projects import (
     audit_log,
     get_project,
     import_project,
@@ -52,8 +51,9 @@ from .projects_api import (
     set_member,
     update_project,
 )
-from .serving_api import Deployment, deploy, get_deployment, list_deployments, log_ground_truth
-from .sweeps_api import Reproduction, Schedule, Sweep, reproduce, schedule, schedules, sweep
+from .api.serving import Deployment, deploy, get_deployment, list_deployments, log_ground_truth
+from .api.sweeps import Reproduction, Schedule, Sweep, reproduce, schedule, schedules, sweep
+from .autologging import autolog
 
 
 def load_ipython_extension(ipython):

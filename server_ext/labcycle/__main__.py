@@ -1,6 +1,6 @@
 """``python -m labcycle``: the CLI."""
 
-from .cli import main
+from .cli.base import main
 
 if __name__ == "__main__":
     main()

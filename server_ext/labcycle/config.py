@@ -57,8 +57,11 @@ def local_user() -> str:
     """Who acts outside a server: ``LABCYCLE_USER``, the JupyterHub user of this terminal or
     kernel, else the OS user (one Unix user may run every hub user's server)."""
     try:
-        return (os.environ.get("LABCYCLE_USER") or os.environ.get("JUPYTERHUB_USER")
-                or getpass.getuser())
+        return (
+            os.environ.get("LABCYCLE_USER")
+            or os.environ.get("JUPYTERHUB_USER")
+            or getpass.getuser()
+        )
     except (KeyError, OSError):  # no passwd entry in some containers
         return "unknown"
 
@@ -72,9 +75,9 @@ def hub_user() -> str | None:
 class LabCycleConfig(Configurable):
     """Where LabCycle keeps its data."""
 
-    home = Unicode(help="Folder for the embedded store (env LABCYCLE_HOME, default ~/.labcycle).").tag(
-        config=True
-    )
+    home = Unicode(
+        help="Folder for the embedded store (env LABCYCLE_HOME, default ~/.labcycle)."
+    ).tag(config=True)
     db_url = Unicode(
         help="SQLAlchemy URL of the metadata store (env LABCYCLE_DB_URL); default: SQLite in home."
     ).tag(config=True)

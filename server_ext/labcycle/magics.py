@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, line_magic, magics_class
 
-from . import fluent as lc
+from .api import fluent as lc
 from .errors import LabCycleError
 
 USAGE = """Track notebook work as LabCycle runs.
@@ -59,8 +59,9 @@ def _number(text: str) -> float | int:
         try:
             return float(text)
         except ValueError:
-            raise LabCycleError(f"Metric values must be numbers, got {text!r}; use --param or --tag "
-                                "for text.") from None
+            raise LabCycleError(
+                f"Metric values must be numbers, got {text!r}; use --param or --tag for text."
+            ) from None
 
 
 def _parsers() -> dict[str, _Parser]:
@@ -118,10 +119,17 @@ class LabCycleMagics(Magics):
     lc.__doc__ = USAGE
 
     def _cmd_start(self, args: argparse.Namespace) -> None:
-        run = lc.start_run(args.experiment, project=args.project, name=args.name,
-                           nested=args.nested, tags=_pairs(args.tag) or None)
-        print(f"LabCycle run {run.name!r} ({run.id}) started in experiment "
-              f"{run.data.get('experiment_name', args.experiment)!r}; every cell is now recorded.")
+        run = lc.start_run(
+            args.experiment,
+            project=args.project,
+            name=args.name,
+            nested=args.nested,
+            tags=_pairs(args.tag) or None,
+        )
+        print(
+            f"LabCycle run {run.name!r} ({run.id}) started in experiment "
+            f"{run.data.get('experiment_name', args.experiment)!r}; every cell is now recorded."
+        )
 
     def _cmd_end(self, args: argparse.Namespace) -> None:
         run = lc.end_run(args.status)
@@ -143,16 +151,21 @@ class LabCycleMagics(Magics):
     def _cmd_autolog(self, args: argparse.Namespace) -> None:
         from .autologging import autolog
 
-        config = autolog(disable=args.disable, log_models=not args.no_models,
-                         log_datasets=not args.no_datasets,
-                         log_training_metrics=not args.no_training_metrics,
-                         system_metrics=not args.no_system_metrics,
-                         max_tuning_runs=args.max_tuning_runs)
+        config = autolog(
+            disable=args.disable,
+            log_models=not args.no_models,
+            log_datasets=not args.no_datasets,
+            log_training_metrics=not args.no_training_metrics,
+            system_metrics=not args.no_system_metrics,
+            max_tuning_runs=args.max_tuning_runs,
+        )
         if not config.enabled:
             print("LabCycle autologging is off.")
         else:
-            print(f"LabCycle autologging is on for {', '.join(config.frameworks)}: every fit "
-                  "is logged (to the active run, or a run of its own).")
+            print(
+                f"LabCycle autologging is on for {', '.join(config.frameworks)}: every fit "
+                "is logged (to the active run, or a run of its own)."
+            )
 
     def _cmd_status(self, _args: list[str]) -> None:
         run = lc.active_run()
@@ -160,9 +173,14 @@ class LabCycleMagics(Magics):
             print("LabCycle: no active run. Start one with %lc start --experiment NAME.")
             return
         current = lc.get_run(run.id)
-        print(f"Run {current.name!r} ({current.id}) {current.status}, started {current.start_time:%Y-%m-%d %H:%M:%S}")
-        for title, values in (("params", current.params), ("metrics", current.metrics),
-                              ("tags", current.tags)):
+        print(
+            f"Run {current.name!r} ({current.id}) {current.status}, started {current.start_time:%Y-%m-%d %H:%M:%S}"
+        )
+        for title, values in (
+            ("params", current.params),
+            ("metrics", current.metrics),
+            ("tags", current.tags),
+        ):
             if values:
                 print(f"  {title}: " + ", ".join(f"{k}={v}" for k, v in sorted(values.items())))
 
@@ -179,15 +197,18 @@ class LabCycleMagics(Magics):
         if run is None or info is None or started is None:
             return
         error = result.error_before_exec or result.error_in_exec
-        lc._state.flusher().add_cell(run.id, {
-            "execution_count": result.execution_count,
-            "cell_id": getattr(info, "cell_id", None),
-            "source": info.raw_cell,
-            "started_at": self._cell_started_ms,
-            "duration_ms": (time.perf_counter() - started) * 1000,
-            "status": "error" if error else "ok",
-            "error": f"{type(error).__name__}: {error}" if error else None,
-        })
+        lc._state.flusher().add_cell(
+            run.id,
+            {
+                "execution_count": result.execution_count,
+                "cell_id": getattr(info, "cell_id", None),
+                "source": info.raw_cell,
+                "started_at": self._cell_started_ms,
+                "duration_ms": (time.perf_counter() - started) * 1000,
+                "status": "error" if error else "ok",
+                "error": f"{type(error).__name__}: {error}" if error else None,
+            },
+        )
 
 
 _magics: LabCycleMagics | None = None

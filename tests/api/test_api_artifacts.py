@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from labcycle.server import handlers_artifacts
-from labcycle.server import responses as out
+from labcycle.server.handlers import artifacts as handlers_artifacts
+from labcycle.server.responses import core as out
 
 
 def sha(data: bytes) -> str:

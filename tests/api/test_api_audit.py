@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from jupyter_server.auth import IdentityProvider, User
 
-from labcycle.server import responses as out
+from labcycle.server.responses import core as out
 
 
 class Alice(IdentityProvider):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labcycle.server import responses_deployments as out
+from labcycle.server.responses import deployments as out
 
 
 async def test_list_is_empty_and_documented(api):
@@ -21,18 +21,20 @@ async def test_unknown_model_and_bad_input(api):
     assert reply.status == 400 and reply.error["details"]["field"] == "colour"
     reply = await api("POST", "deployments", body={"model": "x", "traffic": {"1": 50, "2": 20}})
     assert reply.status == 400 and reply.error["details"]["field"] == "traffic"
-    reply = await api("POST", "deployments", raw_body=b"{not json",
-                      headers={"Content-Type": "application/json"})
+    reply = await api(
+        "POST", "deployments", raw_body=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert reply.status == 400 and reply.error["details"]["field"] == "body"
 
 
 async def test_missing_deployment_is_404(api):
-    for method, path, body in (("GET", "deployments/nope", None),
-                               ("PATCH", "deployments/nope", {"workers": 2}),
-                               ("DELETE", "deployments/nope", None),
-                               ("GET", "deployments/nope/predictions", None),
-                               ("POST", "deployments/nope/feedback",
-                                {"prediction_id": "0" * 32, "value": 1})):
+    for method, path, body in (
+        ("GET", "deployments/nope", None),
+        ("PATCH", "deployments/nope", {"workers": 2}),
+        ("DELETE", "deployments/nope", None),
+        ("GET", "deployments/nope/predictions", None),
+        ("POST", "deployments/nope/feedback", {"prediction_id": "0" * 32, "value": 1}),
+    ):
         reply = await api(method, *path.split("/"), body=body)
         assert reply.status == 404, (method, path, reply)
         assert reply.error["code"] == "not_found"
@@ -40,7 +42,7 @@ async def test_missing_deployment_is_404(api):
 
 async def test_the_extension_runs_a_supervisor(labcycle_app):
     # pytest-jupyter does not run the start hook; call the part of it that is ours.
-    from labcycle.server.handlers_deployments import SUPERVISOR_KEY
+    from labcycle.server.handlers.deployments import SUPERVISOR_KEY
 
     if getattr(labcycle_app, "supervisor", None) is None:
         labcycle_app.start_deployment_supervisor()
@@ -80,7 +82,8 @@ async def test_replies_carry_curl_try_url_and_live_figures(api, labcycle_app, jp
 
 
 async def test_predictions_page_through_the_log_and_a_broken_file_is_a_clear_error(
-        api, labcycle_app):
+    api, labcycle_app
+):
     """The newest page reads the newest days only: it works while an old file is broken;
     a page that needs that file answers 500 with a message naming it (tests/serving/
     test_prediction_pages.py checks the pages against the whole sorted log)."""
@@ -95,8 +98,7 @@ async def test_predictions_page_through_the_log_and_a_broken_file_is_a_clear_err
     ids, day0 = write_log(services.blobs, d["id"], days=5, files=2, rows=10)
     write_feedback(services.blobs, d["id"], [(ids[-1], "yes", day0 + 5 * 86_400_000 - 1, "t")])
 
-    first = await api("GET", "deployments", "iris-log", "predictions",
-                      params={"max_results": "15"})
+    first = await api("GET", "deployments", "iris-log", "predictions", params={"max_results": "15"})
     assert first.status == 200, first
     page = out.PredictionList.model_validate(first.json)
     assert len(page.items) == 15 and page.next_page_token
@@ -108,15 +110,19 @@ async def test_predictions_page_through_the_log_and_a_broken_file_is_a_clear_err
     broken = sorted(services.blobs.fs.glob(f"{root}/predictions/deployment={d['id']}/date=*/*"))[0]
     with services.blobs.fs.open(broken, "wb") as fh:
         fh.write(b"PAR1 but not really")
-    again = await api("GET", "deployments", "iris-log", "predictions",
-                      params={"max_results": "15"})
+    again = await api("GET", "deployments", "iris-log", "predictions", params={"max_results": "15"})
     assert again.status == 200 and again.json == first.json
     token = base64.urlsafe_b64encode(b"95").decode()  # the oldest day
-    deep = await api("GET", "deployments", "iris-log", "predictions",
-                     params={"max_results": "5", "page_token": token})
+    deep = await api(
+        "GET",
+        "deployments",
+        "iris-log",
+        "predictions",
+        params={"max_results": "5", "page_token": token},
+    )
     assert deep.status == 500, deep
     assert "cannot be read at predictions/deployment=" in deep.error["message"]
-    assert deep.error["details"]["path"] == broken[len(root.rstrip("/")) + 1:]
+    assert deep.error["details"]["path"] == broken[len(root.rstrip("/")) + 1 :]
     assert "Traceback" not in deep.error["message"] and root not in deep.error["message"]
     bad = await api("GET", "deployments", "iris-log", "predictions", params={"since": "soon"})
     assert bad.status == 400 and bad.error["details"]["field"] == "since"
@@ -130,6 +136,12 @@ def _register_iris(services) -> None:
 
     X, y = load_iris(return_X_y=True, as_frame=True)
     run = services.tracking.create_run(actor="tester", experiment="deploy-api")
-    log_model_files(services, run["id"], LogisticRegression(max_iter=300).fit(X, y),
-                    prefix="model", actor="tester", input_example=X.head())
+    log_model_files(
+        services,
+        run["id"],
+        LogisticRegression(max_iter=300).fit(X, y),
+        prefix="model",
+        actor="tester",
+        input_example=X.head(),
+    )
     services.registry.create_version("iris", run_id=run["id"], source_path="model", actor="tester")

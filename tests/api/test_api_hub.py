@@ -15,8 +15,8 @@ import pytest
 from jupyter_server.auth import IdentityProvider, User
 from model_files import log_model_files
 
-from labcycle.server import responses as out
-from labcycle.server import responses_hub as hub_out
+from labcycle.server.responses import core as out
+from labcycle.server.responses import hub as hub_out
 
 from .conftest import API, Reply
 
@@ -44,8 +44,9 @@ pytestmark = pytest.mark.parametrize(
 def hub(jp_fetch, jp_serverapp):
     """``await hub("POST", "projects", body=..., user="bob")`` → Reply (no start hooks)."""
 
-    async def call(method: str, *parts: str, body: Any = None, params: Any = None,
-                   user: str = "alice") -> Reply:
+    async def call(
+        method: str, *parts: str, body: Any = None, params: Any = None, user: str = "alice"
+    ) -> Reply:
         headers = {"X-Test-User": user}
         kwargs: dict[str, Any] = {"method": method, "raise_error": False}
         if body is not None:
@@ -72,14 +73,22 @@ def register_version(services: Any, run_id: str, name: str = "churn") -> dict[st
     X = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0) % 3})
     model = LogisticRegression().fit(X, (X.a > 5).astype(int))
     log_model_files(services, run_id, model, input_example=X.head(3))
-    return services.registry.create_version(name, run_id=run_id, source_path="staged",
-                                            actor="alice")
+    return services.registry.create_version(
+        name, run_id=run_id, source_path="staged", actor="alice"
+    )
 
 
 async def test_project_hub_fields_patch_filters_and_bad_input(hub):
-    reply = await hub("POST", "projects", body={
-        "name": "churn", "description": "# Churn\nwho leaves", "tags": ["retail", "retail", "b2c"],
-        "git_url": "https://alice:ghp_secret@github.com/acme/churn.git"})
+    reply = await hub(
+        "POST",
+        "projects",
+        body={
+            "name": "churn",
+            "description": "# Churn\nwho leaves",
+            "tags": ["retail", "retail", "b2c"],
+            "git_url": "https://alice:ghp_secret@github.com/acme/churn.git",
+        },
+    )
     assert reply.status == 201, reply
     project = out.Project.model_validate(reply.json)
     assert project.tags == ["retail", "b2c"] and project.status == "active"
@@ -87,8 +96,12 @@ async def test_project_hub_fields_patch_filters_and_bad_input(hub):
     assert project.owners == [] and project.member_count == 0
     assert project.settings.require_approval is False
 
-    patched = await hub("PATCH", "projects", project.id, body={
-        "description": "# Churn v2", "status": "archived", "tags": ["x"], "git_url": ""})
+    patched = await hub(
+        "PATCH",
+        "projects",
+        project.id,
+        body={"description": "# Churn v2", "status": "archived", "tags": ["x"], "git_url": ""},
+    )
     assert patched.status == 200, patched
     p = out.Project.model_validate(patched.json)
     assert (p.description, p.status, p.tags, p.git_url) == ("# Churn v2", "archived", ["x"], None)
@@ -100,9 +113,14 @@ async def test_project_hub_fields_patch_filters_and_bad_input(hub):
     tagged = (await hub("GET", "projects", params={"tag": "y"})).json["items"]
     assert [x["name"] for x in tagged] == ["other"]
 
-    for body, field in (({"status": "deleted"}, "status"), ({"git_url": "not a url"}, "git_url"),
-                        ({"tags": ["ok", ""]}, "tags[1]"), ({"colour": "red"}, "colour"),
-                        ({}, "body"), ({"require_approval": 3}, "require_approval")):
+    for body, field in (
+        ({"status": "deleted"}, "status"),
+        ({"git_url": "not a url"}, "git_url"),
+        ({"tags": ["ok", ""]}, "tags[1]"),
+        ({"colour": "red"}, "colour"),
+        ({}, "body"),
+        ({"require_approval": 3}, "require_approval"),
+    ):
         bad = await hub("PATCH", "projects", project.id, body=body)
         assert bad.status == 400, (body, bad)
         assert bad.error["details"]["field"] == field, (body, bad.error)
@@ -121,7 +139,8 @@ async def test_members_roles_a_viewer_cannot_write_runs(hub):
     added = await hub("PUT", "projects", project["id"], "members", "bob", body={"role": "viewer"})
     assert added.status == 200, added
     listed = hub_out.MemberList.model_validate(
-        (await hub("GET", "projects", project["id"], "members")).json)
+        (await hub("GET", "projects", project["id"], "members")).json
+    )
     assert {(m.user, m.role) for m in listed.items} == {("alice", "owner"), ("bob", "viewer")}
 
     # bob, a viewer: reads, never writes
@@ -140,29 +159,43 @@ async def test_members_roles_a_viewer_cannot_write_runs(hub):
         assert reply.error["code"] == "forbidden"
         assert "editor role" in reply.error["message"] and "'team'" in reply.error["message"]
         assert reply.error["details"]["role"] == "viewer"
-    policy = await hub("PATCH", "projects", project["id"], body={"require_approval": True},
-                       user="bob")
+    policy = await hub(
+        "PATCH", "projects", project["id"], body={"require_approval": True}, user="bob"
+    )
     assert policy.status == 403 and "owner role" in policy.error["message"]
-    grab = await hub("PUT", "projects", project["id"], "members", "bob", body={"role": "owner"},
-                     user="bob")
+    grab = await hub(
+        "PUT", "projects", project["id"], "members", "bob", body={"role": "owner"}, user="bob"
+    )
     assert grab.status == 403 and "owner role" in grab.error["message"]
     # a stranger is refused too; other projects stay open to bob
-    assert (await hub("POST", "runs", body={"experiment": "e", "project": "team"},
-                      user="carol")).status == 403
-    assert (await hub("POST", "runs", body={"experiment": "e", "project": "elsewhere"},
-                      user="bob")).status == 201
+    assert (
+        await hub("POST", "runs", body={"experiment": "e", "project": "team"}, user="carol")
+    ).status == 403
+    assert (
+        await hub("POST", "runs", body={"experiment": "e", "project": "elsewhere"}, user="bob")
+    ).status == 201
 
     # editor: writes, but does not govern
     await hub("PUT", "projects", project["id"], "members", "bob", body={"role": "editor"})
-    assert (await hub("POST", "runs", run_id, "params", body={"params": {"lr": 0.1}},
-                      user="bob")).status == 200
-    assert (await hub("PATCH", "projects", project["id"], body={"tags": ["t"]},
-                      user="bob")).status == 200
-    assert (await hub("PATCH", "projects", project["id"], body={"require_approval": True},
-                      user="bob")).status == 403
+    assert (
+        await hub("POST", "runs", run_id, "params", body={"params": {"lr": 0.1}}, user="bob")
+    ).status == 200
+    assert (
+        await hub("PATCH", "projects", project["id"], body={"tags": ["t"]}, user="bob")
+    ).status == 200
+    assert (
+        await hub("PATCH", "projects", project["id"], body={"require_approval": True}, user="bob")
+    ).status == 403
     # the server owner governs every project without being a member
-    by_owner = await hub("PUT", "projects", project["id"], "members", "carol",
-                         body={"role": "viewer"}, user=SERVER_OWNER)
+    by_owner = await hub(
+        "PUT",
+        "projects",
+        project["id"],
+        "members",
+        "carol",
+        body={"role": "viewer"},
+        user=SERVER_OWNER,
+    )
     assert by_owner.status == 200 and by_owner.json["added_by"] == SERVER_OWNER
 
     last = await hub("DELETE", "projects", project["id"], "members", "alice")
@@ -181,10 +214,13 @@ async def test_viewer_cannot_write_models_or_deployments_and_the_policy_blocks_d
     run = (await hub("POST", "runs", body={"experiment": "e", "project": "risk"})).json
     version = await hub_call(register_version, services, run["id"])
     await hub("PUT", "projects", project["id"], "members", "bob", body={"role": "viewer"})
-    ok = await hub("PATCH", "projects", project["id"], body={"require_approval": True,
-                                                             "approvers": ["val"]})
-    assert ok.status == 200 and ok.json["settings"] == {"require_approval": True,
-                                                        "approvers": ["val"]}
+    ok = await hub(
+        "PATCH", "projects", project["id"], body={"require_approval": True, "approvers": ["val"]}
+    )
+    assert ok.status == 200 and ok.json["settings"] == {
+        "require_approval": True,
+        "approvers": ["val"],
+    }
 
     for method, parts, body in (
         ("PATCH", ("models", "churn"), {"description": "hijacked"}),
@@ -203,21 +239,48 @@ async def test_viewer_cannot_write_models_or_deployments_and_the_policy_blocks_d
     assert blocked.error["details"]["reason"] == "approval_required"
 
     # bob (viewer) may not review; val (an approver, not even a member) may
-    assert (await hub("POST", "models", "churn", "versions", "1", "reviews",
-                      body={"decision": "approve"}, user="bob")).status == 403
-    comment = await hub("POST", "models", "churn", "versions", "1", "reviews",
-                        body={"decision": "comment", "comment": "metrics?"}, user="val")
+    assert (
+        await hub(
+            "POST",
+            "models",
+            "churn",
+            "versions",
+            "1",
+            "reviews",
+            body={"decision": "approve"},
+            user="bob",
+        )
+    ).status == 403
+    comment = await hub(
+        "POST",
+        "models",
+        "churn",
+        "versions",
+        "1",
+        "reviews",
+        body={"decision": "comment", "comment": "metrics?"},
+        user="val",
+    )
     assert comment.status == 201
-    approved = await hub("POST", "models", "churn", "versions", "1", "reviews",
-                         body={"decision": "approve", "comment": "checked **data**"}, user="val")
+    approved = await hub(
+        "POST",
+        "models",
+        "churn",
+        "versions",
+        "1",
+        "reviews",
+        body={"decision": "approve", "comment": "checked **data**"},
+        user="val",
+    )
     assert approved.status == 201, approved
     created = hub_out.CreatedReview.model_validate(approved.json)
     assert (created.state, created.role, created.counts) == ("approved", "approver", True)
 
     dep = await hub("POST", "deployments", body={"model": "churn/1", "name": "risk-api"})
     assert dep.status == 201, dep
-    assert (await hub("PATCH", "deployments", "risk-api", body={"workers": 2},
-                      user="bob")).status == 403
+    assert (
+        await hub("PATCH", "deployments", "risk-api", body={"workers": 2}, user="bob")
+    ).status == 403
     assert (await hub("DELETE", "deployments", "risk-api", user="bob")).status == 403
     # a second, unapproved version cannot be pointed at
     run2 = (await hub("POST", "runs", body={"experiment": "e", "project": "risk"})).json
@@ -227,14 +290,18 @@ async def test_viewer_cannot_write_models_or_deployments_and_the_policy_blocks_d
     # an alias moved under a running deployment: it keeps serving the approved version
     await hub("PUT", "models", "churn", "aliases", "champion", body={"version": 1})
     await hub("PATCH", "deployments", "risk-api", body={"model": "churn@champion"})
-    assert (await hub("PUT", "models", "churn", "aliases", "champion",
-                      body={"version": 2})).status == 200
+    assert (
+        await hub("PUT", "models", "churn", "aliases", "champion", body={"version": 2})
+    ).status == 200
     target = await hub_call(services.deployments.target, dep.json["id"])
     assert [v["version"] for v, _ in target["versions"]] == [1]
-    assert "churn/2 is not approved" in target["error"] and "Still serving churn/1" in target["error"]
+    assert (
+        "churn/2 is not approved" in target["error"] and "Still serving churn/1" in target["error"]
+    )
 
     listed = hub_out.ReviewList.model_validate(
-        (await hub("GET", "models", "churn", "versions", "1", "reviews", user="bob")).json)
+        (await hub("GET", "models", "churn", "versions", "1", "reviews", user="bob")).json
+    )
     assert [r.decision for r in listed.items] == ["comment", "approve"]
     assert listed.state == "approved" and listed.policy.require_approval is True
     assert version["id"] == listed.model_version_id
@@ -252,8 +319,15 @@ async def test_reviews_bad_input_and_the_bundle_escapes_everything(hub, services
     evil = '<script>alert("x")</script><img src=x onerror=alert(1)>'
     await hub("PATCH", "models", "churn", body={"description": evil})
     await hub("PATCH", "projects", "xss", body={"description": evil, "tags": [evil[:60]]})
-    reject = await hub("POST", "models", "churn", "versions", "1", "reviews",
-                       body={"decision": "reject", "comment": evil})
+    reject = await hub(
+        "POST",
+        "models",
+        "churn",
+        "versions",
+        "1",
+        "reviews",
+        body={"decision": "reject", "comment": evil},
+    )
     assert reject.status == 201 and reject.json["state"] == "rejected"
 
     for parts, body, status, field in (
@@ -266,11 +340,15 @@ async def test_reviews_bad_input_and_the_bundle_escapes_everything(hub, services
         reply = await hub("POST", "models", "churn", "versions", *parts, "reviews", body=body)
         assert reply.status == status, (parts, body, reply)
         assert reply.error["details"].get("field") == field, reply.error
-    assert (await hub("POST", "models", "nope", "versions", "1", "reviews",
-                      body={"decision": "approve"})).status == 404
+    assert (
+        await hub(
+            "POST", "models", "nope", "versions", "1", "reviews", body={"decision": "approve"}
+        )
+    ).status == 404
 
-    response = await jp_fetch(*API, "models", "churn", "versions", "1", "review-bundle",
-                              headers={"X-Test-User": "bob"})
+    response = await jp_fetch(
+        *API, "models", "churn", "versions", "1", "review-bundle", headers={"X-Test-User": "bob"}
+    )
     assert response.code == 200
     assert response.headers["Content-Type"].startswith("text/html")
     assert "sandbox" in response.headers["Content-Security-Policy"]
@@ -291,13 +369,19 @@ async def test_activity_and_audit_browse(hub):
     await hub("PATCH", "projects", project["id"], body={"tags": ["t"]})
 
     feed = hub_out.Activity.model_validate(
-        (await hub("GET", "projects", project["id"], "activity")).json)
+        (await hub("GET", "projects", project["id"], "activity")).json
+    )
     assert [e.action for e in feed.items] == [
-        "project.update", "run.log", "run.create", "experiment.create", "project.create"]
-    assert feed.items[0].details["before"] == {"tags": None} and \
-        feed.items[0].details["after"] == {"tags": ["t"]}
-    page = (await hub("GET", "projects", project["id"], "activity",
-                      params={"max_results": 2})).json
+        "project.update",
+        "run.log",
+        "run.create",
+        "experiment.create",
+        "project.create",
+    ]
+    assert feed.items[0].details["before"] == {"tags": None} and feed.items[0].details["after"] == {
+        "tags": ["t"]
+    }
+    page = (await hub("GET", "projects", project["id"], "activity", params={"max_results": 2})).json
     assert len(page["items"]) == 2 and page["next_page_token"]
 
     by_bob = (await hub("GET", "audit", params={"user": "bob", "project": "act"})).json["items"]
@@ -306,10 +390,20 @@ async def test_activity_and_audit_browse(hub):
     assert {e["action"] for e in prefix} == {"project.create", "project.update"}
     future = (await hub("GET", "audit", params={"since": "2999-01-01"})).json["items"]
     assert future == []
-    assert len((await hub("GET", "audit", params={"until": "2999-01-01T00:00:00Z",
-                                                  "since": "2000-01-01"})).json["items"]) >= 7
-    for params, field in (({"since": "yesterday"}, "since"),
-                          ({"since": "2026-02-01", "until": "2026-01-01"}, "until")):
+    assert (
+        len(
+            (
+                await hub(
+                    "GET", "audit", params={"until": "2999-01-01T00:00:00Z", "since": "2000-01-01"}
+                )
+            ).json["items"]
+        )
+        >= 7
+    )
+    for params, field in (
+        ({"since": "yesterday"}, "since"),
+        ({"since": "2026-02-01", "until": "2026-01-01"}, "until"),
+    ):
         bad = await hub("GET", "audit", params=params)
         assert bad.status == 400 and bad.error["details"]["field"] == field
     assert (await hub("GET", "audit", params={"project": "nope"})).status == 404
@@ -321,7 +415,8 @@ async def test_import_a_folder_and_path_escapes(hub, jp_root_dir, tmp_path):
     (folder / "README.md").write_text("# Churn\n\nPredict who leaves.")
     (folder / ".git" / "config").write_text(
         '[core]\n\tbare = false\n[remote "upstream"]\n\turl = git@github.com:up/churn.git\n'
-        '[remote "origin"]\n\turl = https://bob:tok3n@gitlab.example.com/acme/churn.git\n')
+        '[remote "origin"]\n\turl = https://bob:tok3n@gitlab.example.com/acme/churn.git\n'
+    )
     first = await hub("POST", "projects", "import", body={"path": "work/churn"})
     assert first.status == 201, first
     imported = hub_out.ImportedProject.model_validate(first.json)
@@ -341,8 +436,16 @@ async def test_import_a_folder_and_path_escapes(hub, jp_root_dir, tmp_path):
     (outside / "README.md").write_text("secret")
     os.symlink(outside, jp_root_dir / "escape")
     os.symlink(outside / "README.md", jp_root_dir / "work" / "README.md")
-    for path in ("..", "../outside", "work/../../outside", str(outside), "/etc", "escape",
-                 "escape/", "work\x00"):
+    for path in (
+        "..",
+        "../outside",
+        "work/../../outside",
+        str(outside),
+        "/etc",
+        "escape",
+        "escape/",
+        "work\x00",
+    ):
         reply = await hub("POST", "projects", "import", body={"path": path})
         assert reply.status == 400, (path, reply)
         assert reply.error["details"]["field"] == "path", reply.error

@@ -14,7 +14,7 @@ import pytest
 from unit.test_compare import _nb
 from unit.test_lineage import _model_files
 
-from labcycle.server import responses_lineage as out
+from labcycle.server.responses import lineage as out
 
 from .conftest import API, Reply
 
@@ -36,17 +36,20 @@ def get(jp_fetch, jp_serverapp):
 
 async def test_lineage_over_rest(get, services):
     svc = services
-    data = svc.datasets.register(actor=ACTOR, name="train", digest="sha256:" + "1" * 64,
-                                 content_digest="sha256:" + "2" * 64)
+    data = svc.datasets.register(
+        actor=ACTOR, name="train", digest="sha256:" + "1" * 64, content_digest="sha256:" + "2" * 64
+    )
     run = svc.tracking.create_run(actor=ACTOR, experiment="e", project="churn", name="fit")
     svc.datasets.link_input(run["id"], data["id"], actor=ACTOR, context="training")
     svc.artifacts.log_bytes(run["id"], "notebook.ipynb", _nb([("code", "fit()")]), actor=ACTOR)
     _model_files(svc, run["id"])
-    version = svc.registry.create_version("churn", run_id=run["id"], source_path="staged",
-                                          actor=ACTOR)
+    version = svc.registry.create_version(
+        "churn", run_id=run["id"], source_path="staged", actor=ACTOR
+    )
     dep = svc.deployments.create("churn/1", actor=ACTOR, name="churn-api")
-    mon = svc.monitors.create(actor=ACTOR, name="watch", deployment=dep["id"],
-                              reference_dataset=data["id"])
+    mon = svc.monitors.create(
+        actor=ACTOR, name="watch", deployment=dep["id"], reference_dataset=data["id"]
+    )
 
     reply = await get("lineage", "monitor", mon["id"], params={"direction": "up", "depth": "4"})
     assert reply.status == 200, reply
@@ -54,9 +57,14 @@ async def test_lineage_over_rest(get, services):
     edges = {(e.source, e.target, e.relation) for e in graph.edges}
     d, r = f"dataset:{data['id']}", f"run:{run['id']}"
     v, dp, m = f"model_version:{version['id']}", f"deployment:{dep['id']}", f"monitor:{mon['id']}"
-    assert {(d, r, "input_of"), (r, v, "logged"), (v, dp, "served_by"), (dp, m, "watched_by"),
-            (d, m, "reference_of"), (f"notebook:{run['id']}/notebook.ipynb", r,
-                                      "snapshot_of")} <= edges
+    assert {
+        (d, r, "input_of"),
+        (r, v, "logged"),
+        (v, dp, "served_by"),
+        (dp, m, "watched_by"),
+        (d, m, "reference_of"),
+        (f"notebook:{run['id']}/notebook.ipynb", r, "snapshot_of"),
+    } <= edges
     assert graph.root == m and graph.direction == "up" and graph.depth == 4
     nodes = {n.id: n for n in graph.nodes}
     assert nodes[v].title == "churn v1" and nodes[r].project == "churn"
@@ -64,7 +72,8 @@ async def test_lineage_over_rest(get, services):
     assert (await get(*nodes[v].url_hint.split("/"))).status == 200
 
     down = out.LineageGraph.model_validate(
-        (await get("lineage", "dataset", data["id"], params={"direction": "down"})).json)
+        (await get("lineage", "dataset", data["id"], params={"direction": "down"})).json
+    )
     assert (v, dp, "served_by") in {(e.source, e.target, e.relation) for e in down.edges}
 
     for parts, params, status, field in [
@@ -92,20 +101,41 @@ async def test_compare_runs_and_notebooks_over_rest(get, services):
         svc.tracking.log_params(run["id"], {"lr": lr, "model": "rf"}, actor=ACTOR)
         points = [("loss", 1.0 / (s + 1), s, now) for s in range(3000)]
         points[1500] = ("loss", 99.0, 1500, now)
-        svc.tracking.log_metrics(run["id"], points + [("acc", float("nan") if i == 2 else 0.8 + i / 100,
-                                                       0, now)], actor=ACTOR)
-        svc.artifacts.log_bytes(run["id"], "executed.ipynb", _nb([
-            ("code", f"lr = {lr}", {"id": "p", "tags": ["parameters"]}),
-            ("code", "train()", {"id": "t"})]), actor=ACTOR)
+        svc.tracking.log_metrics(
+            run["id"],
+            points + [("acc", float("nan") if i == 2 else 0.8 + i / 100, 0, now)],
+            actor=ACTOR,
+        )
+        svc.artifacts.log_bytes(
+            run["id"],
+            "executed.ipynb",
+            _nb(
+                [
+                    ("code", f"lr = {lr}", {"id": "p", "tags": ["parameters"]}),
+                    ("code", "train()", {"id": "t"}),
+                ]
+            ),
+            actor=ACTOR,
+        )
         runs.append(run)
     ids = [r["id"] for r in runs]
     # repeated run_id, and a comma-separated one
-    reply = await get("compare", "runs", params=[("run_id", ids[0]), ("run_id", f"{ids[1]},{ids[2]}"),
-                                                 ("metric", "acc"), ("max_points", "200")])
+    reply = await get(
+        "compare",
+        "runs",
+        params=[
+            ("run_id", ids[0]),
+            ("run_id", f"{ids[1]},{ids[2]}"),
+            ("metric", "acc"),
+            ("max_points", "200"),
+        ],
+    )
     assert reply.status == 200, reply
     body = reply.json
     cmp = out.RunComparison.model_validate(body)
-    assert cmp.run_ids == ids and cmp.params.differing == ["lr"] and cmp.params.constant == ["model"]
+    assert (
+        cmp.run_ids == ids and cmp.params.differing == ["lr"] and cmp.params.constant == ["model"]
+    )
     assert body["metrics"]["rows"][0]["values"][ids[2]] == "NaN"  # strict JSON
     loss = cmp.histories["loss"][ids[0]]
     assert loss.points == 3000 and len(loss.steps) <= 200 and 99.0 in loss.values
@@ -132,8 +162,12 @@ async def test_compare_runs_and_notebooks_over_rest(get, services):
     diff = out.NotebookDiff.model_validate(reply.json)
     assert diff.alignment == "id" and diff.summary["modified"] == 1
     assert diff.cells[0].source_diff == ["@@ -1 +1 @@", "-lr = 0.1", "+lr = 0.01"]
-    assert diff.parameters.values[0].model_dump() == {"name": "lr", "a": "0.1", "b": "0.01",
-                                                      "changed": True}
+    assert diff.parameters.values[0].model_dump() == {
+        "name": "lr",
+        "a": "0.1",
+        "b": "0.01",
+        "changed": True,
+    }
     bare = svc.tracking.create_run(actor=ACTOR, experiment="cmp")
     for params, status, field in [
         ({"run_a": ids[0]}, 400, "run_b"),
@@ -156,25 +190,37 @@ async def test_routes_are_documented(get):
     assert "/compare/notebooks" in doc["paths"]
 
 
-async def test_python_api_over_http(get, services, http_server_client, http_server_port,
-                                    jp_base_url, jp_auth_header, tmp_path, monkeypatch):
+async def test_python_api_over_http(
+    get,
+    services,
+    http_server_client,
+    http_server_port,
+    jp_base_url,
+    jp_auth_header,
+    tmp_path,
+    monkeypatch,
+):
     """``lc.lineage``, ``lc.compare_runs``, ``lc.notebook_diff`` as a kernel calls them: over
     REST, with non-finite metric values turned back into floats."""
     import asyncio
     import math
 
     import labcycle as lc
+    from labcycle.api.fluent import _state
     from labcycle.errors import InvalidInput, NotFound
-    from labcycle.fluent import _state
 
     ids = []
     for lr in (0.1, 0.2):
         run = services.tracking.create_run(actor=ACTOR, experiment="http", name=f"lr{lr}")
         services.tracking.log_params(run["id"], {"lr": lr}, actor=ACTOR)
-        services.tracking.log_metrics(run["id"], [("loss", float("inf") if lr == 0.2 else 0.5, 0, 1),
-                                                  ("loss", float("nan"), 1, 2)], actor=ACTOR)
-        services.artifacts.log_bytes(run["id"], "notebook.ipynb", _nb([
-            ("code", f"lr = {lr}", {"id": "p"})]), actor=ACTOR)
+        services.tracking.log_metrics(
+            run["id"],
+            [("loss", float("inf") if lr == 0.2 else 0.5, 0, 1), ("loss", float("nan"), 1, 2)],
+            actor=ACTOR,
+        )
+        services.artifacts.log_bytes(
+            run["id"], "notebook.ipynb", _nb([("code", f"lr = {lr}", {"id": "p"})]), actor=ACTOR
+        )
         ids.append(run["id"])
     monkeypatch.setenv("LABCYCLE_HOME", str(tmp_path / "kernel-home"))
     token = jp_auth_header["Authorization"].split(" ", 1)[1]
@@ -194,10 +240,13 @@ async def test_python_api_over_http(get, services, http_server_client, http_serv
         graph, cmp, diff, bad = await asyncio.to_thread(kernel_side)
     finally:
         _state.reset()
-    assert graph["root"] == f"run:{ids[0]}" and any(e["relation"] == "snapshot_of"
-                                                     for e in graph["edges"])
+    assert graph["root"] == f"run:{ids[0]}" and any(
+        e["relation"] == "snapshot_of" for e in graph["edges"]
+    )
     loss = cmp["histories"]["loss"]
     assert loss[ids[1]]["values"][0] == math.inf and math.isnan(loss[ids[1]]["values"][1])
-    assert math.isnan(next(r for r in cmp["metrics"]["rows"] if r["key"] == "loss")["values"][ids[0]])
+    assert math.isnan(
+        next(r for r in cmp["metrics"]["rows"] if r["key"] == "loss")["values"][ids[0]]
+    )
     assert diff["cells"][0]["source_diff"] == ["@@ -1 +1 @@", "-lr = 0.1", "+lr = 0.2"]
     assert bad.details["field"] == "run_ids"

@@ -7,11 +7,12 @@ import json
 import pytest
 from monitoring._support import frame, log_dataset
 
-from labcycle.server import responses_monitors as out
+from labcycle.server.responses import monitors as out
 
 
 @pytest.mark.parametrize(
-    "server_overrides", [{"LabCycle": {"webhook_allow": ["127.0.0.0/8"]}}], indirect=True)
+    "server_overrides", [{"LabCycle": {"webhook_allow": ["127.0.0.0/8"]}}], indirect=True
+)
 async def test_a_monitor_through_rest(api, labcycle_app):
     svc = labcycle_app.services
     reference = log_dataset(svc, "train", frame(500, seed=1))
@@ -19,11 +20,17 @@ async def test_a_monitor_through_rest(api, labcycle_app):
 
     reply = await api("GET", "monitors")
     assert reply.status == 200 and reply.json["items"] == []
-    body = {"name": "m1", "reference_dataset": reference["id"], "current_dataset": drifted["id"],
-            "cron": "0 6 * * *", "thresholds": {"drift_share": 0.3},
-            "channels": [{"type": "email", "to": ["owner@example.com"]},
-                         {"type": "webhook", "url": "http://127.0.0.1:9/hook",
-                          "secret": "top-secret"}]}
+    body = {
+        "name": "m1",
+        "reference_dataset": reference["id"],
+        "current_dataset": drifted["id"],
+        "cron": "0 6 * * *",
+        "thresholds": {"drift_share": 0.3},
+        "channels": [
+            {"type": "email", "to": ["owner@example.com"]},
+            {"type": "webhook", "url": "http://127.0.0.1:9/hook", "secret": "top-secret"},
+        ],
+    }
     reply = await api("POST", "monitors", body=body)
     assert reply.status == 201, reply
     out.Monitor.model_validate(reply.json)
@@ -97,7 +104,11 @@ async def test_bad_monitor_input_is_a_400_naming_the_field(api, labcycle_app):
     assert reply.status == 400 and reply.error["details"]["field"] == "body"
     reply = await api("GET", "monitors", "ok", "checks", "0" * 32)
     assert reply.status == 404
-    for method, path in (("GET", "monitors/nope"), ("DELETE", "monitors/nope"),
-                         ("POST", "monitors/nope/checks"), ("GET", "monitors/nope/alerts")):
+    for method, path in (
+        ("GET", "monitors/nope"),
+        ("DELETE", "monitors/nope"),
+        ("POST", "monitors/nope/checks"),
+        ("GET", "monitors/nope/alerts"),
+    ):
         reply = await api(method, *path.split("/"))
         assert reply.status == 404 and reply.error["code"] == "not_found", (method, path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 
-from labcycle.server import responses as out
+from labcycle.server.responses import core as out
 
 
 def write_notebook(path, sources):

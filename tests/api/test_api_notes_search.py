@@ -8,7 +8,7 @@ import json
 import pytest
 from jupyter_server.auth import IdentityProvider, User
 
-from labcycle.server import responses_notes as out
+from labcycle.server.responses import notes as out
 
 
 class Alice(IdentityProvider):
@@ -20,9 +20,22 @@ pytestmark = pytest.mark.parametrize(
     "server_overrides", [{"ServerApp": {"identity_provider_class": Alice}}], indirect=True
 )
 
-NOTEBOOK = json.dumps({"cells": [{"id": "load", "cell_type": "code", "metadata": {}, "outputs": [],
-                                  "source": "df = read_csv('churn.csv')"}],
-                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+NOTEBOOK = json.dumps(
+    {
+        "cells": [
+            {
+                "id": "load",
+                "cell_type": "code",
+                "metadata": {},
+                "outputs": [],
+                "source": "df = read_csv('churn.csv')",
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+).encode()
 
 
 async def test_notes_through_rest(api, make_run, labcycle_app):
@@ -36,11 +49,13 @@ async def test_notes_through_rest(api, make_run, labcycle_app):
     assert note["author"] == "alice" and note["mentions"] == ["bob"]
     assert note["html"] == "<p>Check <strong>this</strong> @bob</p>\n"
 
-    reply = await api("POST", "notes", body={"body": "why?", "anchor": {
-        "run_id": run["id"], "cell_id": "load"}})
+    reply = await api(
+        "POST", "notes", body={"body": "why?", "anchor": {"run_id": run["id"], "cell_id": "load"}}
+    )
     assert reply.status == 201 and reply.json["anchor"]["cell_index"] == 0
-    reply = await api("POST", "notes", body={"body": "why?", "anchor": {
-        "run_id": run["id"], "cell_id": "nope"}})
+    reply = await api(
+        "POST", "notes", body={"body": "why?", "anchor": {"run_id": run["id"], "cell_id": "nope"}}
+    )
     assert reply.status == 400 and reply.error["details"]["field"] == "anchor.cell_id"
     assert "nope" in reply.error["message"]
 
@@ -49,8 +64,9 @@ async def test_notes_through_rest(api, make_run, labcycle_app):
     listed = await api("GET", "notes", params={"entity_type": "run", "entity_id": run["id"]})
     out.NoteList.model_validate(listed.json)
     assert len(listed.json["items"]) == 3
-    assert [n["id"] for n in (await api("GET", "notes", params={"mentioned": "bob"})).json[
-        "items"]] == [note["id"]]
+    assert [
+        n["id"] for n in (await api("GET", "notes", params={"mentioned": "bob"})).json["items"]
+    ] == [note["id"]]
 
     reply = await api("PATCH", "notes", note["id"], body={"body": "edited @carol"})
     assert reply.status == 200 and reply.json["mentions"] == ["carol"] and reply.json["edited"]
@@ -63,8 +79,12 @@ async def test_notes_through_rest(api, make_run, labcycle_app):
     assert (await api("GET", "notes", note["id"])).status == 404
     assert (await api("GET", "notes", thread.json["id"])).status == 404
 
-    for body, field in [({}, "body"), ({"body": ""}, "body"), ({"body": "x", "extra": 1}, "extra"),
-                        ({"body": "x", "entity": {"type": "runz", "id": "1"}}, "entity.type")]:
+    for body, field in [
+        ({}, "body"),
+        ({"body": ""}, "body"),
+        ({"body": "x", "extra": 1}, "extra"),
+        ({"body": "x", "entity": {"type": "runz", "id": "1"}}, "entity.type"),
+    ]:
         reply = await api("POST", "notes", body=body)
         assert reply.status == 400, (body, reply)
         assert reply.error["details"]["field"] == field
@@ -79,7 +99,9 @@ async def test_search_through_rest(api, make_run):
     await api("POST", "runs", a["id"], "tags", body={"tags": {"team": "growth"}})
     b = await make_run(name="retention study")
     await api("POST", "runs", b["id"], "params", body={"params": {"target": "churn"}})
-    await api("POST", "notes", body={"body": "churn notes", "entity": {"type": "run", "id": b["id"]}})
+    await api(
+        "POST", "notes", body={"body": "churn notes", "entity": {"type": "run", "id": b["id"]}}
+    )
 
     reply = await api("GET", "search", params={"q": "churn"})
     assert reply.status == 200, reply
@@ -93,21 +115,30 @@ async def test_search_through_rest(api, make_run):
     def ids(reply):
         return [h["id"] for h in reply.json["items"]]
 
-    assert ids(await api("GET", "search", params={"q": "churn", "type": "run", "tag": "team=growth"})) == [a["id"]]
+    assert ids(
+        await api("GET", "search", params={"q": "churn", "type": "run", "tag": "team=growth"})
+    ) == [a["id"]]
     assert len(ids(await api("GET", "search", params={"q": "churn", "type": "run,note"}))) == 3
     assert ids(await api("GET", "search", params={"q": "churn", "user": "nobody"})) == []
     assert ids(await api("GET", "search", params={"q": "churn", "since": "2999-01-01"})) == []
     page = await api("GET", "search", params={"q": "churn", "max_results": "1"})
     assert len(page.json["items"]) == 1 and page.json["next_page_token"]
-    page2 = await api("GET", "search", params={"q": "churn", "max_results": "1",
-                                               "page_token": page.json["next_page_token"]})
+    page2 = await api(
+        "GET",
+        "search",
+        params={"q": "churn", "max_results": "1", "page_token": page.json["next_page_token"]},
+    )
     assert ids(page2) and ids(page2) != ids(page)
 
     for q in ['"', "NEAR(", "-", "((", "*", "x" * 10_000, "'; DROP TABLE runs; --", "a\x00b"]:
         reply = await api("GET", "search", params={"q": q})
         assert reply.status == 200, (q, reply)
-    for params, field in [({"type": "runs"}, "type"), ({"since": "soon"}, "since"),
-                          ({"max_results": "0"}, "max_results"), ({"page_token": "zz"}, "page_token")]:
+    for params, field in [
+        ({"type": "runs"}, "type"),
+        ({"since": "soon"}, "since"),
+        ({"max_results": "0"}, "max_results"),
+        ({"page_token": "zz"}, "page_token"),
+    ]:
         reply = await api("GET", "search", params={"q": "churn", **params})
         assert reply.status == 400 and reply.error["details"]["field"] == field, params
 

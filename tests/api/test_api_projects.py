@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from labcycle.server import responses as out
+from labcycle.server.responses import core as out
 
 
 async def test_project_create_get_list(api, jp_base_url):

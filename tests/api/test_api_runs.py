@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 
-from labcycle.server import responses as out
+from labcycle.server.responses import core as out
 
 
 def strict_json(body: bytes):

@@ -11,11 +11,11 @@ from jupyter_server.auth import Authorizer
 
 import labcycle
 from labcycle.server import _jupyter_server_extension_points
-from labcycle.server import schemas as request_models
 from labcycle.server.app import LabCycle, LabCycleApp
 from labcycle.server.base import NotFoundHandler
 from labcycle.server.openapi import build_document
 from labcycle.server.routes import ROUTES
+from labcycle.server.schemas import core as request_models
 from labcycle.services import Services
 
 RESOURCES = {
@@ -119,8 +119,9 @@ async def test_openapi_lists_every_registered_route_and_nothing_else(
     assert doc["openapi"].startswith("3.1")
     assert doc["servers"] == [{"url": f"{jp_base_url}labcycle/api/v1"}]
     documented = {(path, method.upper()) for path, ops in doc["paths"].items() for method in ops}
-    api_handlers = [(spec[0], spec[1]) for spec in labcycle_app.handlers
-                    if "labcycle/api/v1" in spec[0]]  # not the Voila apps' pages
+    api_handlers = [
+        (spec[0], spec[1]) for spec in labcycle_app.handlers if "labcycle/api/v1" in spec[0]
+    ]  # not the Voila apps' pages
     registered = set()
     for pattern, handler in api_handlers:
         if handler is NotFoundHandler:

@@ -10,8 +10,16 @@ from pathlib import Path
 import pytest
 
 CHROMIUM = os.environ.get("LABCYCLE_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 SHOTS = Path(__file__).resolve().parents[1] / "artifacts" / "screenshots"
 README_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
@@ -50,8 +58,11 @@ def set_lab_setting(server, plugin: str, values: dict) -> None:
 @pytest.fixture
 def lab(live_jupyter, browser):
     """A JupyterLab page; the news prompt is off so it never covers the screenshots."""
-    set_lab_setting(live_jupyter, "@jupyterlab/apputils-extension:notification",
-                    {"fetchNews": "false", "checkForUpdates": False})
+    set_lab_setting(
+        live_jupyter,
+        "@jupyterlab/apputils-extension:notification",
+        {"fetchNews": "false", "checkForUpdates": False},
+    )
     context = browser.new_context(viewport={"width": 1400, "height": 860})
     page = context.new_page()
     errors: list[str] = []

@@ -35,10 +35,10 @@ def _notebook(lr: float, epochs: int) -> bytes:
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell(f"lr = {lr}\nmodel = 'rf'", id="params")
     params.metadata["tags"] = ["parameters"]
-    train = nbformat.v4.new_code_cell(f"history = train(model, lr=lr, epochs={epochs})",
-                                      id="train")
-    train.outputs = [nbformat.v4.new_output("stream", name="stdout",
-                                            text=f"trained {epochs} epochs\n")]
+    train = nbformat.v4.new_code_cell(f"history = train(model, lr=lr, epochs={epochs})", id="train")
+    train.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=f"trained {epochs} epochs\n")
+    ]
     report = nbformat.v4.new_markdown_cell("## Results", id="report")
     nb.cells = [params, train, report]
     return nbformat.writes(nb).encode()
@@ -53,34 +53,56 @@ def seeded(live_jupyter):
 
     svc = Services.from_config(LabCycleConfig(home=str(live_jupyter.home)))
     now = int(time.time() * 1000)
-    data = svc.datasets.register(actor=ACTOR, name="churn-train", digest="sha256:" + "ab" * 32,
-                                 content_digest="sha256:" + "cd" * 32, row_count=5000,
-                                 source="s3://bucket/churn.parquet")
+    data = svc.datasets.register(
+        actor=ACTOR,
+        name="churn-train",
+        digest="sha256:" + "ab" * 32,
+        content_digest="sha256:" + "cd" * 32,
+        row_count=5000,
+        source="s3://bucket/churn.parquet",
+    )
     runs = []
     for i, lr in enumerate(LRS):
-        run = svc.tracking.create_run(actor=ACTOR, experiment=EXPERIMENT, project=PROJECT,
-                                      name=f"rf-lr{lr}")
+        run = svc.tracking.create_run(
+            actor=ACTOR, experiment=EXPERIMENT, project=PROJECT, name=f"rf-lr{lr}"
+        )
         svc.tracking.log_params(run["id"], {"lr": lr, "model": "rf", "seed": 7}, actor=ACTOR)
         loss = [("loss", 1.0 / (s + 1) + 0.05 * i, s, now) for s in range(30)]
-        svc.tracking.log_metrics(run["id"], loss + [("accuracy", 0.8 + 0.04 * i, 0, now)],
-                                 actor=ACTOR)
-        svc.artifacts.log_bytes(run["id"], "executed.ipynb", _notebook(lr, 10 * (i + 1)),
-                                actor=ACTOR)
+        svc.tracking.log_metrics(
+            run["id"], loss + [("accuracy", 0.8 + 0.04 * i, 0, now)], actor=ACTOR
+        )
+        svc.artifacts.log_bytes(
+            run["id"], "executed.ipynb", _notebook(lr, 10 * (i + 1)), actor=ACTOR
+        )
         svc.datasets.link_input(run["id"], data["id"], actor=ACTOR, context="training")
         runs.append(run)
     _model_files(svc, runs[0]["id"])
-    version = svc.registry.create_version(MODEL, run_id=runs[0]["id"], source_path="staged",
-                                          actor=ACTOR, description="Churn risk, random forest")
+    version = svc.registry.create_version(
+        MODEL,
+        run_id=runs[0]["id"],
+        source_path="staged",
+        actor=ACTOR,
+        description="Churn risk, random forest",
+    )
     for run in runs:
         svc.tracking.update_run(run["id"], actor=ACTOR, status="finished")
     deployment = svc.deployments.create(f"{MODEL}/1", actor=ACTOR, name="analysis-churn-api")
-    monitor = svc.monitors.create(actor=ACTOR, name="analysis-watch",
-                                  deployment=deployment["id"], reference_dataset=data["id"])
+    monitor = svc.monitors.create(
+        actor=ACTOR,
+        name="analysis-watch",
+        deployment=deployment["id"],
+        reference_dataset=data["id"],
+    )
     # Deploying an unapproved version of this project is now refused (409).
     reply = live_jupyter.lc("PATCH", f"projects/{PROJECT}", json={"require_approval": True})
     assert reply.status_code == 200, reply.text
-    yield {"runs": runs, "version": version, "deployment": deployment, "monitor": monitor,
-           "dataset": data}
+    yield {
+        "runs": runs,
+        "version": version,
+        "deployment": deployment,
+        "monitor": monitor,
+        "dataset": data,
+    }
     live_jupyter.lc("PATCH", f"projects/{PROJECT}", json={"require_approval": False})
     live_jupyter.lc("DELETE", f"monitors/{monitor['id']}")
     live_jupyter.lc("DELETE", f"deployments/{deployment['id']}")
@@ -126,15 +148,26 @@ def test_comparison_lineage_and_review(live_jupyter, lab, seeded):
     # One chart per metric key, one line per run.
     loss = view.locator('.lc-multi-chart[data-metric="loss"]')
     expect(loss.locator("polyline.lc-chart-run-line")).to_have_count(3)
-    assert len(set(loss.locator("polyline").evaluate_all(
-        "els => els.map(e => e.getAttribute('stroke'))"))) == 3
+    assert (
+        len(
+            set(
+                loss.locator("polyline").evaluate_all(
+                    "els => els.map(e => e.getAttribute('stroke'))"
+                )
+            )
+        )
+        == 3
+    )
     # Parallel coordinates: an axis per differing param and the metric, a line per run.
     parallel = view.locator(".lc-parallel")
     expect(parallel.locator(".lc-parallel-axis")).to_have_count(2)  # lr + accuracy
-    expect(parallel.locator('.lc-parallel-axis.lc-metric-axis[data-key="accuracy"]')).to_have_count(1)
+    expect(parallel.locator('.lc-parallel-axis.lc-metric-axis[data-key="accuracy"]')).to_have_count(
+        1
+    )
     expect(parallel.locator(".lc-parallel-run polyline")).to_have_count(3)
     strokes = parallel.locator(".lc-parallel-run polyline").evaluate_all(
-        "els => els.map(e => e.getAttribute('stroke'))")
+        "els => els.map(e => e.getAttribute('stroke'))"
+    )
     assert len(set(strokes)) == 3 and all(s and s.startswith("rgb(") for s in strokes), strokes
     # Notebook diff of the first two runs: the parameters cell and the training cell changed.
     diff = view.locator(".lc-nbdiff")
@@ -161,21 +194,31 @@ def test_comparison_lineage_and_review(live_jupyter, lab, seeded):
     detail.locator(".lc-open-lineage").click()
     graph = page.locator(".lc-lineage:visible")
     expect(graph).to_have_attribute("data-root", f"run:{ids[0]}", timeout=20_000)
-    for kind in ("dataset", "notebook", "run", "model_version", "deployment", "monitor",
-                 "experiment"):
+    for kind in (
+        "dataset",
+        "notebook",
+        "run",
+        "model_version",
+        "deployment",
+        "monitor",
+        "experiment",
+    ):
         expect(graph.locator(f'.lc-lineage-node[data-type="{kind}"]').first).to_be_visible()
     expect(graph.locator('.lc-lineage-edge[data-relation="served_by"]')).to_have_count(1)
     # Layered left to right: dataset → run → model version → deployment → monitor.
-    xs = {kind: graph.locator(f'.lc-lineage-node[data-type="{kind}"]').first.bounding_box()["x"]
-          for kind in ("dataset", "run", "model_version", "deployment", "monitor")}
+    xs = {
+        kind: graph.locator(f'.lc-lineage-node[data-type="{kind}"]').first.bounding_box()["x"]
+        for kind in ("dataset", "run", "model_version", "deployment", "monitor")
+    }
     assert xs["dataset"] < xs["run"] < xs["model_version"] < xs["deployment"] < xs["monitor"], xs
     expect(graph.locator(".lc-lineage-truncated")).to_have_count(0)
     page.wait_for_timeout(300)
     screenshot(page, "lineage")
     # Re-center on the monitor (no tab of its own): its upstream is the whole chain.
     graph.locator('.lc-lineage-node[data-type="monitor"] .lc-node-center').click()
-    expect(graph).to_have_attribute("data-root", f"monitor:{seeded['monitor']['id']}",
-                                    timeout=20_000)
+    expect(graph).to_have_attribute(
+        "data-root", f"monitor:{seeded['monitor']['id']}", timeout=20_000
+    )
     graph.locator(".lc-lineage-back").click()
     expect(graph).to_have_attribute("data-root", f"run:{ids[0]}", timeout=20_000)
 
@@ -186,16 +229,19 @@ def test_comparison_lineage_and_review(live_jupyter, lab, seeded):
     expect(mv).to_have_attribute("data-review-state", "pending")
     expect(mv.locator(".lc-no-reviews")).to_be_visible()
     expect(mv.locator(".lc-review-policy")).to_contain_text("Approval required")
-    expect(mv.locator('.lc-evidence-datasets tr[data-dataset-id]')).to_contain_text("churn-train")
+    expect(mv.locator(".lc-evidence-datasets tr[data-dataset-id]")).to_contain_text("churn-train")
     expect(mv.locator(".lc-evidence-datasets")).to_contain_text("sha256:abababababab")
     expect(mv.locator(".lc-evidence-datasets")).to_contain_text("5000")
-    expect(mv.locator(f'.lc-deployment[data-deployment-id="{seeded["deployment"]["id"]}"]'))\
-        .to_be_visible()
-    expect(mv.locator(f'.lc-version-monitor[data-monitor-id="{seeded["monitor"]["id"]}"] .lc-health'))\
-        .to_be_visible()
+    expect(
+        mv.locator(f'.lc-deployment[data-deployment-id="{seeded["deployment"]["id"]}"]')
+    ).to_be_visible()
+    expect(
+        mv.locator(f'.lc-version-monitor[data-monitor-id="{seeded["monitor"]["id"]}"] .lc-health')
+    ).to_be_visible()
 
-    expect(mv.locator('[data-section="notes"] .lc-notes, [data-section="notes"] textarea').first)\
-        .to_be_visible()
+    expect(
+        mv.locator('[data-section="notes"] .lc-notes, [data-section="notes"] textarea').first
+    ).to_be_visible()
 
     # The policy refuses a deployment of the unapproved version: the API's 409 is shown.
     mv.locator("button.lc-deploy").click()
@@ -212,7 +258,9 @@ def test_comparison_lineage_and_review(live_jupyter, lab, seeded):
     item = mv.locator(".lc-review-item")
     expect(item).to_have_count(1, timeout=20_000)
     expect(item).to_have_attribute("data-decision", "approve")
-    expect(item.locator(".lc-review-comment")).to_have_text("Validated on the Q3 hold-out <b>set</b>.")
+    expect(item.locator(".lc-review-comment")).to_have_text(
+        "Validated on the Q3 hold-out <b>set</b>."
+    )
     expect(mv).to_have_attribute("data-review-state", "approved")
     reviews = live_jupyter.lc("GET", f"models/{MODEL}/versions/1/reviews").json()
     assert reviews["state"] == "approved" and reviews["approvals"] == 1, reviews

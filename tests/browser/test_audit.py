@@ -35,8 +35,9 @@ def seeded(live_jupyter):
     svc.projects.update_project(project["id"], actor=BOB, tags=["churn", "audited"])
     runs = []
     for i in range(2):
-        run = svc.tracking.create_run(actor=ALICE, experiment=EXPERIMENT, project=PROJECT,
-                                      name=f"audit-run-{i}")
+        run = svc.tracking.create_run(
+            actor=ALICE, experiment=EXPERIMENT, project=PROJECT, name=f"audit-run-{i}"
+        )
         _model_files(svc, run["id"])
         svc.registry.create_version(MODEL, run_id=run["id"], source_path="staged", actor=ALICE)
         svc.tracking.update_run(run["id"], actor=ALICE, status="finished")
@@ -63,8 +64,9 @@ def _rows(view):
 
 def _expand_move(view):
     """Expand the alias move from v1 to v2; returns its details."""
-    move = view.locator('tr.lc-audit-row[data-action="model.alias.set"]',
-                        has_text="@champion: 1 → 2")
+    move = view.locator(
+        'tr.lc-audit-row[data-action="model.alias.set"]', has_text="@champion: 1 → 2"
+    )
     expect(move).to_have_count(1, timeout=15_000)
     move.click()
     event_id = move.get_attribute("data-event-id")
@@ -91,7 +93,10 @@ def test_audit_log_tab(live_jupyter, lab, seeded):
     expect(_rows(view)).to_have_count(3, timeout=15_000)
     assert set(_rows(view).evaluate_all("rs => rs.map(r => r.dataset.user)")) == {BOB}
     assert _rows(view).evaluate_all("rs => rs.map(r => r.dataset.action)") == [
-        "model.alias.set", "model.alias.set", "project.update"]  # newest first
+        "model.alias.set",
+        "model.alias.set",
+        "project.update",
+    ]  # newest first
 
     # --- What: a dotted prefix within the project.
     _filter(view, "user", "")
@@ -102,9 +107,15 @@ def test_audit_log_tab(live_jupyter, lab, seeded):
     # model.create + two model.version.create + two alias moves.
     expect(_rows(view)).to_have_count(5, timeout=15_000)
     actions = _rows(view).evaluate_all("rs => rs.map(r => r.dataset.action)")
-    assert sorted(actions) == sorted(["model.create", "model.version.create",
-                                      "model.version.create", "model.alias.set",
-                                      "model.alias.set"]), actions
+    assert sorted(actions) == sorted(
+        [
+            "model.create",
+            "model.version.create",
+            "model.version.create",
+            "model.alias.set",
+            "model.alias.set",
+        ]
+    ), actions
     # A prefix is a whole dotted segment: "mod" is not "model".
     _filter(view, "action", "mod")
     expect(view.locator(".lc-audit-empty")).to_contain_text("No event matches", timeout=15_000)
@@ -131,12 +142,16 @@ def test_audit_log_tab(live_jupyter, lab, seeded):
     assert before_box["x"] + before_box["width"] <= after_box["x"], (before_box, after_box)
     assert abs(before_box["y"] - after_box["y"]) < 2
     # The first move had no alias before it.
-    first = view.locator('tr.lc-audit-row[data-action="model.alias.set"]',
-                         has_text="@champion: — → 1")
+    first = view.locator(
+        'tr.lc-audit-row[data-action="model.alias.set"]', has_text="@champion: — → 1"
+    )
     first.click()
     first_id = first.get_attribute("data-event-id")
-    expect(view.locator(f'tr.lc-audit-detail-row[data-event-id="{first_id}"] '
-                        ".lc-audit-before .lc-audit-value")).to_have_text("none")
+    expect(
+        view.locator(
+            f'tr.lc-audit-detail-row[data-event-id="{first_id}"] .lc-audit-before .lc-audit-value'
+        )
+    ).to_have_text("none")
     first.click()  # folds again
     expect(view.locator(f'tr.lc-audit-detail-row[data-event-id="{first_id}"]')).to_have_count(0)
     page.wait_for_timeout(200)
@@ -144,8 +159,9 @@ def test_audit_log_tab(live_jupyter, lab, seeded):
 
     # --- The entity link opens the model (its latest version) in its tab.
     move.locator(".lc-audit-open").click()
-    expect(page.locator(f'.lc-model-version-view[data-model="{MODEL}"][data-version="2"]'))\
-        .to_be_visible(timeout=20_000)
+    expect(
+        page.locator(f'.lc-model-version-view[data-model="{MODEL}"][data-version="2"]')
+    ).to_be_visible(timeout=20_000)
 
     # --- The project tab's Audit button: the log filtered by that project.
     page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text="Audit log").first.click()
@@ -159,8 +175,9 @@ def test_audit_log_tab(live_jupyter, lab, seeded):
     project_view.locator(".lc-project-audit").click()
     scoped = page.locator(".lc-audit-view:visible")
     expect(scoped.locator('.lc-audit-filters input[name="project"]')).to_have_value(PROJECT)
-    expect(scoped.locator('tr.lc-audit-row[data-action="project.create"]')).to_have_count(1,
-                                                                                       timeout=15_000)
+    expect(scoped.locator('tr.lc-audit-row[data-action="project.create"]')).to_have_count(
+        1, timeout=15_000
+    )
     # Only the project's events: ours, and the model files' artifacts (by their helper's actor).
     from unit.test_lineage import ACTOR as FILES_ACTOR
 
@@ -168,19 +185,23 @@ def test_audit_log_tab(live_jupyter, lab, seeded):
     assert users <= {ALICE, BOB, FILES_ACTOR} and {ALICE, BOB} <= users, users
     # The Hub section's button opens the unscoped log.
     page.locator("#labcycle-panel .lc-open-audit").click()
-    expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab",
-                        has_text=re.compile(r"^Audit log$"))).to_have_count(1, timeout=10_000)
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"Audit log · {PROJECT}")\
-        .first.click()
+    expect(
+        page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile(r"^Audit log$"))
+    ).to_have_count(1, timeout=10_000)
+    page.locator(
+        ".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"Audit log · {PROJECT}"
+    ).first.click()
     page.wait_for_timeout(1000)  # the workspace (layout, filters) is saved debounced
 
     # --- Dark theme, after a reload: the scoped tab comes back with its filter.
     _goto(live_jupyter, page, DARK, reset=False)
-    page.locator(".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"Audit log · {PROJECT}")\
-        .first.click(timeout=30_000)
+    page.locator(
+        ".lm-DockPanel-tabBar .lm-TabBar-tab", has_text=f"Audit log · {PROJECT}"
+    ).first.click(timeout=30_000)
     view = page.locator(".lc-audit-view:visible")
-    expect(view.locator('.lc-audit-filters input[name="project"]')).to_have_value(PROJECT,
-                                                                                 timeout=20_000)
+    expect(view.locator('.lc-audit-filters input[name="project"]')).to_have_value(
+        PROJECT, timeout=20_000
+    )
     _filter(view, "action", "model")
     expect(_rows(view)).to_have_count(5, timeout=15_000)
     _expand_move(view)

@@ -23,7 +23,11 @@ def _write_parameterised(path) -> None:
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell(PARAMS)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(BODY)]
@@ -43,7 +47,9 @@ def _open_section(page, section: str) -> None:
 
 
 def _dark_screenshot(live_jupyter, page, section: str, name: str) -> None:
-    set_lab_setting(live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Dark"})
+    set_lab_setting(
+        live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Dark"}
+    )
     try:
         page.goto(f"{live_jupyter.url}lab?token={live_jupyter.token}&reset")
         expect(page.locator("body[data-jp-theme-light='false']")).to_have_count(1, timeout=60_000)
@@ -52,13 +58,17 @@ def _dark_screenshot(live_jupyter, page, section: str, name: str) -> None:
         page.wait_for_timeout(2500)
         screenshot(page, name)
     finally:
-        set_lab_setting(live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"})
+        set_lab_setting(
+            live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"}
+        )
 
 
 def test_run_as_experiment_from_the_notebook_toolbar(live_jupyter, lab):
     page = lab
     _write_parameterised(live_jupyter.workspace / "train.ipynb")
-    set_lab_setting(live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"})
+    set_lab_setting(
+        live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"}
+    )
     page.goto(f"{live_jupyter.url}lab/tree/train.ipynb?token={live_jupyter.token}&reset")
     expect(page.locator(".jp-NotebookPanel .jp-Cell").first).to_be_visible(timeout=60_000)
 
@@ -95,14 +105,18 @@ def test_run_as_experiment_from_the_notebook_toolbar(live_jupyter, lab):
 
     # The executed notebook opens read-only, and the run opens in a tab.
     row.locator(".lc-job-open-notebook").click()
-    expect(page.locator(".jp-NotebookPanel:visible .lc-snapshot-label")).to_be_visible(timeout=20_000)
+    expect(page.locator(".jp-NotebookPanel:visible .lc-snapshot-label")).to_be_visible(
+        timeout=20_000
+    )
     row.locator(".lc-job-open-run").click()
     detail = page.locator(f'.lc-run-detail[data-run-id="{job["run_id"]}"]')
     expect(detail.locator(".lc-metrics")).to_contain_text("score", timeout=20_000)
 
     # Reproduce: a new job of the run's executed notebook, shown in the Jobs section.
     detail.locator(".lc-reproduce").click()
-    again = page.locator(f"#labcycle-panel .lc-jobs .lc-job-row.lc-focused:not([data-job-id='{job_id}'])")
+    again = page.locator(
+        f"#labcycle-panel .lc-jobs .lc-job-row.lc-focused:not([data-job-id='{job_id}'])"
+    )
     expect(again).to_be_visible(timeout=20_000)
     expect(again).to_have_attribute("data-status", "succeeded", timeout=180_000)
     reproduction = live_jupyter.lc("GET", f"jobs/{again.get_attribute('data-job-id')}").json()
@@ -191,8 +205,10 @@ def test_random_search_from_the_dialog(live_jupyter, lab):
     expect(sweep.locator(".lc-job-row")).to_have_count(3, timeout=60_000)
     expect(sweep).to_have_attribute("data-status", "succeeded", timeout=240_000)
 
-    space = {"alpha": {"distribution": "loguniform", "low": 0.01, "high": 1},
-             "name": {"distribution": "choice", "values": ["a", "b, c"]}}
+    space = {
+        "alpha": {"distribution": "loguniform", "low": 0.01, "high": 1},
+        "name": {"distribution": "choice", "values": ["a", "b, c"]},
+    }
     detail = live_jupyter.lc("GET", f"sweeps/{sweep_id}").json()
     assert detail["spec"]["random"] == space, detail["spec"]
     assert detail["spec"]["n_trials"] == 3 and detail["spec"]["seed"] == 7, detail["spec"]
@@ -213,7 +229,7 @@ def test_random_search_from_the_dialog(live_jupyter, lab):
 def remote_lc(live_jupyter, tmp_path, monkeypatch):
     """The Python API of this test process pointed at the live server over HTTP."""
     import labcycle as lc
-    from labcycle.fluent import _state
+    from labcycle.api.fluent import _state
 
     monkeypatch.setenv("LABCYCLE_HOME", str(tmp_path / "client-home"))
     lc.configure(url=live_jupyter.url, token=live_jupyter.token)
@@ -234,7 +250,9 @@ def test_deploy_from_the_models_section(live_jupyter, lab, remote_lc):
     lc.set_alias("iris", "champion", version.version)
 
     page = lab
-    set_lab_setting(live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"})
+    set_lab_setting(
+        live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"}
+    )
     page.goto(f"{live_jupyter.url}lab?token={live_jupyter.token}&reset")
     _open_panel(page)
     _open_section(page, "models")

@@ -20,8 +20,8 @@ LIGHT, DARK = "JupyterLab Light", "JupyterLab Dark"
 def demo(live_jupyter):
     """The monitoring demo, seeded into the live server's store (as `make demo` does)."""
     import labcycle as lc
-    from labcycle.demo_monitoring import seed_monitoring
-    from labcycle.fluent import _state
+    from labcycle.api.fluent import _state
+    from labcycle.demo.monitoring import seed_monitoring
 
     lc.configure(home=str(live_jupyter.home))
     try:
@@ -66,24 +66,36 @@ def test_monitors_section_on_the_drifted_demo(live_jupyter, lab, demo):
     latest = card.locator(".lc-monitor-latest")
     expect(latest.locator(".lc-check-status")).to_have_attribute("data-status", "drift")
     expect(latest.locator(".lc-check-share")).to_have_text(
-        "2 of 4 features drifted (50%): monthly_charges, support_calls")
+        "2 of 4 features drifted (50%): monthly_charges, support_calls"
+    )
     # The timeline: four daily checks, only the last one above the threshold.
     timeline = card.locator(".lc-drift-timeline")
     expect(timeline).to_have_attribute("data-checks", "4", timeout=20_000)
     bars = timeline.locator("rect.lc-timeline-bar")
-    assert [bars.nth(i).get_attribute("data-status") for i in range(4)] == ["ok", "ok", "ok", "drift"]
+    assert [bars.nth(i).get_attribute("data-status") for i in range(4)] == [
+        "ok",
+        "ok",
+        "ok",
+        "drift",
+    ]
     heights = [float(bars.nth(i).get_attribute("height")) for i in range(4)]
     assert heights[3] == pytest.approx(22.0) and max(heights[:3]) == pytest.approx(2.0), heights
-    drifted_cells = timeline.locator('.lc-feature-strip[data-feature="monthly_charges"] .lc-feature-drifted')
+    drifted_cells = timeline.locator(
+        '.lc-feature-strip[data-feature="monthly_charges"] .lc-feature-drifted'
+    )
     expect(drifted_cells).to_have_count(1)
-    expect(timeline.locator('.lc-feature-strip[data-feature="age"] .lc-feature-drifted')).to_have_count(0)
+    expect(
+        timeline.locator('.lc-feature-strip[data-feature="age"] .lc-feature-drifted')
+    ).to_have_count(0)
     # The alert it fired, in the alert log.
     alert = card.locator(".lc-monitor-alert")
     expect(alert).to_have_attribute("data-alert-status", "skipped", timeout=20_000)
     expect(alert).to_contain_text("Alert fired: skipped: no channel")
     # Links to the monitoring apps.
-    hrefs = {a.get_attribute("data-app"): a.get_attribute("href")
-             for a in card.locator(".lc-monitor-app").all()}
+    hrefs = {
+        a.get_attribute("data-app"): a.get_attribute("href")
+        for a in card.locator(".lc-monitor-app").all()
+    }
     assert hrefs["drift"].endswith(f"/labcycle/apps/drift?monitor={monitor_id}"), hrefs
     assert hrefs["performance"].endswith(f"/labcycle/apps/performance?monitor={monitor_id}")
     assert hrefs["whatif"].endswith(f"/labcycle/apps/whatif?deployment={demo['deployment_id']}")
@@ -121,17 +133,21 @@ def test_monitors_section_on_the_drifted_demo(live_jupyter, lab, demo):
     form.locator(".lc-save-settings").click()
     error = form.locator(".lc-form-error")
     expect(error).to_be_visible(timeout=20_000)
-    assert "169.254.169.254" in error.inner_text() or "link-local" in error.inner_text().lower(), \
+    assert "169.254.169.254" in error.inner_text() or "link-local" in error.inner_text().lower(), (
         error.inner_text()
+    )
     form.locator(".lc-webhook-url").fill("")
     form.locator(".lc-emails").fill("owner@example.com, team@example.com")
     form.locator(".lc-drift-share").fill("0.4")
     form.locator(".lc-cooldown").fill("600")
     form.locator(".lc-save-settings").click()
     expect(card.locator(".lc-channel[data-type='email']")).to_contain_text(
-        "owner@example.com, team@example.com", timeout=20_000)
+        "owner@example.com, team@example.com", timeout=20_000
+    )
     monitor = live_jupyter.lc("GET", f"monitors/{monitor_id}").json()
-    assert monitor["channels"] == [{"type": "email", "to": ["owner@example.com", "team@example.com"]}]
+    assert monitor["channels"] == [
+        {"type": "email", "to": ["owner@example.com", "team@example.com"]}
+    ]
     assert monitor["thresholds"]["drift_share"] == 0.4 and monitor["cooldown_s"] == 600, monitor
     assert monitor["schedule"]["cron"] == "0 * * * *"
     assert not page.labcycle_errors(), page.labcycle_errors()
@@ -142,11 +158,14 @@ def test_add_monitor_form_shows_api_errors_then_creates(live_jupyter, lab, demo)
     _open_monitors(live_jupyter, page, LIGHT)
     section = page.locator("#labcycle-panel .lc-monitors")
     expect(section.locator(f'.lc-monitor[data-monitor-id="{demo["monitor_id"]}"]')).to_be_visible(
-        timeout=20_000)
+        timeout=20_000
+    )
     section.locator(".lc-add-monitor").click()
     form = section.locator(".lc-add-monitor-form")
     expect(form.locator(".lc-deployment-picker")).to_have_value(demo["deployment_id"])
-    expect(form.locator(".lc-reference")).to_have_attribute("placeholder", "default: the model's training data")
+    expect(form.locator(".lc-reference")).to_have_attribute(
+        "placeholder", "default: the model's training data"
+    )
     expect(form.locator(".lc-drift-share")).to_have_value("0.5")
     expect(form.locator(".lc-perf-drop")).to_have_value("0.05")
     form.locator(".lc-monitor-name-input").fill("churn-api-daily")
@@ -165,10 +184,15 @@ def test_add_monitor_form_shows_api_errors_then_creates(live_jupyter, lab, demo)
     expect(card.locator(".lc-health")).to_have_text("?Not checked")
     created = live_jupyter.lc("GET", "monitors/churn-api-daily").json()
     assert created["window"] == {"last": "1d"} and created["schedule"]["cron"] == "30 6 * * *"
-    assert created["reference_dataset_id"] == live_jupyter.lc(
-        "GET", f"monitors/{demo['monitor_id']}").json()["reference_dataset_id"]
+    assert (
+        created["reference_dataset_id"]
+        == live_jupyter.lc("GET", f"monitors/{demo['monitor_id']}").json()["reference_dataset_id"]
+    )
     # The drifted monitor is listed first (problems first), the new one after it.
-    ids = [c.get_attribute("data-monitor-id") for c in section.locator(".lc-monitor[data-monitor-id]").all()]
+    ids = [
+        c.get_attribute("data-monitor-id")
+        for c in section.locator(".lc-monitor[data-monitor-id]").all()
+    ]
     assert ids == [demo["monitor_id"], created["id"]], ids
     assert not page.labcycle_errors(), page.labcycle_errors()
     assert live_jupyter.lc("DELETE", f"monitors/{created['id']}").status_code == 204
@@ -180,7 +204,8 @@ def test_monitors_section_in_the_dark_theme(live_jupyter, lab, demo):
         _open_monitors(live_jupyter, page, DARK)
         card = page.locator(f'#labcycle-panel .lc-monitor[data-monitor-id="{demo["monitor_id"]}"]')
         expect(card.locator(".lc-drift-timeline")).to_have_attribute(
-            "data-checks", re.compile(r"^[4-9]$"), timeout=20_000)
+            "data-checks", re.compile(r"^[4-9]$"), timeout=20_000
+        )
         expect(card.locator(".lc-monitor-alert")).to_be_visible(timeout=20_000)
         # The badge reads on a dark background: its text is not the light theme's dark one.
         color = card.locator(".lc-health").first.evaluate("e => getComputedStyle(e).color")

@@ -50,7 +50,9 @@ def _open_panel(page) -> None:
 def test_notebook_run_appears_live_in_the_panel(live_jupyter, lab):
     page = lab
     write_notebook(live_jupyter.workspace / "churn.ipynb", CELLS)
-    set_lab_setting(live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"})
+    set_lab_setting(
+        live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"}
+    )
     page.goto(f"{live_jupyter.url}lab/tree/churn.ipynb?token={live_jupyter.token}&reset")
     expect(page.locator(".jp-NotebookPanel .jp-Cell").first).to_be_visible(timeout=60_000)
     _wait_for_kernel(live_jupyter, "churn.ipynb")
@@ -78,9 +80,13 @@ def test_notebook_run_appears_live_in_the_panel(live_jupyter, lab):
     run_id = detail.get_attribute("data-run-id")
 
     # Ending the run in the notebook: the panel follows, the snapshot becomes available.
-    page.locator("#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab", has_text="churn.ipynb").click()
+    page.locator(
+        "#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab", has_text="churn.ipynb"
+    ).click()
     _run_cell(page, 2)
-    page.locator("#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab", has_text="browser-run").click()
+    page.locator(
+        "#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab", has_text="browser-run"
+    ).click()
     expect(detail.locator(".lc-status").first).to_have_text(re.compile("finished"), timeout=20_000)
     expect(detail.locator(".lc-open-snapshot")).to_be_visible(timeout=20_000)
     expect(row.locator(".lc-status")).to_have_text(re.compile("finished"), timeout=20_000)
@@ -94,16 +100,22 @@ def test_notebook_run_appears_live_in_the_panel(live_jupyter, lab):
     assert cells[0]["cell_id"], "JupyterLab sends the cell id with each execution"
 
     detail.locator(".lc-open-snapshot").click()
-    snapshot_tab = page.locator("#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile(r"\.ipynb"))
+    snapshot_tab = page.locator(
+        "#jp-main-dock-panel .lm-DockPanel-tabBar .lm-TabBar-tab", has_text=re.compile(r"\.ipynb")
+    )
     expect(snapshot_tab).to_have_count(2, timeout=20_000)
-    expect(page.locator(".jp-NotebookPanel:visible .jp-Cell").first).to_contain_text("%load_ext labcycle")
+    expect(page.locator(".jp-NotebookPanel:visible .jp-Cell").first).to_contain_text(
+        "%load_ext labcycle"
+    )
     screenshot(page, "snapshot")
     assert not page.labcycle_errors(), page.labcycle_errors()
 
 
 def test_panel_in_dark_theme(live_jupyter, lab):
     page = lab
-    set_lab_setting(live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Dark"})
+    set_lab_setting(
+        live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Dark"}
+    )
     try:
         page.goto(f"{live_jupyter.url}lab?token={live_jupyter.token}&reset")
         expect(page.locator("body[data-jp-theme-light='false']")).to_have_count(1, timeout=60_000)
@@ -115,10 +127,13 @@ def test_panel_in_dark_theme(live_jupyter, lab):
         expect(detail.locator(".lc-params")).to_be_visible(timeout=20_000)
         # The panel follows the theme: its background is JupyterLab's dark layout colour.
         background = page.evaluate(
-            "getComputedStyle(document.querySelector('#labcycle-panel')).backgroundColor")
+            "getComputedStyle(document.querySelector('#labcycle-panel')).backgroundColor"
+        )
         red, green, blue = (int(v) for v in re.findall(r"\d+", background)[:3])
         assert red + green + blue < 200, background
         screenshot(page, "panel-dark")
         assert not page.labcycle_errors(), page.labcycle_errors()
     finally:
-        set_lab_setting(live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"})
+        set_lab_setting(
+            live_jupyter, "@jupyterlab/apputils-extension:themes", {"theme": "JupyterLab Light"}
+        )

@@ -49,20 +49,33 @@ def scale_lab(tmp_path_factory):
     big = svc.projects.create_experiment("ten-thousand", actor="alice", project_id=project["id"])
     now = now_ms()
     with svc.store.write() as conn:
-        hub_bench.insert_runs(conn, [big["id"]], RUNS, random.Random(7), now=now - 3_600_000,
-                              metrics=("auc", "loss"))
+        hub_bench.insert_runs(
+            conn, [big["id"]], RUNS, random.Random(7), now=now - 3_600_000, metrics=("auc", "loss")
+        )
     # A newer experiment is selected first, so opening the big one is a measured click.
     small = svc.tracking.create_run(actor="alice", experiment="recent", name="recent-run")
     svc.tracking.update_run(small["id"], actor="alice", status="finished")
     with svc.store.read() as conn:
-        order = conn.execute(select(Run.id).where(Run.experiment_id == big["id"])
-                             .order_by(Run.start_time.desc(), Run.id)).scalars().all()
+        order = (
+            conn.execute(
+                select(Run.id)
+                .where(Run.experiment_id == big["id"])
+                .order_by(Run.start_time.desc(), Run.id)
+            )
+            .scalars()
+            .all()
+        )
     seeded_s = time.perf_counter() - t0
     svc.close()
     assert len(order) == RUNS
     server.start()
-    yield {"server": server, "experiment": big["id"], "newest": order[0], "oldest": order[-1],
-           "seeded_s": seeded_s}
+    yield {
+        "server": server,
+        "experiment": big["id"],
+        "newest": order[0],
+        "oldest": order[-1],
+        "seeded_s": seeded_s,
+    }
     server.stop()
 
 
@@ -108,8 +121,11 @@ def _p95(values: list[float]) -> float:
 
 def test_ten_thousand_runs_open_fast_and_scroll_smoothly(scale_lab, browser):
     server = scale_lab["server"]
-    set_lab_setting(server, "@jupyterlab/apputils-extension:notification",
-                    {"fetchNews": "false", "checkForUpdates": False})
+    set_lab_setting(
+        server,
+        "@jupyterlab/apputils-extension:notification",
+        {"fetchNews": "false", "checkForUpdates": False},
+    )
     context = browser.new_context(viewport={"width": 1400, "height": 860})
     page = context.new_page()
     errors: list[str] = []
@@ -118,15 +134,18 @@ def test_ten_thousand_runs_open_fast_and_scroll_smoothly(scale_lab, browser):
         page.goto(f"{server.url}lab?token={server.token}&reset")
         page.locator('.jp-SideBar [data-id="labcycle-panel"]').first.click(timeout=60_000)
         experiment = page.locator(
-            f'#labcycle-panel .lc-tree-experiment[data-experiment-id="{scale_lab["experiment"]}"]')
+            f'#labcycle-panel .lc-tree-experiment[data-experiment-id="{scale_lab["experiment"]}"]'
+        )
         expect(experiment).to_be_visible(timeout=30_000)
         expect(experiment.locator(".lc-count")).to_have_text(str(RUNS))
         # The newer experiment is shown first.
         expect(page.locator("#labcycle-panel .lc-run-row", has_text="recent-run")).to_be_visible(
-            timeout=20_000)
+            timeout=20_000
+        )
 
         # Click → the newest of the 10,000 runs is on screen.
-        open_ms = page.evaluate("""async ([id, newest]) => {
+        open_ms = page.evaluate(
+            """async ([id, newest]) => {
           const item = document.querySelector(`.lc-tree-experiment[data-experiment-id="${id}"]`);
           const t0 = performance.now();
           item.click();
@@ -135,9 +154,13 @@ def test_ten_thousand_runs_open_fast_and_scroll_smoothly(scale_lab, browser):
             await new Promise(resolve => requestAnimationFrame(resolve));
           }
           return performance.now() - t0;
-        }""", [scale_lab["experiment"], scale_lab["newest"]])
+        }""",
+            [scale_lab["experiment"], scale_lab["newest"]],
+        )
         assert open_ms >= 0, "The newest run never appeared"
-        first_row = page.locator(f'#labcycle-panel tr.lc-run-row[data-run-id="{scale_lab["newest"]}"]')
+        first_row = page.locator(
+            f'#labcycle-panel tr.lc-run-row[data-run-id="{scale_lab["newest"]}"]'
+        )
         expect(first_row).to_be_visible()
         expect(first_row.locator('[data-metric="auc"]')).to_have_text(re.compile(r"^0\.\d+$"))
         dom_rows = page.locator("#labcycle-panel tr.lc-run-row").count()
@@ -145,11 +168,13 @@ def test_ten_thousand_runs_open_fast_and_scroll_smoothly(scale_lab, browser):
         result = page.evaluate(SCROLL, [scale_lab["oldest"], 30_000])
         frames = result["frames"]
         p95, worst = _p95(frames), max(frames)
-        print(f"\n10,000-run table: seeded in {scale_lab['seeded_s']:.1f} s; click → first rows "
-              f"{open_ms:.0f} ms; {dom_rows} rows in the DOM after opening, at most "
-              f"{result['maxRows']} while scrolling; 20 scroll steps: {len(frames)} frames, p95 "
-              f"{p95:.1f} ms, worst {worst:.1f} ms; oldest run rendered "
-              f"{result['reachMs']:.0f} ms after the 20 steps (table of {result['total']} runs)")
+        print(
+            f"\n10,000-run table: seeded in {scale_lab['seeded_s']:.1f} s; click → first rows "
+            f"{open_ms:.0f} ms; {dom_rows} rows in the DOM after opening, at most "
+            f"{result['maxRows']} while scrolling; 20 scroll steps: {len(frames)} frames, p95 "
+            f"{p95:.1f} ms, worst {worst:.1f} ms; oldest run rendered "
+            f"{result['reachMs']:.0f} ms after the 20 steps (table of {result['total']} runs)"
+        )
 
         assert open_ms < 10_000
         assert dom_rows < 200 and result["maxRows"] < 200

@@ -31,11 +31,13 @@ PLOT = ".js-plotly-plot .main-svg"
 
 def churn(n: int, *, seed: int, shift: float = 0.0, plans=(0.5, 0.3, 0.2)) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "tenure": np.clip(rng.normal(36 + shift, 15, n), 1, 72).round().astype("int64"),
-        "charges": rng.normal(70 + shift, 20, n).round(2),
-        "plan": rng.choice(["basic", "plus", "pro"], n, p=list(plans)),
-    })
+    return pd.DataFrame(
+        {
+            "tenure": np.clip(rng.normal(36 + shift, 15, n), 1, 72).round().astype("int64"),
+            "charges": rng.normal(70 + shift, 20, n).round(2),
+            "plan": rng.choice(["basic", "plus", "pro"], n, p=list(plans)),
+        }
+    )
 
 
 def label(X: pd.DataFrame) -> np.ndarray:
@@ -45,8 +47,9 @@ def label(X: pd.DataFrame) -> np.ndarray:
 def _wait_for_rows(lc_client, deployment_id: str, count: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        items = lc_client("GET", f"deployments/{deployment_id}/predictions",
-                          params={"max_results": count}).json()["items"]
+        items = lc_client(
+            "GET", f"deployments/{deployment_id}/predictions", params={"max_results": count}
+        ).json()["items"]
         if len(items) >= count:
             return
         time.sleep(0.5)
@@ -62,7 +65,7 @@ def seeded(live_jupyter, tmp_path_factory):
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     import labcycle as lc
-    from labcycle.fluent import _state
+    from labcycle.api.fluent import _state
 
     old_home = os.environ.get("LABCYCLE_HOME")
     os.environ["LABCYCLE_HOME"] = str(tmp_path_factory.mktemp("apps-client"))
@@ -70,9 +73,12 @@ def seeded(live_jupyter, tmp_path_factory):
     try:
         X = churn(800, seed=0)
         y = label(X)
-        model = make_pipeline(make_column_transformer(
-            (StandardScaler(), ["tenure", "charges"]), (OneHotEncoder(), ["plan"])),
-            LogisticRegression(max_iter=500)).fit(X, y)
+        model = make_pipeline(
+            make_column_transformer(
+                (StandardScaler(), ["tenure", "charges"]), (OneHotEncoder(), ["plan"])
+            ),
+            LogisticRegression(max_iter=500),
+        ).fit(X, y)
         with lc.start_run("voila-apps", name="churn-apps"):
             lc.log_metric("accuracy", float(model.score(X, y)))
             version = lc.log_model(model, DEPLOYMENT, input_example=X.head(), training_data=X)
@@ -123,7 +129,10 @@ def pick(page, description: str, value: str) -> None:
 
 def test_drift_dashboard(seeded, live_jupyter, page):
     first, second, third = seeded["checks"]
-    assert first["status"] == "ok" and third["status"] == "drift", (first["summary"], third["summary"])
+    assert first["status"] == "ok" and third["status"] == "drift", (
+        first["summary"],
+        third["summary"],
+    )
     columns = seeded["monitor"].get_check(third["id"])["result"]["drift"]["columns"]
     assert columns["tenure"]["drifted"] and columns["plan"]["drifted"]
 
@@ -146,7 +155,9 @@ def test_drift_dashboard(seeded, live_jupyter, page):
     expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text("charges", timeout=20_000)
     expect(body).to_contain_text(f"charges: {columns['charges']['method']} score")
     pick(page, "Feature", "plan")
-    expect(page.locator(".js-plotly-plot .xtick", has_text="pro").first).to_be_attached(timeout=20_000)
+    expect(page.locator(".js-plotly-plot .xtick", has_text="pro").first).to_be_attached(
+        timeout=20_000
+    )
     # the first check (no drift): the summary follows the check picker
     box = page.locator(".widget-dropdown", has=page.locator("label", has_text="Check"))
     box.locator("select").select_option(value=box.locator("option").last.get_attribute("value"))
@@ -169,9 +180,13 @@ def test_performance_dashboard(seeded, live_jupyter, page):
     expect(page.locator(".js-plotly-plot .scatterlayer .trace").first).to_be_attached()
     screenshot(page, "voila-performance")
     pick(page, "Metric", "F1")
-    expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text("F1 per hour", timeout=20_000)
+    expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text(
+        "F1 per hour", timeout=20_000
+    )
     page.locator(".widget-toggle-buttons button", has_text="day").click()
-    expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text("F1 per day", timeout=20_000)
+    expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text(
+        "F1 per day", timeout=20_000
+    )
 
 
 def test_whatif_app(seeded, live_jupyter, page):
@@ -190,7 +205,9 @@ def test_whatif_app(seeded, live_jupyter, page):
     pick(page, "plan", "basic" if current == "pro" else "pro")
     expect(result).not_to_have_text(before, timeout=20_000)
     pick(page, "Vary", "plan")
-    expect(page.locator(".js-plotly-plot .xtick", has_text="plus").first).to_be_attached(timeout=20_000)
+    expect(page.locator(".js-plotly-plot .xtick", has_text="plus").first).to_be_attached(
+        timeout=20_000
+    )
     expect(page.locator(".js-plotly-plot .gtitle").first).to_contain_text("across plan")
 
 
@@ -198,11 +215,15 @@ def test_bad_addresses_get_a_message_not_a_traceback(live_jupyter, page):
     page.goto(f"{live_jupyter.url}labcycle/apps/drift?monitor=no-such-monitor")
     expect(page.locator(".lc-note")).to_contain_text("Unknown monitor", timeout=60_000)
     assert "Traceback" not in page.content()
-    reply = httpx.get(f"{live_jupyter.url}labcycle/apps/..%2Fsecret",
-                      headers={"Authorization": f"token {live_jupyter.token}"}, trust_env=False)
+    reply = httpx.get(
+        f"{live_jupyter.url}labcycle/apps/..%2Fsecret",
+        headers={"Authorization": f"token {live_jupyter.token}"},
+        trust_env=False,
+    )
     assert reply.status_code == 404 and "drift" in reply.text
-    anonymous = httpx.get(f"{live_jupyter.url}labcycle/apps/drift", trust_env=False,
-                          follow_redirects=False)
+    anonymous = httpx.get(
+        f"{live_jupyter.url}labcycle/apps/drift", trust_env=False, follow_redirects=False
+    )
     assert anonymous.status_code in (302, 403), anonymous.status_code  # the server's login
 
 
@@ -211,18 +232,39 @@ def test_standalone_with_a_preheated_kernel(seeded, live_jupyter, page, tmp_path
     from live_jupyter import free_port
 
     port = free_port()
-    env = {**live_jupyter.env, "LABCYCLE_API_URL": live_jupyter.url,
-           "LABCYCLE_API_TOKEN": live_jupyter.token}
+    env = {
+        **live_jupyter.env,
+        "LABCYCLE_API_URL": live_jupyter.url,
+        "LABCYCLE_API_TOKEN": live_jupyter.token,
+    }
     log = (tmp_path / "voila.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "labcycle", "app", "drift", "--monitor", MONITOR,
-                             "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "labcycle",
+            "app",
+            "drift",
+            "--monitor",
+            MONITOR,
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/voila/api/shutdown/x", trust_env=False,
-                             timeout=2).status_code < 600:
+                if (
+                    httpx.get(
+                        f"http://127.0.0.1:{port}/voila/api/shutdown/x", trust_env=False, timeout=2
+                    ).status_code
+                    < 600
+                ):
                     break
             except httpx.HTTPError:
                 time.sleep(0.5)

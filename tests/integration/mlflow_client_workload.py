@@ -45,12 +45,15 @@ def main() -> None:
 
     exp_id = client.create_experiment(exp_name)
     exp = client.get_experiment(exp_id)
-    out["experiment"] = {"name": exp.name.removesuffix(suffix),
-                         "by_name": client.get_experiment_by_name(exp_name).experiment_id == exp_id,
-                         "artifact_scheme": exp.artifact_location.split(":", 1)[0]}
+    out["experiment"] = {
+        "name": exp.name.removesuffix(suffix),
+        "by_name": client.get_experiment_by_name(exp_name).experiment_id == exp_id,
+        "artifact_scheme": exp.artifact_location.split(":", 1)[0],
+    }
     out["missing_by_name"] = client.get_experiment_by_name("no-such-experiment") is None
-    out["search_experiments"] = sorted(e.name.removesuffix(suffix)
-                                       for e in mlflow.search_experiments() if e.name == exp_name)
+    out["search_experiments"] = sorted(
+        e.name.removesuffix(suffix) for e in mlflow.search_experiments() if e.name == exp_name
+    )
 
     names = {}
     for i, (x, acc, tag) in enumerate([("1", 0.6, "v"), ("2", 0.4, "w"), ("3", 0.9, "v")]):
@@ -60,10 +63,12 @@ def main() -> None:
         client.log_param(rid, "x", x)
         for step in range(5):
             client.log_metric(rid, "acc", acc - 0.1 + step * 0.025, timestamp=T0 + step, step=step)
-        client.log_batch(rid,
-                         metrics=[Metric("loss", 1.0 / (s + 1 + i), T0 + s, s) for s in range(10)],
-                         params=[Param("lr", "0.01"), Param("depth", str(3 + i))],
-                         tags=[RunTag("batch", "yes")])
+        client.log_batch(
+            rid,
+            metrics=[Metric("loss", 1.0 / (s + 1 + i), T0 + s, s) for s in range(10)],
+            params=[Param("lr", "0.01"), Param("depth", str(3 + i))],
+            tags=[RunTag("batch", "yes")],
+        )
         client.set_tag(rid, "k", tag)
         if i == 0:
             with tempfile.TemporaryDirectory() as tmp:
@@ -77,7 +82,9 @@ def main() -> None:
 
     out["get_run"] = run_view(client.get_run(first))
     out["history"] = [(m.step, m.value) for m in client.get_metric_history(first, "acc")]
-    out["loss_history"] = [(m.step, round(m.value, 9)) for m in client.get_metric_history(first, "loss")]
+    out["loss_history"] = [
+        (m.step, round(m.value, 9)) for m in client.get_metric_history(first, "loss")
+    ]
     searches = {
         "acc": ("metrics.acc > 0.5", ["metrics.acc DESC"]),
         "param": ("params.x = '1'", None),
@@ -90,11 +97,16 @@ def main() -> None:
     for label, (flt, order) in searches.items():
         runs = client.search_runs([exp_id], filter_string=flt, order_by=order)
         out["search"][label] = [r.info.run_name for r in runs]
-    out["search_runs_df"] = sorted(mlflow.search_runs([exp_id], filter_string="params.x = '2'")
-                                   ["tags.mlflow.runName"].tolist())
+    out["search_runs_df"] = sorted(
+        mlflow.search_runs([exp_id], filter_string="params.x = '2'")["tags.mlflow.runName"].tolist()
+    )
 
-    out["artifacts_root"] = sorted((a.path, a.is_dir, a.file_size) for a in client.list_artifacts(first))
-    out["artifacts_sub"] = sorted((a.path, a.is_dir, a.file_size) for a in client.list_artifacts(first, "sub"))
+    out["artifacts_root"] = sorted(
+        (a.path, a.is_dir, a.file_size) for a in client.list_artifacts(first)
+    )
+    out["artifacts_sub"] = sorted(
+        (a.path, a.is_dir, a.file_size) for a in client.list_artifacts(first, "sub")
+    )
     with tempfile.TemporaryDirectory() as tmp:
         local = client.download_artifacts(first, "notes.txt", tmp)
         out["download"] = Path(local).read_text()
@@ -113,13 +125,18 @@ def main() -> None:
     out["logged_model"] = {"name": info.name, "flavors": sorted(info.flavors)}
     out["model_artifacts"] = sorted(a.path for a in mlflow.artifacts.list_artifacts(info.model_uri))
     version = mlflow.register_model(info.model_uri, model_name)
-    out["version"] = {"name": version.name.removesuffix(suffix), "version": str(version.version),
-                      "run": version.run_id == model_run}
+    out["version"] = {
+        "name": version.name.removesuffix(suffix),
+        "version": str(version.version),
+        "run": version.run_id == model_run,
+    }
     client.set_registered_model_alias(model_name, "champion", version.version)
     by_alias = client.get_model_version_by_alias(model_name, "champion")
     out["alias"] = {"version": str(by_alias.version), "aliases": sorted(by_alias.aliases)}
-    out["registered"] = {"name": client.get_registered_model(model_name).name.removesuffix(suffix),
-                         "aliases": dict(client.get_registered_model(model_name).aliases)}
+    out["registered"] = {
+        "name": client.get_registered_model(model_name).name.removesuffix(suffix),
+        "aliases": dict(client.get_registered_model(model_name).aliases),
+    }
     out["latest"] = [str(v.version) for v in client.get_latest_versions(model_name)]
     client.set_registered_model_alias(model_name, "temp", version.version)
     client.delete_registered_model_alias(model_name, "temp")
@@ -127,8 +144,13 @@ def main() -> None:
     loaded = mlflow.pyfunc.load_model(f"models:/{model_name}@champion")
     out["prediction"] = [int(v) for v in loaded.predict(X)]
     out["expected_prediction"] = [int(v) for v in model.predict(X)]
-    out["ids"] = {"experiment": exp_id, "runs": names, "model_run": model_run,
-                  "model": model_name, "model_id": info.model_id}
+    out["ids"] = {
+        "experiment": exp_id,
+        "runs": names,
+        "model_run": model_run,
+        "model": model_name,
+        "model_id": info.model_id,
+    }
     Path(sys.argv[1]).write_text(json.dumps(out, sort_keys=True))
 
 

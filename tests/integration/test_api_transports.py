@@ -23,17 +23,17 @@ pytestmark = pytest.mark.kernel
 def transports(live_jupyter):
     """``{"http": ..., "local": ...}`` on the live server's store; lc.* restored after."""
     lc.configure(home=str(live_jupyter.home))
-    local = lc.fluent.current_transport()
+    local = lc.api.fluent.current_transport()
     http = HttpTransport(live_jupyter.url, live_jupyter.token)
     assert isinstance(local, LocalTransport)
     yield {"http": http, "local": local}
-    lc.fluent._state.reset()
+    lc.api.fluent._state.reset()
     http.close()
 
 
 def _use(transport) -> None:
     """``lc.*`` over ``transport`` from now on (the other one stays open)."""
-    state = lc.fluent._state
+    state = lc.api.fluent._state
     with state.lock:
         if state._flusher is not None:
             state._flusher.close()  # what was logged is sent first

@@ -29,11 +29,18 @@ MLFLOW = "labcycle/mlflow"
 
 
 def _client_env(python: str, uri: str, token: str | None = None) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("LABCYCLE_", "MLFLOW_", "JPY_")) and "PROXY" not in k.upper()}
-    env.update(MLFLOW_TRACKING_URI=uri, MLFLOW_DISABLE_TELEMETRY="true", DO_NOT_TRACK="true",
-               NO_PROXY="127.0.0.1,localhost",
-               PATH=f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("LABCYCLE_", "MLFLOW_", "JPY_")) and "PROXY" not in k.upper()
+    }
+    env.update(
+        MLFLOW_TRACKING_URI=uri,
+        MLFLOW_DISABLE_TELEMETRY="true",
+        DO_NOT_TRACK="true",
+        NO_PROXY="127.0.0.1,localhost",
+        PATH=f"{Path(python).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    )
     if token:
         env["MLFLOW_TRACKING_TOKEN"] = token
     return env
@@ -46,18 +53,38 @@ def workloads(mlflow_python: str, live_jupyter, tmp_path_factory: pytest.TempPat
     port = free_port()
     log = open(root / "mlflow-server.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
-        [mlflow_python, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-         "--artifacts-destination", str(root / "mlflow-artifacts")],
-        env=_client_env(mlflow_python, ""), cwd=root, stdout=log, stderr=subprocess.STDOUT,
+        [
+            mlflow_python,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{root / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(root / "mlflow-artifacts"),
+        ],
+        env=_client_env(mlflow_python, ""),
+        cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 90
         while True:
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2,
-                             trust_env=False).status_code == 200:
+                if (
+                    httpx.get(
+                        f"http://127.0.0.1:{port}/health", timeout=2, trust_env=False
+                    ).status_code
+                    == 200
+                ):
                     break
             except httpx.HTTPError:
                 pass
@@ -69,18 +96,29 @@ def workloads(mlflow_python: str, live_jupyter, tmp_path_factory: pytest.TempPat
         clients = {
             "mlflow": subprocess.Popen(
                 [mlflow_python, script, str(root / "mlflow.json")],
-                env=_client_env(mlflow_python, f"http://127.0.0.1:{port}"), cwd=root,
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
+                env=_client_env(mlflow_python, f"http://127.0.0.1:{port}"),
+                cwd=root,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
             "labcycle": subprocess.Popen(
                 [mlflow_python, script, str(root / "labcycle.json"), suffix],
                 env=_client_env(mlflow_python, live_jupyter.url + MLFLOW, live_jupyter.token),
-                cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True),
+                cwd=root,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
         }
         for name, proc in clients.items():
             _, err = proc.communicate(timeout=240)
             assert proc.returncode == 0, f"the workload failed against {name}:\n{err[-4000:]}"
-        yield (json.loads((root / "mlflow.json").read_text()),
-               json.loads((root / "labcycle.json").read_text()), suffix)
+        yield (
+            json.loads((root / "mlflow.json").read_text()),
+            json.loads((root / "labcycle.json").read_text()),
+            suffix,
+        )
     finally:
         stop_processes([server])
         log.close()
@@ -109,11 +147,19 @@ def test_what_the_client_wrote_is_in_labcycle(workloads, live_jupyter) -> None:
     assert run["tags"]["k"] == "v"
     history = live_jupyter.lc("GET", f"runs/{first}/metrics/acc").json()["points"]
     assert [p["step"] for p in history] == [0, 1, 2, 3, 4]
-    artifacts = {a["path"] for a in live_jupyter.lc("GET", f"runs/{first}/artifacts").json()["items"]}
+    artifacts = {
+        a["path"] for a in live_jupyter.lc("GET", f"runs/{first}/artifacts").json()["items"]
+    }
     assert artifacts == {"notes.txt", "sub/data.csv"}
-    found = live_jupyter.lc("GET", "runs", params={
-        "experiment_id": ids["experiment"], "filter": "metrics.acc > 0.5",
-        "order_by": "metrics.acc desc"}).json()["items"]
+    found = live_jupyter.lc(
+        "GET",
+        "runs",
+        params={
+            "experiment_id": ids["experiment"],
+            "filter": "metrics.acc > 0.5",
+            "order_by": "metrics.acc desc",
+        },
+    ).json()["items"]
     assert [r["name"] for r in found] == ["r2", "r0"]
 
     model = live_jupyter.lc("GET", f"models/{ids['model']}").json()
@@ -126,8 +172,9 @@ def test_what_the_client_wrote_is_in_labcycle(workloads, live_jupyter) -> None:
     assert "model.version.create" in {e["action"] for e in audit}
 
 
-def _raw(live_jupyter, method: str, path: str, body: bytes | None = None,
-         token: bool = True) -> tuple[int, dict]:
+def _raw(
+    live_jupyter, method: str, path: str, body: bytes | None = None, token: bool = True
+) -> tuple[int, dict]:
     """A request sent as written: no client normalises '..' out of the path."""
     conn = http.client.HTTPConnection("127.0.0.1", live_jupyter.port, timeout=30)
     headers = {"Authorization": f"Bearer {live_jupyter.token}"} if token else {}
@@ -146,41 +193,69 @@ def test_hostile_requests_get_mlflow_errors(workloads, live_jupyter) -> None:
     status, body = _raw(live_jupyter, "GET", "/api/2.0/mlflow/runs/no-such-endpoint")
     assert status == 404 and body["error_code"] == "ENDPOINT_NOT_FOUND"
     assert "runs/no-such-endpoint" in body["message"]
-    status, body = _raw(live_jupyter, "POST", "/api/2.0/mlflow/runs/delete",
-                        json.dumps({"run_id": run_id}).encode())
+    status, body = _raw(
+        live_jupyter, "POST", "/api/2.0/mlflow/runs/delete", json.dumps({"run_id": run_id}).encode()
+    )
     assert status == 404 and body["error_code"] == "ENDPOINT_NOT_FOUND"
     status, body = _raw(live_jupyter, "GET", "/api/9.9/anything")
     assert status == 404 and body["error_code"] == "ENDPOINT_NOT_FOUND"
 
     status, body = _raw(live_jupyter, "POST", "/api/2.0/mlflow/runs/create", b"{not json")
     assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
-    status, body = _raw(live_jupyter, "POST", "/api/2.0/mlflow/runs/search", json.dumps(
-        {"experiment_ids": [ids["experiment"]], "filter": "metrics.acc >>> 'x"}).encode())
+    status, body = _raw(
+        live_jupyter,
+        "POST",
+        "/api/2.0/mlflow/runs/search",
+        json.dumps(
+            {"experiment_ids": [ids["experiment"]], "filter": "metrics.acc >>> 'x"}
+        ).encode(),
+    )
     assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
-    status, body = _raw(live_jupyter, "POST", "/api/2.0/mlflow/runs/search", json.dumps(
-        {"experiment_ids": [ids["experiment"]], "filter": "attributes.nope = 1"}).encode())
+    status, body = _raw(
+        live_jupyter,
+        "POST",
+        "/api/2.0/mlflow/runs/search",
+        json.dumps(
+            {"experiment_ids": [ids["experiment"]], "filter": "attributes.nope = 1"}
+        ).encode(),
+    )
     assert status == 400 and "nope" in body["message"]
-    status, body = _raw(live_jupyter, "POST", "/api/2.0/mlflow/runs/log-metric", json.dumps(
-        {"run_id": run_id, "key": "acc", "value": "high", "timestamp": 1}).encode())
+    status, body = _raw(
+        live_jupyter,
+        "POST",
+        "/api/2.0/mlflow/runs/log-metric",
+        json.dumps({"run_id": run_id, "key": "acc", "value": "high", "timestamp": 1}).encode(),
+    )
     assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
-    status, body = _raw(live_jupyter, "POST", "/api/2.0/mlflow/runs/log-parameter", json.dumps(
-        {"run_id": run_id, "key": "x", "value": "changed"}).encode())  # params are immutable
+    status, body = _raw(
+        live_jupyter,
+        "POST",
+        "/api/2.0/mlflow/runs/log-parameter",
+        json.dumps({"run_id": run_id, "key": "x", "value": "changed"}).encode(),
+    )  # params are immutable
     assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE"
     status, body = _raw(live_jupyter, "GET", "/api/2.0/mlflow/runs/get?run_id=" + "0" * 32)
     assert status == 404 and body["error_code"] == "RESOURCE_DOES_NOT_EXIST"
-    status, body = _raw(live_jupyter, "POST", "/api/2.0/mlflow/experiments/search",
-                        json.dumps({"max_results": 50000}).encode())  # capped, not refused
+    status, body = _raw(
+        live_jupyter,
+        "POST",
+        "/api/2.0/mlflow/experiments/search",
+        json.dumps({"max_results": 50000}).encode(),
+    )  # capped, not refused
     assert status == 200 and body["experiments"]
 
-    status, body = _raw(live_jupyter, "GET", "/api/2.0/mlflow/runs/get?run_id=" + run_id,
-                        token=False)
+    status, body = _raw(
+        live_jupyter, "GET", "/api/2.0/mlflow/runs/get?run_id=" + run_id, token=False
+    )
     assert status == 403 and body["error_code"] == "PERMISSION_DENIED"
     status, body = _raw(live_jupyter, "PUT", prefix + "/x.txt", b"data", token=False)
     assert status == 403
 
-    for path in (prefix + "/../../../../etc/passwd", prefix + "/sub/%2e%2e/%2e%2e/x",
-                 f"/api/2.0/mlflow-artifacts/artifacts?path={ids['experiment']}/{run_id}"
-                 "/artifacts/../../x"):
+    for path in (
+        prefix + "/../../../../etc/passwd",
+        prefix + "/sub/%2e%2e/%2e%2e/x",
+        f"/api/2.0/mlflow-artifacts/artifacts?path={ids['experiment']}/{run_id}/artifacts/../../x",
+    ):
         status, body = _raw(live_jupyter, "GET", path)
         assert status == 400 and body["error_code"] == "INVALID_PARAMETER_VALUE", path
     status, body = _raw(live_jupyter, "PUT", prefix + "/../escape.txt", b"data")
@@ -195,15 +270,44 @@ def test_garbage_on_every_endpoint_is_a_4xx(live_jupyter) -> None:
     from labcycle.services.mlflow_compat import ROUTES
 
     garbage = [
-        {"run_id": 5, "name": [], "experiment_id": {}, "key": None, "value": {"a": 1},
-         "metrics": "x", "params": [1], "tags": {"k": "v"}, "max_results": "lots",
-         "version": "one", "alias": 3, "source": 7, "filter": 1, "order_by": 5,
-         "experiment_ids": "x", "status": 9, "models": "m", "page_token": "!!"},
-        {"run_id": "0" * 32, "name": "../x", "experiment_id": "0" * 64 + "1", "key": "a/b",
-         "value": "NaNx", "metrics": [{"key": "m"}], "params": [{"key": ""}],
-         "max_results": -1, "version": "-1", "alias": "latest", "source": "runs:/",
-         "filter": "attributes.nope = 1", "order_by": ["metrics.`x` sideways"],
-         "experiment_ids": ["0" * 65], "status": "DONE", "page_token": "bm9wZQ=="},
+        {
+            "run_id": 5,
+            "name": [],
+            "experiment_id": {},
+            "key": None,
+            "value": {"a": 1},
+            "metrics": "x",
+            "params": [1],
+            "tags": {"k": "v"},
+            "max_results": "lots",
+            "version": "one",
+            "alias": 3,
+            "source": 7,
+            "filter": 1,
+            "order_by": 5,
+            "experiment_ids": "x",
+            "status": 9,
+            "models": "m",
+            "page_token": "!!",
+        },
+        {
+            "run_id": "0" * 32,
+            "name": "../x",
+            "experiment_id": "0" * 64 + "1",
+            "key": "a/b",
+            "value": "NaNx",
+            "metrics": [{"key": "m"}],
+            "params": [{"key": ""}],
+            "max_results": -1,
+            "version": "-1",
+            "alias": "latest",
+            "source": "runs:/",
+            "filter": "attributes.nope = 1",
+            "order_by": ["metrics.`x` sideways"],
+            "experiment_ids": ["0" * 65],
+            "status": "DONE",
+            "page_token": "bm9wZQ==",
+        },
     ]
     for (method, endpoint), _ in sorted(ROUTES.items()):
         for strict, body in zip((True, False), garbage, strict=True):
@@ -211,8 +315,9 @@ def test_garbage_on_every_endpoint_is_a_4xx(live_jupyter) -> None:
                 query = urlencode({k: v for k, v in body.items() if isinstance(v, (str, int))})
                 status, answer = _raw(live_jupyter, method, f"/api/2.0/mlflow/{endpoint}?{query}")
             else:
-                status, answer = _raw(live_jupyter, method, f"/api/2.0/mlflow/{endpoint}",
-                                      json.dumps(body).encode())
+                status, answer = _raw(
+                    live_jupyter, method, f"/api/2.0/mlflow/{endpoint}", json.dumps(body).encode()
+                )
             assert (400 if strict else 200) <= status < 500, (method, endpoint, body, answer)
             if status >= 400:
                 assert set(answer) == {"error_code", "message"}, (method, endpoint, answer)

@@ -205,7 +205,7 @@ def test_cli_shows_progress_and_a_summary(mlflow_stores, tmp_path, monkeypatch):
     uri, expected = stores["file"]
     monkeypatch.setenv("LABCYCLE_HOME", str(tmp_path / "home"))
     monkeypatch.delenv("LABCYCLE_DB_URL", raising=False)
-    from labcycle.cli import main
+    from labcycle.cli.base import main
 
     runner = CliRunner()
     # The store as a plain folder path, the way users type ./mlruns.

@@ -27,7 +27,11 @@ CELLS = [
 
 def _notebook(path, cells):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.cells = [nbformat.v4.new_code_cell(src) for src in cells]
     nbformat.write(nb, path)
     return nb
@@ -50,8 +54,13 @@ def test_magics_record_a_run_with_cells_and_snapshot(tmp_path, home, monkeypatch
     path = tmp_path / "train.ipynb"
     nb = _notebook(path, CELLS)
     monkeypatch.setenv("JPY_SESSION_NAME", str(path))
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
 
     status_output = "".join(o.get("text", "") for o in nb.cells[4].outputs)
     assert "magic-run" in status_output and "model=rf" in status_output
@@ -68,7 +77,13 @@ def test_magics_record_a_run_with_cells_and_snapshot(tmp_path, home, monkeypatch
     assert run["metrics"]["loss"] == pytest.approx(0.2)
     assert run["metrics"]["acc"] == 0.93
     assert math.isnan(run["metrics"]["weird"]) and run["metrics"]["big"] == -math.inf
-    assert [p["step"] for p in services.tracking.metric_history(run["id"], "loss")["points"]] == [0, 1, 2, 3, 4]
+    assert [p["step"] for p in services.tracking.metric_history(run["id"], "loss")["points"]] == [
+        0,
+        1,
+        2,
+        3,
+        4,
+    ]
     assert run["python_version"] and "ipykernel" in run["packages"]
 
     cells = services.artifacts.list_cells(run["id"])
@@ -80,15 +95,22 @@ def test_magics_record_a_run_with_cells_and_snapshot(tmp_path, home, monkeypatch
 
     artifacts = {a["path"]: a for a in services.artifacts.list_artifacts(run["id"])}
     assert "notebook.ipynb" in artifacts
-    snapshot = nbformat.reads(services.artifacts.read_artifact(run["id"], "notebook.ipynb").decode(), 4)
+    snapshot = nbformat.reads(
+        services.artifacts.read_artifact(run["id"], "notebook.ipynb").decode(), 4
+    )
     assert [c.source for c in snapshot.cells] == CELLS
     assert run["out_of_order"] is False
     services.close()
 
 
 async def _run_cells_in_order(nb, order, cwd):
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(cwd)}})
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(cwd)}},
+    )
     async with client.async_setup_kernel():
         for index in order:
             await client.async_execute_cell(nb.cells[index], index)

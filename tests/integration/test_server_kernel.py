@@ -15,7 +15,7 @@ def test_kernel_of_the_server_logs_over_http(live_jupyter):
     sources = [
         "%load_ext labcycle\n%lc start --experiment churn --name over-http",
         "import labcycle as lc, os\n"
-        "print(type(lc.fluent._state.transport()).__name__, 'LABCYCLE_API_TOKEN' in os.environ)",
+        "print(type(lc.api.fluent._state.transport()).__name__, 'LABCYCLE_API_TOKEN' in os.environ)",
         "lc.log_params({'model': 'rf'})\nfor i in range(3):\n    lc.log_metric('acc', 0.8 + i / 100)",
         "lc.log_metric('bad', float('inf'))",
     ]
@@ -29,7 +29,9 @@ def test_kernel_of_the_server_logs_over_http(live_jupyter):
 
         # Live: the run and its metrics are visible through the REST API before it ends.
         def running_run():
-            items = live_jupyter.lc("GET", "runs", params={"filter": "name = 'over-http'"}).json()["items"]
+            items = live_jupyter.lc("GET", "runs", params={"filter": "name = 'over-http'"}).json()[
+                "items"
+            ]
             return items[0] if items and "acc" in items[0]["metrics"] else None
 
         run = wait_for(running_run, timeout=20, interval=0.2)
@@ -54,7 +56,9 @@ def test_kernel_of_the_server_logs_over_http(live_jupyter):
 
     cells = live_jupyter.lc("GET", f"runs/{run['id']}/cells").json()["items"]
     assert [c["cell_id"] for c in cells] == cell_ids[1:4]
-    artifacts = {a["path"] for a in live_jupyter.lc("GET", f"runs/{run['id']}/artifacts").json()["items"]}
+    artifacts = {
+        a["path"] for a in live_jupyter.lc("GET", f"runs/{run['id']}/artifacts").json()["items"]
+    }
     assert "notebook.ipynb" in artifacts
     audit = live_jupyter.lc("GET", "audit", params={"entity_id": run["id"]}).json()["items"]
     assert {e["user"] for e in audit} == {me}

@@ -13,17 +13,29 @@ pytestmark = pytest.mark.kernel
 
 def test_the_server_runs_a_sweep_to_the_end(live_jupyter):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     cell = nbformat.v4.new_code_cell("lr = 0.1")
     cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell, nbformat.v4.new_code_cell(
-        "import labcycle as lc\nlc.log_metric('double', lr * 2)")]
+    nb.cells = [
+        cell,
+        nbformat.v4.new_code_cell("import labcycle as lc\nlc.log_metric('double', lr * 2)"),
+    ]
     path = live_jupyter.workspace / "sweep_over_rest.ipynb"
     nbformat.write(nb, path)
-    created = live_jupyter.lc("POST", "sweeps", json={
-        "notebook": str(path), "trials": [{"lr": 1}, {"lr": 2}], "parallel": 2,
-        "experiment": "over-rest"})
+    created = live_jupyter.lc(
+        "POST",
+        "sweeps",
+        json={
+            "notebook": str(path),
+            "trials": [{"lr": 1}, {"lr": 2}],
+            "parallel": 2,
+            "experiment": "over-rest",
+        },
+    )
     assert created.status_code == 201, created.text
     sweep_id = created.json()["id"]
     deadline = time.monotonic() + 240

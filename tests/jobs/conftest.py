@@ -30,8 +30,11 @@ pytestmark = pytest.mark.kernel
 def write_notebook(path: Path, *cells: str, parameters: str | None = None) -> Path:
     """A small Python notebook; ``parameters`` becomes the cell tagged ``parameters``."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     if parameters is not None:
         cell = nbformat.v4.new_code_cell(parameters)
         cell.metadata["tags"] = ["parameters"]
@@ -43,8 +46,11 @@ def write_notebook(path: Path, *cells: str, parameters: str | None = None) -> Pa
 
 
 def stdout_of(notebook: dict, index: int) -> str:
-    texts = [o.get("text", "") for o in notebook["cells"][index].get("outputs", [])
-             if o.get("output_type") == "stream"]
+    texts = [
+        o.get("text", "")
+        for o in notebook["cells"][index].get("outputs", [])
+        if o.get("output_type") == "stream"
+    ]
     return "".join(t if isinstance(t, str) else "".join(t) for t in texts)
 
 
@@ -70,10 +76,16 @@ def services(store_urls: tuple[str, str]) -> Iterator[Services]:
 @pytest.fixture(scope="session")
 def dispatcher(services: Services, store_urls: tuple[str, str]) -> Iterator[Dispatcher]:
     db_url, artifact_url = store_urls
-    d = Dispatcher(services, executor="local", max_jobs=2, db_url=db_url,
-                   artifact_url=artifact_url,
-                   kernel_env=kernel_store_env(db_url=db_url, artifact_url=artifact_url),
-                   job_ids=set(), poll_interval=0.2)
+    d = Dispatcher(
+        services,
+        executor="local",
+        max_jobs=2,
+        db_url=db_url,
+        artifact_url=artifact_url,
+        kernel_env=kernel_store_env(db_url=db_url, artifact_url=artifact_url),
+        job_ids=set(),
+        poll_interval=0.2,
+    )
     d.warm()
     d.start()
     yield d
@@ -129,14 +141,22 @@ def batch(services: Services, dispatcher: Dispatcher, jobs_root: Path, marker: P
         "time.sleep(120)",
     )
     jobs = {
-        "happy": submit(services, dispatcher, notebook=str(happy), experiment="jobs-tests",
-                        parameters={**hostile, "n": 21, "items": [1, "two", {"3": None}]},
-                        cwd=str(work), env={"JOB_COLOR": "blue", "MY_API_TOKEN": "s3cret"}),
+        "happy": submit(
+            services,
+            dispatcher,
+            notebook=str(happy),
+            experiment="jobs-tests",
+            parameters={**hostile, "n": 21, "items": [1, "two", {"3": None}]},
+            cwd=str(work),
+            env={"JOB_COLOR": "blue", "MY_API_TOKEN": "s3cret"},
+        ),
         "failing": submit(services, dispatcher, notebook=str(failing), experiment="jobs-tests"),
-        "timeout": submit(services, dispatcher, notebook=str(slow), timeout_s=4,
-                          experiment="jobs-tests"),
-        "cancel": submit(services, dispatcher, notebook=str(cancel), cwd=str(work),
-                         experiment="jobs-tests"),
+        "timeout": submit(
+            services, dispatcher, notebook=str(slow), timeout_s=4, experiment="jobs-tests"
+        ),
+        "cancel": submit(
+            services, dispatcher, notebook=str(cancel), cwd=str(work), experiment="jobs-tests"
+        ),
     }
     return {"jobs": jobs, "hostile": hostile, "work": work}
 

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 import labcycle as lc
-from labcycle.cli import main
-from labcycle.cli_jobs import parse_value
+from labcycle.cli.base import main
+from labcycle.cli.jobs import parse_value
 
 from .conftest import write_notebook
 
@@ -33,14 +33,38 @@ def test_parse_value():
 
 
 def test_cli_run_then_jobs_ls_show_cancel(home, tmp_path):
-    nb = write_notebook(tmp_path / "train.ipynb",
-                        "import labcycle as lc\nlc.log_metric('score', lr * depth)\n"
-                        "assert model == 'rf' and flag is True",
-                        parameters="lr = 0.0\ndepth = 0\nmodel = ''\nflag = False")
+    nb = write_notebook(
+        tmp_path / "train.ipynb",
+        "import labcycle as lc\nlc.log_metric('score', lr * depth)\n"
+        "assert model == 'rf' and flag is True",
+        parameters="lr = 0.0\ndepth = 0\nmodel = ''\nflag = False",
+    )
     runner = CliRunner()
-    result = runner.invoke(main, ["run", str(nb), "-p", "lr", "0.5", "-p", "depth", "4",
-                                  "-p", "model", "rf", "-p", "flag", "true", "-e", "cli",
-                                  "--env", "A=1", "--timeout", "120"])
+    result = runner.invoke(
+        main,
+        [
+            "run",
+            str(nb),
+            "-p",
+            "lr",
+            "0.5",
+            "-p",
+            "depth",
+            "4",
+            "-p",
+            "model",
+            "rf",
+            "-p",
+            "flag",
+            "true",
+            "-e",
+            "cli",
+            "--env",
+            "A=1",
+            "--timeout",
+            "120",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "succeeded" in result.output and "score" in result.output and "run " in result.output
     listed = runner.invoke(main, ["jobs", "ls", "--json"])
@@ -62,8 +86,11 @@ def test_cli_run_then_jobs_ls_show_cancel(home, tmp_path):
 
 
 def test_lc_submit_waits_and_gives_the_run(home, tmp_path):
-    nb = write_notebook(tmp_path / "p.ipynb", "import labcycle as lc\nlc.log_metric('x3', x * 3)",
-                        parameters="x = 0")
+    nb = write_notebook(
+        tmp_path / "p.ipynb",
+        "import labcycle as lc\nlc.log_metric('x3', x * 3)",
+        parameters="x = 0",
+    )
     lc.configure(home=str(home))
     try:
         job = lc.submit(nb, {"x": 7}, wait=True, timeout=170, experiment="py")
@@ -79,4 +106,4 @@ def test_lc_submit_waits_and_gives_the_run(home, tmp_path):
         from labcycle.client.jobs import stop_process_dispatcher
 
         stop_process_dispatcher()
-        lc.fluent._state.reset()
+        lc.api.fluent._state.reset()

@@ -31,7 +31,9 @@ def test_hostile_parameters_stay_data_and_metrics_land_in_the_jobs_run(services,
     # lc.log_metric inside the notebook, with no set-up cell, went to the job's run
     assert run["metrics"] == {"n2": 63.0}
     assert [p["value"] for p in services.tracking.metric_history(run["id"], "n2")["points"]] == [
-        42.0, 63.0]
+        42.0,
+        63.0,
+    ]
     # the injected parameters are the run's params
     assert run["params"]["quote"] == batch["hostile"]["quote"]
     assert run["params"]["n"] == "21"
@@ -119,10 +121,15 @@ def test_cancel_stops_the_kernel_and_leaves_no_process(services, batch):
 def test_concurrency_limit_is_respected(services, dispatcher, batch):
     for job in batch["jobs"].values():
         services.jobs.wait(job["id"], timeout=150)
-    ours = [j for j in services.jobs.list(max_results=1000)["items"]
-            if j["started_at"] and j["ended_at"] and j["executor"] == "local"]
-    events = sorted([(j["started_at"], 1) for j in ours] + [(j["ended_at"], -1) for j in ours],
-                    key=lambda e: (e[0], e[1]))
+    ours = [
+        j
+        for j in services.jobs.list(max_results=1000)["items"]
+        if j["started_at"] and j["ended_at"] and j["executor"] == "local"
+    ]
+    events = sorted(
+        [(j["started_at"], 1) for j in ours] + [(j["ended_at"], -1) for j in ours],
+        key=lambda e: (e[0], e[1]),
+    )
     running = peak = 0
     for _, delta in events:
         running += delta
@@ -158,9 +165,15 @@ def test_parameter_values_must_be_json_literals(services, tmp_path):
 
 
 def test_mask_env():
-    assert mask_env({"A": "1", "GITHUB_TOKEN": "x", "db_password": "y", "AWS_SECRET_KEY": "z",
-                     "APIKEY": "k"}) == {"A": "1", "GITHUB_TOKEN": "***", "db_password": "***",
-                                         "AWS_SECRET_KEY": "***", "APIKEY": "***"}
+    assert mask_env(
+        {"A": "1", "GITHUB_TOKEN": "x", "db_password": "y", "AWS_SECRET_KEY": "z", "APIKEY": "k"}
+    ) == {
+        "A": "1",
+        "GITHUB_TOKEN": "***",
+        "db_password": "***",
+        "AWS_SECRET_KEY": "***",
+        "APIKEY": "***",
+    }
 
 
 def _dead_pid() -> int:
@@ -172,9 +185,15 @@ def _dead_pid() -> int:
 def _mark_running(services, job_id: str, pid: int) -> None:
     import socket
 
-    services.jobs.report(job_id, status="running", worker_pid=pid,
-                         worker_host=socket.gethostname(), claimed_by="old|1|dead",
-                         attempt=1, started_at=int(time.time() * 1000))
+    services.jobs.report(
+        job_id,
+        status="running",
+        worker_pid=pid,
+        worker_host=socket.gethostname(),
+        claimed_by="old|1|dead",
+        attempt=1,
+        started_at=int(time.time() * 1000),
+    )
 
 
 def test_restart_marks_jobs_of_a_dead_server_failed_or_requeues(services, tmp_path):
@@ -194,8 +213,9 @@ def test_restart_marks_jobs_of_a_dead_server_failed_or_requeues(services, tmp_pa
     assert requeued["status"] == "pending" and requeued["attempt"] == 1
     assert services.jobs.get(alive["id"])["status"] == "running"
     # a second claim of the re-queued job is its second attempt; it has no retries left
-    claimed = services.jobs.claim("new|2|x", "fake", job_ids=[retry["id"]], limit=1,
-                                  pid=_dead_pid())
+    claimed = services.jobs.claim(
+        "new|2|x", "fake", job_ids=[retry["id"]], limit=1, pid=_dead_pid()
+    )
     assert claimed[0]["attempt"] == 2
     services.jobs.recover()
     assert services.jobs.get(retry["id"])["status"] == "failed"
@@ -211,8 +231,9 @@ def test_two_dispatchers_never_claim_one_job(services, tmp_path):
 
     def claim(i: int) -> None:
         for _ in range(6):
-            got[i].extend(j["id"] for j in services.jobs.claim(f"d{i}", "x", job_ids=ids,
-                                                             pid=os.getpid()))
+            got[i].extend(
+                j["id"] for j in services.jobs.claim(f"d{i}", "x", job_ids=ids, pid=os.getpid())
+            )
 
     threads = [threading.Thread(target=claim, args=(i,)) for i in range(2)]
     for t in threads:
@@ -262,8 +283,15 @@ def test_pending_jobs_survive_a_dispatcher_restart(services, dispatcher, store_u
     first = services.jobs.submit(actor="t", notebook=str(nb), retries=1)
     second = services.jobs.submit(actor="t", notebook=str(nb))
     db_url, artifact_url = store_urls
-    old = Dispatcher(services, executor="hold", max_jobs=1, db_url=db_url,
-                     artifact_url=artifact_url, kernel_env={}, job_ids={first["id"], second["id"]})
+    old = Dispatcher(
+        services,
+        executor="hold",
+        max_jobs=1,
+        db_url=db_url,
+        artifact_url=artifact_url,
+        kernel_env={},
+        job_ids={first["id"], second["id"]},
+    )
     old.tick()
     assert services.jobs.get(first["id"])["status"] == "running"
     assert services.jobs.get(second["id"])["status"] == "pending"
@@ -279,8 +307,9 @@ def test_pending_jobs_survive_a_dispatcher_restart(services, dispatcher, store_u
 
 
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True,
-                          text=True).stdout.strip()
+    return subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
 
 
 def test_git_ref_runs_the_committed_version_in_a_worktree(services, dispatcher, tmp_path):
@@ -309,7 +338,8 @@ def test_git_ref_runs_the_committed_version_in_a_worktree(services, dispatcher, 
     assert kernel_cwd.endswith("/worktree") and not kernel_cwd.startswith(str(repo))
     assert not Path(kernel_cwd).exists()  # the worktree is gone
     assert _git(repo, "worktree", "list").count("\n") == 0  # only the main one
-    bad = submit(services, dispatcher, notebook="nbs/train.ipynb", git_ref="no-such-ref",
-                 cwd=str(repo))
+    bad = submit(
+        services, dispatcher, notebook="nbs/train.ipynb", git_ref="no-such-ref", cwd=str(repo)
+    )
     bad = services.jobs.wait(bad["id"], timeout=60)
     assert bad["status"] == "failed" and "git" in bad["error"]

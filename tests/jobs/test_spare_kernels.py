@@ -31,12 +31,14 @@ PROBE = (
 
 
 def _run(services, store_urls, spares, notebook, **fields):
-    job = services.jobs.submit(actor="spare-tester", notebook=str(notebook),
-                               experiment="spare-kernels", **fields)
+    job = services.jobs.submit(
+        actor="spare-tester", notebook=str(notebook), experiment="spare-kernels", **fields
+    )
     assert services.jobs.claim("spare-test", "local", job_ids=[job["id"]])
     db_url, artifact_url = store_urls
-    status = run_job(services, job["id"], kernel_store_env(db_url=db_url,
-                                                           artifact_url=artifact_url), spares)
+    status = run_job(
+        services, job["id"], kernel_store_env(db_url=db_url, artifact_url=artifact_url), spares
+    )
     job = services.jobs.get(job["id"])
     assert status == "succeeded", job
     executed = read_executed(services, job["run_id"])
@@ -44,29 +46,38 @@ def _run(services, store_urls, spares, notebook, **fields):
     return job, json.loads(stdout_of(executed, probe)), executed
 
 
-def test_next_job_takes_the_spare_kernel_with_its_own_run_and_folder(services, store_urls,
-                                                                     tmp_path):
+def test_next_job_takes_the_spare_kernel_with_its_own_run_and_folder(
+    services, store_urls, tmp_path
+):
     notebook = write_notebook(tmp_path / "nb" / "probe.ipynb", PROBE, parameters="n = 0")
     first_dir, second_dir = tmp_path / "one", tmp_path / "two"
     first_dir.mkdir()
     second_dir.mkdir()
     spares = SpareKernels()
     try:
-        first, seen1, _ = _run(services, store_urls, spares, notebook, cwd=str(first_dir),
-                               parameters={"n": 1})
+        first, seen1, _ = _run(
+            services, store_urls, spares, notebook, cwd=str(first_dir), parameters={"n": 1}
+        )
         assert spares.taken == 0
         assert spares.spare is not None  # started while the first job ran
         spare_pid = spares.spare["km"].provisioner.pid
         assert psutil.pid_exists(spare_pid) and spare_pid != seen1["pid"]
 
-        second, seen2, executed = _run(services, store_urls, spares, notebook,
-                                       cwd=str(second_dir), parameters={"n": 2})
+        second, seen2, executed = _run(
+            services, store_urls, spares, notebook, cwd=str(second_dir), parameters={"n": 2}
+        )
         assert spares.taken == 1
         # the spare served the second job: its pid, and the job's own run, job, user, folder
         assert seen2["pid"] == spare_pid != seen1["pid"]
-        assert seen2 == {"pid": spare_pid, "cwd": str(second_dir), "run": second["run_id"],
-                         "job": second["id"], "user": "spare-tester", "color": None,
-                         "names": []}
+        assert seen2 == {
+            "pid": spare_pid,
+            "cwd": str(second_dir),
+            "run": second["run_id"],
+            "job": second["id"],
+            "user": "spare-tester",
+            "color": None,
+            "names": [],
+        }
         assert seen1["run"] == first["run_id"] != second["run_id"]
         assert seen1["cwd"] == str(first_dir)
         # the bootstrap left no trace in the notebook: counts start at 1, parameters injected
@@ -81,8 +92,9 @@ def test_next_job_takes_the_spare_kernel_with_its_own_run_and_folder(services, s
         # a job with its own environment gets a kernel started with it, not the spare
         assert spares.spare is not None
         third_spare = spares.spare["km"].provisioner.pid
-        third, seen3, _ = _run(services, store_urls, spares, notebook, cwd=str(first_dir),
-                               env={"JOB_COLOR": "green"})
+        third, seen3, _ = _run(
+            services, store_urls, spares, notebook, cwd=str(first_dir), env={"JOB_COLOR": "green"}
+        )
         assert spares.taken == 1
         assert seen3["color"] == "green" and seen3["pid"] != third_spare
         assert seen3["run"] == third["run_id"]
@@ -95,25 +107,35 @@ def test_next_job_takes_the_spare_kernel_with_its_own_run_and_folder(services, s
         assert not psutil.pid_exists(leftover) or psutil.Process(leftover).status() == "zombie"
 
 
-def test_a_kernel_that_dies_while_starting_fails_no_job(services, store_urls, tmp_path,
-                                                        monkeypatch):
+def test_a_kernel_that_dies_while_starting_fails_no_job(
+    services, store_urls, tmp_path, monkeypatch
+):
     """The first kernel exits before it answers (as when another process took its port);
     the job starts one more and succeeds, in its own folder with its own run."""
     marker = tmp_path / "died-once"
     spec = tmp_path / "jupyter" / "kernels" / "dies-once"
     spec.mkdir(parents=True)
-    launch = (f"import os, sys; m = {str(marker)!r}\n"
-              "if not os.path.exists(m):\n"
-              "    open(m, 'w').close(); sys.exit(3)\n"
-              "from ipykernel import kernelapp; kernelapp.launch_new_instance()")
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-c", launch, "-f", "{connection_file}"],
-        "display_name": "dies once", "language": "python"}))
+    launch = (
+        f"import os, sys; m = {str(marker)!r}\n"
+        "if not os.path.exists(m):\n"
+        "    open(m, 'w').close(); sys.exit(3)\n"
+        "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
+    )
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-c", launch, "-f", "{connection_file}"],
+                "display_name": "dies once",
+                "language": "python",
+            }
+        )
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     folder = tmp_path / "here"
     folder.mkdir()
     notebook = write_notebook(tmp_path / "nb" / "probe.ipynb", PROBE)
-    job, seen, _ = _run(services, store_urls, None, notebook, cwd=str(folder),
-                        kernel_name="dies-once")
+    job, seen, _ = _run(
+        services, store_urls, None, notebook, cwd=str(folder), kernel_name="dies-once"
+    )
     assert marker.exists()  # the first kernel did die
     assert seen["cwd"] == str(folder) and seen["run"] == job["run_id"]

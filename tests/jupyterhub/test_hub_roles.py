@@ -108,11 +108,18 @@ def test_jobs_run_in_their_owners_server_without_store_credentials(hub):
     for user, ids in jobs.items():
         for job_id in ids:
             job = done[job_id]
-            assert job["status"] == "succeeded", (job.get("error"), job.get("error_detail"),
-                                                  hub.log_tail())
+            assert job["status"] == "succeeded", (
+                job.get("error"),
+                job.get("error_detail"),
+                hub.log_tail(),
+            )
             params = hub.as_user(user).get(f"{API}/runs/{job['run_id']}").json()["params"]
-            assert params == {"kernel_user": user, "db_url_seen": "False",
-                              "storage_seen": "False", "transport": "http"}
+            assert params == {
+                "kernel_user": user,
+                "db_url_seen": "False",
+                "storage_seen": "False",
+                "transport": "http",
+            }
 
 
 @pytest.mark.parametrize("user, sees", [("carol", False), ("bob", True), ("alice", True)])
@@ -122,8 +129,14 @@ def test_reads_follow_membership(hub, team, user, sees):
     client = hub.as_user(user)
     pid, run_id = team["project"], team["run"]
     want = 200 if sees else 404
-    for path in (f"projects/{pid}", "projects/lab", f"runs/{run_id}", f"runs/{run_id}/artifacts",
-                 f"projects/{pid}/activity", f"lineage/run/{run_id}"):
+    for path in (
+        f"projects/{pid}",
+        "projects/lab",
+        f"runs/{run_id}",
+        f"runs/{run_id}/artifacts",
+        f"projects/{pid}/activity",
+        f"lineage/run/{run_id}",
+    ):
         reply = client.get(f"{API}/{path}")
         assert reply.status_code == want, (path, reply.status_code, reply.text)
         if not sees:

@@ -23,11 +23,13 @@ def churn_data():
 
     rng = np.random.default_rng(0)
     n = 120
-    X = pd.DataFrame({
-        "tenure": rng.integers(1, 72, n),
-        "charges": rng.normal(70, 20, n).round(2),
-        "plan": rng.choice(["basic", "plus", "pro"], n),
-    })
+    X = pd.DataFrame(
+        {
+            "tenure": rng.integers(1, 72, n),
+            "charges": rng.normal(70, 20, n).round(2),
+            "plan": rng.choice(["basic", "plus", "pro"], n),
+        }
+    )
     y = ((X["tenure"] < 20) & (X["plan"] != "pro")).astype(int)
     return X, y
 
@@ -40,13 +42,22 @@ def sk_model(churn_data):
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     X, y = churn_data
-    pre = make_column_transformer((StandardScaler(), ["tenure", "charges"]),
-                                  (OneHotEncoder(handle_unknown="ignore"), ["plan"]))
+    pre = make_column_transformer(
+        (StandardScaler(), ["tenure", "charges"]),
+        (OneHotEncoder(handle_unknown="ignore"), ["plan"]),
+    )
     return make_pipeline(pre, RandomForestClassifier(n_estimators=8, random_state=0)).fit(X, y)
 
 
-def upload_model(svc: Any, model: Any, *, run_id: str | None = None, source: str = "staged",
-                 actor: str = ACTOR, **save: Any) -> str:
+def upload_model(
+    svc: Any,
+    model: Any,
+    *,
+    run_id: str | None = None,
+    source: str = "staged",
+    actor: str = ACTOR,
+    **save: Any,
+) -> str:
     """Save ``model`` and log its folder as artifacts of a run; returns the run id."""
     if run_id is None:
         run_id = svc.tracking.create_run(actor=actor, experiment="models")["id"]
@@ -54,11 +65,13 @@ def upload_model(svc: Any, model: Any, *, run_id: str | None = None, source: str
     return run_id
 
 
-def register(svc: Any, name: str, model: Any, *, actor: str = ACTOR,
-             trusted: bool = False, **save: Any) -> dict:
+def register(
+    svc: Any, name: str, model: Any, *, actor: str = ACTOR, trusted: bool = False, **save: Any
+) -> dict:
     run_id = upload_model(svc, model, actor=actor, trusted=trusted, **save)
-    return svc.registry.create_version(name, run_id=run_id, source_path="staged",
-                                            actor=actor, trusted=trusted)
+    return svc.registry.create_version(
+        name, run_id=run_id, source_path="staged", actor=actor, trusted=trusted
+    )
 
 
 @pytest.fixture

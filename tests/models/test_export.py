@@ -20,9 +20,15 @@ from labcycle.serving.keys import hash_api_key
 
 from .conftest import register
 
-KINDS = {"deployment": "V1Deployment", "service": "V1Service",
-         "hpa": "V2HorizontalPodAutoscaler", "secret": "V1Secret", "pdb": "V1PodDisruptionBudget",
-         "serviceaccount": "V1ServiceAccount", "storage-secret": "V1Secret"}
+KINDS = {
+    "deployment": "V1Deployment",
+    "service": "V1Service",
+    "hpa": "V2HorizontalPodAutoscaler",
+    "secret": "V1Secret",
+    "pdb": "V1PodDisruptionBudget",
+    "serviceaccount": "V1ServiceAccount",
+    "storage-secret": "V1Secret",
+}
 
 
 def _strip_none(value):
@@ -56,13 +62,15 @@ sqlite_only = pytest.mark.parametrize("shared_services", ["sqlite"], indirect=Tr
 
 
 @sqlite_only
-def test_export_writes_a_build_context_and_valid_manifests(services, version, tmp_path, sk_model,
-                                                           churn_data):
+def test_export_writes_a_build_context_and_valid_manifests(
+    services, version, tmp_path, sk_model, churn_data
+):
     from labcycle.models import materialize
 
     folder = materialize(version, lambda f: services.blobs.read_bytes(f["digest"]))
-    result = export(version, folder, tmp_path / "out", workers=3, port=9000, replicas=2,
-                    max_replicas=7)
+    result = export(
+        version, folder, tmp_path / "out", workers=3, port=9000, replicas=2, max_replicas=7
+    )
     out = Path(result["out"])
     assert result["api_key"] and result["api_key_hash"] == hash_api_key(result["api_key"])
     assert result["name"] == "churn-model-v1" == k8s_name("Churn Model", "-v1")
@@ -142,8 +150,12 @@ def test_export_refusals(services, version, tmp_path, sk_model):
     from labcycle.models import materialize
 
     folder = materialize(version, lambda f: services.blobs.read_bytes(f["digest"]))
-    for kwargs in ({"workers": 0}, {"port": 70000}, {"replicas": 3, "max_replicas": 2},
-                   {"api_key_hash": "plain"}):
+    for kwargs in (
+        {"workers": 0},
+        {"port": 70000},
+        {"replicas": 3, "max_replicas": 2},
+        {"api_key_hash": "plain"},
+    ):
         with pytest.raises(InvalidInput):
             export(version, folder, tmp_path / "x", **kwargs)
     for image in ("churn", "churn:latest", "registry:5000/churn", "a b:1"):
@@ -154,8 +166,13 @@ def test_export_refusals(services, version, tmp_path, sk_model):
     with pytest.raises(InvalidInput, match="environment variable name"):
         export(version, folder, tmp_path / "x", storage_env={"A-B": "1"})
     assert not (tmp_path / "x").exists()  # refused before anything is written
-    pinned = export(version, folder, tmp_path / "pinned", image="registry:5000/churn:1.4.2",
-                    api_key_hash="sha256:" + "0" * 64)
+    pinned = export(
+        version,
+        folder,
+        tmp_path / "pinned",
+        image="registry:5000/churn:1.4.2",
+        api_key_hash="sha256:" + "0" * 64,
+    )
     assert pinned["image"] == "registry:5000/churn:1.4.2"
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "f").write_text("x")
@@ -163,8 +180,13 @@ def test_export_refusals(services, version, tmp_path, sk_model):
         export(version, folder, tmp_path / "busy")
     with pytest.raises(Forbidden, match="--trusted"):
         export({**version, "trusted": True, "flavor": "pickle"}, folder, tmp_path / "y")
-    out = export({**version, "trusted": True, "flavor": "pickle"}, folder, tmp_path / "z",
-                 trusted=True, api_key_hash="sha256:" + "0" * 64)
+    out = export(
+        {**version, "trusted": True, "flavor": "pickle"},
+        folder,
+        tmp_path / "z",
+        trusted=True,
+        api_key_hash="sha256:" + "0" * 64,
+    )
     assert out["api_key"] is None
     dep = k8s_objects(tmp_path / "z")["deployment"]
     env = {e.name: e.value for e in dep.spec.template.spec.containers[0].env}
@@ -172,17 +194,25 @@ def test_export_refusals(services, version, tmp_path, sk_model):
     assert "LABCYCLE_TRUST_MODEL_DIR=/srv/model" in (tmp_path / "z" / "Dockerfile").read_text()
 
 
-@pytest.mark.parametrize("text, suffix, expected", [
-    ("Churn Model", "-v3", "churn-model-v3"), ("9lives", "", "m-9lives"),
-    ("ﬁ__x", "", "fi-x"), ("x" * 80, "-v12", "x" * 59 + "-v12"), ("---", "", "model"),
-])
+@pytest.mark.parametrize(
+    "text, suffix, expected",
+    [
+        ("Churn Model", "-v3", "churn-model-v3"),
+        ("9lives", "", "m-9lives"),
+        ("ﬁ__x", "", "fi-x"),
+        ("x" * 80, "-v12", "x" * 59 + "-v12"),
+        ("---", "", "model"),
+    ],
+)
 def test_k8s_names(text, suffix, expected):
     name = k8s_name(text, suffix)
-    assert name == expected and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name) and len(name) <= 63
+    assert (
+        name == expected and re.fullmatch(r"[a-z]([-a-z0-9]*[a-z0-9])?", name) and len(name) <= 63
+    )
 
 
 def test_cli_models_and_export(tmp_path, monkeypatch, sk_model, churn_data):
-    from labcycle.cli import main
+    from labcycle.cli.base import main
     from labcycle.services import Services
 
     X, _ = churn_data
@@ -204,8 +234,22 @@ def test_cli_models_and_export(tmp_path, monkeypatch, sk_model, churn_data):
     assert result.exit_code == 0 and "champion" in result.output
     result = runner.invoke(main, ["models", "show", "nobody"])
     assert result.exit_code == 1 and "No registered model" in result.output
-    result = runner.invoke(main, ["deploy", "export", "churn@champion", "--out", str(tmp_path / "d"),
-                                  "--workers", "2", "--replicas", "3", "--max-replicas", "5"])
+    result = runner.invoke(
+        main,
+        [
+            "deploy",
+            "export",
+            "churn@champion",
+            "--out",
+            str(tmp_path / "d"),
+            "--workers",
+            "2",
+            "--replicas",
+            "3",
+            "--max-replicas",
+            "5",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "API key (shown once" in result.output
     objs = k8s_objects(tmp_path / "d")
@@ -231,16 +275,27 @@ def test_manifests_pass_kubernetes_validate_strict(services, version, tmp_path):
     from labcycle.models.export import K8S_VERSIONS
 
     folder = materialize(version, lambda f: services.blobs.read_bytes(f["digest"]))
-    export(version, folder, tmp_path / "out", deployment_id="0" * 32, log_url="s3://bucket/lc",
-           storage_env={"LABCYCLE_STORAGE_OPTIONS": '{"anon": false}'},
-           service_account_annotations={"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"})
+    export(
+        version,
+        folder,
+        tmp_path / "out",
+        deployment_id="0" * 32,
+        log_url="s3://bucket/lc",
+        storage_env={"LABCYCLE_STORAGE_OPTIONS": '{"anon": false}'},
+        service_account_annotations={"eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/r"},
+    )
     files = _manifest_files(tmp_path / "out")
     assert len(files) == len(KINDS)
     exe = shutil.which("kubernetes-validate", path=str(Path(sys.executable).parent))
     assert exe, "kubernetes-validate is installed by the test extra"
     for k8s in K8S_VERSIONS:
-        done = subprocess.run([exe, "--strict", "-k", k8s, *files], capture_output=True,
-                              text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [exe, "--strict", "-k", k8s, *files],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert done.returncode == 0, (k8s, done.stdout, done.stderr)
         assert done.stdout.count(" passed for resource ") == len(files), done.stdout
         assert f"against version {k8s.rsplit('.', 1)[0]}" in done.stdout
@@ -249,6 +304,11 @@ def test_manifests_pass_kubernetes_validate_strict(services, version, tmp_path):
     doc = yaml.safe_load((tmp_path / "out" / "k8s" / "deployment.yaml").read_text())
     doc["spec"]["template"]["spec"]["containers"][0]["securityContext"]["readOnlyRootFs"] = True
     bad.write_text(yaml.safe_dump(doc))
-    done = subprocess.run([exe, "--strict", "-k", K8S_VERSIONS[-1], str(bad)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [exe, "--strict", "-k", K8S_VERSIONS[-1], str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode != 0 and "readOnlyRootFs" in done.stdout + done.stderr

@@ -30,13 +30,18 @@ def test_sklearn_pipeline_round_trips_through_skops(tmp_path, sk_model, churn_da
     X, _ = churn_data
     meta = save_model_dir(sk_model, tmp_path / "m", input_example=X.head(10))
     assert meta["flavor"] == "sklearn" and not meta["requires_trust"]
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["labcycle-model.json", "model.skops"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "labcycle-model.json",
+        "model.skops",
+    ]
     loaded = load_model_dir(tmp_path / "m")
     np.testing.assert_array_equal(loaded.predict(X), sk_model.predict(X))
     np.testing.assert_allclose(loaded.predict_proba(X), sk_model.predict_proba(X))
     assert loaded.flavor == "sklearn" and loaded.classes == [0, 1]
     # columns in another order are put back in the signature's order
-    np.testing.assert_array_equal(loaded.predict(X[["plan", "charges", "tenure"]]), sk_model.predict(X))
+    np.testing.assert_array_equal(
+        loaded.predict(X[["plan", "charges", "tenure"]]), sk_model.predict(X)
+    )
     assert meta["environment"]["python"].count(".") == 2
     assert meta["environment"]["packages"]["scikit-learn"]
 
@@ -58,7 +63,9 @@ def test_skops_types_outside_the_allow_list_are_refused_unless_trusted(tmp_path)
     from sklearn.preprocessing import FunctionTransformer
 
     X = np.random.default_rng(1).normal(size=(30, 2))
-    model = make_pipeline(FunctionTransformer(_custom_feature), LogisticRegression()).fit(X, X[:, 0] > 0)
+    model = make_pipeline(FunctionTransformer(_custom_feature), LogisticRegression()).fit(
+        X, X[:, 0] > 0
+    )
     with pytest.raises(Forbidden, match="_custom_feature"):
         save_model_dir(model, tmp_path / "refused")
     meta = save_model_dir(model, tmp_path / "m", trusted=True)
@@ -79,17 +86,20 @@ def test_a_skops_file_calling_os_system_is_refused(tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("name, allowed", [
-    ("sklearn.tree._tree.Tree", True),
-    ("numpy.float64", True),
-    ("scipy.sparse._csr.csr_matrix", True),
-    ("numpy.load", False),
-    ("numpy.lib.npyio.save", False),
-    ("builtins.eval", False),
-    ("posix.system", False),
-    ("mymodule.Custom", False),
-    ("sklearn.utils._testing.ignore_warnings", False),
-])
+@pytest.mark.parametrize(
+    "name, allowed",
+    [
+        ("sklearn.tree._tree.Tree", True),
+        ("numpy.float64", True),
+        ("scipy.sparse._csr.csr_matrix", True),
+        ("numpy.load", False),
+        ("numpy.lib.npyio.save", False),
+        ("builtins.eval", False),
+        ("posix.system", False),
+        ("mymodule.Custom", False),
+        ("sklearn.utils._testing.ignore_warnings", False),
+    ],
+)
 def test_allow_list(name, allowed):
     assert allowed_type(name) is allowed
 
@@ -144,9 +154,17 @@ def test_python_flavor_loads_its_code_from_the_stored_copy(tmp_path, monkeypatch
     model = lc_doubler_mod.Doubler()
     example = pd.DataFrame({"x": [1.0, 2.0]})
     with pytest.raises(Forbidden):
-        save_model_dir(model, tmp_path / "refused", flavor="python", code_paths=[src / "lc_doubler_mod.py"])
-    save_model_dir(model, tmp_path / "m", flavor="python", code_paths=[src / "lc_doubler_mod.py"],
-                   input_example=example, trusted=True)
+        save_model_dir(
+            model, tmp_path / "refused", flavor="python", code_paths=[src / "lc_doubler_mod.py"]
+        )
+    save_model_dir(
+        model,
+        tmp_path / "m",
+        flavor="python",
+        code_paths=[src / "lc_doubler_mod.py"],
+        input_example=example,
+        trusted=True,
+    )
     assert (tmp_path / "m" / "code" / "lc_doubler_mod.py").is_file()
     # the original code is gone: loading must import the stored copy
     (src / "lc_doubler_mod.py").unlink()
@@ -171,8 +189,13 @@ def test_python_flavor_needs_predict_and_existing_code_paths(tmp_path):
     with pytest.raises(InvalidInput, match="predict"):
         save_model_dir(object(), tmp_path / "a", flavor="python", trusted=True)
     with pytest.raises(InvalidInput, match="code_paths"):
-        save_model_dir(Predictor(), tmp_path / "b", flavor="python", trusted=True,
-                       code_paths=[tmp_path / "missing.py"])
+        save_model_dir(
+            Predictor(),
+            tmp_path / "b",
+            flavor="python",
+            trusted=True,
+            code_paths=[tmp_path / "missing.py"],
+        )
 
 
 def test_flavor_registry(tmp_path, sk_model):
@@ -199,15 +222,17 @@ def test_flavor_registry(tmp_path, sk_model):
 
 
 def test_signature_inference():
-    df = pd.DataFrame({
-        "age": [20, 35, 61],
-        "income": [1.5, np.nan, 3.25],
-        "member": [True, False, True],
-        "plan": ["basic", "pro", "basic"],
-        "region": pd.Categorical(["n", "s", "n"], categories=["n", "s", "e"]),
-        "when": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
-        "free": [f"t{i}" for i in range(3)],
-    })
+    df = pd.DataFrame(
+        {
+            "age": [20, 35, 61],
+            "income": [1.5, np.nan, 3.25],
+            "member": [True, False, True],
+            "plan": ["basic", "pro", "basic"],
+            "region": pd.Categorical(["n", "s", "n"], categories=["n", "s", "e"]),
+            "when": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]),
+            "free": [f"t{i}" for i in range(3)],
+        }
+    )
     sig = infer_signature(df)
     cols = {c["name"]: c for c in sig["inputs"]}
     assert sig["input_type"] == "dataframe" and list(cols) == list(df.columns)
@@ -222,7 +247,9 @@ def test_signature_inference():
     assert "categories" not in infer_signature(many)["inputs"][0]
     # training data widens ranges, categories and nullability
     train = pd.DataFrame({"age": [18, 90, None], "plan": ["basic", "plus", "pro"]})
-    wide = {c["name"]: c for c in infer_signature(df[["age", "plan"]], training_data=train)["inputs"]}
+    wide = {
+        c["name"]: c for c in infer_signature(df[["age", "plan"]], training_data=train)["inputs"]
+    }
     assert (wide["age"]["min"], wide["age"]["max"], wide["age"]["nullable"]) == (18, 90, True)
     assert wide["plan"]["categories"] == ["basic", "plus", "pro"]
     arr = infer_signature(np.array([[1.0, 2.0], [3.0, 4.0]]))

@@ -23,20 +23,33 @@ def _events(services, action):
 
 def test_versions_number_up_with_lineage_metrics_and_moved_files(services, sk_model, churn_data):
     X, _ = churn_data
-    run = services.tracking.create_run(actor=ACTOR, experiment="churn", notebook_path="nb/train.ipynb",
-                                       source="notebook")
+    run = services.tracking.create_run(
+        actor=ACTOR, experiment="churn", notebook_path="nb/train.ipynb", source="notebook"
+    )
     services.tracking.log_metrics(run["id"], [{"key": "auc", "value": 0.91}], actor=ACTOR)
     ds = services.datasets.register(actor=ACTOR, name="customers", digest="sha256:" + "a" * 64)
     services.datasets.link_input(run["id"], ds["id"], actor=ACTOR, context="training")
     upload_model(services, sk_model, run_id=run["id"], input_example=X.head(), training_data=X)
-    v1 = services.registry.create_version("churn", run_id=run["id"], source_path="staged",
-                                          actor=ACTOR, description="first", tags={"team": "risk"})
-    assert (v1["model_name"], v1["version"], v1["flavor"], v1["trusted"]) == ("churn", 1, "sklearn", False)
+    v1 = services.registry.create_version(
+        "churn",
+        run_id=run["id"],
+        source_path="staged",
+        actor=ACTOR,
+        description="first",
+        tags={"team": "risk"},
+    )
+    assert (v1["model_name"], v1["version"], v1["flavor"], v1["trusted"]) == (
+        "churn",
+        1,
+        "sklearn",
+        False,
+    )
     assert v1["metrics"] == {"auc": 0.91} and v1["tags"] == {"team": "risk"}
     assert v1["lineage"]["notebook_path"] == "nb/train.ipynb"
     assert v1["lineage"]["experiment_name"] == "churn"
-    assert v1["lineage"]["datasets"] == [{"id": ds["id"], "name": "customers",
-                                          "digest": ds["digest"], "context": "training"}]
+    assert v1["lineage"]["datasets"] == [
+        {"id": ds["id"], "name": "customers", "digest": ds["digest"], "context": "training"}
+    ]
     assert v1["signature"]["inputs"][2]["categories"] == ["basic", "plus", "pro"]
     assert v1["environment"]["packages"]["skops"]
     paths = [a["path"] for a in services.artifacts.list_artifacts(run["id"])]
@@ -52,7 +65,10 @@ def test_versions_number_up_with_lineage_metrics_and_moved_files(services, sk_mo
     assert services.registry.resolve("churn")["version"] == 2
     assert services.registry.resolve("churn/1")["id"] == v1["id"]
     assert services.registry.resolve("churn@latest")["version"] == 2
-    assert [e["entity_id"] for e in _events(services, "model.version.create")] == [v2["id"], v1["id"]]
+    assert [e["entity_id"] for e in _events(services, "model.version.create")] == [
+        v2["id"],
+        v1["id"],
+    ]
     assert len(_events(services, "model.create")) == 1
 
 
@@ -64,8 +80,11 @@ def test_concurrent_registrations_get_distinct_versions(services, sk_model):
     def work(run_id):
         barrier.wait()
         try:
-            results.append(services.registry.create_version(
-                "race", run_id=run_id, source_path="staged", actor=ACTOR)["version"])
+            results.append(
+                services.registry.create_version(
+                    "race", run_id=run_id, source_path="staged", actor=ACTOR
+                )["version"]
+            )
         except Exception as exc:  # collected and asserted below
             errors.append(exc)
 
@@ -85,8 +104,11 @@ def _register_in_child(url, artifact_url, run_id, barrier, results):  # runs in 
     svc = Services.open(url, artifact_url, migrate=False)
     try:
         barrier.wait(timeout=60)
-        results.put(svc.registry.create_version("proc", run_id=run_id, source_path="staged",
-                                                actor=ACTOR)["version"])
+        results.put(
+            svc.registry.create_version("proc", run_id=run_id, source_path="staged", actor=ACTOR)[
+                "version"
+            ]
+        )
     except Exception as exc:  # reported to the parent
         results.put(repr(exc))
     finally:
@@ -112,12 +134,21 @@ def test_aliases_move_and_are_audited(services, sk_model):
     assert services.registry.resolve("CHURN@CHAMPION")["version"] == 2
     assert services.registry.get_model("churn")["aliases"] == {"challenger": 1, "champion": 2}
     moves = _events(services, "model.alias.set")
-    assert [(e["user"], e["details"]["alias"], e["details"]["before"], e["details"]["after"])
-            for e in reversed(moves)] == [("bob", "champion", None, 1), ("carol", "champion", 1, 2),
-                                          ("carol", "challenger", None, 1)]
+    assert [
+        (e["user"], e["details"]["alias"], e["details"]["before"], e["details"]["after"])
+        for e in reversed(moves)
+    ] == [
+        ("bob", "champion", None, 1),
+        ("carol", "champion", 1, 2),
+        ("carol", "challenger", None, 1),
+    ]
     services.registry.delete_alias("churn", "champion", actor="dave")
     assert _events(services, "model.alias.delete")[0]["details"] == {
-        "model": "churn", "alias": "champion", "before": 2, "after": None}
+        "model": "churn",
+        "alias": "champion",
+        "before": 2,
+        "after": None,
+    }
     with pytest.raises(NotFound, match="alias 'champion'"):
         services.registry.resolve("churn@champion")
     with pytest.raises(NotFound):
@@ -129,8 +160,9 @@ def test_aliases_move_and_are_audited(services, sk_model):
 
 def test_versions_are_immutable_but_description_and_tags_change(services, sk_model):
     v = register(services, "churn", sk_model)
-    out = services.registry.update_version("churn", 1, actor="bob", description="better",
-                                           tags={"stage": "prod", "x": "1"})
+    out = services.registry.update_version(
+        "churn", 1, actor="bob", description="better", tags={"stage": "prod", "x": "1"}
+    )
     assert out["description"] == "better" and out["tags"] == {"stage": "prod", "x": "1"}
     out = services.registry.update_version("churn", 1, actor="bob", tags={"x": None})
     assert out["tags"] == {"stage": "prod"} and out["files"] == v["files"]
@@ -144,15 +176,18 @@ def test_versions_are_immutable_but_description_and_tags_change(services, sk_mod
 DECOMPOSED = unicodedata.normalize("NFD", "café")
 
 
-@pytest.mark.parametrize("first, second", [
-    ("churn model", "churn%20model"),
-    ("churn%20model", "churn model"),
-    ("churn model", "churn%2520model"),
-    ("Churn", "churn"),
-    ("STRASSE", "straße"),
-    ("ﬁsh", "fish"),
-    ("café", DECOMPOSED),
-])
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        ("churn model", "churn%20model"),
+        ("churn%20model", "churn model"),
+        ("churn model", "churn%2520model"),
+        ("Churn", "churn"),
+        ("STRASSE", "straße"),
+        ("ﬁsh", "fish"),
+        ("café", DECOMPOSED),
+    ],
+)
 def test_names_that_normalise_alike_cannot_coexist(services, sk_model, first, second):
     existing = register(services, first, sk_model)["model_name"]
     assert existing == first
@@ -200,12 +235,14 @@ def test_load_model_from_the_registry(services, sk_model, churn_data, model_cach
 def test_malicious_pickle_in_the_registry(services, sk_model, tmp_path, model_cache):
     marker = tmp_path / "marker"
     run_id = upload_model(services, sk_model, flavor="pickle", trusted=True)
-    services.artifacts.log_bytes(run_id, "staged/model.pkl", pickle.dumps(Evil(str(marker))),
-                                 actor=ACTOR)
+    services.artifacts.log_bytes(
+        run_id, "staged/model.pkl", pickle.dumps(Evil(str(marker))), actor=ACTOR
+    )
     with pytest.raises(Forbidden, match="trusted=True"):
         services.registry.create_version("evil", run_id=run_id, source_path="staged", actor=ACTOR)
-    v = services.registry.create_version("evil", run_id=run_id, source_path="staged",
-                                         actor=ACTOR, trusted=True)
+    v = services.registry.create_version(
+        "evil", run_id=run_id, source_path="staged", actor=ACTOR, trusted=True
+    )
     assert v["trusted"] is True
     assert _events(services, "model.log.trusted")[0]["user"] == ACTOR
     with pytest.raises(Forbidden):
@@ -221,8 +258,9 @@ def test_malicious_pickle_in_the_registry(services, sk_model, tmp_path, model_ca
 
 
 def test_a_model_can_be_created_before_its_first_version(services, sk_model):
-    model = services.registry.create_model("Fraud", actor=ACTOR, description="d",
-                                           tags={"team": "risk"})
+    model = services.registry.create_model(
+        "Fraud", actor=ACTOR, description="d", tags={"team": "risk"}
+    )
     assert (model["name"], model["latest_version"], model["version_count"]) == ("Fraud", None, 0)
     assert model["tags"] == {"team": "risk"}
     with pytest.raises(Conflict, match="'Fraud' already exists"):

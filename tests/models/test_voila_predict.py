@@ -28,14 +28,19 @@ def test_one_widget_per_column_from_the_signature():
     text = result_html(1, [0.25, 0.75], [0, 1])
     assert "Prediction" in text and "75.0%" in text
     assert parameters({"QUERY_STRING": "model=churn%40champion", "LABCYCLE_API_KEY": "k"}) == {
-        "deployment_url": None, "model": "churn@champion", "api_key": "k"}
+        "deployment_url": None,
+        "model": "churn@champion",
+        "api_key": "k",
+    }
 
 
 def test_form_predicts_with_a_fake_deployment():
     class Fake:
         title = "m v1"
-        signature = {"inputs": [{"name": "x", "dtype": "float64", "min": 0, "max": 1}],
-                     "outputs": [{"name": "prediction", "dtype": "int64", "classes": ["no", "yes"]}]}
+        signature = {
+            "inputs": [{"name": "x", "dtype": "float64", "min": 0, "max": 1}],
+            "outputs": [{"name": "prediction", "dtype": "int64", "classes": ["no", "yes"]}],
+        }
         rows = []
 
         def predict(self, row):
@@ -67,8 +72,13 @@ def test_the_notebook_runs_headless_with_a_real_model(tmp_path, monkeypatch, sk_
     services.close()
     monkeypatch.setenv("QUERY_STRING", "model=churn@champion")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", store_widget_state=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        store_widget_state=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
     states = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]

@@ -30,7 +30,7 @@ APPS = Path(__file__).parents[2] / "voila_apps"
 def store(tmp_path_factory, sqlite_template):
     """A local store with monitors ``moved2`` (3 checks, drift on age and plan), ``calm``
     (1 check, no drift) and ``idle`` (no check); the Python API uses it."""
-    import labcycle.fluent as fluent
+    import labcycle.api.fluent as fluent
     from labcycle.client.local import LocalTransport
     from labcycle.services import Services
 
@@ -38,25 +38,36 @@ def store(tmp_path_factory, sqlite_template):
     shutil.copyfile(sqlite_template, home / "labcycle.db")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LABCYCLE_HOME", str(home))
-        for name in ("LABCYCLE_API_URL", "LABCYCLE_API_TOKEN", "LABCYCLE_DB_URL",
-                     "LABCYCLE_ARTIFACT_URL", "QUERY_STRING", "VOILA_PREHEAT"):
+        for name in (
+            "LABCYCLE_API_URL",
+            "LABCYCLE_API_TOKEN",
+            "LABCYCLE_DB_URL",
+            "LABCYCLE_ARTIFACT_URL",
+            "QUERY_STRING",
+            "VOILA_PREHEAT",
+        ):
             mp.delenv(name, raising=False)
         mp.setenv("LABCYCLE_TRANSPORT", "local")
         svc = Services.from_config()
         reference = log_dataset(svc, "train", frame(600, seed=1))
         same = log_dataset(svc, "same", frame(400, seed=2))
-        drifted = log_dataset(svc, "drifted", frame(400, shift=8, seed=3,
-                                                    weights=(0.1, 0.2, 0.7)))
+        drifted = log_dataset(svc, "drifted", frame(400, shift=8, seed=3, weights=(0.1, 0.2, 0.7)))
         t0 = 1_700_000_000_000
-        svc.monitors.create(actor=ACTOR, name="calm", reference_dataset=reference["id"],
-                            current_dataset=same["id"])
+        svc.monitors.create(
+            actor=ACTOR, name="calm", reference_dataset=reference["id"], current_dataset=same["id"]
+        )
         svc.monitors.run_check("calm", actor=ACTOR, now=t0)
-        svc.monitors.create(actor=ACTOR, name="moved2", reference_dataset=reference["id"],
-                            current_dataset=drifted["id"])
+        svc.monitors.create(
+            actor=ACTOR,
+            name="moved2",
+            reference_dataset=reference["id"],
+            current_dataset=drifted["id"],
+        )
         for i in range(3):
             svc.monitors.run_check("moved2", actor=ACTOR, now=t0 + i * HOUR_MS)
-        svc.monitors.create(actor=ACTOR, name="idle", reference_dataset=reference["id"],
-                            current_dataset=same["id"])
+        svc.monitors.create(
+            actor=ACTOR, name="idle", reference_dataset=reference["id"], current_dataset=same["id"]
+        )
         fluent._state.reset(LocalTransport(svc, ACTOR))
         yield {"services": svc, "home": home}
         fluent._state.reset()
@@ -76,15 +87,20 @@ def html_of(widget) -> str:
 
 # -- parameters and messages ------------------------------------------------------------------
 def test_parameters_from_the_query_string_then_the_environment():
-    p = monitoring.parameters({"QUERY_STRING": "monitor=churn%20mon&feature=age&x=1",
-                               "LABCYCLE_APP_DEPLOYMENT": "dep-1"})
+    p = monitoring.parameters(
+        {"QUERY_STRING": "monitor=churn%20mon&feature=age&x=1", "LABCYCLE_APP_DEPLOYMENT": "dep-1"}
+    )
     assert p["monitor"] == "churn mon" and p["feature"] == "age" and p["deployment"] == "dep-1"
     assert "x" not in p
     env = {"QUERY_STRING": "", "LABCYCLE_APP_MONITOR": "m1"}
     assert monitoring.parameters(env)["monitor"] == "m1"
     # hostile input: too long, blank, repeated, script — ignored or kept as inert text
-    p = monitoring.parameters({"QUERY_STRING": "monitor=" + "a" * 500 + "&check=%20%20"
-                               "&feature=1&feature=<script>alert(1)</script>"})
+    p = monitoring.parameters(
+        {
+            "QUERY_STRING": "monitor=" + "a" * 500 + "&check=%20%20"
+            "&feature=1&feature=<script>alert(1)</script>"
+        }
+    )
     assert p["monitor"] is None and p["check"] is None
     assert p["feature"] == "<script>alert(1)</script>"
     assert "<script>" not in monitoring.error_html(NotFound(f"No monitor {p['feature']!r}"))
@@ -136,11 +152,15 @@ def test_drift_dashboard_shows_real_statistics_and_follows_the_widgets(store):
         assert monitoring.fmt(column["score"]) in table
     assert columns["age"]["reason"] and columns["age"]["reason"][:30] in table
     # the most drifted feature is picked first; its histogram is the one drawn
-    assert app.feature_picker.value in ("age", "plan") and columns[app.feature_picker.value]["drifted"]
+    assert (
+        app.feature_picker.value in ("age", "plan") and columns[app.feature_picker.value]["drifted"]
+    )
     app.feature_picker.value = "age"
     ref, cur = app.distribution.data
     hist = columns["age"]["histogram"]
-    assert list(ref.y) == pytest.approx(hist["reference"]) and list(cur.y) == pytest.approx(hist["current"])
+    assert list(ref.y) == pytest.approx(hist["reference"]) and list(cur.y) == pytest.approx(
+        hist["current"]
+    )
     centres = [(a + b) / 2 for a, b in zip(hist["edges"][:-1], hist["edges"][1:], strict=True)]
     assert list(ref.x) == pytest.approx(centres)
     assert "age" in app.distribution.layout.title.text
@@ -152,7 +172,8 @@ def test_drift_dashboard_shows_real_statistics_and_follows_the_widgets(store):
     # the timeline: one point per check, drifted checks marked, the threshold drawn
     score, drifted, threshold, share = app.timeline.data
     assert len(score.y) == 3 and list(score.y) == pytest.approx(
-        [c["columns"]["plan"]["score"] for c in reversed(checks)])
+        [c["columns"]["plan"]["score"] for c in reversed(checks)]
+    )
     assert len(drifted.y) == 3 and list(threshold.y) == [columns["plan"]["threshold"]] * 2
     assert list(share.y) == pytest.approx([c["share_drifted"] for c in reversed(checks)])
     # the time range narrows the timeline; the check picker loads that check (once)
@@ -171,16 +192,23 @@ def test_drift_app_from_parameters_and_a_check_without_drift(store):
     text = html_of(page)
     assert "Drift of calm" in text and "no drift" in text
     dropdowns = [c for c in page.children if hasattr(c, "children")]
-    pickers = [w for box in dropdowns for w in box.children if getattr(w, "description", "") == "Feature"]
+    pickers = [
+        w for box in dropdowns for w in box.children if getattr(w, "description", "") == "Feature"
+    ]
     assert pickers and pickers[0].value == "income"
 
 
 def test_histogram_series_rejects_malformed_histograms():
     assert monitoring.histogram_series({}) is None
-    assert monitoring.histogram_series({"histogram": {"edges": [0, 1], "reference": [1, 2],
-                                                      "current": [1]}}) is None
-    s = monitoring.histogram_series({"histogram": {"categories": ["a", 1], "reference": [0.5, 0.5],
-                                                   "current": [1.0, 0.0]}})
+    assert (
+        monitoring.histogram_series(
+            {"histogram": {"edges": [0, 1], "reference": [1, 2], "current": [1]}}
+        )
+        is None
+    )
+    s = monitoring.histogram_series(
+        {"histogram": {"categories": ["a", 1], "reference": [0.5, 0.5], "current": [1.0, 0.0]}}
+    )
     assert s["x"] == ["a", "1"] and not s["numeric"]
 
 
@@ -190,8 +218,13 @@ def _labelled(days: int = 4, per_day: int = 60, seed: int = 0) -> pd.DataFrame:
     n = days * per_day
     y = rng.integers(0, 2, n)
     wrong = rng.random(n) < np.repeat(np.linspace(0.05, 0.4, days), per_day)  # gets worse
-    return pd.DataFrame({"ts": 1_700_006_400_000 + np.arange(n) * (86_400_000 // per_day),
-                         "y_true": y, "y_pred": np.where(wrong, 1 - y, y)})
+    return pd.DataFrame(
+        {
+            "ts": 1_700_006_400_000 + np.arange(n) * (86_400_000 // per_day),
+            "y_true": y,
+            "y_pred": np.where(wrong, 1 - y, y),
+        }
+    )
 
 
 def test_performance_dashboard_against_training_with_real_metrics():
@@ -202,11 +235,15 @@ def test_performance_dashboard_against_training_with_real_metrics():
 
     def fetch(freq):
         calls.append(freq)
-        return {"labelled_rows": len(data), "reference": {"test_accuracy": 0.93, "f1": 0.9},
-                "windows": performance_over_time(data, freq=freq)}
+        return {
+            "labelled_rows": len(data),
+            "reference": {"test_accuracy": 0.93, "f1": 0.9},
+            "windows": performance_over_time(data, freq=freq),
+        }
 
-    app = monitoring.PerformanceDashboard({"name": "churn", "health": "degraded"}, fetch,
-                                          metric="accuracy")
+    app = monitoring.PerformanceDashboard(
+        {"name": "churn", "health": "degraded"}, fetch, metric="accuracy"
+    )
     windows = performance_over_time(data, freq="1D")
     assert calls == ["1D"] and len(windows) == 4
     current, reference, counts = app.figure.data
@@ -227,7 +264,8 @@ def test_performance_dashboard_against_training_with_real_metrics():
 def test_performance_dashboard_says_when_no_ground_truth_arrived():
     app = monitoring.PerformanceDashboard(
         {"name": "churn", "health": "ok"},
-        lambda freq: {"labelled_rows": 0, "reference": {"accuracy": 0.9}, "windows": []})
+        lambda freq: {"labelled_rows": 0, "reference": {"accuracy": 0.9}, "windows": []},
+    )
     assert "No ground truth yet" in app.message.value and "log_ground_truth" in app.message.value
     assert list(app.figure.data[0].y or []) == []
 
@@ -242,11 +280,15 @@ def test_performance_dashboard_says_when_no_ground_truth_arrived():
 
 
 # -- the what-if app ---------------------------------------------------------------------------
-SIGNATURE = {"inputs": [{"name": "tenure", "dtype": "int64", "min": 1, "max": 71},
-                        {"name": "charges", "dtype": "float64", "min": 18.5, "max": 118.0},
-                        {"name": "plan", "dtype": "string", "categories": ["basic", "plus", "pro"]},
-                        {"name": "note", "dtype": "string"}],
-             "outputs": [{"name": "prediction", "dtype": "int64", "classes": [0, 1]}]}
+SIGNATURE = {
+    "inputs": [
+        {"name": "tenure", "dtype": "int64", "min": 1, "max": 71},
+        {"name": "charges", "dtype": "float64", "min": 18.5, "max": 118.0},
+        {"name": "plan", "dtype": "string", "categories": ["basic", "plus", "pro"]},
+        {"name": "note", "dtype": "string"},
+    ],
+    "outputs": [{"name": "prediction", "dtype": "int64", "classes": [0, 1]}],
+}
 
 
 class ModelPredictor:
@@ -272,31 +314,50 @@ def churn_model():
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     rng = np.random.default_rng(0)
-    X = pd.DataFrame({"tenure": rng.integers(1, 72, 400), "charges": rng.normal(70, 20, 400),
-                      "plan": rng.choice(["basic", "plus", "pro"], 400)})
+    X = pd.DataFrame(
+        {
+            "tenure": rng.integers(1, 72, 400),
+            "charges": rng.normal(70, 20, 400),
+            "plan": rng.choice(["basic", "plus", "pro"], 400),
+        }
+    )
     y = (X["tenure"] < 24).astype(int)
-    pre = make_column_transformer((StandardScaler(), ["tenure", "charges"]),
-                                  (OneHotEncoder(), ["plan"]))
+    pre = make_column_transformer(
+        (StandardScaler(), ["tenure", "charges"]), (OneHotEncoder(), ["plan"])
+    )
     return make_pipeline(pre, LogisticRegression()).fit(X, y)
 
 
 def test_rows_and_sweeps_from_the_signature():
-    assert whatif.middle_row(SIGNATURE) == {"tenure": 36, "charges": 68.25, "plan": "basic", "note": ""}
-    fitted = whatif.fit_row(SIGNATURE, {"tenure": 500, "charges": float("nan"), "plan": "gold",
-                                        "note": 3, "extra": 1})
+    assert whatif.middle_row(SIGNATURE) == {
+        "tenure": 36,
+        "charges": 68.25,
+        "plan": "basic",
+        "note": "",
+    }
+    fitted = whatif.fit_row(
+        SIGNATURE, {"tenure": 500, "charges": float("nan"), "plan": "gold", "note": 3, "extra": 1}
+    )
     assert fitted == {"tenure": 71, "charges": 68.25, "plan": "basic", "note": "3"}
     assert whatif.sweepable(SIGNATURE) == ["tenure", "charges", "plan"]
     values = whatif.sweep_values(SIGNATURE["inputs"][0])
-    assert values[0] == 1 and values[-1] == 71 and len(values) == 25 and values == sorted(set(values))
+    assert (
+        values[0] == 1 and values[-1] == 71 and len(values) == 25 and values == sorted(set(values))
+    )
     assert whatif.sweep_values(SIGNATURE["inputs"][2]) == ["basic", "plus", "pro"]
     assert whatif.sweep_values({"name": "b", "dtype": "bool"}) == [False, True]
 
 
 def test_whatif_moves_the_prediction_and_the_sweep(churn_model):
     predictor = ModelPredictor(churn_model)
-    app = whatif.WhatIf(predictor, {"latest prediction": {"tenure": 60, "charges": 50.0,
-                                                          "plan": "pro"},
-                                    "middle of the ranges": {}}, feature="tenure")
+    app = whatif.WhatIf(
+        predictor,
+        {
+            "latest prediction": {"tenure": 60, "charges": 50.0, "plan": "pro"},
+            "middle of the ranges": {},
+        },
+        feature="tenure",
+    )
     assert len(predictor.batches) == 1  # one batched call: the row and the sweep together
     batch = predictor.batches[-1]
     assert batch[0] == {"tenure": 60, "charges": 50.0, "plan": "pro", "note": ""}
@@ -338,8 +399,10 @@ def test_apps_are_found_by_name_and_nothing_else():
     for bad in ("../drift", "drift/x", "", "nope", "a" * 100, ".drift"):
         with pytest.raises(NotFound):
             launch.notebook_path(bad)
-    assert app_url("http://h:8888/base/", "drift", monitor="m 1", check=None) == \
-        "http://h:8888/base/labcycle/apps/drift?monitor=m+1"
+    assert (
+        app_url("http://h:8888/base/", "drift", monitor="m 1", check=None)
+        == "http://h:8888/base/labcycle/apps/drift?monitor=m+1"
+    )
     cmd = launch.voila_command("whatif", port=8899)
     assert "--preheat_kernel=True" in cmd and "--Voila.ip=127.0.0.1" in cmd
     assert cmd[3].endswith("whatif.ipynb")
@@ -359,7 +422,7 @@ def test_app_url_of_alerts_points_at_the_drift_app(store):
 def test_the_cli_refuses_unknown_apps_and_monitors(store):
     from click.testing import CliRunner
 
-    from labcycle.cli import main
+    from labcycle.cli.base import main
 
     result = CliRunner().invoke(main, ["app", "nope", "--monitor", "moved2"])
     assert result.exit_code == 1 and "No app 'nope'" in result.output and "drift" in result.output

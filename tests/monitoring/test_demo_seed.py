@@ -10,13 +10,13 @@ from datetime import datetime
 import pytest
 
 import labcycle as lc
-from labcycle.demo_monitoring import DATASET, DEPLOYMENT, DRIFTED, FEATURES, MODEL, MONITOR, TRAFFIC
+from labcycle.demo.monitoring import DATASET, DEPLOYMENT, DRIFTED, FEATURES, MODEL, MONITOR, TRAFFIC
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    from labcycle.demo_monitoring import seed_monitoring
-    from labcycle.fluent import _state, current_transport
+    from labcycle.api.fluent import _state, current_transport
+    from labcycle.demo.monitoring import seed_monitoring
 
     lc.configure(home=str(tmp_path_factory.mktemp("demo-home")))
     started = time.perf_counter()
@@ -80,7 +80,11 @@ def test_the_alert_log_and_the_data_behind_it(seeded):
     alerts = services.monitors.alerts(MONITOR)["items"]
     assert len(alerts) == 1, alerts
     alert = alerts[0]
-    assert (alert["event"], alert["status"], alert["channel"]) == ("fire", "skipped", {"type": "none"})
+    assert (alert["event"], alert["status"], alert["channel"]) == (
+        "fire",
+        "skipped",
+        {"type": "none"},
+    )
     assert alert["check_id"] == services.monitors.get(MONITOR)["last_check_id"]
 
     # The reference is the training dataset logged with the model.
@@ -88,7 +92,9 @@ def test_the_alert_log_and_the_data_behind_it(seeded):
     assert deployment["model_ref"] == f"{MODEL}@champion" and deployment["desired"] == "running"
     monitor = services.monitors.get(MONITOR)
     version = services.registry.resolve(deployment["model_ref"])
-    training = [d for d in version["lineage"]["datasets"] if d["id"] == monitor["reference_dataset_id"]]
+    training = [
+        d for d in version["lineage"]["datasets"] if d["id"] == monitor["reference_dataset_id"]
+    ]
     assert len(training) == 1, version["lineage"]
     assert services.datasets.get(training[0]["id"])["name"] == DATASET
     assert [c["name"] for c in version["signature"]["inputs"]] == FEATURES
@@ -117,11 +123,15 @@ def test_channels_sent_back_as_read_keep_the_webhook_secret(seeded):
     _, services, _ = seeded
     services.monitors.webhook_allow = ["127.0.0.0/8"]
     url = "http://127.0.0.1:9/hook"
-    updated = services.monitors.update(MONITOR, actor="newcomer", channels=[
-        {"type": "webhook", "url": url, "secret": "s3cret"}])
+    updated = services.monitors.update(
+        MONITOR, actor="newcomer", channels=[{"type": "webhook", "url": url, "secret": "s3cret"}]
+    )
     assert updated["channels"] == [{"type": "webhook", "url": url, "secret_set": True}]
-    again = services.monitors.update(MONITOR, actor="newcomer", channels=[
-        *updated["channels"], {"type": "email", "to": ["owner@example.com"]}])
+    again = services.monitors.update(
+        MONITOR,
+        actor="newcomer",
+        channels=[*updated["channels"], {"type": "email", "to": ["owner@example.com"]}],
+    )
     assert again["channels"][0] == {"type": "webhook", "url": url, "secret_set": True}
     # The stored secret is still there (never returned by the API).
     from sqlalchemy import select
@@ -133,6 +143,9 @@ def test_channels_sent_back_as_read_keep_the_webhook_secret(seeded):
     assert stored[0]["secret"] == "s3cret"
     # A secret_set for a URL without a stored secret is refused with the reason.
     with pytest.raises(InvalidInput, match="secret"):
-        services.monitors.update(MONITOR, actor="newcomer", channels=[
-            {"type": "webhook", "url": "http://127.0.0.2:9/other", "secret_set": True}])
+        services.monitors.update(
+            MONITOR,
+            actor="newcomer",
+            channels=[{"type": "webhook", "url": "http://127.0.0.2:9/other", "secret_set": True}],
+        )
     services.monitors.update(MONITOR, actor="newcomer", channels=[])

@@ -23,9 +23,18 @@ ACTOR = "tester"
 
 def register(services: Any, name: str, model: Any, X: Any) -> dict[str, Any]:
     run = services.tracking.create_run(actor=ACTOR, experiment="serving-tests")
-    log_model_files(services, run["id"], model, prefix="model", actor=ACTOR,
-                    input_example=X.head(5), training_data=X)
-    return services.registry.create_version(name, run_id=run["id"], source_path="model", actor=ACTOR)
+    log_model_files(
+        services,
+        run["id"],
+        model,
+        prefix="model",
+        actor=ACTOR,
+        input_example=X.head(5),
+        training_data=X,
+    )
+    return services.registry.create_version(
+        name, run_id=run["id"], source_path="model", actor=ACTOR
+    )
 
 
 @pytest.fixture(scope="session")
@@ -44,24 +53,39 @@ def serving_env(tmp_path_factory: pytest.TempPathFactory, data):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from labcycle import fluent
+    from labcycle.api import fluent
     from labcycle.services import Services
 
     home = tmp_path_factory.mktemp("serving-home")
-    env = {"LABCYCLE_HOME": str(home), "LABCYCLE_DB_URL": f"sqlite:///{home / 'labcycle.db'}",
-           "LABCYCLE_ARTIFACT_URL": str(home / "artifacts"), "LABCYCLE_TRANSPORT": "local"}
+    env = {
+        "LABCYCLE_HOME": str(home),
+        "LABCYCLE_DB_URL": f"sqlite:///{home / 'labcycle.db'}",
+        "LABCYCLE_ARTIFACT_URL": str(home / "artifacts"),
+        "LABCYCLE_TRANSPORT": "local",
+    }
     old = {k: os.environ.get(k) for k in (*env, "LABCYCLE_API_URL")}
     os.environ.update(env)
     os.environ.pop("LABCYCLE_API_URL", None)
     fluent._state.reset()  # lc.* on this store, whatever an earlier suite left configured
     services = Services.open(env["LABCYCLE_DB_URL"], env["LABCYCLE_ARTIFACT_URL"])
     X, y = data
-    v1 = register(services, "bc", RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y), X)
-    v2 = register(services, "bc", make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y), X)
-    v3 = register(services, "bc", RandomForestClassifier(n_estimators=3, random_state=1).fit(X, y), X)
+    v1 = register(
+        services, "bc", RandomForestClassifier(n_estimators=10, random_state=0).fit(X, y), X
+    )
+    v2 = register(
+        services,
+        "bc",
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y),
+        X,
+    )
+    v3 = register(
+        services, "bc", RandomForestClassifier(n_estimators=3, random_state=1).fit(X, y), X
+    )
     for f in v3["files"]:  # v3's files vanish from the artifact store: it can never load
         path = Path(services.blobs.blob_path(f["digest"]))
-        if path.exists() and not any(f["digest"] == g["digest"] for v in (v1, v2) for g in v["files"]):
+        if path.exists() and not any(
+            f["digest"] == g["digest"] for v in (v1, v2) for g in v["files"]
+        ):
             path.unlink()
     services.registry.set_alias("bc", "champion", 1, actor=ACTOR)
     yield {"env": env, "services": services, "home": home, "versions": (v1, v2, v3)}
@@ -108,7 +132,9 @@ def fleet(services, supervisor):
     }
     made = {}
     for key, spec in specs.items():
-        d = services.deployments.create(spec.pop("model_ref"), actor=ACTOR, name=f"bc-{key}", **spec)
+        d = services.deployments.create(
+            spec.pop("model_ref"), actor=ACTOR, name=f"bc-{key}", **spec
+        )
         made[key] = {"api_key": d.get("api_key")}
         supervisor.reconcile_one(d["id"])
         made[key]["id"] = d["id"]
@@ -132,4 +158,4 @@ def http():
 
 
 def records(X, n: int = 1, start: int = 0) -> list[dict[str, Any]]:
-    return X.iloc[start:start + n].to_dict("records")
+    return X.iloc[start : start + n].to_dict("records")

@@ -32,19 +32,35 @@ def test_formats_agree(deployment, http, data):
     url = deployment["url"] + "predict"
     a = http.post(url, json=records(X, 5)).json()
     b = http.post(url, json={"records": records(X, 5)}).json()
-    c = http.post(url, content=X.head(5).to_json(orient="split", index=False),
-                  headers={"content-type": "application/json"}).json()
-    d = http.post(url, content=X.head(5).to_csv(index=False),
-                  headers={"content-type": "text/csv"}).json()
+    c = http.post(
+        url,
+        content=X.head(5).to_json(orient="split", index=False),
+        headers={"content-type": "application/json"},
+    ).json()
+    d = http.post(
+        url, content=X.head(5).to_csv(index=False), headers={"content-type": "text/csv"}
+    ).json()
     assert a["predictions"] == b["predictions"] == c["predictions"] == d["predictions"]
     assert len(set(a["prediction_ids"])) == 5 and len(a["request_id"]) == 32
     assert len(a["probabilities"]) == 5 and len(a["probabilities"][0]) == 2
 
 
-@pytest.mark.parametrize("case", [
-    "missing", "extra", "string", "bool", "null", "nan_csv", "row_not_object",
-    "split_width", "split_unknown_key", "csv_type", "csv_ragged",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing",
+        "extra",
+        "string",
+        "bool",
+        "null",
+        "nan_csv",
+        "row_not_object",
+        "split_width",
+        "split_unknown_key",
+        "csv_type",
+        "csv_ragged",
+    ],
+)
 def test_bad_values_name_the_field(deployment, http, data, case):
     X, _ = data
     url = deployment["url"] + "predict"
@@ -92,23 +108,28 @@ def test_bad_values_name_the_field(deployment, http, data, case):
     assert err["code"] == "invalid_input"
 
 
-@pytest.mark.parametrize("body,ctype,field,status", [
-    (b"[]", "application/json", "records", 400),
-    (b'{"records": []}', "application/json", "records", 400),
-    (b'{"columns": ["mean radius"], "data": []}', "application/json", "data", 400),
-    (b"", "application/json", "body", 400),
-    (b"mean radius\n", "text/csv", "body", 400),
-    (b'[{"a": 1}', "application/json", "body", 400),
-    (b'{"records": [1, 2', "application/json", "body", 400),
-    (b'"just a string"', "application/json", "body", 400),
-    (b'{"rows": []}', "application/json", "body", 400),
-    (b'a,"b\n1,2', "text/csv", "body", 400),
-    (b"\xff\xfe", "text/csv", "body", 400),
-    (b"<xml/>", "application/xml", "Content-Type", 415),
-])
+@pytest.mark.parametrize(
+    "body,ctype,field,status",
+    [
+        (b"[]", "application/json", "records", 400),
+        (b'{"records": []}', "application/json", "records", 400),
+        (b'{"columns": ["mean radius"], "data": []}', "application/json", "data", 400),
+        (b"", "application/json", "body", 400),
+        (b"mean radius\n", "text/csv", "body", 400),
+        (b'[{"a": 1}', "application/json", "body", 400),
+        (b'{"records": [1, 2', "application/json", "body", 400),
+        (b'"just a string"', "application/json", "body", 400),
+        (b'{"rows": []}', "application/json", "body", 400),
+        (b'a,"b\n1,2', "text/csv", "body", 400),
+        (b"\xff\xfe", "text/csv", "body", 400),
+        (b"<xml/>", "application/xml", "Content-Type", 415),
+    ],
+)
 def test_empty_and_malformed(deployment, http, body, ctype, field, status):
-    err = _err(http.post(deployment["url"] + "predict", content=body,
-                         headers={"content-type": ctype}), status)
+    err = _err(
+        http.post(deployment["url"] + "predict", content=body, headers={"content-type": ctype}),
+        status,
+    )
     assert err["details"]["field"] == field, err
 
 
@@ -134,7 +155,7 @@ def test_unknown_route_and_method_are_json(deployment, http):
 def test_cli_serve_refuses_non_loopback_without_key(tmp_path):
     from click.testing import CliRunner
 
-    from labcycle.cli import main
+    from labcycle.cli.base import main
 
     result = CliRunner().invoke(main, ["serve", str(tmp_path), "--host", "127.0.0.2"])
     assert result.exit_code == 1 and "requires an API key" in result.output

@@ -23,7 +23,9 @@ def model_dir(tmp_path_factory, data):
 
     X, y = data
     folder = tmp_path_factory.mktemp("capture-model")
-    sio.dump(RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y), folder / "model.skops")
+    sio.dump(
+        RandomForestClassifier(n_estimators=5, random_state=0).fit(X, y), folder / "model.skops"
+    )
     return folder
 
 
@@ -39,8 +41,9 @@ def test_every_acknowledged_prediction_is_logged_with_its_own_inputs(model_dir, 
     from labcycle.serving.app import ServeConfig, build_app
 
     X, _ = data
-    config = ServeConfig(model=str(model_dir), capture_url=str(tmp_path / "log"),
-                         flush_seconds=60)  # only the shutdown writes: nothing may be lost
+    config = ServeConfig(
+        model=str(model_dir), capture_url=str(tmp_path / "log"), flush_seconds=60
+    )  # only the shutdown writes: nothing may be lost
     sent: dict[str, dict] = {}
     with TestClient(build_app(config)) as client:
         deadline = time.monotonic() + 60
@@ -62,10 +65,11 @@ def test_every_acknowledged_prediction_is_logged_with_its_own_inputs(model_dir, 
                 r = client.post("/predict", json=body)
             assert r.status_code == 200, r.text
             answer = r.json()
-            rows = X.iloc[start:start + len(answer["prediction_ids"])]
+            rows = X.iloc[start : start + len(answer["prediction_ids"])]
             start += len(rows)
-            for pid, (_, row), pred in zip(answer["prediction_ids"], rows.iterrows(),
-                                           answer["predictions"], strict=True):
+            for pid, (_, row), pred in zip(
+                answer["prediction_ids"], rows.iterrows(), answer["predictions"], strict=True
+            ):
                 sent[pid] = {"row": row, "pred": pred, "request_id": answer["request_id"]}
         assert client.post("/predict", json=[{"nope": 1}]).status_code == 400  # not logged
         stats = client.get("/stats").json()
@@ -89,13 +93,20 @@ def captured(ids, columns, n_requests=1, version="v1", ts=None, block=None, pred
     n = len(next(iter(columns.values()))) if block is None else len(block)
     per = [n // n_requests] * n_requests
     per[-1] += n - sum(per)
-    return CapturedBatch(columns=columns,
-                         predictions=np.arange(n) % 2 if predictions is None else predictions,
-                         probabilities=np.full((n, 2), 0.5), prediction_ids=ids.take(n),
-                         request_ids=[ids.next() for _ in per], request_rows=per,
-                         latency_ms=[1.5] * n_requests, model_name="m",
-                         model_version=int(version[1:]), version_id=version,
-                         ts_ms=int(time.time() * 1000) if ts is None else ts, block=block)
+    return CapturedBatch(
+        columns=columns,
+        predictions=np.arange(n) % 2 if predictions is None else predictions,
+        probabilities=np.full((n, 2), 0.5),
+        prediction_ids=ids.take(n),
+        request_ids=[ids.next() for _ in per],
+        request_rows=per,
+        latency_ms=[1.5] * n_requests,
+        model_name="m",
+        model_version=int(version[1:]),
+        version_id=version,
+        ts_ms=int(time.time() * 1000) if ts is None else ts,
+        block=block,
+    )
 
 
 def mixed_batches(ids):
@@ -104,12 +115,16 @@ def mixed_batches(ids):
     now = int(time.time() * 1000)
     return [
         captured(ids, {"a": np.array([1.0, 2.0]), "s": np.array(["x", None], dtype=object)}),
-        captured(ids, {"a": np.array([3, 4, 5]), "s": np.array(["y", "z", "w"], dtype=object)},
-                 n_requests=2),  # int where the other batch had float: one promoted column
+        captured(
+            ids,
+            {"a": np.array([3, 4, 5]), "s": np.array(["y", "z", "w"], dtype=object)},
+            n_requests=2,
+        ),  # int where the other batch had float: one promoted column
         captured(ids, dict.fromkeys(["p", "q", "r"]), block=block),
         captured(ids, {"a": np.array([9.0]), "s": np.array(["v"], dtype=object)}, version="v2"),
-        captured(ids, {"a": np.array([7.0]), "s": np.array(["u"], dtype=object)},
-                 ts=now - 86_400_000),
+        captured(
+            ids, {"a": np.array([7.0]), "s": np.array(["u"], dtype=object)}, ts=now - 86_400_000
+        ),
     ]
 
 
@@ -135,9 +150,14 @@ def test_writer_groups_many_batches_and_keeps_mixed_types(tmp_path):
     assert by_id.loc[first.prediction_ids[0], "input.s"] == "x"
     assert list(by_id.loc[second.prediction_ids, "input.a"]) == [3.0, 4.0, 5.0]
     assert list(by_id.loc[second.prediction_ids, "request_id"]) == [
-        second.request_ids[0], second.request_ids[1], second.request_ids[1]]
-    assert by_id.loc[blocked.prediction_ids, ["input.p", "input.q", "input.r"]].values.tolist() == \
-        block.tolist()
+        second.request_ids[0],
+        second.request_ids[1],
+        second.request_ids[1],
+    ]
+    assert (
+        by_id.loc[blocked.prediction_ids, ["input.p", "input.q", "input.r"]].values.tolist()
+        == block.tolist()
+    )
     assert set(by_id.loc[batches[3].prediction_ids, "model_version"]) == {2}
     assert writer.failures == 0
 
@@ -150,7 +170,9 @@ def test_the_matrix_path_predicts_what_the_estimator_does(model_dir, data):
     X, _ = data
     served = load_path(model_dir)
     assert served.matrix_ok  # a forest whose feature names are the signature's columns
-    est = sio.load(model_dir / "model.skops", trusted=sio.get_untrusted_types(file=model_dir / "model.skops"))
+    est = sio.load(
+        model_dir / "model.skops", trusted=sio.get_untrusted_types(file=model_dir / "model.skops")
+    )
     rows = X.iloc[:40]
     labels, proba = served.predict_matrix(rows.to_numpy(np.float64))
     assert (labels == est.predict(rows)).all()
@@ -190,14 +212,23 @@ def test_capture_off_keeps_requests_out_of_the_log_even_inside_a_batch(model_dir
             assert time.monotonic() < deadline
             time.sleep(0.05)
         logged = client.post("/predict", json=X.iloc[0:2].to_dict("records")).json()
-        skipped = client.post("/predict", json=X.iloc[2:5].to_dict("records"),
-                              headers={"X-LabCycle-Capture": "off"})
+        skipped = client.post(
+            "/predict", json=X.iloc[2:5].to_dict("records"), headers={"X-LabCycle-Capture": "off"}
+        )
         assert skipped.status_code == 200 and len(skipped.json()["predictions"]) == 3
         server = app.state.server
         slot = server.choose()
-        items = [Pending({c: X[c].to_numpy()[i:i + n] for c in X.columns}, n, f"r{i}",
-                         time.perf_counter(), None, capture)
-                 for i, n, capture in ((5, 2, False), (7, 3, True), (10, 1, False))]
+        items = [
+            Pending(
+                {c: X[c].to_numpy()[i : i + n] for c in X.columns},
+                n,
+                f"r{i}",
+                time.perf_counter(),
+                None,
+                capture,
+            )
+            for i, n, capture in ((5, 2, False), (7, 3, True), (10, 1, False))
+        ]
         results = server._run_batch(slot, items)  # one batch: 6 rows, 3 of them to log
     frame = _log(tmp_path / "log")
     kept = set(logged["prediction_ids"]) | set(results[1][2])
@@ -214,10 +245,19 @@ def test_prediction_ids_rebuilt_with_numpy_equal_the_strings(tmp_path):
     ids, other = IdSource(), IdSource()
 
     def batch(pids):
-        return CapturedBatch(columns={"a": np.zeros(len(pids))}, predictions=np.zeros(len(pids)),
-                             probabilities=None, prediction_ids=pids, request_ids=["r"],
-                             request_rows=[len(pids)], latency_ms=[1.0], model_name="m",
-                             model_version=1, version_id="v", ts_ms=0)
+        return CapturedBatch(
+            columns={"a": np.zeros(len(pids))},
+            predictions=np.zeros(len(pids)),
+            probabilities=None,
+            prediction_ids=pids,
+            request_ids=["r"],
+            request_rows=[len(pids)],
+            latency_ms=[1.0],
+            model_name="m",
+            model_version=1,
+            version_id="v",
+            ts_ms=0,
+        )
 
     runs = [batch(ids.take(3)), batch(other.take(2)), batch([]), batch(ids.take(1))]
     ids._counter = iter(range(2**64 - 3, 2**64))  # the largest counters still format right

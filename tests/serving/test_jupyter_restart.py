@@ -27,19 +27,28 @@ def _register(server: LiveJupyter) -> None:
     folder = Path(tempfile.mkdtemp()) / "m"
     save_model_dir(LogisticRegression(max_iter=300).fit(X, y), folder, input_example=X.head())
     for path in sorted(folder.iterdir()):
-        reply = server.lc("PUT", f"runs/{run['id']}/artifacts/staged/{path.name}",
-                          content=path.read_bytes(),
-                          headers={"Content-Type": "application/octet-stream"})
+        reply = server.lc(
+            "PUT",
+            f"runs/{run['id']}/artifacts/staged/{path.name}",
+            content=path.read_bytes(),
+            headers={"Content-Type": "application/octet-stream"},
+        )
         assert reply.status_code == 201, reply.text
-    reply = server.lc("POST", "models/iris/versions", json={"run_id": run["id"], "source_path": "staged"})
+    reply = server.lc(
+        "POST", "models/iris/versions", json={"run_id": run["id"], "source_path": "staged"}
+    )
     assert reply.status_code == 201, reply.text
     reply = server.lc("PUT", "models/iris/aliases/champion", json={"version": 1})
     assert reply.status_code in (200, 201), reply.text
 
 
 def _predict(url: str) -> httpx.Response:
-    row = {"sepal length (cm)": 5.1, "sepal width (cm)": 3.5, "petal length (cm)": 1.4,
-           "petal width (cm)": 0.2}
+    row = {
+        "sepal length (cm)": 5.1,
+        "sepal width (cm)": 3.5,
+        "petal length (cm)": 1.4,
+        "petal width (cm)": 0.2,
+    }
     return httpx.post(url + "predict", json=[row], timeout=30, trust_env=False)
 
 

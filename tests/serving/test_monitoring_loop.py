@@ -31,7 +31,9 @@ def test_a_check_of_real_traffic_finds_the_two_shifted_features(services, superv
     traffic["mean texture"] += 12
     ids = []
     for start in range(0, len(traffic), 50):
-        r = http.post(d["url"] + "predict", json=traffic.iloc[start:start + 50].to_dict("records"))
+        r = http.post(
+            d["url"] + "predict", json=traffic.iloc[start : start + 50].to_dict("records")
+        )
         assert r.status_code == 200, r.text
         ids += r.json()["prediction_ids"]
     for pid, label in zip(ids[:100], truth[:100], strict=True):
@@ -39,10 +41,12 @@ def test_a_check_of_real_traffic_finds_the_two_shifted_features(services, superv
     services.deployments.stop(d["id"], actor=ACTOR)
     supervisor.reconcile_one(d["id"])  # SIGTERM: the capture writer drains to Parquet
 
-    monitor = services.monitors.create(actor=ACTOR, deployment="bc-monitored",
-                                       window={"last_n": 1000})
+    monitor = services.monitors.create(
+        actor=ACTOR, deployment="bc-monitored", window={"last_n": 1000}
+    )
     assert monitor["reference_dataset_id"] == next(
-        x["id"] for x in version.lineage["datasets"] if x["context"] == "training")
+        x["id"] for x in version.lineage["datasets"] if x["context"] == "training"
+    )
     check = services.monitors.run_check(monitor["id"], actor=ACTOR)
     assert check["current_rows"] == 300, check
     drift = check["result"]["drift"]

@@ -22,14 +22,15 @@ def _old_pages(services, deployment_id: str, limit: int, since=None) -> list[lis
     frame = read_predictions(deployment_id, since=since, services=services)
     frame = frame.sort_values("ts", ascending=False, kind="stable")
     items = [_prediction_item(rec) for rec in frame.to_dict("records")]
-    return [items[i:i + limit] for i in range(0, len(items), limit)]
+    return [items[i : i + limit] for i in range(0, len(items), limit)]
 
 
 def _new_pages(services, deployment_id: str, limit: int, since=None) -> list[list[dict]]:
     pages, token = [], None
     while True:
-        page = services.deployments.predictions(deployment_id, max_results=limit,
-                                                page_token=token, since=since)
+        page = services.deployments.predictions(
+            deployment_id, max_results=limit, page_token=token, since=since
+        )
         if page["items"]:
             pages.append(page["items"])
         token = page["next_page_token"]
@@ -65,8 +66,10 @@ def test_pages_are_those_of_the_whole_sorted_log(services, deployment_id):
 
     ids, day0 = write_log(services.blobs, deployment_id, days=6, files=3, rows=20)
     # feedback: some on the prediction's day, some days later, one corrected twice
-    fb = [(ids[i], i % 3, day0 + (i // 60) * DAY_MS + 3_600_000, "t")  # 60 rows a day
-          for i in range(0, len(ids), 7)]
+    fb = [
+        (ids[i], i % 3, day0 + (i // 60) * DAY_MS + 3_600_000, "t")  # 60 rows a day
+        for i in range(0, len(ids), 7)
+    ]
     late = [(ids[i], "late", day0 + 5 * DAY_MS + 1000, "t") for i in range(3, 60, 11)]
     fix = [(ids[-1], 0, day0 + 5 * DAY_MS + 1, "t"), (ids[-1], 1, day0 + 5 * DAY_MS + 2, "t")]
     write_feedback(services.blobs, deployment_id, fb + late + fix)
@@ -78,16 +81,24 @@ def test_pages_are_those_of_the_whole_sorted_log(services, deployment_id):
     assert newest["prediction_id"] in ids[-60:]  # the last day
     assert set(newest) >= {"prediction_id", "ts", "inputs", "probability", "ground_truth"}
     assert set(newest["inputs"]) == {"a", "b"}
-    truth = {i["prediction_id"]: i["ground_truth"] for p in _new_pages(services, deployment_id, 50)
-             for i in p}
+    truth = {
+        i["prediction_id"]: i["ground_truth"]
+        for p in _new_pages(services, deployment_id, 50)
+        for i in p
+    }
     assert truth[ids[3]] == "late" and truth[ids[7]] == 1 and truth[ids[8]] is None
     assert truth[ids[-1]] == 1  # the latest of two corrections
     # since: the day's partition is filtered by time, older ones are not read
-    for since in (day0 + 2 * DAY_MS + 30_000, pd.Timestamp(day0 + 4 * DAY_MS, unit="ms",
-                                                           tz="UTC").isoformat(),
-                  day0 - DAY_MS, day0 + 40 * DAY_MS):
-        old, new = _old_pages(services, deployment_id, 9, since), \
-            _new_pages(services, deployment_id, 9, since)
+    for since in (
+        day0 + 2 * DAY_MS + 30_000,
+        pd.Timestamp(day0 + 4 * DAY_MS, unit="ms", tz="UTC").isoformat(),
+        day0 - DAY_MS,
+        day0 + 40 * DAY_MS,
+    ):
+        old, new = (
+            _old_pages(services, deployment_id, 9, since),
+            _new_pages(services, deployment_id, 9, since),
+        )
         assert len(new) == len(old) and _same(old, new), since
     assert _new_pages(services, deployment_id, 9, day0 + 40 * DAY_MS) == []
     with pytest.raises(InvalidInput, match="since must be"):
@@ -99,8 +110,11 @@ def test_page_one_reads_only_the_newest_partition(services, deployment_id, monke
 
     ids, day0 = write_log(services.blobs, deployment_id, days=30, files=2, rows=10)
     # ground truth for the first row of every day, logged an hour after that day began
-    write_feedback(services.blobs, deployment_id,
-                   [(ids[d * 20], 1, day0 + d * DAY_MS + 3_600_000, "t") for d in range(30)])
+    write_feedback(
+        services.blobs,
+        deployment_id,
+        [(ids[d * 20], 1, day0 + d * DAY_MS + 3_600_000, "t") for d in range(30)],
+    )
     fs, root = services.blobs.fs, services.blobs.root
     opened: list[str] = []
     real_open = fs.open
@@ -112,8 +126,9 @@ def test_page_one_reads_only_the_newest_partition(services, deployment_id, monke
     monkeypatch.setattr(fs, "open", counting_open)
     page = services.deployments.predictions(deployment_id, max_results=15)
     assert {i["prediction_id"] for i in page["items"]} < set(ids[-20:])  # the last day's
-    newest, before = (pd.Timestamp(day0 + d * DAY_MS, unit="ms", tz="UTC").strftime("%Y-%m-%d")
-                      for d in (29, 28))
+    newest, before = (
+        pd.Timestamp(day0 + d * DAY_MS, unit="ms", tz="UTC").strftime("%Y-%m-%d") for d in (29, 28)
+    )
     predictions = [p for p in opened if "/predictions/" in p]
     feedback = [p for p in opened if "/feedback/" in p]
     assert {p.split("/date=")[1].split("/")[0] for p in predictions} == {newest}
@@ -128,30 +143,51 @@ def test_page_one_reads_only_the_newest_partition(services, deployment_id, monke
         with real_open(path, "wb") as fh:
             fh.write(b"not parquet at all")
     opened.clear()
-    for token in (None, services.deployments.predictions(deployment_id, max_results=100)
-                  ["next_page_token"]):
-        assert len(services.deployments.predictions(deployment_id, max_results=100,
-                                                    page_token=token)["items"]) == 100
+    for token in (
+        None,
+        services.deployments.predictions(deployment_id, max_results=100)["next_page_token"],
+    ):
+        assert (
+            len(
+                services.deployments.predictions(deployment_id, max_results=100, page_token=token)[
+                    "items"
+                ]
+            )
+            == 100
+        )
     assert not set(oldest) & set(opened)
     deep = _token(len(ids) - 30)  # the oldest days
-    with pytest.raises(LabCycleError, match=r"cannot be read at predictions/deployment=.*"
-                                            r"\.parquet.*repair or remove") as err:
+    with pytest.raises(
+        LabCycleError,
+        match=r"cannot be read at predictions/deployment=.*"
+        r"\.parquet.*repair or remove",
+    ) as err:
         services.deployments.predictions(deployment_id, max_results=10, page_token=deep)
     assert err.value.status == 500 and err.value.details["path"].startswith("predictions/")
     # a deep page that ends before the broken days still works: newer days are only counted
     ok = _token(len(ids) - 60)
-    assert len(services.deployments.predictions(deployment_id, max_results=10,
-                                                page_token=ok)["items"]) == 10
+    assert (
+        len(services.deployments.predictions(deployment_id, max_results=10, page_token=ok)["items"])
+        == 10
+    )
 
 
 def test_each_row_has_its_own_inputs(services, deployment_id):
     from labcycle.serving.logs import read_predictions_page
 
     day = (pd.Timestamp.now(tz="UTC").value // 10**6 // DAY_MS) * DAY_MS
-    v1, _ = write_log(services.blobs, deployment_id, days=1, files=1, rows=10,
-                      day0=day - DAY_MS)
-    v2, _ = write_log(services.blobs, deployment_id, days=1, files=1, rows=10, day0=day,
-                      version=2, columns=("a", "c"), seed=1)
+    v1, _ = write_log(services.blobs, deployment_id, days=1, files=1, rows=10, day0=day - DAY_MS)
+    v2, _ = write_log(
+        services.blobs,
+        deployment_id,
+        days=1,
+        files=1,
+        rows=10,
+        day0=day,
+        version=2,
+        columns=("a", "c"),
+        seed=1,
+    )
     items = [i for p in _new_pages(services, deployment_id, 4) for i in p]
     assert {i["prediction_id"] for i in items[:10]} == set(v2)
     assert all(set(i["inputs"]) == {"a", "c"} for i in items[:10])

@@ -26,7 +26,7 @@ def test_python_api_predicts_and_the_curl_example_works(deployment, data):
 def test_cli_lists_and_shows(deployment):
     from click.testing import CliRunner
 
-    from labcycle.cli import main
+    from labcycle.cli.base import main
 
     result = CliRunner().invoke(main, ["deployments", "ls", "--json"])
     assert result.exit_code == 0, result.output

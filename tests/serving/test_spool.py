@@ -33,10 +33,15 @@ def _spool(tmp_path: Path, **kwargs) -> Spool:
 
 def _all_kinds(ids: IdSource) -> list:
     """The mixed batches, plus string labels, times and ids that are not one counter run."""
-    odd = captured(ids, {"t": np.array(["2026-01-01", "2026-01-02", "2026-01-03"],
-                                       dtype="datetime64[ms]"),
-                         "flag": np.array([True, False, True])},
-                   predictions=np.array(["yes", "no", None], dtype=object), version="v3")
+    odd = captured(
+        ids,
+        {
+            "t": np.array(["2026-01-01", "2026-01-02", "2026-01-03"], dtype="datetime64[ms]"),
+            "flag": np.array([True, False, True]),
+        },
+        predictions=np.array(["yes", "no", None], dtype=object),
+        version="v3",
+    )
     gap = ids.take(4)
     odd.prediction_ids = [gap[0], gap[2], gap[3]]  # a masked batch: not one run
     return [*mixed_batches(ids), odd]
@@ -88,7 +93,8 @@ def test_a_killed_compactor_loses_nothing_on_a_clean_shutdown(tmp_path):
     assert len(list((tmp_path / "spool").glob("*.spool"))) == 1
     spool.close()  # the worker's last pass
     assert sorted(_log(tmp_path / "log")["prediction_id"]) == sorted(
-        p for b in batches for p in b.prediction_ids)
+        p for b in batches for p in b.prediction_ids
+    )
 
 
 def test_the_spool_of_a_crashed_worker_is_compacted_by_the_next_compactor(tmp_path):
@@ -100,7 +106,9 @@ def test_the_spool_of_a_crashed_worker_is_compacted_by_the_next_compactor(tmp_pa
     try:
         wait_for(lambda: len(_log(tmp_path / "log")) == 11, timeout=60)
         frame = _log(tmp_path / "log")
-        assert sorted(frame["prediction_id"]) == sorted(p for b in batches for p in b.prediction_ids)
+        assert sorted(frame["prediction_id"]) == sorted(
+            p for b in batches for p in b.prediction_ids
+        )
     finally:
         successor.close()
         crashed._proc.wait()
@@ -118,7 +126,10 @@ def test_unreadable_spool_files_are_set_aside_and_the_rest_compacted(tmp_path):
         decode_file(b"\x80\x04\x95pickle")  # never unpickled: the magic is checked first
     assert Compactor(spool.directory, spool.log).compact(wait=True) == 11
     assert sorted(p.name for p in spool.directory.glob("*.bad")) == [
-        "0-1-truncated.bad", "0-2-garbage.bad", "0-3-header.bad"]
+        "0-1-truncated.bad",
+        "0-2-garbage.bad",
+        "0-3-header.bad",
+    ]
     assert len(_log(tmp_path / "log")) == 11
 
 

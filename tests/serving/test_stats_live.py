@@ -20,8 +20,12 @@ def test_stats_count_requests_and_latency(deployment, data, http):
     for i in range(6):
         assert http.post(url + "predict", json=records(X, 1 + i % 3, start=i)).status_code == 200
     assert http.post(url + "predict", json=[{"nope": 1}]).status_code == 400
-    assert http.post(url + "predict", content=b"{broken", headers={
-        "Content-Type": "application/json"}).status_code == 400
+    assert (
+        http.post(
+            url + "predict", content=b"{broken", headers={"Content-Type": "application/json"}
+        ).status_code
+        == 400
+    )
     after = http.get(url + "stats").json()
     assert after["requests"] - before["requests"] == 8
     assert after["rejected"] - before["rejected"] == 2
@@ -41,8 +45,13 @@ def test_stats_of_a_keyed_deployment_need_the_key_or_the_stats_token(services, f
     stored = services.deployments.get(d["id"], secret=True)["api_key_hash"]
     assert http.get(url).status_code == 401
     assert http.get(url, headers={"X-LabCycle-Stats": "0" * 64}).status_code == 401
-    assert http.get(url, headers={"X-LabCycle-Stats": stats_token("sha256:" + "1" * 64)}).status_code == 401
-    assert http.get(url, headers={"X-LabCycle-Stats": stored}).status_code == 401  # not the hash itself
+    assert (
+        http.get(url, headers={"X-LabCycle-Stats": stats_token("sha256:" + "1" * 64)}).status_code
+        == 401
+    )
+    assert (
+        http.get(url, headers={"X-LabCycle-Stats": stored}).status_code == 401
+    )  # not the hash itself
     assert http.get(url, headers={"X-LabCycle-Stats": b"\xe9\xff" * 32}).status_code == 401
     # the token opens /stats only, never /predict
     token = {"X-LabCycle-Stats": stats_token(stored)}
@@ -62,13 +71,17 @@ def test_live_adds_curl_try_url_rate_and_latency(services, fleet, data, http):
     d = fleet["shared"]
     for i in range(3):
         assert http.post(d["url"] + "predict", json=records(X, 1, start=i)).status_code == 200
-    live = services.deployments.live(services.deployments.get(d["id"]),
-                                     base_url="http://127.0.0.1:8888/base/")
+    live = services.deployments.live(
+        services.deployments.get(d["id"]), base_url="http://127.0.0.1:8888/base/"
+    )
     assert live["curl_example"].startswith(f"curl -s -X POST {d['url']}predict ")
     assert "mean radius" in live["curl_example"]
     parts = urlsplit(live["try_url"])
-    assert (parts.scheme, parts.netloc, parts.path) == ("http", "127.0.0.1:8888",
-                                                        "/base/labcycle/apps/predict")
+    assert (parts.scheme, parts.netloc, parts.path) == (
+        "http",
+        "127.0.0.1:8888",
+        "/base/labcycle/apps/predict",
+    )
     assert parse_qs(parts.query) == {"deployment_url": [d["url"]]}
     assert live["request_rate"] > 0 and live["latency_ms"] > 0
     assert live["latency_p99_ms"] >= live["latency_ms"]
@@ -114,7 +127,7 @@ def test_python_api_and_cli_show_the_live_fields(deployment, data, http):
     from click.testing import CliRunner
 
     import labcycle as lc
-    from labcycle.cli import main
+    from labcycle.cli.base import main
 
     X, _ = data
     assert http.post(deployment["url"] + "predict", json=records(X, 1)).status_code == 200

@@ -31,12 +31,29 @@ def _sleeper() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
 
 
-def _part(pid: int, ppid: int, n: int, *, at: float | None = None, latency_ms: float = 5.0,
-          requests: int | None = None) -> Part:
+def _part(
+    pid: int,
+    ppid: int,
+    n: int,
+    *,
+    at: float | None = None,
+    latency_ms: float = 5.0,
+    requests: int | None = None,
+) -> Part:
     at = time.perf_counter() if at is None else at
     t = np.linspace(at - 10, at - 1, n)
-    return Part(pid, ppid, at, at - 100, n if requests is None else requests, 0, 0, 50_000,
-                t, np.full(n, latency_ms, np.float32))
+    return Part(
+        pid,
+        ppid,
+        at,
+        at - 100,
+        n if requests is None else requests,
+        0,
+        0,
+        50_000,
+        t,
+        np.full(n, latency_ms, np.float32),
+    )
 
 
 def _publish(directory: Path, part: Part) -> None:
@@ -75,11 +92,19 @@ def test_file_format_refuses_what_it_did_not_write(tmp_path):
     assert (back.pid, back.ppid, back.requests, len(back.t)) == (123, 45, 7, 7)
     assert np.array_equal(back.t, part.t) and np.array_equal(back.lat, part.lat)
     header_end = blob.index(b"}") + 1
-    bad = [b"", b"LCSTATS1", blob[:-1], blob + b"x", b"XXXXXXXX" + blob[8:],
-           blob[:8] + b"\xff\xff\xff\xff" + blob[12:],  # header length beyond the file
-           blob[:12] + b"not json" + blob[header_end:],
-           blob.replace(b'"pid": 123', b'"pid": -12'), blob.replace(b'"pid": 123', b'"pid": 1.5'),
-           blob.replace(b'"n": 7', b'"n": 70'), blob.replace(b'"size": 50000', b'"size": 0')]
+    bad = [
+        b"",
+        b"LCSTATS1",
+        blob[:-1],
+        blob + b"x",
+        b"XXXXXXXX" + blob[8:],
+        blob[:8] + b"\xff\xff\xff\xff" + blob[12:],  # header length beyond the file
+        blob[:12] + b"not json" + blob[header_end:],
+        blob.replace(b'"pid": 123', b'"pid": -12'),
+        blob.replace(b'"pid": 123', b'"pid": 1.5'),
+        blob.replace(b'"n": 7', b'"n": 70'),
+        blob.replace(b'"size": 50000', b'"size": 0'),
+    ]
     assert [decode(b) for b in bad] == [None] * len(bad)
     nan_times = _part(1, 2, 3)
     nan_times.t[1] = np.nan
@@ -115,8 +140,16 @@ def test_siblings_count_and_hostile_files_do_not(tmp_path):
         found = reader._exchange(encode(reader._own(now, me)), me)
         assert set(found) == {a.pid}
         left = sorted(p.name for p in tmp_path.iterdir())
-        assert left == sorted([f"{a.pid}{SUFFIX}", f"{b.pid}{SUFFIX}", f"{os.getppid()}{SUFFIX}",
-                               f"{me}{SUFFIX}", "notes.txt", "77.stats.bak"])
+        assert left == sorted(
+            [
+                f"{a.pid}{SUFFIX}",
+                f"{b.pid}{SUFFIX}",
+                f"{os.getppid()}{SUFFIX}",
+                f"{me}{SUFFIX}",
+                "notes.txt",
+                "77.stats.bak",
+            ]
+        )
         reader._siblings = found
         snap = reader.snapshot()
         assert snap["requests"] == 50 and snap["window_requests"] == 50
@@ -200,15 +233,20 @@ def test_shared_dir_is_private_and_per_deployment_and_port(monkeypatch, tmp_path
 # -- a real deployment with two workers ---------------------------------------------------------
 def test_two_workers_report_the_whole_deployment(services, supervisor, data, http):
     X, _ = data
-    d = services.deployments.create("bc/1", actor=ACTOR, name="bc-workers", workers=2,
-                                    capture=False)
+    d = services.deployments.create(
+        "bc/1", actor=ACTOR, name="bc-workers", workers=2, capture=False
+    )
     close = {"Connection": "close"}  # a new connection per request: the kernel picks a worker
     try:
         d = supervisor.ensure(d["id"], wait=120)
         assert d["status"] == "ready", d
         url, master = d["url"], d["pids"][0]
-        wait_for(lambda: all(http.get(url + "ready", headers=close).status_code == 200
-                             for _ in range(8)), timeout=90)
+        wait_for(
+            lambda: all(
+                http.get(url + "ready", headers=close).status_code == 200 for _ in range(8)
+            ),
+            timeout=90,
+        )
         sent, failures = 0, []
         lock = threading.Lock()
 
@@ -233,8 +271,9 @@ def test_two_workers_report_the_whole_deployment(services, supervisor, data, htt
             for t in threads:
                 t.join()
             assert not failures, failures[:3]
-            answer = wait_for(lambda: (lambda s: s if s["requests"] == sent else None)(stats()),
-                              timeout=10)
+            answer = wait_for(
+                lambda: (lambda s: s if s["requests"] == sent else None)(stats()), timeout=10
+            )
             if len(answer["per_worker"]) == 2 and all(w["requests"] for w in answer["per_worker"]):
                 break
         else:

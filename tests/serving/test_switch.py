@@ -46,8 +46,9 @@ def test_alias_switch_under_load_then_broken_version(services, supervisor, fleet
         assert set(seen) == {1}
         services.registry.set_alias("bc", "live", 2, actor=ACTOR)
         moved_at = len(seen)
-        wait_for(lambda: seen[-50:].count(2) == 50 if len(seen) > moved_at + 50 else False,
-                 timeout=20)
+        wait_for(
+            lambda: seen[-50:].count(2) == 50 if len(seen) > moved_at + 50 else False, timeout=20
+        )
         switched_at = len(seen)
         # v3's model file is missing: moving the alias there must not disturb serving
         services.registry.set_alias("bc", "live", 3, actor=ACTOR)
@@ -90,11 +91,14 @@ def test_traffic_split(services, fleet, data, http):
     # change the split live: everything to v2
     services.deployments.update(d["id"], actor=ACTOR, traffic={"2": 100})
     v2 = services.registry.resolve("bc/2")["id"]
-    wait_for(lambda: services.deployments.get(d["id"])["serving"].get("routes", {}).keys() == {v2},
-             timeout=20)
+    wait_for(
+        lambda: services.deployments.get(d["id"])["serving"].get("routes", {}).keys() == {v2},
+        timeout=20,
+    )
     time.sleep(0.3)  # the process reported the new routes; they are in place
-    assert {http.post(d["url"] + "predict", json=body).json()["model_version"]
-            for _ in range(50)} == {2}
+    assert {
+        http.post(d["url"] + "predict", json=body).json()["model_version"] for _ in range(50)
+    } == {2}
 
 
 def test_api_key_required_off_loopback(services, supervisor, fleet, data, http):
@@ -121,8 +125,9 @@ def test_api_key_required_off_loopback(services, supervisor, fleet, data, http):
     assert key not in log
 
 
-def test_supervisor_restart_adopts_and_restarts(services, serving_env, supervisor, fleet, data,
-                                                http):
+def test_supervisor_restart_adopts_and_restarts(
+    services, serving_env, supervisor, fleet, data, http
+):
     from labcycle.serving.supervisor import Supervisor
 
     X, _ = data
@@ -136,15 +141,24 @@ def test_supervisor_restart_adopts_and_restarts(services, serving_env, superviso
     # a crashed process is restarted on the same URL
     os.kill(pid, signal.SIGKILL)
     second.start()
-    new = wait_for(lambda: (lambda r: r if r["pids"] and r["pids"][0] != pid
-                            and r["status"] == "ready" else None)(services.deployments.get(d["id"])),
-                   timeout=90)
+    new = wait_for(
+        lambda: (
+            lambda r: r if r["pids"] and r["pids"][0] != pid and r["status"] == "ready" else None
+        )(services.deployments.get(d["id"])),
+        timeout=90,
+    )
     assert new["url"] == d["url"] and new["restarts"] == 1
     assert http.post(d["url"] + "predict", json=records(X, 1)).status_code == 200
     # scale: restarted with 2 workers, still the same URL
     services.deployments.update(d["id"], actor=ACTOR, workers=2)
-    wait_for(lambda: http.get(d["url"] + "health").json().get("workers") == 2
-             if _up(http, d["url"]) else False, timeout=90)
+    wait_for(
+        lambda: (
+            http.get(d["url"] + "health").json().get("workers") == 2
+            if _up(http, d["url"])
+            else False
+        ),
+        timeout=90,
+    )
     wait_for(lambda: all(_ready(http, d["url"]) for _ in range(8)), timeout=90)  # both workers
     assert http.post(d["url"] + "predict", json=records(X, 1)).status_code == 200
     second.stop()
@@ -180,8 +194,9 @@ def test_prediction_log_and_feedback_after_sigterm(services, supervisor, fleet, 
     def send(i: int) -> None:
         with httpx.Client(timeout=30, trust_env=False) as client:
             for j in range(15):
-                r = client.post(url, json=records(X, 1 + (i + j) % 4, start=i * 7 + j),
-                                headers=headers)
+                r = client.post(
+                    url, json=records(X, 1 + (i + j) % 4, start=i * 7 + j), headers=headers
+                )
                 assert r.status_code == 200, r.text
                 with lock:
                     acknowledged.extend(r.json()["prediction_ids"])
@@ -193,13 +208,23 @@ def test_prediction_log_and_feedback_after_sigterm(services, supervisor, fleet, 
         t.join()
     ids = list(acknowledged)
     earlier = fleet["keyed"].get("acknowledged", [])  # from the API key test
-    r = http.post(d["url"] + "feedback", headers=headers,
-                  json={"feedback": [{"prediction_id": ids[0], "value": 1},
-                                     {"prediction_id": ids[1], "value": 0}]})
+    r = http.post(
+        d["url"] + "feedback",
+        headers=headers,
+        json={
+            "feedback": [
+                {"prediction_id": ids[0], "value": 1},
+                {"prediction_id": ids[1], "value": 0},
+            ]
+        },
+    )
     assert r.status_code == 202 and r.json()["logged"] == 2, r.text
     bad = http.post(d["url"] + "feedback", headers=headers, json={"prediction_id": "x", "value": 1})
     assert bad.status_code == 400 and bad.json()["error"]["details"]["field"] == "prediction_id"
-    assert http.post(d["url"] + "feedback", json={"prediction_id": ids[0], "value": 1}).status_code == 401
+    assert (
+        http.post(d["url"] + "feedback", json={"prediction_id": ids[0], "value": 1}).status_code
+        == 401
+    )
     lc.log_ground_truth(d["name"], ids[2], "yes")
     # SIGTERM: the process drains and writes what it acknowledged
     services.deployments.stop(d["id"], actor=ACTOR)
@@ -208,9 +233,20 @@ def test_prediction_log_and_feedback_after_sigterm(services, supervisor, fleet, 
     frame = read_predictions(d["id"], services=services)
     assert len(frame) == len(ids) + len(earlier)
     assert set(frame["prediction_id"]) == set(ids) | set(earlier)
-    for column in ("prediction_id", "request_id", "deployment_id", "model_name", "model_version",
-                   "version_id", "ts", "latency_ms", "prediction", "probability",
-                   "input.mean radius", "ground_truth"):
+    for column in (
+        "prediction_id",
+        "request_id",
+        "deployment_id",
+        "model_name",
+        "model_version",
+        "version_id",
+        "ts",
+        "latency_ms",
+        "prediction",
+        "probability",
+        "input.mean radius",
+        "ground_truth",
+    ):
         assert column in frame.columns, column
     assert (frame["model_version"] == 1).all() and (frame["deployment_id"] == d["id"]).all()
     assert frame["latency_ms"].gt(0).all() and frame["probability"].map(len).eq(2).all()
@@ -220,8 +256,9 @@ def test_prediction_log_and_feedback_after_sigterm(services, supervisor, fleet, 
     day = frame["ts"].iloc[0].strftime("%Y-%m-%d")
     folder = f"{services.blobs.root}/predictions/deployment={d['id']}/date={day}"
     files = services.blobs.fs.ls(folder, detail=False)
-    assert files and all(f.rsplit("/", 1)[-1].startswith("part-") and f.endswith(".parquet")
-                         for f in files)
+    assert files and all(
+        f.rsplit("/", 1)[-1].startswith("part-") and f.endswith(".parquet") for f in files
+    )
     page = services.deployments.predictions(d["id"], max_results=10)
     assert len(page["items"]) == 10 and page["next_page_token"]
     assert set(page["items"][0]) >= {"prediction_id", "inputs", "prediction", "ground_truth"}

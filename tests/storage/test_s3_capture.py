@@ -22,7 +22,7 @@ def test_a_deployment_captures_to_s3_and_a_monitor_reads_it(s3_server, bucket, t
     from sklearn.ensemble import RandomForestClassifier
 
     import labcycle as lc
-    from labcycle import fluent
+    from labcycle.api import fluent
     from labcycle.services import Services
     from labcycle.serving.logs import read_predictions
     from labcycle.serving.supervisor import Supervisor

@@ -23,7 +23,7 @@ def test_python_api_artifacts_and_a_model_on_s3(s3_server, bucket, tmp_path, mon
     from sklearn.ensemble import RandomForestClassifier
 
     import labcycle as lc
-    from labcycle import fluent
+    from labcycle.api import fluent
 
     monkeypatch.setenv("LABCYCLE_HOME", str(tmp_path / "home"))  # an empty model cache
     url = f"s3://{bucket}/team"

@@ -31,13 +31,19 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def _use_home(home: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    import labcycle.fluent as fluent
+    import labcycle.api.fluent as fluent
 
     home.mkdir()
     shutil.copyfile(template, home / "labcycle.db")
     monkeypatch.setenv("LABCYCLE_HOME", str(home))
-    for name in ("LABCYCLE_API_URL", "LABCYCLE_API_TOKEN", "LABCYCLE_DB_URL",
-                 "LABCYCLE_ARTIFACT_URL", "LABCYCLE_RUN_ID", "JPY_SESSION_NAME"):
+    for name in (
+        "LABCYCLE_API_URL",
+        "LABCYCLE_API_TOKEN",
+        "LABCYCLE_DB_URL",
+        "LABCYCLE_ARTIFACT_URL",
+        "LABCYCLE_RUN_ID",
+        "JPY_SESSION_NAME",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LABCYCLE_TRANSPORT", "local")
     monkeypatch.setenv("LABCYCLE_FLUSH_INTERVAL", "0.2")
@@ -48,7 +54,7 @@ def _use_home(home: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
 @pytest.fixture
 def home(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """LABCYCLE_HOME for this test, with a migrated store; the Python API uses it."""
-    import labcycle.fluent as fluent
+    import labcycle.api.fluent as fluent
 
     yield _use_home(tmp_path / "home", sqlite_template, monkeypatch)
     fluent._state.reset()
@@ -58,12 +64,11 @@ def home(tmp_path: Path, sqlite_template: Path, monkeypatch: pytest.MonkeyPatch)
 def kernel_home(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Path]:
     """One store for the tests that run real kernels, so that they share this process's
     warm pool of job workers (at most 3 jobs at once) instead of starting one each."""
-    import labcycle.fluent as fluent
+    import labcycle.api.fluent as fluent
 
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("LABCYCLE_MAX_JOBS", "3")
-        yield _use_home(tmp_path_factory.mktemp("kernels") / "home", sqlite_template,
-                        monkeypatch)
+        yield _use_home(tmp_path_factory.mktemp("kernels") / "home", sqlite_template, monkeypatch)
         fluent._state.reset()
 
 
@@ -104,8 +109,11 @@ def services(store_url: str, home: Path) -> Iterator[Services]:
 def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
     """A notebook with a papermill ``parameters`` cell followed by ``cells``."""
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, *(nbformat.v4.new_code_cell(c) for c in cells)]
@@ -117,5 +125,7 @@ def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
 def train_notebook(tmp_path: Path) -> Path:
     """Logs ``score = lr * depth`` and a constant; no set-up cell (the job's run is implicit)."""
     return write_notebook(
-        tmp_path / "train.ipynb", "lr = 0.1\ndepth = 3",
-        "import labcycle as lc\nlc.log_metric('score', lr * depth)\nlc.log_metric('const', 1.0)")
+        tmp_path / "train.ipynb",
+        "lr = 0.1\ndepth = 3",
+        "import labcycle as lc\nlc.log_metric('score', lr * depth)\nlc.log_metric('const', 1.0)",
+    )

@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from labcycle.cli import main
+from labcycle.cli.base import main
 
 
 def _invoke(*args: str):
@@ -15,8 +15,18 @@ def _invoke(*args: str):
 
 
 def test_sweep_no_wait_then_show_and_cancel(home, train_notebook, services):
-    result = _invoke("sweep", str(train_notebook), "--grid", "lr=0.01,0.1", "--grid",
-                     "depth=3,5,8", "--parallel", "4", "--no-wait", "--json")
+    result = _invoke(
+        "sweep",
+        str(train_notebook),
+        "--grid",
+        "lr=0.01,0.1",
+        "--grid",
+        "depth=3,5,8",
+        "--parallel",
+        "4",
+        "--no-wait",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     sweep = json.loads(result.output)
     assert sweep["n_trials"] == 6 and sweep["parallel"] == 4
@@ -26,13 +36,37 @@ def test_sweep_no_wait_then_show_and_cancel(home, train_notebook, services):
     assert sweep["id"][:12] in _invoke("sweeps", "ls").output
     cancelled = _invoke("sweeps", "cancel", sweep["id"])
     assert cancelled.exit_code == 0 and "cancelled" in cancelled.output
-    random = _invoke("sweep", str(train_notebook), "--random", "lr=loguniform(1e-4,1e-1)",
-                     "--random", "depth=choice(3,5,8)", "--trials", "5", "--seed", "1",
-                     "--no-wait", "--json")
+    random = _invoke(
+        "sweep",
+        str(train_notebook),
+        "--random",
+        "lr=loguniform(1e-4,1e-1)",
+        "--random",
+        "depth=choice(3,5,8)",
+        "--trials",
+        "5",
+        "--seed",
+        "1",
+        "--no-wait",
+        "--json",
+    )
     first = json.loads(random.output)
-    again = json.loads(_invoke("sweep", str(train_notebook), "--random",
-                               "lr=loguniform(1e-4,1e-1)", "--random", "depth=choice(3,5,8)",
-                               "--trials", "5", "--seed", "1", "--no-wait", "--json").output)
+    again = json.loads(
+        _invoke(
+            "sweep",
+            str(train_notebook),
+            "--random",
+            "lr=loguniform(1e-4,1e-1)",
+            "--random",
+            "depth=choice(3,5,8)",
+            "--trials",
+            "5",
+            "--seed",
+            "1",
+            "--no-wait",
+            "--json",
+        ).output
+    )
     params = [[r["parameters"] for r in services.sweeps.runs(s["id"])] for s in (first, again)]
     assert params[0] == params[1] and len(params[0]) == 5
 
@@ -45,8 +79,18 @@ def test_bad_sweep_is_one_clear_line(home, train_notebook):
 
 
 def test_schedules_commands(home, train_notebook):
-    added = _invoke("schedules", "add", str(train_notebook), "--cron", "0 3 * * *", "--tz",
-                    "Europe/Paris", "-p", "lr=0.5", "--json")
+    added = _invoke(
+        "schedules",
+        "add",
+        str(train_notebook),
+        "--cron",
+        "0 3 * * *",
+        "--tz",
+        "Europe/Paris",
+        "-p",
+        "lr=0.5",
+        "--json",
+    )
     assert added.exit_code == 0, added.output
     schedule = json.loads(added.output)
     assert schedule["payload"]["parameters"] == {"lr": 0.5}

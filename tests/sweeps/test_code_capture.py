@@ -54,8 +54,9 @@ def test_capture_uploads_under_code(tmp_path, monkeypatch):
             uploaded.append((run_id, path, local_file.read_text()))
 
     try:
-        assert capture_local_code(Transport(), "r1", str(tmp_path / "nb.ipynb")) == \
-            ["code/helpers.py"]
+        assert capture_local_code(Transport(), "r1", str(tmp_path / "nb.ipynb")) == [
+            "code/helpers.py"
+        ]
     finally:
         sys.modules.pop("helpers", None)
     assert uploaded == [("r1", "code/helpers.py", "X = 1\n")]

@@ -24,15 +24,27 @@ def test_metric_change():
 
 def test_compare_any_two_runs(services: Services):
     t = services.tracking
-    a = t.create_run(actor="a", experiment="e", python_version="3.11.4",
-                     packages={"numpy": "1.26.0", "pandas": "2.1.0", "old": "1.0"},
-                     git={"commit": "abc123", "branch": "main", "dirty": False})
-    b = t.create_run(actor="a", experiment="e", python_version="3.11.9",
-                     packages={"numpy": "2.0.0", "pandas": "2.1.0", "new": "0.1"},
-                     git={"commit": "def456", "branch": "main", "dirty": False})
+    a = t.create_run(
+        actor="a",
+        experiment="e",
+        python_version="3.11.4",
+        packages={"numpy": "1.26.0", "pandas": "2.1.0", "old": "1.0"},
+        git={"commit": "abc123", "branch": "main", "dirty": False},
+    )
+    b = t.create_run(
+        actor="a",
+        experiment="e",
+        python_version="3.11.9",
+        packages={"numpy": "2.0.0", "pandas": "2.1.0", "new": "0.1"},
+        git={"commit": "def456", "branch": "main", "dirty": False},
+    )
     for run, acc, loss in ((a, 0.9, 0.5), (b, 0.9, 0.4)):
-        t.log_batch(run["id"], actor="a", params={"lr": 0.1},
-                    metrics=[{"key": "acc", "value": acc}, {"key": "loss", "value": loss}])
+        t.log_batch(
+            run["id"],
+            actor="a",
+            params={"lr": 0.1},
+            metrics=[{"key": "acc", "value": acc}, {"key": "loss", "value": loss}],
+        )
     ds1 = services.datasets.register(actor="a", name="train", digest="sha256:1")
     ds2 = services.datasets.register(actor="a", name="train", digest="sha256:2")
     services.datasets.link_input(a["id"], ds1["id"], actor="a", context="training")
@@ -44,9 +56,17 @@ def test_compare_any_two_runs(services: Services):
     assert report["packages"]["added"] == {"new": "0.1"}
     assert report["packages"]["removed"] == {"old": "1.0"}
     assert report["packages"]["unchanged"] == 1
-    assert report["datasets"] == [{"name": "train", "context": "training", "a": "sha256:1",
-                                   "b": "sha256:2", "rows_a": None, "rows_b": None,
-                                   "changed": True}]
+    assert report["datasets"] == [
+        {
+            "name": "train",
+            "context": "training",
+            "a": "sha256:1",
+            "b": "sha256:2",
+            "rows_a": None,
+            "rows_b": None,
+            "changed": True,
+        }
+    ]
     assert report["git"]["changed"] and report["git"]["a"] == "abc123"
     metrics = {m["key"]: m for m in report["metrics"]}
     assert metrics["acc"]["changed"] is False and metrics["acc"]["rel_change"] == 0.0

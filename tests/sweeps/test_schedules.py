@@ -42,18 +42,25 @@ def test_next_fire_follows_the_cron_in_its_time_zone():
     assert next_fire("0 3 * * *", "Europe/Paris", T0) == ms("2026-11-28 02:00:00")
 
 
-@pytest.mark.parametrize(("fields", "field"), [
-    ({"cron": "61 * * * *"}, "cron"),
-    ({"cron": "every day"}, "cron"),
-    ({"cron": ""}, "cron"),
-    ({"cron": "* * * * *", "timezone": "Mars/Olympus"}, "timezone"),
-    ({"cron": "* * * * *", "kind": "nope"}, "kind"),
-    ({"cron": "* * * * *", "payload": {}}, "payload.notebook"),
-    ({"cron": "* * * * *", "payload": {"notebook": "a.ipynb", "parametres": {}}},
-     "payload.parametres"),
-    ({"cron": "* * * * *", "payload": {"notebook": "a.ipynb", "parameters": {"1x": 1}}},
-     "payload.parameters[0].1x"),
-])
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"cron": "61 * * * *"}, "cron"),
+        ({"cron": "every day"}, "cron"),
+        ({"cron": ""}, "cron"),
+        ({"cron": "* * * * *", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"cron": "* * * * *", "kind": "nope"}, "kind"),
+        ({"cron": "* * * * *", "payload": {}}, "payload.notebook"),
+        (
+            {"cron": "* * * * *", "payload": {"notebook": "a.ipynb", "parametres": {}}},
+            "payload.parametres",
+        ),
+        (
+            {"cron": "* * * * *", "payload": {"notebook": "a.ipynb", "parameters": {"1x": 1}}},
+            "payload.parameters[0].1x",
+        ),
+    ],
+)
 def test_bad_schedules_name_the_field(services: Services, fields, field):
     fields = {"kind": "job", "payload": {"notebook": "a.ipynb"}, **fields}
     with pytest.raises(InvalidInput) as info:
@@ -64,10 +71,17 @@ def test_bad_schedules_name_the_field(services: Services, fields, field):
 def test_job_schedule_fires_a_job_and_pause_stops_it(services: Services, train_notebook):
     clock = [T0]
     scheduler = Scheduler(services, clock=lambda: clock[0], interval=0.01)
-    s = services.schedules.create(actor="alice", kind="job", cron="* * * * *",
-                                  payload={"notebook": str(train_notebook),
-                                           "parameters": {"lr": 0.1}, "experiment": "nightly"},
-                                  now=T0)
+    s = services.schedules.create(
+        actor="alice",
+        kind="job",
+        cron="* * * * *",
+        payload={
+            "notebook": str(train_notebook),
+            "parameters": {"lr": 0.1},
+            "experiment": "nightly",
+        },
+        now=T0,
+    )
     assert s["next_run_at"] == "2026-11-27T10:01:00+00:00"
     assert scheduler.tick()["fired"] == []  # not due yet
     clock[0] = ms("2026-11-27 10:01:00")
@@ -93,8 +107,9 @@ def test_job_schedule_fires_a_job_and_pause_stops_it(services: Services, train_n
     assert scheduler.tick()["fired"] == []
     assert len(services.jobs.list(schedule_id=s["id"])["items"]) == 1
 
-    resumed = services.schedules.update(s["id"], actor="alice", paused=False,
-                                        now=ms("2026-11-27 10:05:10"))
+    resumed = services.schedules.update(
+        s["id"], actor="alice", paused=False, now=ms("2026-11-27 10:05:10")
+    )
     # missed occurrences while paused are skipped: the next one is after the resume
     assert resumed["next_run_at"] == "2026-11-27T10:06:00+00:00"
     clock[0] = ms("2026-11-27 10:06:00")
@@ -104,10 +119,10 @@ def test_job_schedule_fires_a_job_and_pause_stops_it(services: Services, train_n
     assert {"schedule.create", "schedule.update", "schedule.fire"} <= set(actions)
 
 
-def test_a_missed_fire_runs_once_after_a_restart(services: Services, calls, home,
-                                                 store_url):
-    services.schedules.create(actor="alice", kind="test-record", cron="*/5 * * * *",
-                              now=T0, name="every five")
+def test_a_missed_fire_runs_once_after_a_restart(services: Services, calls, home, store_url):
+    services.schedules.create(
+        actor="alice", kind="test-record", cron="*/5 * * * *", now=T0, name="every five"
+    )
     # The server was down for an hour: 12 occurrences were missed.
     later = ms("2026-11-27 11:02:00")
     restarted = Services.open(store_url, str(home / "artifacts"), migrate=False)
@@ -121,13 +136,12 @@ def test_a_missed_fire_runs_once_after_a_restart(services: Services, calls, home
         restarted.close()
 
 
-def test_two_servers_never_fire_one_occurrence_twice(services: Services, calls, home,
-                                                     store_url):
+def test_two_servers_never_fire_one_occurrence_twice(services: Services, calls, home, store_url):
     for i in range(5):
-        services.schedules.create(actor="alice", kind="test-record", cron="* * * * *",
-                                  now=T0, name=f"s{i}")
-    servers = [Services.open(store_url, str(home / "artifacts"), migrate=False)
-               for _ in range(4)]
+        services.schedules.create(
+            actor="alice", kind="test-record", cron="* * * * *", now=T0, name=f"s{i}"
+        )
+    servers = [Services.open(store_url, str(home / "artifacts"), migrate=False) for _ in range(4)]
     due = ms("2026-11-27 10:01:00")
     barrier = threading.Barrier(len(servers))
 
@@ -162,8 +176,9 @@ def test_a_failing_kind_is_recorded_and_does_not_stop_others(services: Services,
 
 
 def test_update_cron_and_delete(services: Services, train_notebook):
-    s = services.schedules.create(actor="a", kind="job", cron="0 3 * * *",
-                                  payload={"notebook": str(train_notebook)}, now=T0)
+    s = services.schedules.create(
+        actor="a", kind="job", cron="0 3 * * *", payload={"notebook": str(train_notebook)}, now=T0
+    )
     s = services.schedules.update(s["id"], actor="a", cron="30 4 * * *", timezone="UTC", now=T0)
     assert s["next_run_at"] == "2026-11-28T04:30:00+00:00"
     with pytest.raises(InvalidInput) as info:

@@ -26,8 +26,12 @@ SPACE = {
 def test_grid_is_the_cartesian_product_in_order():
     trials = expand_grid({"lr": [0.01, 0.1], "depth": [3, 5, 8]})
     assert trials == [
-        {"lr": 0.01, "depth": 3}, {"lr": 0.01, "depth": 5}, {"lr": 0.01, "depth": 8},
-        {"lr": 0.1, "depth": 3}, {"lr": 0.1, "depth": 5}, {"lr": 0.1, "depth": 8},
+        {"lr": 0.01, "depth": 3},
+        {"lr": 0.01, "depth": 5},
+        {"lr": 0.01, "depth": 8},
+        {"lr": 0.1, "depth": 3},
+        {"lr": 0.1, "depth": 5},
+        {"lr": 0.1, "depth": 8},
     ]
     assert expand_grid({"lr": 0.5, "model": ["rf"]}) == [{"lr": 0.5, "model": "rf"}]
 
@@ -50,8 +54,9 @@ def test_random_is_reproducible_with_a_seed_and_stays_in_range():
 
 def test_explicit_trials_and_grid_crossed_with_random():
     assert expand(trials=[{"a": 1}, {"a": 2, "b": "x"}]) == [{"a": 1}, {"a": 2, "b": "x"}]
-    trials = expand(grid={"model": ["rf", "gb"]}, random={"lr": {"uniform": [0, 1]}},
-                    n_trials=3, seed=0)
+    trials = expand(
+        grid={"model": ["rf", "gb"]}, random={"lr": {"uniform": [0, 1]}}, n_trials=3, seed=0
+    )
     assert len(trials) == 6
     assert {t["model"] for t in trials} == {"rf", "gb"}
 
@@ -71,12 +76,21 @@ def test_explicit_trials_and_grid_crossed_with_random():
         ({"random": {"lr": {"uniform": [0, 1]}}, "n_trials": 2.5}, "n_trials"),
         ({"random": {"lr": {"uniform": [1, 0]}}, "n_trials": 2}, "random.lr.high"),
         ({"random": {"lr": {"loguniform": [0, 1]}}, "n_trials": 2}, "random.lr.low"),
-        ({"random": {"lr": {"distribution": "gamma", "low": 0, "high": 1}}, "n_trials": 2},
-         "random.lr.distribution"),
-        ({"random": {"lr": {"distribution": "uniform", "low": "a", "high": 1}}, "n_trials": 2},
-         "random.lr.low"),
-        ({"random": {"lr": {"distribution": "uniform", "low": 0, "high": 1, "hgih": 2}},
-          "n_trials": 2}, "random.lr.hgih"),
+        (
+            {"random": {"lr": {"distribution": "gamma", "low": 0, "high": 1}}, "n_trials": 2},
+            "random.lr.distribution",
+        ),
+        (
+            {"random": {"lr": {"distribution": "uniform", "low": "a", "high": 1}}, "n_trials": 2},
+            "random.lr.low",
+        ),
+        (
+            {
+                "random": {"lr": {"distribution": "uniform", "low": 0, "high": 1, "hgih": 2}},
+                "n_trials": 2,
+            },
+            "random.lr.hgih",
+        ),
         ({"random": {"d": {"choice": []}}, "n_trials": 2}, "random.d.choice"),
         ({"random": {"n": {"randint": [1.5, 3]}}, "n_trials": 2}, "random.n.low"),
         ({"random": {"n": {"randint": [1]}}, "n_trials": 2}, "random.n.randint"),
@@ -98,10 +112,17 @@ def test_bad_specs_name_the_field(kwargs, field):
 
 def test_cli_syntax():
     assert parse_cli_grid(["lr=0.01,0.1", "depth=3,5,8", "model=rf,'gb'", "flag=true"]) == {
-        "lr": [0.01, 0.1], "depth": [3, 5, 8], "model": ["rf", "gb"], "flag": [True]}
+        "lr": [0.01, 0.1],
+        "depth": [3, 5, 8],
+        "model": ["rf", "gb"],
+        "flag": [True],
+    }
     space = parse_cli_random(["lr=loguniform(1e-4,1e-1)", "depth=choice(3,5,8)", "n=randint(1,10)"])
-    assert space == {"lr": {"loguniform": [1e-4, 0.1]}, "depth": {"choice": [3, 5, 8]},
-                     "n": {"randint": [1, 10]}}
+    assert space == {
+        "lr": {"loguniform": [1e-4, 0.1]},
+        "depth": {"choice": [3, 5, 8]},
+        "n": {"randint": [1, 10]},
+    }
     trials = expand(random=space, n_trials=5, seed=1)
     assert len(trials) == 5 and all(math.isfinite(t["lr"]) for t in trials)
     with pytest.raises(InvalidInput):

@@ -33,8 +33,14 @@ def _max_overlap(jobs: list[dict]) -> int:
 def test_a_grid_sweep_runs_compares_and_finds_the_best(kernel_home, train_notebook):
     import labcycle as lc
 
-    sweep = lc.sweep(str(train_notebook), grid={"lr": [0.01, 0.1], "depth": [3, 5]},
-                     parallel=2, experiment="grid", wait=True, progress=False)
+    sweep = lc.sweep(
+        str(train_notebook),
+        grid={"lr": [0.01, 0.1], "depth": [3, 5]},
+        parallel=2,
+        experiment="grid",
+        wait=True,
+        progress=False,
+    )
     assert sweep.status == "succeeded", sweep.runs()
     frame = sweep.to_frame()
     assert len(frame) == 4
@@ -83,8 +89,9 @@ def test_a_30_run_sweep_keeps_processes_fds_and_memory_bounded(kernel_home, tmp_
     samples: list[tuple[int, int, int]] = []
     active: list[int] = []
     started = time.monotonic()
-    sweep = lc.sweep(str(notebook), grid={"i": list(range(30))}, parallel=2,
-                     experiment="many", progress=False)
+    sweep = lc.sweep(
+        str(notebook), grid={"i": list(range(30))}, parallel=2, experiment="many", progress=False
+    )
 
     def sample(data):
         samples.append(_usage())
@@ -96,18 +103,21 @@ def test_a_30_run_sweep_keeps_processes_fds_and_memory_bounded(kernel_home, tmp_
     peak_fds = max(s[0] for s in samples)
     peak_rss = max(s[1] for s in samples)
     peak_kernels = max(s[2] for s in samples)
-    print(f"\n30 runs in {elapsed:.1f}s; peak fds {peak_fds} (base {base_fds}), peak RSS "
-          f"{peak_rss / 2**20:.0f} MiB (base {base_rss / 2**20:.0f}), kernels {peak_kernels}")
+    print(
+        f"\n30 runs in {elapsed:.1f}s; peak fds {peak_fds} (base {base_fds}), peak RSS "
+        f"{peak_rss / 2**20:.0f} MiB (base {base_rss / 2**20:.0f}), kernels {peak_kernels}"
+    )
     assert max(active) <= 2  # never more of its jobs queued or running than the sweep allows
     # A finished job's kernel may still be exiting while the next one starts.
     assert peak_kernels - base_kernels <= 3
     assert peak_fds < base_fds + 400
     assert peak_rss < base_rss + 2 * 2**30
-    services = lc.fluent._state.transport().services
+    services = lc.api.fluent._state.transport().services
     jobs = services.jobs.list(sweep_id=sweep.id)["items"]
     assert len(jobs) == 30
-    overlap = _max_overlap([{"started_at": j["started_at"], "ended_at": j["ended_at"]}
-                            for j in jobs])
+    overlap = _max_overlap(
+        [{"started_at": j["started_at"], "ended_at": j["ended_at"]} for j in jobs]
+    )
     assert overlap == 2  # parallel=2 although the queue could run 3
 
 
@@ -122,20 +132,24 @@ def test_reproduce_reports_a_changed_package_and_an_unchanged_metric(kernel_home
     (project / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
     (project / "data.txt").write_text("10\n")
     notebook = write_notebook(
-        project / "train.ipynb", "lr = 0.1\ndepth = 3",
+        project / "train.ipynb",
+        "lr = 0.1\ndepth = 3",
         "import labcycle as lc\nfrom helpers import double\n"
         "offset = int(open('data.txt').read())\n"
-        "lc.log_metric('score', double(lr * depth) + offset)")
+        "lc.log_metric('score', double(lr * depth) + offset)",
+    )
     job = lc.submit(str(notebook), {"lr": 0.2, "depth": 4}, experiment="repro", wait=True)
     assert job.status == "succeeded", job.error
     original = job.run_id
-    services = lc.fluent._state.transport().services
+    services = lc.api.fluent._state.transport().services
     artifacts = {a["path"] for a in services.artifacts.list_artifacts(original)}
     assert "code/helpers.py" in artifacts, artifacts
     assert services.tracking.get_run(original)["code_files"] == ["code/helpers.py"]
     assert not any(p.startswith("code/") and "labcycle" in p for p in artifacts)
-    assert services.artifacts.read_artifact(original, "code/helpers.py") == \
-        (project / "helpers.py").read_bytes()
+    assert (
+        services.artifacts.read_artifact(original, "code/helpers.py")
+        == (project / "helpers.py").read_bytes()
+    )
     # The code on disk moves on; the reproduction must still run the captured copy.
     (project / "helpers.py").write_text("def double(x):\n    return 3 * x\n")
     # Simulate environment drift: the original ran with another numpy.
@@ -144,8 +158,9 @@ def test_reproduce_reports_a_changed_package_and_an_unchanged_metric(kernel_home
     current_numpy = packages.get("numpy")
     packages["numpy"] = "0.0.1-original"
     with services.store.write() as conn:
-        conn.execute(update(Run.__table__).where(Run.__table__.c.id == original)
-                     .values(packages=packages))
+        conn.execute(
+            update(Run.__table__).where(Run.__table__.c.id == original).values(packages=packages)
+        )
 
     reproduction = lc.reproduce(original, timeout=300)
     assert reproduction.job["status"] == "succeeded", reproduction.job.get("error")

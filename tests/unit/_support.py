@@ -14,7 +14,8 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 # Tables whose rows a run owns (deleted with it); tables that only point at a run (jobs,
 # model versions: ON DELETE SET NULL) outlive it.
 RUN_TABLES = [
-    t for t in Base.metadata.sorted_tables
+    t
+    for t in Base.metadata.sorted_tables
     if "run_id" in t.c and any(fk.ondelete == "CASCADE" for fk in t.c.run_id.foreign_keys)
 ]
 

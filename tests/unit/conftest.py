@@ -29,8 +29,9 @@ def _empty_tables(store: Store) -> None:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def shared_services(request: pytest.FixtureRequest,
-                    tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def shared_services(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
     """One Services per backend for the whole session: engines, pools and compiled
     statements are reused, which makes a test several times cheaper than opening anew."""
     root = tmp_path_factory.mktemp(f"services-{request.param}")

@@ -7,7 +7,7 @@ import os
 import pytest
 
 import labcycle as lc
-from labcycle.fluent import _state
+from labcycle.api.fluent import _state
 from labcycle.services.paths import folder_files
 
 
@@ -65,8 +65,9 @@ def test_log_artifact_of_a_folder_stores_no_file_from_outside(local_lc, tmp_path
     assert paths == ["report/alias.md", "report/sub/data.csv", "report/summary.md"]
     transport = _state.transport()
     # the run also holds what it captured at its end (its local modules, under code/)
-    listed = sorted(a["path"] for a in transport.list_artifacts(run.id)
-                    if not a["path"].startswith("code/"))
+    listed = sorted(
+        a["path"] for a in transport.list_artifacts(run.id) if not a["path"].startswith("code/")
+    )
     assert listed == paths
     assert transport.download_artifact(run.id, "report/alias.md") == b"# ok\n"
     for artifact in stored:

@@ -25,8 +25,9 @@ def _blob_files(root: Path) -> list[Path]:
     return sorted(p for p in (root / "blobs").rglob("*") if p.is_file())
 
 
-def test_bytes_file_and_stream_round_trip(services: Services, run: dict, tmp_path: Path,
-                                          artifact_root: Path) -> None:
+def test_bytes_file_and_stream_round_trip(
+    services: Services, run: dict, tmp_path: Path, artifact_root: Path
+) -> None:
     small = b'{"a": 1}'
     local = tmp_path / "model.bin"
     local.write_bytes(os.urandom(100_000))
@@ -35,11 +36,13 @@ def test_bytes_file_and_stream_round_trip(services: Services, run: dict, tmp_pat
     meta = services.artifacts.log_bytes(run["id"], "config.json", small, actor="alice")
     assert meta["digest"] == _digest(small) and meta["size"] == len(small)
     assert meta["media_type"] == "application/json"
-    file_meta = services.artifacts.log_file(run["id"], "models/model.bin", str(local),
-                                            actor="alice")
+    file_meta = services.artifacts.log_file(
+        run["id"], "models/model.bin", str(local), actor="alice"
+    )
     assert file_meta["digest"] == _digest(local.read_bytes())
-    stream_meta = services.artifacts.log_stream(run["id"], "data/big.bin", io.BytesIO(big),
-                                                actor="alice", media_type="application/x-test")
+    stream_meta = services.artifacts.log_stream(
+        run["id"], "data/big.bin", io.BytesIO(big), actor="alice", media_type="application/x-test"
+    )
     assert stream_meta["size"] == len(big) and stream_meta["media_type"] == "application/x-test"
 
     assert services.artifacts.read_artifact(run["id"], "config.json") == small
@@ -51,13 +54,15 @@ def test_bytes_file_and_stream_round_trip(services: Services, run: dict, tmp_pat
     assert [a["path"] for a in listed] == ["config.json", "data/big.bin", "models/model.bin"]
     assert services.tracking.get_run(run["id"])["artifact_count"] == 3
     # Every blob is where its digest says, and nothing else was left behind (no .tmp files).
-    expected = {artifact_root / "blobs" / "sha256" / d[7:9] / d[9:]
-                for d in (a["digest"] for a in listed)}
+    expected = {
+        artifact_root / "blobs" / "sha256" / d[7:9] / d[9:] for d in (a["digest"] for a in listed)
+    }
     assert set(_blob_files(artifact_root)) == expected
 
 
-def test_stream_spool_files_are_removed(services: Services, run: dict, tmp_path: Path,
-                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_stream_spool_files_are_removed(
+    services: Services, run: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spool = tmp_path / "spool"
     spool.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(spool))
@@ -86,14 +91,38 @@ def test_logging_a_path_again_replaces_it(services: Services, run: dict) -> None
     assert event["details"]["digest"] == new["digest"]
 
 
-BAD_PATHS = ["../a", "..", "a/../b", "a/..", "/abs", "/", "C:/x", "c:x", "a\\b", "..\\a",
-             "a\x00b", "a\nb", "%2e%2e/x", "%2E%2E%2Fx", "a%2fb", "%252e%252e%252f", "a%5cb",
-             "a//b", "a/", "./a", ".", "a/./b", "", "x" * 1001]
+BAD_PATHS = [
+    "../a",
+    "..",
+    "a/../b",
+    "a/..",
+    "/abs",
+    "/",
+    "C:/x",
+    "c:x",
+    "a\\b",
+    "..\\a",
+    "a\x00b",
+    "a\nb",
+    "%2e%2e/x",
+    "%2E%2E%2Fx",
+    "a%2fb",
+    "%252e%252e%252f",
+    "a%5cb",
+    "a//b",
+    "a/",
+    "./a",
+    ".",
+    "a/./b",
+    "",
+    "x" * 1001,
+]
 
 
 @pytest.mark.parametrize("path", BAD_PATHS, ids=repr)
-def test_unsafe_paths_are_refused(services: Services, run: dict, artifact_root: Path,
-                                  tmp_path: Path, path: str) -> None:
+def test_unsafe_paths_are_refused(
+    services: Services, run: dict, artifact_root: Path, tmp_path: Path, path: str
+) -> None:
     local = tmp_path / "f.bin"
     local.write_bytes(b"data")
     attempts = [
@@ -112,14 +141,16 @@ def test_unsafe_paths_are_refused(services: Services, run: dict, artifact_root: 
     assert _blob_files(artifact_root) == []  # refused before anything was written
 
 
-@pytest.mark.parametrize("path", ["a", "a/b/c.txt", "..a", "a..", "a/.hidden", "a b/ü.txt",
-                                  "a%b", "50%", "a.b.c"])
+@pytest.mark.parametrize(
+    "path", ["a", "a/b/c.txt", "..a", "a..", "a/.hidden", "a b/ü.txt", "a%b", "50%", "a.b.c"]
+)
 def test_ordinary_paths_are_accepted(path: str) -> None:
     assert validate_artifact_path(path) == path
 
 
-def test_files_never_leave_the_root(services: Services, run: dict, tmp_path: Path,
-                                    artifact_root: Path) -> None:
+def test_files_never_leave_the_root(
+    services: Services, run: dict, tmp_path: Path, artifact_root: Path
+) -> None:
     watched = [artifact_root.parent, tmp_path]  # the store's neighbourhood and a test folder
 
     def files() -> set[Path]:
@@ -136,8 +167,9 @@ def test_files_never_leave_the_root(services: Services, run: dict, tmp_path: Pat
         with pytest.raises(InvalidInput):
             services.artifacts.log_bytes(run["id"], bad, b"escape", actor="eve")
     new = files() - before - {local}
-    outside = [p for p in new if artifact_root not in p.parents
-               and not p.name.startswith("labcycle.db")]  # SQLite's -wal/-shm files
+    outside = [
+        p for p in new if artifact_root not in p.parents and not p.name.startswith("labcycle.db")
+    ]  # SQLite's -wal/-shm files
     assert outside == []
     blobs = _blob_files(artifact_root)
     assert len(blobs) == 5
@@ -147,8 +179,13 @@ def test_files_never_leave_the_root(services: Services, run: dict, tmp_path: Pat
 
 def test_blob_paths_come_only_from_digests(tmp_path: Path) -> None:
     blobs = ArtifactStore(str(tmp_path / "root"))
-    for bad in ("sha256:../../etc/passwd", "sha256:" + "A" * 64, "md5:" + "0" * 32,
-                "sha256:" + "0" * 63, "../" + "0" * 64):
+    for bad in (
+        "sha256:../../etc/passwd",
+        "sha256:" + "A" * 64,
+        "md5:" + "0" * 32,
+        "sha256:" + "0" * 63,
+        "../" + "0" * 64,
+    ):
         with pytest.raises(InvalidInput):
             blobs.blob_path(bad)
     good = blobs.blob_path("sha256:" + "ab" * 32)
@@ -177,8 +214,9 @@ def test_unknown_artifacts_and_runs(services: Services, run: dict) -> None:
     with pytest.raises(NotFound):
         services.artifacts.list_artifacts("0" * 32)
     with pytest.raises(NotFound):
-        services.artifacts.record_blob(run["id"], "a.bin", _digest(b"never stored"), 12,
-                                       actor="alice")
+        services.artifacts.record_blob(
+            run["id"], "a.bin", _digest(b"never stored"), 12, actor="alice"
+        )
     with pytest.raises(InvalidInput):
         services.artifacts.record_blob(run["id"], "a.bin", "sha256:xyz", 1, actor="alice")
     assert services.artifacts.list_artifacts(run["id"]) == []
@@ -193,36 +231,55 @@ def test_record_blob_attaches_an_uploaded_blob(services: Services, run: dict) ->
 
 # -- cells and the notebook snapshot -------------------------------------------------------
 
+
 def _notebook(*cell_ids: str) -> bytes:
-    return json.dumps({
-        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
-        "cells": [{"id": c, "cell_type": "code", "source": f"# {c}", "metadata": {},
-                   "outputs": [], "execution_count": None} for c in cell_ids],
-    }).encode()
+    return json.dumps(
+        {
+            "nbformat": 4,
+            "nbformat_minor": 5,
+            "metadata": {},
+            "cells": [
+                {
+                    "id": c,
+                    "cell_type": "code",
+                    "source": f"# {c}",
+                    "metadata": {},
+                    "outputs": [],
+                    "execution_count": None,
+                }
+                for c in cell_ids
+            ],
+        }
+    ).encode()
 
 
 def _executed(services: Services, run_id: str, *cell_ids: str | None) -> None:
-    services.artifacts.log_cells(run_id, [
-        {"cell_id": c, "source": f"# {c}", "execution_count": n, "duration_ms": 1.5}
-        for n, c in enumerate(cell_ids, start=1)
-    ], actor="alice")
+    services.artifacts.log_cells(
+        run_id,
+        [
+            {"cell_id": c, "source": f"# {c}", "execution_count": n, "duration_ms": 1.5}
+            for n, c in enumerate(cell_ids, start=1)
+        ],
+        actor="alice",
+    )
 
 
 @pytest.mark.parametrize(
     ("executed", "expected"),
     [
-        (["a", "b", "c"], False),          # top to bottom
-        (["a", "a", "b", "c"], False),     # re-running the same cell is not going back
-        (["a", "c"], False),               # skipping a cell is not going back either
-        (["a", "b", "c", "b"], True),      # an earlier cell after a later one
+        (["a", "b", "c"], False),  # top to bottom
+        (["a", "a", "b", "c"], False),  # re-running the same cell is not going back
+        (["a", "c"], False),  # skipping a cell is not going back either
+        (["a", "b", "c", "b"], True),  # an earlier cell after a later one
         (["b", "a"], True),
         (["a", "x", "b", None, "c"], False),  # cells not in the notebook are ignored
-        (["x", "y", None], None),          # nothing matches: unknown
+        (["x", "y", None], None),  # nothing matches: unknown
         ([], None),
     ],
 )
-def test_out_of_order_detection(services: Services, run: dict, executed: list,
-                                expected: bool | None) -> None:
+def test_out_of_order_detection(
+    services: Services, run: dict, executed: list, expected: bool | None
+) -> None:
     if executed:
         _executed(services, run["id"], *executed)
     meta = services.artifacts.attach_notebook(run["id"], _notebook("a", "b", "c"), actor="alice")
@@ -245,8 +302,14 @@ def test_out_of_order_is_recomputed_with_each_snapshot(services: Services, run: 
 
 
 def test_out_of_order_function_places_cells_by_id_then_source() -> None:
-    notebook = {"cells": [{"id": "a", "source": "x = 1"}, {"id": "b", "source": ["y = ", "2"]},
-                          {"source": "z = 3"}, {"id": "c", "source": "w = 4"}]}
+    notebook = {
+        "cells": [
+            {"id": "a", "source": "x = 1"},
+            {"id": "b", "source": ["y = ", "2"]},
+            {"source": "z = 3"},
+            {"id": "c", "source": "w = 4"},
+        ]
+    }
 
     def cell(cell_id=None, source=""):
         return {"cell_id": cell_id, "source": source}
@@ -256,8 +319,10 @@ def test_out_of_order_function_places_cells_by_id_then_source() -> None:
     assert out_of_order([cell(None), cell("zzz")], notebook) is None
     assert out_of_order([cell("a")], {"cells": []}) is None
     # Without ids (nbclient, papermill) the source places a cell; list sources are joined.
-    assert out_of_order([cell(source="x = 1"), cell(source="y = 2"), cell(source="z = 3")],
-                        notebook) is False
+    assert (
+        out_of_order([cell(source="x = 1"), cell(source="y = 2"), cell(source="z = 3")], notebook)
+        is False
+    )
     assert out_of_order([cell(source="z = 3"), cell(source="y = 2")], notebook) is True
 
 
@@ -276,14 +341,25 @@ def test_bad_notebook_snapshots(services: Services, run: dict, content: bytes) -
 
 
 def test_cells_round_trip(services: Services, run: dict) -> None:
-    services.artifacts.log_cells(run["id"], [
-        {"cell_id": "a", "source": "x = 1", "execution_count": 1, "duration_ms": 2,
-         "started_at": 1_767_225_600_000},
-        {"cell_id": "b", "source": "1/0", "status": "error", "error": "ZeroDivisionError"},
-    ], actor="alice")
+    services.artifacts.log_cells(
+        run["id"],
+        [
+            {
+                "cell_id": "a",
+                "source": "x = 1",
+                "execution_count": 1,
+                "duration_ms": 2,
+                "started_at": 1_767_225_600_000,
+            },
+            {"cell_id": "b", "source": "1/0", "status": "error", "error": "ZeroDivisionError"},
+        ],
+        actor="alice",
+    )
     cells = services.artifacts.list_cells(run["id"])
     assert [(c["seq"], c["cell_id"], c["status"], c["error"]) for c in cells] == [
-        (1, "a", "ok", None), (2, "b", "error", "ZeroDivisionError")]
+        (1, "a", "ok", None),
+        (2, "b", "error", "ZeroDivisionError"),
+    ]
     assert cells[0]["started_at"].startswith("2026-01-01T00:00:00")
     assert cells[0]["duration_ms"] == 2.0
     assert services.artifacts.log_cells(run["id"], [], actor="alice") == 0

@@ -20,8 +20,9 @@ def _events(services: Services, **filters) -> list[dict]:
 def _write_everything(services: Services) -> dict[str, str]:
     """One of each kind of write, each by its own actor; returns the ids involved."""
     project = services.projects.create_project("proj", actor="p-creator")
-    experiment = services.projects.create_experiment("exp", actor="e-creator",
-                                                     project_id=project["id"])
+    experiment = services.projects.create_experiment(
+        "exp", actor="e-creator", project_id=project["id"]
+    )
     run = services.tracking.create_run(actor="r-creator", experiment_id=experiment["id"])
     rid = run["id"]
     services.tracking.log_params(rid, {"lr": 0.1}, actor="param-logger")
@@ -37,8 +38,13 @@ def _write_everything(services: Services) -> dict[str, str]:
     services.datasets.link_input(rid, dataset["id"], actor="linker")
     doomed = services.tracking.create_run(actor="r-creator", experiment_id=experiment["id"])
     services.tracking.delete_run(doomed["id"], actor="deleter")
-    return {"project": project["id"], "experiment": experiment["id"], "run": rid,
-            "dataset": dataset["id"], "deleted": doomed["id"]}
+    return {
+        "project": project["id"],
+        "experiment": experiment["id"],
+        "run": rid,
+        "dataset": dataset["id"],
+        "deleted": doomed["id"],
+    }
 
 
 def test_every_write_is_audited_with_its_actor(services: Services) -> None:

@@ -18,8 +18,8 @@ import pytest
 
 import labcycle as lc
 from labcycle import autologging
+from labcycle.api.fluent import _state
 from labcycle.client.objects import dataframe_fingerprint
-from labcycle.fluent import _state
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -33,8 +33,14 @@ def _parallel(n: int, target) -> tuple[list, list[BaseException]]:
 
 
 def test_register_is_idempotent_by_name_and_digest(services: Services) -> None:
-    first = services.datasets.register(actor="alice", name="iris", digest="sha256:aa",
-                                       schema=SCHEMA, row_count=150, source="data/iris.csv")
+    first = services.datasets.register(
+        actor="alice",
+        name="iris",
+        digest="sha256:aa",
+        schema=SCHEMA,
+        row_count=150,
+        source="data/iris.csv",
+    )
     again = services.datasets.register(actor="bob", name="iris", digest="sha256:aa")
     assert again == first
     assert first["schema"] == SCHEMA and first["row_count"] == 150
@@ -48,8 +54,10 @@ def test_register_is_idempotent_by_name_and_digest(services: Services) -> None:
 
 
 def test_concurrent_registration_yields_one_dataset(services: Services) -> None:
-    results, errors = _parallel(8, lambda i: services.datasets.register(
-        actor=f"user-{i}", name="shared", digest="sha256:cc"))
+    results, errors = _parallel(
+        8,
+        lambda i: services.datasets.register(actor=f"user-{i}", name="shared", digest="sha256:cc"),
+    )
     assert errors == []
     assert len({d["id"] for d in results}) == 1
     assert len(services.datasets.list()["items"]) == 1
@@ -78,14 +86,16 @@ def test_register_rejects_bad_input(services: Services, kwargs: dict, field: str
 def test_linked_datasets_appear_in_the_run(services: Services, run: dict) -> None:
     train = services.datasets.register(actor="alice", name="train", digest="d1", schema=SCHEMA)
     test = services.datasets.register(actor="alice", name="test", digest="d2")
-    assert services.datasets.link_input(run["id"], train["id"], actor="alice",
-                                        context="training") == {
-        "run_id": run["id"], "dataset_id": train["id"], "context": "training"}
+    assert services.datasets.link_input(
+        run["id"], train["id"], actor="alice", context="training"
+    ) == {"run_id": run["id"], "dataset_id": train["id"], "context": "training"}
     services.datasets.link_input(run["id"], test["id"], actor="alice", context="evaluation")
     services.datasets.link_input(run["id"], train["id"], actor="alice", context="training")
     linked = services.tracking.get_run(run["id"])["datasets"]
     assert sorted((d["dataset"]["name"], d["context"]) for d in linked) == [
-        ("test", "evaluation"), ("train", "training")]
+        ("test", "evaluation"),
+        ("train", "training"),
+    ]
     assert {d["dataset"]["id"]: d["dataset"] for d in linked}[train["id"]] == train
     # Linking again is a no-op, audited once.
     assert len(services.audit.list(action="run.input")["items"]) == 2
@@ -93,8 +103,9 @@ def test_linked_datasets_appear_in_the_run(services: Services, run: dict) -> Non
 
 def test_concurrent_links_of_the_same_dataset(services: Services, run: dict) -> None:
     dataset = services.datasets.register(actor="alice", name="d", digest="d")
-    _, errors = _parallel(8, lambda i: services.datasets.link_input(
-        run["id"], dataset["id"], actor="alice"))
+    _, errors = _parallel(
+        8, lambda i: services.datasets.link_input(run["id"], dataset["id"], actor="alice")
+    )
     assert errors == []
     assert len(services.tracking.get_run(run["id"])["datasets"]) == 1
 
@@ -113,8 +124,9 @@ def test_link_input_not_found(services: Services, run: dict) -> None:
 
 
 def test_dataset_pagination(services: Services) -> None:
-    ids = {services.datasets.register(actor="alice", name=f"d{i}", digest="x")["id"]
-           for i in range(5)}
+    ids = {
+        services.datasets.register(actor="alice", name=f"d{i}", digest="x")["id"] for i in range(5)
+    }
     seen, token = [], None
     while True:
         page = services.datasets.list(max_results=2, page_token=token)

@@ -35,29 +35,44 @@ def register(services: Any, tiny_model: Any, project: str, name: str = "churn") 
 
 
 def test_project_fields_and_validation(services):
-    p = services.projects.create_project("churn", actor="alice", tags=["x", "x", "y"],
-                                         git_url="https://u:pw@example.com/a/b.git")
-    assert (p["tags"], p["git_url"], p["status"]) == (["x", "y"], "https://example.com/a/b.git",
-                                                      "active")
-    updated = services.projects.update_project(p["id"], actor="bob", description="# R",
-                                               status="archived", git_url=None)
-    assert (updated["description"], updated["status"], updated["git_url"]) == ("# R", "archived", None)
+    p = services.projects.create_project(
+        "churn", actor="alice", tags=["x", "x", "y"], git_url="https://u:pw@example.com/a/b.git"
+    )
+    assert (p["tags"], p["git_url"], p["status"]) == (
+        ["x", "y"],
+        "https://example.com/a/b.git",
+        "active",
+    )
+    updated = services.projects.update_project(
+        p["id"], actor="bob", description="# R", status="archived", git_url=None
+    )
+    assert (updated["description"], updated["status"], updated["git_url"]) == (
+        "# R",
+        "archived",
+        None,
+    )
     assert updated["updated_by"] == "bob"
     event = services.audit.list(action="project.update")["items"][0]
     assert event["details"]["before"]["status"] == "active"
     assert event["details"]["after"]["status"] == "archived"
     assert event["details"]["after"]["description_chars"] == 3
-    for kwargs, field in (({"status": "gone"}, "status"), ({"tags": "x"}, "tags"),
-                          ({"git_url": "ftp://x y"}, "git_url"), ({}, "body"),
-                          ({"approvers": ["a/b"]}, "approvers[0]"),
-                          ({"description": "x" * 1_000_001}, "description")):
+    for kwargs, field in (
+        ({"status": "gone"}, "status"),
+        ({"tags": "x"}, "tags"),
+        ({"git_url": "ftp://x y"}, "git_url"),
+        ({}, "body"),
+        ({"approvers": ["a/b"]}, "approvers[0]"),
+        ({"description": "x" * 1_000_001}, "description"),
+    ):
         with pytest.raises(InvalidInput) as err:
             services.projects.update_project(p["id"], actor="alice", **kwargs)
         assert err.value.details["field"] == field
     assert clean_git_url("git@github.com:a/b.git") == "git@github.com:a/b.git"
     assert clean_git_url("ssh://git@host:22/a.git") == "ssh://git@host:22/a.git"
     assert services.projects.get_project("churn")["id"] == p["id"]
-    assert [x["name"] for x in services.projects.list_projects(status="archived")["items"]] == ["churn"]
+    assert [x["name"] for x in services.projects.list_projects(status="archived")["items"]] == [
+        "churn"
+    ]
     assert services.projects.list_projects(tag="y")["items"][0]["name"] == "churn"
     assert services.projects.list_projects(tag="nope")["items"] == []
 
@@ -69,8 +84,10 @@ def test_members_and_roles(services):
         assert access.role_in(conn, p["id"], "anyone") == "owner"  # open
     services.projects.set_member(p["id"], "bob", "viewer", actor="alice")
     members = services.projects.list_members(p["id"])
-    assert {(m["user"], m["role"]) for m in members["items"]} == {("alice", "owner"),
-                                                                   ("bob", "viewer")}
+    assert {(m["user"], m["role"]) for m in members["items"]} == {
+        ("alice", "owner"),
+        ("bob", "viewer"),
+    }
     assert members["open"] is False
     with services.store.read() as conn:
         assert access.role_in(conn, p["id"], "bob") == "viewer"
@@ -85,8 +102,12 @@ def test_members_and_roles(services):
     run = services.tracking.create_run(actor="alice", experiment="e", project="team")
     with pytest.raises(Forbidden) as err:
         access.require([("run", run["id"])], "bob", "editor", what="log params")
-    assert err.value.details == {"project": "team", "role_needed": "editor", "role": "viewer",
-                                 "user": "bob"}
+    assert err.value.details == {
+        "project": "team",
+        "role_needed": "editor",
+        "role": "viewer",
+        "user": "bob",
+    }
     access.require([("run", run["id"])], "alice", "editor")
     with pytest.raises(Conflict):
         services.projects.remove_member(p["id"], "alice", actor="alice")  # the last owner
@@ -99,8 +120,12 @@ def test_members_and_roles(services):
     with pytest.raises(InvalidInput):
         services.projects.set_member(p["id"], "dan", "admin", actor="bob")
     actions = [e["action"] for e in services.audit.list(action="project.member")["items"]]
-    assert actions == ["project.member.remove", "project.member.set", "project.member.set",
-                       "project.member.set"]
+    assert actions == [
+        "project.member.remove",
+        "project.member.set",
+        "project.member.set",
+        "project.member.set",
+    ]
 
 
 def test_activity_and_audit_filters(services):
@@ -109,8 +134,12 @@ def test_activity_and_audit_filters(services):
     services.tracking.log_batch(run["id"], actor="bob", params={"k": 1})
     services.tracking.create_run(actor="carol", experiment="e", project="elsewhere")
     feed = services.projects.activity(p["id"])["items"]
-    assert [e["action"] for e in feed] == ["run.log", "run.create", "experiment.create",
-                                           "project.create"]
+    assert [e["action"] for e in feed] == [
+        "run.log",
+        "run.create",
+        "experiment.create",
+        "project.create",
+    ]
     assert services.audit.list(project="act", user="carol")["items"] == []
     assert len(services.audit.list(action="run")["items"]) == 3  # run.create x2, run.log
     assert services.audit.list(action="run.")["items"] == services.audit.list(action="run")["items"]
@@ -131,7 +160,8 @@ def test_import_folder_reads_readme_and_git_remote_and_refuses_escapes(services,
     (repo / "sub").mkdir(parents=True)
     (repo / ".git").mkdir()
     (repo / ".git" / "config").write_text(
-        '[remote "origin"]\n\turl = https://me:s3cret@git.example.com/t/repo.git\n')
+        '[remote "origin"]\n\turl = https://me:s3cret@git.example.com/t/repo.git\n'
+    )
     (repo / "sub" / "README.md").write_text("# Sub\n")
     done = services.projects.import_folder("repo/sub", root=str(root), actor="alice")
     assert done["created"] and done["readme"] == "README.md"
@@ -157,8 +187,9 @@ def test_reviews_state_and_policy_gate_deployments(services, tiny_model):
     project = services.projects.create_project("risk", actor="alice")
     v1 = register(services, tiny_model, "risk")
     services.projects.set_member(project["id"], "ed", "editor", actor="alice")
-    services.projects.update_project(project["id"], actor="alice", require_approval=True,
-                                     approvers=["val"])
+    services.projects.update_project(
+        project["id"], actor="alice", require_approval=True, approvers=["val"]
+    )
     with pytest.raises(Conflict) as err:
         services.deployments.create("churn/1", actor="alice")
     assert "churn/1 is not approved" in err.value.message
@@ -173,7 +204,10 @@ def test_reviews_state_and_policy_gate_deployments(services, tiny_model):
     with pytest.raises(InvalidInput) as bad:
         services.reviews.add_review("churn", 1, decision="reject", comment="  ", actor="val")
     assert bad.value.details["field"] == "comment"
-    assert services.reviews.add_review("churn", 1, decision="approve", actor="val")["state"] == "approved"
+    assert (
+        services.reviews.add_review("churn", 1, decision="approve", actor="val")["state"]
+        == "approved"
+    )
     dep = services.deployments.create("churn/1", actor="alice", name="risk-api")
     assert dep["model_ref"] == "churn/1"
 
@@ -202,13 +236,18 @@ def test_reviews_state_and_policy_gate_deployments(services, tiny_model):
     assert services.reviews.state(v2["id"])["policy"]["require_approval"] is False
     # activity of the project shows the version, the reviews and the deployment
     actions = {e["action"] for e in services.projects.activity(project["id"], 200)["items"]}
-    assert {"model.version.create", "model.version.review.approve",
-            "model.version.review.reject", "create", "update", "model.alias.set"} <= actions
+    assert {
+        "model.version.create",
+        "model.version.review.approve",
+        "model.version.review.reject",
+        "create",
+        "update",
+        "model.alias.set",
+    } <= actions
 
 
 def test_review_bundle_escapes_user_text(services, tiny_model):
-    services.projects.create_project("xss", actor="alice",
-                                     description="<script>alert(1)</script>")
+    services.projects.create_project("xss", actor="alice", description="<script>alert(1)</script>")
     register(services, tiny_model, "xss", name="m")
     evil = '"><img src=x onerror=alert(2)>'
     services.registry.update_model("m", actor="alice", description=evil)
@@ -223,7 +262,7 @@ def test_review_bundle_escapes_user_text(services, tiny_model):
 def test_cli_projects_reviews_and_audit(services, tiny_model, tmp_path, monkeypatch):
     if not services.store.is_sqlite:
         pytest.skip("the CLI reads the store of LABCYCLE_DB_URL; once is enough")
-    from labcycle.cli import main
+    from labcycle.cli.base import main
 
     monkeypatch.setenv("LABCYCLE_DB_URL", services.store.url)
     monkeypatch.setenv("LABCYCLE_ARTIFACT_URL", str(services.blobs.root))
@@ -244,8 +283,10 @@ def test_cli_projects_reviews_and_audit(services, tiny_model, tmp_path, monkeypa
     out = run(main, ["models", "bundle", "churn/1", "--out", str(tmp_path / "b.html")])
     assert out.exit_code == 0 and (tmp_path / "b.html").read_text().startswith("<!DOCTYPE html>")
     out = run(main, ["audit", "ls", "--user", "alice", "--action", "model.version", "--json"])
-    assert {e["action"] for e in json.loads(out.output)} == {"model.version.create",
-                                                             "model.version.review.approve"}
+    assert {e["action"] for e in json.loads(out.output)} == {
+        "model.version.create",
+        "model.version.review.approve",
+    }
     bad = run(main, ["models", "review", "churn", "--approve"])
     assert bad.exit_code == 1 and "NAME/VERSION" in bad.output
 
@@ -253,14 +294,17 @@ def test_cli_projects_reviews_and_audit(services, tiny_model, tmp_path, monkeypa
 def test_cli_lists_the_experiments_of_one_project(services, monkeypatch):
     if not services.store.is_sqlite:
         pytest.skip("the CLI reads the store of LABCYCLE_DB_URL; once is enough")
-    from labcycle.cli import main
+    from labcycle.cli.base import main
 
     monkeypatch.setenv("LABCYCLE_DB_URL", services.store.url)
     monkeypatch.setenv("LABCYCLE_ARTIFACT_URL", str(services.blobs.root))
     for project, experiment in (("ls-a", "one"), ("ls-a", "two"), ("ls-b", "three")):
         services.tracking.create_run(actor="alice", project=project, experiment=experiment)
-    out = CliRunner().invoke(main, ["experiments", "ls", "--project", "ls-a", "--json"],
-                             catch_exceptions=False)
+    out = CliRunner().invoke(
+        main, ["experiments", "ls", "--project", "ls-a", "--json"], catch_exceptions=False
+    )
     assert out.exit_code == 0, out.output
     assert [(e["project_name"], e["name"]) for e in json.loads(out.output)] == [
-        ("ls-a", "one"), ("ls-a", "two")]
+        ("ls-a", "one"),
+        ("ls-a", "two"),
+    ]

@@ -28,9 +28,17 @@ def _hits(services: Services, q: str, **filters) -> list[dict]:
 
 
 def _notebook(*sources: str) -> bytes:
-    return json.dumps({"cells": [{"id": f"c{i}", "cell_type": "code", "source": s, "metadata": {},
-                                  "outputs": []} for i, s in enumerate(sources)],
-                       "metadata": {}, "nbformat": 4, "nbformat_minor": 5}).encode()
+    return json.dumps(
+        {
+            "cells": [
+                {"id": f"c{i}", "cell_type": "code", "source": s, "metadata": {}, "outputs": []}
+                for i, s in enumerate(sources)
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        }
+    ).encode()
 
 
 def test_a_title_hit_beats_a_body_hit_and_more_terms_rank_higher(services: Services) -> None:
@@ -43,19 +51,22 @@ def test_a_title_hit_beats_a_body_hit_and_more_terms_rank_higher(services: Servi
     assert hits[0]["score"] > hits[1]["score"] > 0
 
     one = services.tracking.create_run(actor="alice", experiment="e", name="gradient")
-    three = services.tracking.create_run(actor="alice", experiment="e", name="gradient boosting stumps")
+    three = services.tracking.create_run(
+        actor="alice", experiment="e", name="gradient boosting stumps"
+    )
     hits = _hits(services, "gradient boosting stumps")
     assert [h["id"] for h in hits] == [three["id"], one["id"]]
 
 
 def test_hits_carry_the_documented_fields_and_snippets_are_escaped(services: Services) -> None:
     _fill(services, 4)
-    project = services.projects.create_project("retail", actor="alice",
-                                               description="Forecast <b>demand</b> per store")
-    run = services.tracking.create_run(actor="alice", experiment="exp", project="retail",
-                                       name="r1")
+    project = services.projects.create_project(
+        "retail", actor="alice", description="Forecast <b>demand</b> per store"
+    )
+    run = services.tracking.create_run(actor="alice", experiment="exp", project="retail", name="r1")
     services.artifacts.attach_notebook(
-        run["id"], _notebook("# <script>alert(1)</script> demand model", "x = 1"), actor="alice")
+        run["id"], _notebook("# <script>alert(1)</script> demand model", "x = 1"), actor="alice"
+    )
     hits = {h["type"]: h for h in _hits(services, "demand")}
     assert set(hits) == {"project", "notebook"}
     p = hits["project"]
@@ -74,12 +85,19 @@ def test_hits_carry_the_documented_fields_and_snippets_are_escaped(services: Ser
 
 def test_every_filter(services: Services) -> None:
     _fill(services, 4)
-    a = services.tracking.create_run(actor="alice", experiment="e", project="p1",
-                                     name="churn a", tags={"team": "growth"})
-    b = services.tracking.create_run(actor="bob", experiment="e", project="p2",
-                                     name="churn b", tags={"team": "risk", "gold": "yes"})
-    note = services.notes.create(actor="carol", body="churn is up", entity={"type": "run",
-                                                                             "id": a["id"]})
+    a = services.tracking.create_run(
+        actor="alice", experiment="e", project="p1", name="churn a", tags={"team": "growth"}
+    )
+    b = services.tracking.create_run(
+        actor="bob",
+        experiment="e",
+        project="p2",
+        name="churn b",
+        tags={"team": "risk", "gold": "yes"},
+    )
+    note = services.notes.create(
+        actor="carol", body="churn is up", entity={"type": "run", "id": a["id"]}
+    )
     ids = lambda **f: {h["id"] for h in _hits(services, "churn", **f)}  # noqa: E731
     assert ids() == {a["id"], b["id"], note["id"]}
     assert ids(type="run") == {a["id"], b["id"]}
@@ -104,8 +122,10 @@ def test_every_filter(services: Services) -> None:
 
 
 def test_pagination_walks_every_hit_once(services: Services) -> None:
-    made = {services.tracking.create_run(actor="a", experiment="e", name=f"sweep trial {i}")["id"]
-            for i in range(7)}
+    made = {
+        services.tracking.create_run(actor="a", experiment="e", name=f"sweep trial {i}")["id"]
+        for i in range(7)
+    }
     seen, token, pages = [], None, 0
     while True:
         page = services.search.search("sweep", max_results=3, page_token=token)
@@ -117,12 +137,46 @@ def test_pagination_walks_every_hit_once(services: Services) -> None:
     assert pages == 3 and len(seen) == 7 and set(seen) == made
 
 
-@pytest.mark.parametrize("q", [
-    '"', '"""', "*", "churn*", "NEAR(a b)", "NEAR(", "a OR", "AND", "NOT churn", "-", "--",
-    "-churn", "((", "churn)", "(a OR b", "col:churn", "title:churn", "^churn", "'; DROP TABLE runs; --",
-    "x" * 10_000, "churn " * 2_000, "\x00", "nul\x00byte", "\x02mark\x03", "ünïcödé 文字 🚀",
-    "a & b | !c", "<->", "'quoted'", "lr=0.1", "%", "_", "\\", "{}", "[]", "@bob",
-])
+@pytest.mark.parametrize(
+    "q",
+    [
+        '"',
+        '"""',
+        "*",
+        "churn*",
+        "NEAR(a b)",
+        "NEAR(",
+        "a OR",
+        "AND",
+        "NOT churn",
+        "-",
+        "--",
+        "-churn",
+        "((",
+        "churn)",
+        "(a OR b",
+        "col:churn",
+        "title:churn",
+        "^churn",
+        "'; DROP TABLE runs; --",
+        "x" * 10_000,
+        "churn " * 2_000,
+        "\x00",
+        "nul\x00byte",
+        "\x02mark\x03",
+        "ünïcödé 文字 🚀",
+        "a & b | !c",
+        "<->",
+        "'quoted'",
+        "lr=0.1",
+        "%",
+        "_",
+        "\\",
+        "{}",
+        "[]",
+        "@bob",
+    ],
+)
 def test_hostile_queries_never_error(services: Services, q: str) -> None:
     services.tracking.create_run(actor="alice", experiment="e", name="churn model")
     result = services.search.search(q)
@@ -144,10 +198,16 @@ def test_phrases_exclusions_prefixes_and_punctuated_tokens(services: Services) -
 
 
 def test_bad_filters_are_400s_naming_the_field(services: Services) -> None:
-    for kwargs, field in [({"type": "runs"}, "type"), ({"type": ["run", 3]}, "type"),
-                          ({"since": "yesterday"}, "since"), ({"until": True}, "until"),
-                          ({"page_token": "!!"}, "page_token"), ({"max_results": 0}, "max_results"),
-                          ({"user": "x" * 300}, "user"), ({"tag": 5}, "tag")]:
+    for kwargs, field in [
+        ({"type": "runs"}, "type"),
+        ({"type": ["run", 3]}, "type"),
+        ({"since": "yesterday"}, "since"),
+        ({"until": True}, "until"),
+        ({"page_token": "!!"}, "page_token"),
+        ({"max_results": 0}, "max_results"),
+        ({"user": "x" * 300}, "user"),
+        ({"tag": 5}, "tag"),
+    ]:
         with pytest.raises(InvalidInput) as err:
             services.search.search("churn", **kwargs)
         assert err.value.details["field"] == field, kwargs
@@ -164,31 +224,43 @@ def test_the_index_follows_renames_tags_notebooks_and_deletes(services: Services
     assert [h["id"] for h in _hits(services, "falcon", tag="owner_team=falcon")] == [run["id"]]
     # metric points do not touch the index (the logging hot path)
     with services.store.read() as conn:
-        before = conn.execute(select(SearchDoc.updated_at, SearchDoc.id)
-                              .where(SearchDoc.entity_id == run["id"])).one()
+        before = conn.execute(
+            select(SearchDoc.updated_at, SearchDoc.id).where(SearchDoc.entity_id == run["id"])
+        ).one()
     services.tracking.log_metrics(run["id"], [{"key": "acc", "value": 0.5}], actor="alice")
     with services.store.read() as conn:
-        assert conn.execute(select(SearchDoc.updated_at, SearchDoc.id)
-                            .where(SearchDoc.entity_id == run["id"])).one() == before
+        assert (
+            conn.execute(
+                select(SearchDoc.updated_at, SearchDoc.id).where(SearchDoc.entity_id == run["id"])
+            ).one()
+            == before
+        )
     # a notebook snapshot is indexed when attached, and replaced when attached again
-    services.artifacts.attach_notebook(run["id"], _notebook("import pandas", "zebra = 1"),
-                                       actor="alice")
+    services.artifacts.attach_notebook(
+        run["id"], _notebook("import pandas", "zebra = 1"), actor="alice"
+    )
     assert [h["type"] for h in _hits(services, "zebra")] == ["notebook"]
     services.artifacts.attach_notebook(run["id"], _notebook("giraffe = 2"), actor="alice")
     assert _hits(services, "zebra") == [] and len(_hits(services, "giraffe")) == 1
-    services.artifacts.log_bytes(run["id"], "executed.ipynb", _notebook("okapi = 3"),
-                                 actor="alice")
+    services.artifacts.log_bytes(run["id"], "executed.ipynb", _notebook("okapi = 3"), actor="alice")
     assert [h["artifact"] for h in _hits(services, "okapi")] == ["executed.ipynb"]
-    note = services.notes.create(actor="alice", body="giraffe notes",
-                                 entity={"type": "run", "id": run["id"]})
+    note = services.notes.create(
+        actor="alice", body="giraffe notes", entity={"type": "run", "id": run["id"]}
+    )
     assert {h["type"] for h in _hits(services, "giraffe")} == {"notebook", "note"}
     services.notes.delete(note["id"], actor="alice")
     services.tracking.delete_run(run["id"], actor="alice")
     assert _hits(services, "second") == [] and _hits(services, "giraffe") == []
     assert _hits(services, "okapi") == []
     with services.store.read() as conn:
-        assert conn.execute(select(func.count()).select_from(SearchDoc)
-                            .where(SearchDoc.entity_id.like(run["id"] + "%"))).scalar() == 0
+        assert (
+            conn.execute(
+                select(func.count())
+                .select_from(SearchDoc)
+                .where(SearchDoc.entity_id.like(run["id"] + "%"))
+            ).scalar()
+            == 0
+        )
 
 
 def test_a_store_without_an_index_is_indexed_on_first_search(services: Services) -> None:

@@ -26,9 +26,15 @@ def _dead_pid() -> int:
 
 
 def test_submit_list_get_and_mask(services, notebook):
-    job = services.jobs.submit(actor="alice", notebook=notebook, parameters={"lr": 0.1},
-                               env={"A": "1", "DB_PASSWORD": "x"}, resources={"memory": "1GB"},
-                               sweep_id="s1", timeout_s=5)
+    job = services.jobs.submit(
+        actor="alice",
+        notebook=notebook,
+        parameters={"lr": 0.1},
+        env={"A": "1", "DB_PASSWORD": "x"},
+        resources={"memory": "1GB"},
+        sweep_id="s1",
+        timeout_s=5,
+    )
     assert job["status"] == "pending" and job["attempt"] == 0
     assert job["env"] == {"A": "1", "DB_PASSWORD": "***"}
     assert job["resources"] == {"memory": 1e9}
@@ -97,7 +103,10 @@ def test_recover_fails_or_requeues_jobs_of_dead_workers(services, notebook):
     once = services.jobs.submit(actor="a", notebook=notebook)
     twice = services.jobs.submit(actor="a", notebook=notebook, retries=1)
     claimed = services.jobs.claim("dead", "x", limit=2, pid=_dead_pid())
-    assert {j["id"]: j["status"] for j in claimed} == {once["id"]: "running", twice["id"]: "running"}
+    assert {j["id"]: j["status"] for j in claimed} == {
+        once["id"]: "running",
+        twice["id"]: "running",
+    }
     assert set(services.jobs.recover()) == {once["id"], twice["id"]}
     failed = services.jobs.get(once["id"])
     assert failed["status"] == "failed" and failed["error"] == SERVER_STOPPED

@@ -40,32 +40,49 @@ def chain(services, tmp_path):
     """dataset → run (+ notebook snapshots, job of a sweep) → model version (alias
     champion) → deployment → monitor (reference = the dataset); a reproduction of the run."""
     svc = services
-    data = svc.datasets.register(actor=ACTOR, name="churn-train", digest="sha256:" + "a" * 64,
-                                 row_count=10, content_digest="sha256:" + "b" * 64)
-    run = svc.tracking.create_run(actor=ACTOR, experiment="training", project="churn",
-                                  name="rf-baseline")
+    data = svc.datasets.register(
+        actor=ACTOR,
+        name="churn-train",
+        digest="sha256:" + "a" * 64,
+        row_count=10,
+        content_digest="sha256:" + "b" * 64,
+    )
+    run = svc.tracking.create_run(
+        actor=ACTOR, experiment="training", project="churn", name="rf-baseline"
+    )
     svc.datasets.link_input(run["id"], data["id"], actor=ACTOR, context="training")
     svc.artifacts.log_bytes(run["id"], "notebook.ipynb", _notebook("x = 1"), actor=ACTOR)
-    svc.artifacts.log_bytes(run["id"], "executed.ipynb", _notebook("x = 1  # executed"),
-                            actor=ACTOR)
+    svc.artifacts.log_bytes(
+        run["id"], "executed.ipynb", _notebook("x = 1  # executed"), actor=ACTOR
+    )
     notebook = tmp_path / "train.ipynb"  # a sweep's notebook must exist when it is created
     notebook.write_bytes(_notebook("lr = 0.1"))
-    sweep = svc.sweeps.create(actor=ACTOR, notebook=str(notebook), grid={"lr": [0.1]},
-                              parallel=1)
+    sweep = svc.sweeps.create(actor=ACTOR, notebook=str(notebook), grid={"lr": [0.1]}, parallel=1)
     job = svc.jobs.list()["items"][0]  # the sweep's one trial; its worker reports the run
     svc.jobs.report(job["id"], run_id=run["id"])
     _model_files(svc, run["id"])
-    version = svc.registry.create_version("churn", run_id=run["id"], source_path="staged",
-                                          actor=ACTOR)
+    version = svc.registry.create_version(
+        "churn", run_id=run["id"], source_path="staged", actor=ACTOR
+    )
     svc.registry.set_alias("churn", "champion", 1, actor=ACTOR)
     deployment = svc.deployments.create("churn@champion", actor=ACTOR, name="churn-api")
-    monitor = svc.monitors.create(actor=ACTOR, name="churn-watch", deployment=deployment["id"],
-                                  reference_dataset=data["id"])
-    again = svc.tracking.create_run(actor=ACTOR, experiment="training", project="churn",
-                                    name="rf-again")
+    monitor = svc.monitors.create(
+        actor=ACTOR, name="churn-watch", deployment=deployment["id"], reference_dataset=data["id"]
+    )
+    again = svc.tracking.create_run(
+        actor=ACTOR, experiment="training", project="churn", name="rf-again"
+    )
     svc.tracking.set_tags(again["id"], {"labcycle.reproduces_run_id": run["id"]}, actor=ACTOR)
-    return {"data": data, "run": run, "version": version, "deployment": deployment,
-            "monitor": monitor, "job": job, "sweep": sweep, "again": again}
+    return {
+        "data": data,
+        "run": run,
+        "version": version,
+        "deployment": deployment,
+        "monitor": monitor,
+        "job": job,
+        "sweep": sweep,
+        "again": again,
+    }
 
 
 def _edges(graph) -> set[tuple[str, str, str]]:
@@ -74,16 +91,30 @@ def _edges(graph) -> set[tuple[str, str, str]]:
 
 def test_describe_every_type_of_the_chain(services, chain):
     c = chain
-    refs = [("dataset", c["data"]["id"]), ("run", c["run"]["id"]),
-            ("model_version", c["version"]["id"]), ("model", c["version"]["model_id"]),
-            ("deployment", c["deployment"]["id"]), ("monitor", c["monitor"]["id"]),
-            ("job", c["job"]["id"]), {"type": "experiment", "id": c["run"]["experiment_id"]}]
+    refs = [
+        ("dataset", c["data"]["id"]),
+        ("run", c["run"]["id"]),
+        ("model_version", c["version"]["id"]),
+        ("model", c["version"]["model_id"]),
+        ("deployment", c["deployment"]["id"]),
+        ("monitor", c["monitor"]["id"]),
+        ("job", c["job"]["id"]),
+        {"type": "experiment", "id": c["run"]["experiment_id"]},
+    ]
     with services.store.read() as conn:
         got = describe_many(conn, refs)
         project_id = describe(conn, "run", c["run"]["id"])["project_id"]
     by_type = {d["type"]: d for d in got}
-    assert [d["type"] for d in got] == ["dataset", "run", "model_version", "model", "deployment",
-                                        "monitor", "job", "experiment"]
+    assert [d["type"] for d in got] == [
+        "dataset",
+        "run",
+        "model_version",
+        "model",
+        "deployment",
+        "monitor",
+        "job",
+        "experiment",
+    ]
     assert by_type["run"]["title"] == "rf-baseline" and by_type["run"]["status"] == "running"
     assert by_type["model_version"]["title"] == "churn v1"
     assert by_type["model_version"]["url_hint"] == "models/churn/versions/1"
@@ -102,14 +133,23 @@ def test_describe_bad_and_missing_refs(services, chain):
         with pytest.raises(NotFound) as err:
             describe_many(conn, [("run", chain["run"]["id"]), ("run", "nope"), ("dataset", "gone")])
         assert err.value.details["missing"] == ["run:nope", "dataset:gone"]
-        assert [d["id"] for d in describe_many(conn, [("run", "nope"), ("run", chain["run"]["id"])],
-                                               missing="skip")] == [chain["run"]["id"]]
+        assert [
+            d["id"]
+            for d in describe_many(
+                conn, [("run", "nope"), ("run", chain["run"]["id"])], missing="skip"
+            )
+        ] == [chain["run"]["id"]]
         with pytest.raises(InvalidInput) as err:
             describe(conn, "runs", "x")
         assert err.value.details["field"] == "ref.type"
-    for bad, field in [({"type": "run"}, "entity.id"), ({"type": "run", "id": "x", "z": 1}, "entity"),
-                       (42, "entity"), (("run", "a\x00b"), "entity.id"), ("run:" + "x" * 65, "entity.id"),
-                       ({"type": None, "id": "x"}, "entity.type")]:
+    for bad, field in [
+        ({"type": "run"}, "entity.id"),
+        ({"type": "run", "id": "x", "z": 1}, "entity"),
+        (42, "entity"),
+        (("run", "a\x00b"), "entity.id"),
+        ("run:" + "x" * 65, "entity.id"),
+        ({"type": None, "id": "x"}, "entity.type"),
+    ]:
         with pytest.raises(InvalidInput) as err:
             validate_ref(bad, "entity")
         assert err.value.details["field"] == field
@@ -118,11 +158,21 @@ def test_describe_bad_and_missing_refs(services, chain):
 
 def test_lineage_from_each_end_of_the_chain(services, chain):
     c = chain
-    d, r, v = f"dataset:{c['data']['id']}", f"run:{c['run']['id']}", f"model_version:{c['version']['id']}"
+    d, r, v = (
+        f"dataset:{c['data']['id']}",
+        f"run:{c['run']['id']}",
+        f"model_version:{c['version']['id']}",
+    )
     dep, mon = f"deployment:{c['deployment']['id']}", f"monitor:{c['monitor']['id']}"
     nb = f"notebook:{c['run']['id']}/executed.ipynb"
-    chain_edges = {(d, r, "input_of"), (r, v, "logged"), (v, dep, "served_by"),
-                   (dep, mon, "watched_by"), (d, mon, "reference_of"), (nb, r, "snapshot_of")}
+    chain_edges = {
+        (d, r, "input_of"),
+        (r, v, "logged"),
+        (v, dep, "served_by"),
+        (dep, mon, "watched_by"),
+        (d, mon, "reference_of"),
+        (nb, r, "snapshot_of"),
+    }
 
     # From the monitor, upstream, depth 4: the whole chain back to the dataset.
     up = services.lineage.graph("monitor", c["monitor"]["id"], direction="up", depth=4)
@@ -139,16 +189,26 @@ def test_lineage_from_each_end_of_the_chain(services, chain):
 
     # From the dataset, downstream: run, model version, deployment, monitor.
     down = services.lineage.graph("dataset", c["data"]["id"], direction="down", depth=4)
-    assert {(d, r, "input_of"), (r, v, "logged"), (v, dep, "served_by"), (dep, mon, "watched_by"),
-            (d, mon, "reference_of"), (r, f"run:{c['again']['id']}", "reproduced_by")} <= _edges(down)
+    assert {
+        (d, r, "input_of"),
+        (r, v, "logged"),
+        (v, dep, "served_by"),
+        (dep, mon, "watched_by"),
+        (d, mon, "reference_of"),
+        (r, f"run:{c['again']['id']}", "reproduced_by"),
+    } <= _edges(down)
     assert {e["context"] for e in down["edges"] if e["relation"] == "input_of"} == {"training"}
     assert nb not in {n["id"] for n in down["nodes"]}
 
     # From the model version, both ways, default depth 3.
     both = services.lineage.graph("model_version", c["version"]["id"])
     assert both["direction"] == "both" and both["depth"] == 3
-    assert {(d, r, "input_of"), (r, v, "logged"), (v, dep, "served_by"),
-            (dep, mon, "watched_by")} <= _edges(both)
+    assert {
+        (d, r, "input_of"),
+        (r, v, "logged"),
+        (v, dep, "served_by"),
+        (dep, mon, "watched_by"),
+    } <= _edges(both)
     assert (f"model:{c['version']['model_id']}", v, "has_version") in _edges(both)
     # every edge joins two nodes of the graph
     ids = {n["id"] for n in both["nodes"]}
@@ -162,7 +222,8 @@ def test_lineage_from_each_end_of_the_chain(services, chain):
     assert (exp, r, "contains") in _edges(run_up)
     assert any(e["source"].startswith("project:") and e["target"] == exp for e in run_up["edges"])
     assert (r, f"run:{c['again']['id']}", "reproduced_by") in _edges(
-        services.lineage.graph("run", c["again"]["id"], direction="up", depth=1))
+        services.lineage.graph("run", c["again"]["id"], direction="up", depth=1)
+    )
 
 
 def test_deleted_run_falls_back_to_the_version_lineage(services, chain):
@@ -188,8 +249,9 @@ def test_depth_and_node_cap(services, chain):
     assert {n["type"] for n in one["nodes"]} == {"dataset", "run", "monitor"}
     # a project with many runs: capped, flagged truncated, edges only between kept nodes
     for i in range(30):
-        services.tracking.create_run(actor=ACTOR, experiment="training", project="churn",
-                                     name=f"r{i}")
+        services.tracking.create_run(
+            actor=ACTOR, experiment="training", project="churn", name=f"r{i}"
+        )
     project_id = describe_many_one(services, "run", c["run"]["id"])["project_id"]
     capped = services.lineage.graph("project", project_id, direction="down", depth=2, max_nodes=10)
     assert capped["truncated"] is True and len(capped["nodes"]) == 10
@@ -203,11 +265,18 @@ def describe_many_one(services, entity_type, entity_id):
     return services.entities.describe(entity_type, entity_id)
 
 
-@pytest.mark.parametrize("kwargs, field", [
-    ({"direction": "sideways"}, "direction"), ({"depth": 0}, "depth"), ({"depth": 11}, "depth"),
-    ({"depth": "3; drop table runs"}, "depth"), ({"depth": True}, "depth"),
-    ({"max_nodes": 0}, "max_nodes"), ({"max_nodes": 10**9}, "max_nodes"),
-])
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        ({"direction": "sideways"}, "direction"),
+        ({"depth": 0}, "depth"),
+        ({"depth": 11}, "depth"),
+        ({"depth": "3; drop table runs"}, "depth"),
+        ({"depth": True}, "depth"),
+        ({"max_nodes": 0}, "max_nodes"),
+        ({"max_nodes": 10**9}, "max_nodes"),
+    ],
+)
 def test_lineage_bad_input(services, kwargs, field):
     run = services.tracking.create_run(actor=ACTOR, experiment="e")
     with pytest.raises(InvalidInput) as err:
@@ -218,10 +287,10 @@ def test_lineage_bad_input(services, kwargs, field):
 def test_dangling_and_hostile_links_are_dropped(services):
     run = services.tracking.create_run(actor=ACTOR, experiment="e")
     other = services.tracking.create_run(actor=ACTOR, experiment="e")
-    services.tracking.set_tags(run["id"], {"labcycle.reproduces_run_id": "../" * 40 + "\x01"},
-                               actor=ACTOR)
-    services.tracking.set_tags(other["id"], {"labcycle.reproduces_run_id": "0" * 32},
-                               actor=ACTOR)
+    services.tracking.set_tags(
+        run["id"], {"labcycle.reproduces_run_id": "../" * 40 + "\x01"}, actor=ACTOR
+    )
+    services.tracking.set_tags(other["id"], {"labcycle.reproduces_run_id": "0" * 32}, actor=ACTOR)
     for r in (run, other):
         graph = services.lineage.graph("run", r["id"], direction="up")
         assert {n["type"] for n in graph["nodes"]} == {"run", "experiment", "project"}
@@ -236,8 +305,11 @@ def test_lineage_unknown_entity(services):
     assert err.value.details["field"] == "type"
     with pytest.raises(InvalidInput):
         services.lineage.graph("run", "'; drop table runs; --" + "x" * 70)
-    json.dumps(services.lineage.graph("run", services.tracking.create_run(
-        actor=ACTOR, experiment="e")["id"]))  # a lone run: a graph of one node, JSON-able
+    json.dumps(
+        services.lineage.graph(
+            "run", services.tracking.create_run(actor=ACTOR, experiment="e")["id"]
+        )
+    )  # a lone run: a graph of one node, JSON-able
 
 
 def test_cli_and_python_api_faces(services, monkeypatch, capsys):
@@ -246,14 +318,15 @@ def test_cli_and_python_api_faces(services, monkeypatch, capsys):
     from click.testing import CliRunner
 
     import labcycle as lc
-    from labcycle.cli import main
-    from labcycle.fluent import _state
+    from labcycle.api.fluent import _state
+    from labcycle.cli.base import main
 
     svc = services
     runs = []
     for lr in (0.1, 0.01):
-        run = svc.tracking.create_run(actor=ACTOR, experiment="faces", project="churn",
-                                      name=f"lr-{lr}")
+        run = svc.tracking.create_run(
+            actor=ACTOR, experiment="faces", project="churn", name=f"lr-{lr}"
+        )
         svc.tracking.log_params(run["id"], {"lr": lr, "model": "rf"}, actor=ACTOR)
         svc.tracking.log_metrics(run["id"], [("acc", 0.9 - lr, 0, 0)], actor=ACTOR)
         svc.artifacts.log_bytes(run["id"], "executed.ipynb", _notebook(f"lr = {lr}"), actor=ACTOR)
@@ -274,8 +347,11 @@ def test_cli_and_python_api_faces(services, monkeypatch, capsys):
     assert "lr" in compared.output and "0.01" in compared.output and "model" in compared.output
     diffed = cli.invoke(main, ["nbdiff", a, b], catch_exceptions=False)
     assert "-lr = 0.1" in diffed.output and "+lr = 0.01" in diffed.output
-    for args, needle in ((["lineage", "run", "nope"], "No run"), (["compare", a], "run_ids"),
-                         (["lineage", "table", "x"], "Invalid value")):
+    for args, needle in (
+        (["lineage", "run", "nope"], "No run"),
+        (["compare", a], "run_ids"),
+        (["lineage", "table", "x"], "Invalid value"),
+    ):
         bad = cli.invoke(main, args)
         assert bad.exit_code != 0 and needle in bad.output and "Traceback" not in bad.output
 

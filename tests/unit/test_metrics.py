@@ -20,9 +20,21 @@ from ._support import sqlite_url
 
 LM = LatestMetric.__table__
 
-SPECIAL_VALUES = [math.nan, math.inf, -math.inf, -0.0, 0.0, 5e-324, -5e-324,
-                  1.7976931348623157e308, -1.7976931348623157e308, 2.2250738585072014e-308,
-                  0.1, 1 / 3, 123456789.123456789]
+SPECIAL_VALUES = [
+    math.nan,
+    math.inf,
+    -math.inf,
+    -0.0,
+    0.0,
+    5e-324,
+    -5e-324,
+    1.7976931348623157e308,
+    -1.7976931348623157e308,
+    2.2250738585072014e-308,
+    0.1,
+    1 / 3,
+    123456789.123456789,
+]
 
 
 def _same_float(a: float, b: float) -> bool:
@@ -39,8 +51,9 @@ def _latest_row(services: Services, run_id: str, key: str):
 
 @pytest.mark.parametrize("value", SPECIAL_VALUES, ids=repr)
 def test_values_round_trip_exactly(services: Services, run: dict, value: float) -> None:
-    services.tracking.log_metrics(run["id"], [{"key": "m", "value": value, "step": 1}],
-                                  actor="alice")
+    services.tracking.log_metrics(
+        run["id"], [{"key": "m", "value": value, "step": 1}], actor="alice"
+    )
     [point] = services.tracking.metric_history(run["id"], "m")["points"]
     assert _same_float(point["value"], value), point["value"]
     assert _same_float(services.tracking.get_run(run["id"])["metrics"]["m"], value)
@@ -56,10 +69,13 @@ def test_special_values_in_one_batch(services: Services, run: dict) -> None:
     assert _same_float(services.tracking.get_run(run["id"])["metrics"]["m"], SPECIAL_VALUES[-1])
 
 
-@pytest.mark.parametrize(("text", "value"), [("NaN", math.nan), ("Infinity", math.inf),
-                                             ("-Infinity", -math.inf), ("inf", math.inf)])
-def test_json_spellings_of_special_values(services: Services, run: dict, text: str,
-                                          value: float) -> None:
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("NaN", math.nan), ("Infinity", math.inf), ("-Infinity", -math.inf), ("inf", math.inf)],
+)
+def test_json_spellings_of_special_values(
+    services: Services, run: dict, text: str, value: float
+) -> None:
     services.tracking.log_metrics(run["id"], [{"key": "m", "value": text}], actor="alice")
     assert _same_float(services.tracking.get_run(run["id"])["metrics"]["m"], value)
 
@@ -68,9 +84,15 @@ def test_latest_is_highest_step_then_newest_timestamp(services: Services, run: d
     log = services.tracking.log_metrics
     rid = run["id"]
     # Out of order inside one batch: step 5 wins over the later-listed step 2.
-    log(rid, [{"key": "m", "value": 1.0, "step": 1, "timestamp": 100},
-              {"key": "m", "value": 5.0, "step": 5, "timestamp": 100},
-              {"key": "m", "value": 2.0, "step": 2, "timestamp": 900}], actor="alice")
+    log(
+        rid,
+        [
+            {"key": "m", "value": 1.0, "step": 1, "timestamp": 100},
+            {"key": "m", "value": 5.0, "step": 5, "timestamp": 100},
+            {"key": "m", "value": 2.0, "step": 2, "timestamp": 900},
+        ],
+        actor="alice",
+    )
     assert services.tracking.get_run(rid)["metrics"]["m"] == 5.0
     # A later batch with a lower step does not replace it, even with a newer timestamp.
     log(rid, [{"key": "m", "value": 3.0, "step": 3, "timestamp": 10_000}], actor="alice")
@@ -93,8 +115,9 @@ def test_latest_is_highest_step_then_newest_timestamp(services: Services, run: d
 
 
 def test_keys_are_independent_and_tuples_work(services: Services, run: dict) -> None:
-    services.tracking.log_metrics(run["id"], [("a", 1.0, 1), ("b", 2.0), ("a", 0.5, 0, 10)],
-                                  actor="alice")
+    services.tracking.log_metrics(
+        run["id"], [("a", 1.0, 1), ("b", 2.0), ("a", 0.5, 0, 10)], actor="alice"
+    )
     got = services.tracking.get_run(run["id"])
     assert got["metrics"] == {"a": 1.0, "b": 2.0}
     assert got["metric_keys"] == ["a", "b"]
@@ -103,15 +126,44 @@ def test_keys_are_independent_and_tuples_work(services: Services, run: dict) -> 
         services.tracking.metric_history(run["id"], "c")
 
 
-@pytest.mark.parametrize("key", ["a..b", "..", "a/b", "/a", "a\\b", "a\x00b", "a\nb", "",
-                                 "x" * 251, " lead", "trail ", None, 7],
-                         ids=["dotdot", "only-dotdot", "slash", "lead-slash", "backslash", "nul",
-                              "newline", "empty", "251-chars", "lead-space", "trail-space",
-                              "none", "int"])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "a..b",
+        "..",
+        "a/b",
+        "/a",
+        "a\\b",
+        "a\x00b",
+        "a\nb",
+        "",
+        "x" * 251,
+        " lead",
+        "trail ",
+        None,
+        7,
+    ],
+    ids=[
+        "dotdot",
+        "only-dotdot",
+        "slash",
+        "lead-slash",
+        "backslash",
+        "nul",
+        "newline",
+        "empty",
+        "251-chars",
+        "lead-space",
+        "trail-space",
+        "none",
+        "int",
+    ],
+)
 def test_bad_metric_keys(services: Services, run: dict, key) -> None:
     with pytest.raises(InvalidInput) as info:
         services.tracking.log_metrics(
-            run["id"], [{"key": "ok", "value": 1}, {"key": key, "value": 1}], actor="alice")
+            run["id"], [{"key": "ok", "value": 1}, {"key": key, "value": 1}], actor="alice"
+        )
     assert info.value.details["field"] == "metrics[1].key"
     with pytest.raises(NotFound):  # the batch is all or nothing
         services.tracking.metric_history(run["id"], "ok")
@@ -159,13 +211,17 @@ def test_metrics_must_be_a_list(services: Services, run: dict) -> None:
 
 
 def test_numpy_numbers_are_accepted(services: Services, run: dict) -> None:
-    services.tracking.log_metrics(run["id"], [
-        {"key": "f64", "value": np.float64(0.1), "step": np.int64(3)},
-        {"key": "f32", "value": np.float32(0.5), "step": np.int32(1)},
-        {"key": "i64", "value": np.int64(7), "timestamp": np.int64(1_700_000_000_000)},
-        {"key": "nan", "value": np.float64("nan")},
-        {"key": "int", "value": 3, "step": 2**63 - 1},
-    ], actor="alice")
+    services.tracking.log_metrics(
+        run["id"],
+        [
+            {"key": "f64", "value": np.float64(0.1), "step": np.int64(3)},
+            {"key": "f32", "value": np.float32(0.5), "step": np.int32(1)},
+            {"key": "i64", "value": np.int64(7), "timestamp": np.int64(1_700_000_000_000)},
+            {"key": "nan", "value": np.float64("nan")},
+            {"key": "int", "value": 3, "step": 2**63 - 1},
+        ],
+        actor="alice",
+    )
     got = services.tracking.get_run(run["id"])["metrics"]
     assert got["f64"] == 0.1 and got["f32"] == 0.5 and got["i64"] == 7.0 and got["int"] == 3.0
     assert all(type(v) is float for v in got.values())
@@ -173,7 +229,8 @@ def test_numpy_numbers_are_accepted(services: Services, run: dict) -> None:
     point = services.tracking.metric_history(run["id"], "f64")["points"][0]
     assert point["step"] == 3 and type(point["step"]) is int
     assert services.tracking.metric_history(run["id"], "i64")["points"][0]["timestamp"] == (
-        1_700_000_000_000)
+        1_700_000_000_000
+    )
     assert _latest_row(services, run["id"], "int").step == 2**63 - 1
 
 
@@ -192,10 +249,18 @@ def test_fifty_threads_logging_to_one_run(services: Services, run: dict) -> None
             barrier.wait(timeout=30)
             # Batches in descending order: every thread also logs steps older than its last.
             for start in reversed(range(0, per_thread, batch)):
-                services.tracking.log_metrics(run["id"], [
-                    {"key": "loss", "value": float(t * per_thread + i), "step": t * per_thread + i}
-                    for i in range(start, start + batch)
-                ], actor=f"thread-{t}")
+                services.tracking.log_metrics(
+                    run["id"],
+                    [
+                        {
+                            "key": "loss",
+                            "value": float(t * per_thread + i),
+                            "step": t * per_thread + i,
+                        }
+                        for i in range(start, start + batch)
+                    ],
+                    actor=f"thread-{t}",
+                )
         except BaseException as exc:
             errors.append(exc)
 
@@ -214,16 +279,32 @@ def test_fifty_threads_logging_to_one_run(services: Services, run: dict) -> None
     assert row.step == total - 1
 
 
-def _write_from_process(db_url: str, artifact_url: str, run_id: str, offset: int,
-                        batches: int, size: int, barrier, results) -> None:  # runs in a child process
+def _write_from_process(
+    db_url: str,
+    artifact_url: str,
+    run_id: str,
+    offset: int,
+    batches: int,
+    size: int,
+    barrier,
+    results,
+) -> None:  # runs in a child process
     try:
         barrier.wait(timeout=60)
         services = Services.open(db_url, artifact_url)
         for b in range(batches):
-            services.tracking.log_metrics(run_id, [
-                {"key": "x", "value": float(offset + b * size + i), "step": offset + b * size + i}
-                for i in range(size)
-            ], actor=f"process-{offset}")
+            services.tracking.log_metrics(
+                run_id,
+                [
+                    {
+                        "key": "x",
+                        "value": float(offset + b * size + i),
+                        "step": offset + b * size + i,
+                    }
+                    for i in range(size)
+                ],
+                actor=f"process-{offset}",
+            )
         services.close()
         results.put("ok")
     except BaseException as exc:
@@ -237,8 +318,10 @@ def test_two_processes_writing_one_sqlite_file(tmp_path: Path, sqlite_template: 
     services = Services.open(db_url, artifact_url)
     run = services.tracking.create_run(actor="alice")
     batches, size = 20, 250
-    outcomes = race_processes(_write_from_process, [
-        (db_url, artifact_url, run["id"], p * batches * size, batches, size) for p in range(2)])
+    outcomes = race_processes(
+        _write_from_process,
+        [(db_url, artifact_url, run["id"], p * batches * size, batches, size) for p in range(2)],
+    )
     assert outcomes == ["ok", "ok"]
     history = services.tracking.metric_history(run["id"], "x")["points"]
     assert sorted(p["step"] for p in history) == list(range(2 * batches * size))

@@ -19,13 +19,17 @@ from labcycle.services.mlflow_compat import (
 
 def test_filters_become_labcycle_filters() -> None:
     assert translate_filter("attributes.status = 'FINISHED' and metrics.acc > 0.5") == (
-        "status = 'finished' and metrics.acc > 0.5")
+        "status = 'finished' and metrics.acc > 0.5"
+    )
     assert translate_filter("attributes.run_name LIKE 'r%' and tags.k = 'V'") == (
-        "name like 'r%' and tags.k = 'V'")  # only status values change case
+        "name like 'r%' and tags.k = 'V'"
+    )  # only status values change case
     assert translate_filter("run_id IN ('a', 'b')") == "id in ( 'a' , 'b' )"
     assert translate_filter("") is None
     assert translate_order_by(["attributes.start_time ASC", "metrics.acc"]) == [
-        "start_time asc", "metrics.acc"]
+        "start_time asc",
+        "metrics.acc",
+    ]
     with pytest.raises(MlflowError, match="artifact_uri"):
         translate_filter("attributes.artifact_uri = 'x'")
     with pytest.raises(InvalidInput):
@@ -38,17 +42,24 @@ def test_artifact_paths_stay_in_their_run() -> None:
     assert parse_artifact_path(f"1/{run}/artifacts").full is None
     model = f"m-{run}-0123abcd"
     assert parse_artifact_path(f"1/models/{model}/artifacts/MLmodel").full == (
-        f"mlflow-models/{model}/MLmodel")
-    for bad in (f"1/{run}/artifacts/../x", f"1/{run}/artifacts/%2e%2e/x", "/etc/passwd",
-                f"1/{'b' * 32}/other/x"):
+        f"mlflow-models/{model}/MLmodel"
+    )
+    for bad in (
+        f"1/{run}/artifacts/../x",
+        f"1/{run}/artifacts/%2e%2e/x",
+        "/etc/passwd",
+        f"1/{'b' * 32}/other/x",
+    ):
         with pytest.raises((InvalidInput, MlflowError)):
             parse_artifact_path(bad)
 
 
 def test_errors_in_mlflow_shape() -> None:
     error = mlflow_error(InvalidInput("bad"))
-    assert (error.status, error.body()) == (400, {"error_code": "INVALID_PARAMETER_VALUE",
-                                                  "message": "bad"})
+    assert (error.status, error.body()) == (
+        400,
+        {"error_code": "INVALID_PARAMETER_VALUE", "message": "bad"},
+    )
     assert mlflow_error(RuntimeError("secret")).status == 500
     assert "secret" not in mlflow_error(RuntimeError("secret")).message
 
@@ -60,8 +71,16 @@ def test_buffered_points_are_read_back(services) -> None:
         run = compat.create_run({"experiment_id": exp, "run_name": "r"}, "ann")["run"]
         run_id = run["info"]["run_id"]
         for step in range(5):
-            compat.log_metric({"run_id": run_id, "key": "loss", "value": 1.0 / (step + 1),
-                               "timestamp": 1000 + step, "step": step}, "ann")
+            compat.log_metric(
+                {
+                    "run_id": run_id,
+                    "key": "loss",
+                    "value": 1.0 / (step + 1),
+                    "timestamp": 1000 + step,
+                    "step": step,
+                },
+                "ann",
+            )
         assert compat.buffer._count == 5  # nothing written yet
         history = compat.metric_history({"run_id": run_id, "metric_key": "loss"}, "ann")
         assert [m["step"] for m in history["metrics"]] == [0, 1, 2, 3, 4]
@@ -78,8 +97,11 @@ def test_buffered_points_are_read_back(services) -> None:
     assert compat.buffer._count == 0
     steps = [p["step"] for p in services.tracking.metric_history(run_id, "loss")["points"]]
     assert steps == [0, 1, 2, 3, 4, 5, 6]
-    assert [e["details"]["points"] for e in services.audit.list(action="run.log")["items"]
-            if e["entity_id"] == run_id] == [1, 1, 5]  # one audit event per written batch
+    assert [
+        e["details"]["points"]
+        for e in services.audit.list(action="run.log")["items"]
+        if e["entity_id"] == run_id
+    ] == [1, 1, 5]  # one audit event per written batch
 
 
 def test_write_scope_names_what_a_write_touches(services) -> None:
@@ -97,13 +119,25 @@ def test_log_batch_fast_and_general_paths(services) -> None:
     compat = MlflowCompat(services)
     exp = compat.create_experiment({"name": "batch"}, "ann")["experiment_id"]
     run_id = compat.create_run({"experiment_id": exp}, "ann")["run"]["info"]["run_id"]
-    compat.log_batch({"run_id": run_id, "metrics": [
-        {"key": "m", "value": 1, "timestamp": "5", "step": "2"},
-        {"key": "m", "value": "NaN", "timestamp": 6, "step": 3}]}, "ann")
+    compat.log_batch(
+        {
+            "run_id": run_id,
+            "metrics": [
+                {"key": "m", "value": 1, "timestamp": "5", "step": "2"},
+                {"key": "m", "value": "NaN", "timestamp": 6, "step": 3},
+            ],
+        },
+        "ann",
+    )
     history = compat.metric_history({"run_id": run_id, "metric_key": "m"}, "ann")["metrics"]
     assert [(m["step"], m["timestamp"]) for m in history] == [(2, 5), (3, 6)]
     with pytest.raises(InvalidInput, match="step"):
-        compat.log_batch({"run_id": run_id, "metrics": [
-            {"key": "m", "value": 1.0, "timestamp": 1, "step": 1.5}]}, "ann")
+        compat.log_batch(
+            {
+                "run_id": run_id,
+                "metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 1.5}],
+            },
+            "ann",
+        )
     with pytest.raises(MlflowError, match="no value"):
         compat.log_batch({"run_id": run_id, "metrics": [{"key": "m", "timestamp": 1}]}, "ann")

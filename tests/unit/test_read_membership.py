@@ -33,33 +33,57 @@ def _world(services: Any, tiny_model: Any, tmp_path: Any) -> dict[str, Any]:
     nb = tmp_path / "nb.ipynb"
     nb.write_text('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}')
     out: dict[str, Any] = {}
-    ref = services.datasets.register(actor="alice", name="shared", digest="sha256:aa",
-                                     content_digest="sha256:bb")
+    ref = services.datasets.register(
+        actor="alice", name="shared", digest="sha256:aa", content_digest="sha256:bb"
+    )
     out["dataset"] = ref
     for project in ("secret", "public"):
-        p = services.projects.create_project(project, actor="alice",
-                                             description=f"zebra {project}")
-        runs = [services.tracking.create_run(actor="alice", experiment=f"exp-{project}",
-                                             project=project, name=f"zebra-{project}-{i}")
-                for i in range(5)]
+        p = services.projects.create_project(project, actor="alice", description=f"zebra {project}")
+        runs = [
+            services.tracking.create_run(
+                actor="alice",
+                experiment=f"exp-{project}",
+                project=project,
+                name=f"zebra-{project}-{i}",
+            )
+            for i in range(5)
+        ]
         services.artifacts.log_bytes(runs[0]["id"], "out.txt", b"hello", actor="alice")
         log_model_files(services, runs[1]["id"], model, prefix="m", input_example=X.head(2))
-        version = services.registry.create_version(f"model-{project}", run_id=runs[1]["id"],
-                                                   source_path="m", actor="alice")
-        dep = services.deployments.create(f"model-{project}/1", actor="alice",
-                                          name=f"dep-{project}")
-        mon = services.monitors.create(actor="alice", name=f"mon-{project}", deployment=dep["id"],
-                                      reference_dataset=ref["id"])
+        version = services.registry.create_version(
+            f"model-{project}", run_id=runs[1]["id"], source_path="m", actor="alice"
+        )
+        dep = services.deployments.create(
+            f"model-{project}/1", actor="alice", name=f"dep-{project}"
+        )
+        mon = services.monitors.create(
+            actor="alice", name=f"mon-{project}", deployment=dep["id"], reference_dataset=ref["id"]
+        )
         job = services.jobs.submit(actor="alice", notebook=str(nb), project=project)
-        sweep = services.sweeps.create(actor="alice", notebook=str(nb), grid={"x": [1]},
-                                       project=project)
-        sched = services.schedules.create(actor="alice", kind="job", cron="0 * * * *",
-                                          payload={"notebook": str(nb), "project": project})
-        note = services.notes.create(actor="alice", body=f"zebra note {project}",
-                                     entity={"type": "run", "id": runs[0]["id"]})
-        out[project] = {"project": p, "runs": runs, "version": version, "deployment": dep,
-                        "monitor": mon, "job": job, "sweep": sweep, "schedule": sched,
-                        "note": note, "experiment_id": runs[0]["experiment_id"]}
+        sweep = services.sweeps.create(
+            actor="alice", notebook=str(nb), grid={"x": [1]}, project=project
+        )
+        sched = services.schedules.create(
+            actor="alice",
+            kind="job",
+            cron="0 * * * *",
+            payload={"notebook": str(nb), "project": project},
+        )
+        note = services.notes.create(
+            actor="alice", body=f"zebra note {project}", entity={"type": "run", "id": runs[0]["id"]}
+        )
+        out[project] = {
+            "project": p,
+            "runs": runs,
+            "version": version,
+            "deployment": dep,
+            "monitor": mon,
+            "job": job,
+            "sweep": sweep,
+            "schedule": sched,
+            "note": note,
+            "experiment_id": runs[0]["experiment_id"],
+        }
     services.projects.set_member(out["secret"]["project"]["id"], "bob", "viewer", actor="alice")
     services.search.reindex()
     return out
@@ -84,12 +108,19 @@ def test_one_place_decides_the_project(services, tiny_model, tmp_path):
     w = _world(services, tiny_model, tmp_path)
     s = w["secret"]
     pid = s["project"]["id"]
-    for kind, entity_id in (("project", pid), ("experiment", s["experiment_id"]),
-                            ("run", s["runs"][0]["id"]), ("model_version", s["version"]["id"]),
-                            ("model", s["version"]["model_id"]), ("deployment", s["deployment"]["id"]),
-                            ("monitor", s["monitor"]["id"]), ("job", s["job"]["id"]),
-                            ("sweep", s["sweep"]["id"]), ("schedule", s["schedule"]["id"]),
-                            ("note", s["note"]["id"])):
+    for kind, entity_id in (
+        ("project", pid),
+        ("experiment", s["experiment_id"]),
+        ("run", s["runs"][0]["id"]),
+        ("model_version", s["version"]["id"]),
+        ("model", s["version"]["model_id"]),
+        ("deployment", s["deployment"]["id"]),
+        ("monitor", s["monitor"]["id"]),
+        ("job", s["job"]["id"]),
+        ("sweep", s["sweep"]["id"]),
+        ("schedule", s["schedule"]["id"]),
+        ("note", s["note"]["id"]),
+    ):
         with services.store.read() as conn:
             assert project_ids_of(conn, kind, entity_id) == [pid], kind
         # access (write checks) and entities (descriptions) give the same project
@@ -114,6 +145,7 @@ def test_reads_follow_membership(services, tiny_model, tmp_path):
     run_s, run_o = s["runs"][0]["id"], o["runs"][0]["id"]
     for user, sees in (("carol", False), ("bob", True), ("alice", True), (None, True)):
         with reading_as(user):
+
             def has(ids: set[str], wanted: str, sees: bool = sees) -> bool:
                 return (wanted in ids) == sees
 
@@ -196,7 +228,9 @@ def test_pagination_has_no_short_pages(services, tiny_model, tmp_path):
     w = _world(services, tiny_model, tmp_path)
     with reading_as("carol"):
         runs = _all_pages(services.tracking.search_runs)
-        assert len(runs) == 5 and {r["experiment_id"] for r in runs} == {w["public"]["experiment_id"]}
+        assert len(runs) == 5 and {r["experiment_id"] for r in runs} == {
+            w["public"]["experiment_id"]
+        }
         assert len(_all_pages(services.projects.list_projects)) == 1
         events = _all_pages(services.audit.list)
         assert events and len({e["id"] for e in events}) == len(events)
@@ -209,8 +243,9 @@ def test_pagination_has_no_short_pages(services, tiny_model, tmp_path):
 def test_entities_in_no_project_stay_visible(services, tiny_model, tmp_path):
     w = _world(services, tiny_model, tmp_path)
     dataset = w["dataset"]["id"]
-    note = services.notes.create(actor="alice", body="a dataset note",
-                                 entity={"type": "dataset", "id": dataset})
+    note = services.notes.create(
+        actor="alice", body="a dataset note", entity={"type": "dataset", "id": dataset}
+    )
     services.search.reindex()
     with reading_as("carol"):
         assert note["id"] in _ids(services.notes.list())

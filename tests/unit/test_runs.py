@@ -12,8 +12,13 @@ from labcycle.services import Services
 
 from ._support import rows_for_run
 
-GIT = {"remote": "https://example.org/repo.git", "commit": "a" * 40, "branch": "main",
-       "dirty": True, "diff": "--- a\n+++ b\n"}
+GIT = {
+    "remote": "https://example.org/repo.git",
+    "commit": "a" * 40,
+    "branch": "main",
+    "dirty": True,
+    "diff": "--- a\n+++ b\n",
+}
 
 
 def _parallel(n: int, target) -> list[BaseException]:
@@ -38,9 +43,17 @@ def _parallel(n: int, target) -> list[BaseException]:
 
 def test_create_run_records_everything(services: Services) -> None:
     run = services.tracking.create_run(
-        actor="alice", experiment="exp", project="proj", name="first", source="notebook",
-        notebook_path="work/train.ipynb", kernel="python3", start_time=1_767_225_600_000,
-        git=GIT, python_version="3.11.7", packages={"numpy": "2.0.0", "pandas": "2.2.0"},
+        actor="alice",
+        experiment="exp",
+        project="proj",
+        name="first",
+        source="notebook",
+        notebook_path="work/train.ipynb",
+        kernel="python3",
+        start_time=1_767_225_600_000,
+        git=GIT,
+        python_version="3.11.7",
+        packages={"numpy": "2.0.0", "pandas": "2.2.0"},
         tags={"team": "fraud", "priority": 1},
     )
     assert run["name"] == "first"
@@ -103,7 +116,9 @@ def test_finishing_a_run_sets_its_end_time(services: Services, run: dict) -> Non
     assert done["end_time"] is not None and done["end_time"] >= done["start_time"]
     assert done["duration_s"] >= 0
     other = services.tracking.create_run(actor="alice", start_time=1_000)
-    failed = services.tracking.update_run(other["id"], actor="bob", status="failed", end_time=61_000)
+    failed = services.tracking.update_run(
+        other["id"], actor="bob", status="failed", end_time=61_000
+    )
     assert failed["end_time"].startswith("1970-01-01T00:01:01")
     assert failed["duration_s"] == 60
     renamed = services.tracking.update_run(other["id"], actor="bob", name="renamed")
@@ -125,7 +140,10 @@ def test_delete_run_removes_everything_it_owns(services: Services, run: dict) ->
     keep = services.tracking.create_run(actor="alice")
     for target in (run_id, keep["id"]):
         services.tracking.log_batch(
-            target, actor="alice", params={"lr": 0.1}, tags={"t": "x"},
+            target,
+            actor="alice",
+            params={"lr": 0.1},
+            tags={"t": "x"},
             metrics=[{"key": "loss", "value": 1.0, "step": s} for s in range(3)],
         )
         services.artifacts.log_bytes(target, "model.bin", b"weights", actor="alice")
@@ -149,12 +167,21 @@ def test_delete_run_removes_everything_it_owns(services: Services, run: dict) ->
     assert services.datasets.get(dataset["id"])["name"] == "iris"
 
 
-SQL_LOOKING_IDS = ["' OR '1'='1", "1; DROP TABLE runs; --", "runs", "%", "_", "\" OR \"\"=\"",
-                   "x' UNION SELECT id FROM runs --"]
+SQL_LOOKING_IDS = [
+    "' OR '1'='1",
+    "1; DROP TABLE runs; --",
+    "runs",
+    "%",
+    "_",
+    '" OR ""="',
+    "x' UNION SELECT id FROM runs --",
+]
 
 
 @pytest.mark.parametrize("bad_id", SQL_LOOKING_IDS)
-def test_ids_that_look_like_sql_are_just_unknown(services: Services, run: dict, bad_id: str) -> None:
+def test_ids_that_look_like_sql_are_just_unknown(
+    services: Services, run: dict, bad_id: str
+) -> None:
     calls = [
         lambda: services.tracking.get_run(bad_id),
         lambda: services.tracking.update_run(bad_id, actor="eve", status="killed"),
@@ -188,8 +215,16 @@ def test_params_are_immutable(services: Services, run: dict) -> None:
 
 @pytest.mark.parametrize(
     ("value", "stored"),
-    [(True, "True"), (3, "3"), (0.1, "0.1"), ("rf", "rf"), (None, "None"),
-     (np.float64(0.25), "0.25"), (np.int64(7), "7"), (np.float32(0.5), "0.5")],
+    [
+        (True, "True"),
+        (3, "3"),
+        (0.1, "0.1"),
+        ("rf", "rf"),
+        (None, "None"),
+        (np.float64(0.25), "0.25"),
+        (np.int64(7), "7"),
+        (np.float32(0.5), "0.5"),
+    ],
 )
 def test_param_values_are_stored_as_text(services: Services, run: dict, value, stored: str) -> None:
     services.tracking.log_params(run["id"], {"p": value}, actor="alice")
@@ -229,16 +264,21 @@ def test_tags_can_change(services: Services, run: dict) -> None:
 
 def test_concurrent_writers_of_the_same_param_and_tag(services: Services, run: dict) -> None:
     """Kernels of one run logging the same param and tag at once: no error, one value each."""
-    errors = _parallel(8, lambda i: services.tracking.log_batch(
-        run["id"], actor="alice", params={"seed": 42}, tags={"host": "a"}))
+    errors = _parallel(
+        8,
+        lambda i: services.tracking.log_batch(
+            run["id"], actor="alice", params={"seed": 42}, tags={"host": "a"}
+        ),
+    )
     assert errors == []
     got = services.tracking.get_run(run["id"])
     assert got["params"] == {"seed": "42"} and got["tags"] == {"host": "a"}
 
 
 def test_concurrent_different_values_of_a_param_one_wins(services: Services, run: dict) -> None:
-    errors = _parallel(8, lambda i: services.tracking.log_params(
-        run["id"], {"seed": i}, actor="alice"))
+    errors = _parallel(
+        8, lambda i: services.tracking.log_params(run["id"], {"seed": i}, actor="alice")
+    )
     assert len(errors) == 7
     assert all(isinstance(e, Conflict) for e in errors), errors
     assert services.tracking.get_run(run["id"])["params"]["seed"] in {str(i) for i in range(8)}
@@ -247,8 +287,17 @@ def test_concurrent_different_values_of_a_param_one_wins(services: Services, run
 def test_numeric_param_filters_ignore_values_that_are_not_numbers(services: Services) -> None:
     """Comparing a param with a number skips values that do not spell one, on both backends
     (a bare CAST made 'auto' equal 0 on SQLite and failed the whole query on PostgreSQL)."""
-    values = {"auto": "auto", "huge": "1e400", "tenth": "0.10", "five": 5, "seven": " 7 ",
-              "octal": "007", "flag": True, "minus-zero": "-0", "inf": float("inf")}
+    values = {
+        "auto": "auto",
+        "huge": "1e400",
+        "tenth": "0.10",
+        "five": 5,
+        "seven": " 7 ",
+        "octal": "007",
+        "flag": True,
+        "minus-zero": "-0",
+        "inf": float("inf"),
+    }
     for name, value in values.items():
         run = services.tracking.create_run(actor="alice", name=name)
         services.tracking.log_params(run["id"], {"x": value}, actor="alice")

@@ -96,8 +96,14 @@ def _build(services: Services) -> None:
     for spec in SPECS:
         tags = {"team": spec.team} | ({"note": spec.note} if spec.note else {})
         run = services.tracking.create_run(
-            actor="alice", experiment=spec.experiment, project="search", name=spec.name,
-            start_time=spec.start, source=spec.source, tags=tags)
+            actor="alice",
+            experiment=spec.experiment,
+            project="search",
+            name=spec.name,
+            start_time=spec.start,
+            source=spec.source,
+            tags=tags,
+        )
         params = {"model": spec.model, "lr": spec.lr} | ({"flag": True} if spec.flag else {})
         metrics = [{"key": "loss", "value": spec.loss}]
         if spec.acc is not None:
@@ -106,13 +112,15 @@ def _build(services: Services) -> None:
             metrics.append({"key": "val loss", "value": spec.val_loss})
         services.tracking.log_batch(run["id"], actor="alice", params=params, metrics=metrics)
         if spec.status != "running":
-            services.tracking.update_run(run["id"], actor="alice", status=spec.status,
-                                         end_time=spec.start + 1000)
+            services.tracking.update_run(
+                run["id"], actor="alice", status=spec.status, end_time=spec.start + 1000
+            )
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def services(request: pytest.FixtureRequest,
-             tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+def services(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Services]:
     """Services over a database holding the SPECS runs (read-only for the tests)."""
     root = tmp_path_factory.mktemp("search")
     if request.param == "sqlite":
@@ -141,14 +149,17 @@ def _lt(x, bound) -> bool:
 
 
 FILTERS: dict[str, Callable[[Spec], bool]] = {
-    "metrics.acc > 0.9 and params.model = 'rf'":
-        lambda s: s.finite_acc and s.acc > 0.9 and s.model == "rf",
+    "metrics.acc > 0.9 and params.model = 'rf'": lambda s: (
+        s.finite_acc and s.acc > 0.9 and s.model == "rf"
+    ),
     "params.model = 'rf' or params.model = 'svm' and metrics.acc < 0.2":  # and binds tighter
-        lambda s: s.model == "rf" or (s.model == "svm" and _lt(s.acc, 0.2)),
-    "(params.model = 'rf' or params.model = 'svm') and tags.team = 'b'":
-        lambda s: s.model in ("rf", "svm") and s.team == "b",
-    "((metrics.acc < 0.1) or (metrics.acc >= 0.95))":
-        lambda s: _lt(s.acc, 0.1) or (s.finite_acc and s.acc >= 0.95),
+    lambda s: s.model == "rf" or (s.model == "svm" and _lt(s.acc, 0.2)),
+    "(params.model = 'rf' or params.model = 'svm') and tags.team = 'b'": lambda s: (
+        s.model in ("rf", "svm") and s.team == "b"
+    ),
+    "((metrics.acc < 0.1) or (metrics.acc >= 0.95))": lambda s: (
+        _lt(s.acc, 0.1) or (s.finite_acc and s.acc >= 0.95)
+    ),
     "params.model in ('rf', 'xgb')": lambda s: s.model in ("rf", "xgb"),
     "params.model not in ('rf', 'xgb')": lambda s: s.model not in ("rf", "xgb"),
     "tags.note not in ('note 0', 'note 5')": lambda s: s.note not in ("note 0", "note 5"),
@@ -178,8 +189,9 @@ FILTERS: dict[str, Callable[[Spec], bool]] = {
     f"start_time < {DEC_1_2025 + DAY_MS}": lambda s: s.i == 0,
     "end_time is null": lambda s: s.status == "running",
     "metrics.`val loss` < 0.5": lambda s: _lt(s.val_loss, 0.5),
-    "metrics.`val loss` is not null and metrics.acc > 0.5":
-        lambda s: s.val_loss is not None and s.acc > 0.5,
+    "metrics.`val loss` is not null and metrics.acc > 0.5": lambda s: (
+        s.val_loss is not None and s.acc > 0.5
+    ),
     "metrics.acc = NaN": lambda s: s.acc is not None and math.isnan(s.acc),
     "metrics.acc != NaN": lambda s: s.finite_acc,
     "metrics.acc > NaN": lambda s: False,
@@ -191,10 +203,9 @@ FILTERS: dict[str, Callable[[Spec], bool]] = {
     "metrics.loss = -Infinity": lambda s: s.loss == -math.inf,
     "metrics.loss < -1e308": lambda s: s.loss == -math.inf,
     "metrics.loss > 1e308": lambda s: s.loss == math.inf,
-    "metrics.loss < Infinity and metrics.loss > -inf":
-        lambda s: not math.isinf(s.loss),
+    "metrics.loss < Infinity and metrics.loss > -inf": lambda s: not math.isinf(s.loss),
     'metric.acc > 0.9 AND param.model = "rf" OR Tags.team = "z"':  # aliases, case, quotes
-        lambda s: s.finite_acc and s.acc > 0.9 and s.model == "rf",
+    lambda s: s.finite_acc and s.acc > 0.9 and s.model == "rf",
     "metrics.nope > 0 or params.nope = 'x' or tags.nope = 'x'": lambda s: False,
     "": lambda s: True,
     "   ": lambda s: True,
@@ -276,15 +287,19 @@ def test_order_by_attributes_and_default(services: Services) -> None:
 
 @pytest.mark.parametrize(
     ("filter_text", "order_by"),
-    [(None, None), ("params.model != 'svm'", ["metrics.acc desc"]),
-     ("metrics.acc is not null", ["params.model", "metrics.`val loss` asc"])],
+    [
+        (None, None),
+        ("params.model != 'svm'", ["metrics.acc desc"]),
+        ("metrics.acc is not null", ["params.model", "metrics.`val loss` asc"]),
+    ],
 )
 def test_pagination_is_stable_and_complete(services: Services, filter_text, order_by) -> None:
     full = search(services, filter=filter_text, order_by=order_by)
     pages, token = [], None
     while True:
-        page = services.tracking.search_runs(filter=filter_text, order_by=order_by,
-                                             max_results=7, page_token=token)
+        page = services.tracking.search_runs(
+            filter=filter_text, order_by=order_by, max_results=7, page_token=token
+        )
         assert len(page["items"]) <= 7
         pages += [r["name"] for r in page["items"]]
         token = page["next_page_token"]
@@ -367,7 +382,7 @@ def test_bad_page_token(services: Services) -> None:
         ("params.model = '\\' or params.model = '\\'", None),  # a backslash escapes nothing
         ("name like '%'' OR ''1''=''1'", None),
         ("params.`model' OR '1'='1` = 'rf'", None),
-        ("tags.`team\" OR \"1\"=\"1` = 'a'", None),
+        ('tags.`team" OR "1"="1` = \'a\'', None),
         ("metrics.`acc) OR 1=1 --` > 0", None),
         ("params.model in ('x'') OR (1=1', 'y')", None),
         (None, ["params.`model; DROP TABLE runs; --` desc"]),

@@ -52,10 +52,12 @@ def test_fresh_database_is_migrated_once(fresh_url: str, monkeypatch: pytest.Mon
     _assert_schema_at_head(first)
     assert first.schema_revision() in HEADS
     with first.write() as conn:
-        conn.execute(text(
-            "INSERT INTO projects (id, name, description, created_by, created_at, updated_at) "
-            "VALUES ('p1', 'kept', '', 'alice', 1, 1)"
-        ))
+        conn.execute(
+            text(
+                "INSERT INTO projects (id, name, description, created_by, created_at, updated_at) "
+                "VALUES ('p1', 'kept', '', 'alice', 1, 1)"
+            )
+        )
     first.dispose()
 
     def no_upgrade(*_args, **_kwargs):
@@ -121,9 +123,9 @@ def test_sqlite_connections_use_wal_busy_timeout_and_foreign_keys(tmp_path: Path
                 assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         # Foreign keys are not only on but enforced.
         with pytest.raises(IntegrityError), store.write() as conn:
-            conn.execute(text(
-                "INSERT INTO params (run_id, key, value) VALUES ('no-such-run', 'k', 'v')"
-            ))
+            conn.execute(
+                text("INSERT INTO params (run_id, key, value) VALUES ('no-such-run', 'k', 'v')")
+            )
     finally:
         store.dispose()
 
@@ -136,9 +138,10 @@ def test_sqlite_write_transactions_take_the_lock_up_front(tmp_path: Path) -> Non
     try:
         with store.write(), other.engine.connect() as raw:
             raw.connection.driver_connection.execute("PRAGMA busy_timeout=0")
-            with pytest.raises(Exception, match="locked"), raw.execution_options(
-                labcycle_write=True
-            ).begin():
+            with (
+                pytest.raises(Exception, match="locked"),
+                raw.execution_options(labcycle_write=True).begin(),
+            ):
                 pass
     finally:
         other.dispose()
@@ -148,8 +151,9 @@ def test_sqlite_write_transactions_take_the_lock_up_front(tmp_path: Path) -> Non
 def test_models_and_migrations_agree(services: Services) -> None:
     """What the migrations build is what the models declare (alembic autogenerate sees no diff)."""
     with services.store.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={
-            "compare_type": True, "include_object": include_in_autogenerate})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": include_in_autogenerate}
+        )
         assert compare_metadata(context, Base.metadata) == []
 
 
@@ -163,17 +167,22 @@ def test_upgrade_from_the_first_revision_keeps_metric_values(tmp_path: Path) -> 
         conn.commit()
     values = [0.0, 3.0, -2.5, 1e300, None]
     with old.write() as conn:
-        conn.execute(text(
-            "INSERT INTO projects VALUES ('p', 'p', '', 'a', 1, 1)"))
-        conn.execute(text(
-            "INSERT INTO experiments VALUES ('e', 'p', 'e', '', 'a', 1, 1)"))
-        conn.execute(text(
-            "INSERT INTO runs (id, experiment_id, name, status, user, source, start_time, "
-            "created_at, updated_at) VALUES ('r', 'e', 'r', 'running', 'a', 'script', 1, 1, 1)"))
+        conn.execute(text("INSERT INTO projects VALUES ('p', 'p', '', 'a', 1, 1)"))
+        conn.execute(text("INSERT INTO experiments VALUES ('e', 'p', 'e', '', 'a', 1, 1)"))
+        conn.execute(
+            text(
+                "INSERT INTO runs (id, experiment_id, name, status, user, source, start_time, "
+                "created_at, updated_at) VALUES ('r', 'e', 'r', 'running', 'a', 'script', 1, 1, 1)"
+            )
+        )
         for step, value in enumerate(values):
-            conn.execute(text(
-                "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
-                "VALUES ('r', 'm', :step, :value, 1, 1)"), {"step": step, "value": value})
+            conn.execute(
+                text(
+                    "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
+                    "VALUES ('r', 'm', :step, :value, 1, 1)"
+                ),
+                {"step": step, "value": value},
+            )
         conn.execute(text("INSERT INTO latest_metrics VALUES ('r', 'm', 4, 3.0, 1)"))
     old.dispose()
 
@@ -181,8 +190,9 @@ def test_upgrade_from_the_first_revision_keeps_metric_values(tmp_path: Path) -> 
     try:
         assert _versions(store) == sorted(HEADS)
         with store.read() as conn:
-            rows = conn.execute(text(
-                "SELECT value, typeof(value) FROM metrics ORDER BY step")).all()
+            rows = conn.execute(
+                text("SELECT value, typeof(value) FROM metrics ORDER BY step")
+            ).all()
             assert [r[0] for r in rows] == values
             assert [r[1] for r in rows] == ["real"] * 4 + ["null"]
             assert conn.execute(text("SELECT value FROM latest_metrics")).scalar() == 3.0

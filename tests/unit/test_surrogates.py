@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 import labcycle as lc
+from labcycle.api.fluent import _state
 from labcycle.errors import InvalidInput
-from labcycle.fluent import _state
 
 LONE = "\ud800"
 
@@ -23,12 +23,15 @@ def local_lc(tmp_path, sqlite_template):
     _state.reset(None)
 
 
-@pytest.mark.parametrize(("call", "field"), [
-    (lambda: lc.log_params({"lr": f"0.1{LONE}"}), "params.lr"),
-    (lambda: lc.log_params({f"lr{LONE}": 0.1}), "params.lr\\ud800"),
-    (lambda: lc.set_tags({"team": LONE}), "tags.team"),
-    (lambda: lc.log_metric(f"acc{LONE}", 0.5), "key"),
-])
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: lc.log_params({"lr": f"0.1{LONE}"}), "params.lr"),
+        (lambda: lc.log_params({f"lr{LONE}": 0.1}), "params.lr\\ud800"),
+        (lambda: lc.set_tags({"team": LONE}), "tags.team"),
+        (lambda: lc.log_metric(f"acc{LONE}", 0.5), "key"),
+    ],
+)
 def test_the_call_is_refused_and_the_run_keeps_logging(local_lc, call, field):
     with lc.start_run("surrogates") as run:
         with pytest.raises(InvalidInput) as err:
@@ -55,6 +58,9 @@ def test_names_and_notes_are_refused(local_lc):
 
 
 def test_captured_cells_keep_the_character_as_its_escape(services, run):
-    services.artifacts.log_cells(run["id"], [{"cell_id": "c1", "source": f"x = '{LONE}'",
-                                              "execution_count": 1}], actor="alice")
+    services.artifacts.log_cells(
+        run["id"],
+        [{"cell_id": "c1", "source": f"x = '{LONE}'", "execution_count": 1}],
+        actor="alice",
+    )
     assert [c["source"] for c in services.artifacts.list_cells(run["id"])] == ["x = '\\ud800'"]

@@ -51,16 +51,24 @@ def notebook_path(name: str) -> Path:
     """The notebook of app ``name`` (``drift`` or ``drift.ipynb``); NotFound otherwise."""
     stem = name[:-6] if isinstance(name, str) and name.endswith(".ipynb") else name
     if not isinstance(stem, str) or not APP_NAME.fullmatch(stem):
-        raise NotFound(f"No app {str(name)[:80]!r}; the apps are: {', '.join(app_names())}.",
-                       field="app")
+        raise NotFound(
+            f"No app {str(name)[:80]!r}; the apps are: {', '.join(app_names())}.", field="app"
+        )
     path = apps_dir() / f"{stem}.ipynb"
     if not path.is_file():
         raise NotFound(f"No app {stem!r}; the apps are: {', '.join(app_names())}.", field="app")
     return path
 
 
-def voila_command(name: str, *, port: int, ip: str = "127.0.0.1", preheat: bool = True,
-                  token: bool = False, open_browser: bool = False) -> list[str]:
+def voila_command(
+    name: str,
+    *,
+    port: int,
+    ip: str = "127.0.0.1",
+    preheat: bool = True,
+    token: bool = False,
+    open_browser: bool = False,
+) -> list[str]:
     """The ``voila`` command line that serves app ``name`` alone.
 
     With ``preheat`` a kernel is started and the notebook's import cell run before anyone
@@ -68,8 +76,16 @@ def voila_command(name: str, *, port: int, ip: str = "127.0.0.1", preheat: bool 
     (:func:`labcycle.apps.monitoring.parameters`) and reads fresh data when it is opened.
     """
     path = notebook_path(name)
-    args = [sys.executable, "-m", "voila", str(path), f"--port={port}", f"--Voila.ip={ip}",
-            "--Voila.port_retries=0", "--VoilaConfiguration.show_tracebacks=False"]
+    args = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(path),
+        f"--port={port}",
+        f"--Voila.ip={ip}",
+        "--Voila.port_retries=0",
+        "--VoilaConfiguration.show_tracebacks=False",
+    ]
     if not open_browser:
         args.append("--no-browser")
     if preheat:

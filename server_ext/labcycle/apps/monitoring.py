@@ -2,7 +2,7 @@
 
 The notebooks stay thin (``drift_app(params)`` / ``performance_app(params)``); everything
 here is importable and tested without a browser. Data comes through the LabCycle Python
-API (:mod:`labcycle.monitors_api`), which talks REST to the Jupyter server that started the
+API (:mod:`labcycle.api.monitors`), which talks REST to the Jupyter server that started the
 kernel (``LABCYCLE_API_URL`` / ``LABCYCLE_API_TOKEN`` are inherited, so a business user
 needs nothing but the server's login) and reads the local store elsewhere.
 
@@ -86,7 +86,7 @@ def preload() -> None:
     import pandas  # noqa: F401
     import plotly.graph_objects  # noqa: F401
 
-    from .. import monitors_api, serving_api  # noqa: F401
+    from ..api import monitors as monitors_api  # noqa: F401
 
 
 def query_string(environ: dict[str, str] | None = None) -> str:
@@ -125,16 +125,20 @@ def error_html(exc: BaseException | str, title: str = "Cannot open this app") ->
     elif isinstance(exc, LabCycleError):
         text = exc.message if hasattr(exc, "message") else str(exc)
     elif type(exc).__module__.startswith("httpx"):
-        text = (f"The LabCycle server cannot be reached ({type(exc).__name__}). Reload the page "
-                "in a minute; if it persists, ask the hub's administrator.")
+        text = (
+            f"The LabCycle server cannot be reached ({type(exc).__name__}). Reload the page "
+            "in a minute; if it persists, ask the hub's administrator."
+        )
     else:
         text = f"{type(exc).__name__}: {exc}"
     return message_html(title, text)
 
 
 def message_html(title: str, text: str, kind: str = "error") -> str:
-    return (f"{STYLE}<div class='lc-app'><div class='lc-{kind}'><b>{html.escape(title)}</b>"
-            f"<br>{html.escape(str(text))}</div></div>")
+    return (
+        f"{STYLE}<div class='lc-app'><div class='lc-{kind}'><b>{html.escape(title)}</b>"
+        f"<br>{html.escape(str(text))}</div></div>"
+    )
 
 
 def show(build: Callable[[], Any]) -> Any:
@@ -193,7 +197,7 @@ def fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, (int, float)):
         if isinstance(value, float) and not math.isfinite(value):
             return "–"
-        if value != 0 and abs(value) < 10 ** -digits:
+        if value != 0 and abs(value) < 10**-digits:
             return f"{value:.{digits - 1}e}"
         return f"{value:.{digits}g}" if isinstance(value, float) else f"{value:,}"
     return html.escape(str(value))
@@ -211,17 +215,23 @@ def fmt_time(value: Any) -> str:
 
 # -- reading through the Python API ----------------------------------------------------------
 def load_monitor(ref: str | None) -> Any:
-    """The monitor named by ``?monitor=`` (a :class:`labcycle.monitors_api.Monitor`)."""
-    from ..monitors_api import get_monitor
+    """The monitor named by ``?monitor=`` (a :class:`labcycle.api.monitors.Monitor`)."""
+    from ..api.monitors import get_monitor
 
     if not ref:
-        raise AppMessage("Which monitor?", "Open this app with ?monitor=<monitor id or name> in "
-                         "the address (the panel's Monitors section links to it).")
+        raise AppMessage(
+            "Which monitor?",
+            "Open this app with ?monitor=<monitor id or name> in "
+            "the address (the panel's Monitors section links to it).",
+        )
     try:
         return get_monitor(ref)
     except NotFound:
-        raise AppMessage("Unknown monitor", f"There is no monitor {ref!r}: it may have been "
-                         "deleted. The panel's Monitors section lists them.") from None
+        raise AppMessage(
+            "Unknown monitor",
+            f"There is no monitor {ref!r}: it may have been "
+            "deleted. The panel's Monitors section lists them.",
+        ) from None
 
 
 # -- the drift dashboard ---------------------------------------------------------------------
@@ -232,14 +242,20 @@ def drifted_columns(check: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def feature_order(columns: dict[str, dict[str, Any]]) -> list[str]:
     """Drifted features first, then the others, each group in the report's order."""
-    return ([f for f, c in columns.items() if c.get("drifted")]
-            + [f for f, c in columns.items() if not c.get("drifted")])
+    return [f for f, c in columns.items() if c.get("drifted")] + [
+        f for f, c in columns.items() if not c.get("drifted")
+    ]
 
 
 def check_label(check: dict[str, Any]) -> str:
     share, status = check.get("share_drifted"), check.get("status")
-    what = (f"{share:.0%} drifted" if isinstance(share, (int, float))
-            else HEALTH[status][0] if status in HEALTH else status)
+    what = (
+        f"{share:.0%} drifted"
+        if isinstance(share, (int, float))
+        else HEALTH[status][0]
+        if status in HEALTH
+        else status
+    )
     return f"{fmt_time(check.get('started_at'))} · {check.get('status')} · {what}"
 
 
@@ -248,20 +264,26 @@ def summary_html(monitor: dict[str, Any], check: dict[str, Any]) -> str:
     result = check.get("result") or {}
     drift = result.get("drift") or {}
     name = html.escape(str(monitor.get("name")))
-    head = (f"<h2>Drift of {name} {badge(monitor.get('health'))}</h2>"
-            f"<div class='lc-muted'>Check of {fmt_time(check.get('started_at'))} "
-            f"({html.escape(str(check.get('trigger') or ''))}) · status "
-            f"{badge(check.get('status'))} · model {fmt(result.get('model_version'))}</div>")
+    head = (
+        f"<h2>Drift of {name} {badge(monitor.get('health'))}</h2>"
+        f"<div class='lc-muted'>Check of {fmt_time(check.get('started_at'))} "
+        f"({html.escape(str(check.get('trigger') or ''))}) · status "
+        f"{badge(check.get('status'))} · model {fmt(result.get('model_version'))}</div>"
+    )
     if check.get("status") == "error":
-        return head + (f"<div class='lc-error'><b>This check failed:</b> "
-                       f"{html.escape(str(check.get('error') or check.get('summary') or ''))}</div>")
+        return head + (
+            f"<div class='lc-error'><b>This check failed:</b> "
+            f"{html.escape(str(check.get('error') or check.get('summary') or ''))}</div>"
+        )
     if not drift:
-        return head + (f"<div class='lc-note'>{html.escape(str(check.get('summary') or ''))}"
-                       "</div>")
+        return head + (f"<div class='lc-note'>{html.escape(str(check.get('summary') or ''))}</div>")
     n, k = drift.get("n_columns") or 0, drift.get("n_drifted") or 0
     share, limit = drift.get("share_drifted") or 0.0, drift.get("drift_share") or 0.5
-    verdict = ("<span style='color:#cf222e'>drift</span>" if drift.get("dataset_drift")
-               else "<span style='color:#1a7f37'>no drift</span>")
+    verdict = (
+        "<span style='color:#cf222e'>drift</span>"
+        if drift.get("dataset_drift")
+        else "<span style='color:#1a7f37'>no drift</span>"
+    )
     kpis = [
         ("Drifted features", f"{k} of {n}"),
         ("Share drifted", f"{share:.0%}"),
@@ -269,11 +291,15 @@ def summary_html(monitor: dict[str, Any], check: dict[str, Any]) -> str:
         ("Current rows", fmt(result.get("current_rows") or check.get("current_rows"))),
         ("Reference rows", fmt(result.get("reference_rows"))),
     ]
-    boxes = "".join(f"<div class='lc-kpi'><div class='v'>{v}</div><div class='k'>{key}</div></div>"
-                    for key, v in kpis)
-    rule = (f"The dataset drifts when at least {limit:.0%} of its features drift.")
-    return (head + f"<div class='lc-kpis'>{boxes}</div><div class='lc-muted'>{rule} "
-            f"{html.escape(str(check.get('summary') or ''))}</div>")
+    boxes = "".join(
+        f"<div class='lc-kpi'><div class='v'>{v}</div><div class='k'>{key}</div></div>"
+        for key, v in kpis
+    )
+    rule = f"The dataset drifts when at least {limit:.0%} of its features drift."
+    return (
+        head + f"<div class='lc-kpis'>{boxes}</div><div class='lc-muted'>{rule} "
+        f"{html.escape(str(check.get('summary') or ''))}</div>"
+    )
 
 
 def columns_table_html(check: dict[str, Any]) -> str:
@@ -284,17 +310,24 @@ def columns_table_html(check: dict[str, Any]) -> str:
     rows = []
     for feature in feature_order(columns):
         c = columns[feature]
-        flag = ("<b style='color:#cf222e'>drift</b>" if c.get("drifted")
-                else "skipped" if c.get("skipped") else "ok")
+        flag = (
+            "<b style='color:#cf222e'>drift</b>"
+            if c.get("drifted")
+            else "skipped"
+            if c.get("skipped")
+            else "ok"
+        )
         rows.append(
             f"<tr class='{'lc-drifted' if c.get('drifted') else ''}'>"
             f"<td><b>{html.escape(feature)}</b></td><td>{fmt(c.get('type'))}</td>"
             f"<td>{fmt(c.get('method'))}</td><td>{fmt(c.get('score'))}</td>"
             f"<td>{fmt(c.get('threshold'))}</td><td>{flag}</td>"
-            f"<td class='lc-muted'>{html.escape(str(c.get('reason') or ''))}</td></tr>")
-    return ("<table class='lc-table'><tr><th>feature</th><th>type</th><th>test</th><th>score</th>"
-            "<th>threshold</th><th>verdict</th><th>why this test</th></tr>"
-            + "".join(rows) + "</table>")
+            f"<td class='lc-muted'>{html.escape(str(c.get('reason') or ''))}</td></tr>"
+        )
+    return (
+        "<table class='lc-table'><tr><th>feature</th><th>type</th><th>test</th><th>score</th>"
+        "<th>threshold</th><th>verdict</th><th>why this test</th></tr>" + "".join(rows) + "</table>"
+    )
 
 
 def histogram_series(column: dict[str, Any]) -> dict[str, Any] | None:
@@ -306,9 +339,13 @@ def histogram_series(column: dict[str, Any]) -> dict[str, Any] | None:
         edges = [float(e) for e in hist["edges"]]
         if len(edges) != len(ref) + 1 or len(ref) != len(cur):
             return None
-        return {"numeric": True, "x": [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)],
-                "width": [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)], "reference": ref,
-                "current": cur}
+        return {
+            "numeric": True,
+            "x": [(a + b) / 2 for a, b in zip(edges[:-1], edges[1:], strict=True)],
+            "width": [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)],
+            "reference": ref,
+            "current": cur,
+        }
     if hist.get("categories") is not None:
         cats = [str(c) for c in hist["categories"]]
         if len(cats) != len(ref) or len(ref) != len(cur):
@@ -319,21 +356,26 @@ def histogram_series(column: dict[str, Any]) -> dict[str, Any] | None:
 
 def column_detail_html(feature: str, column: dict[str, Any] | None) -> str:
     if not column:
-        return (f"<div class='lc-note'>{html.escape(feature)} was not compared in this check."
-                "</div>")
-    parts = [f"<b>{html.escape(feature)}</b>: {fmt(column.get('method'))} score "
-             f"<b>{fmt(column.get('score'))}</b> (threshold {fmt(column.get('threshold'))}) → "
-             + ("<b style='color:#cf222e'>drift</b>" if column.get("drifted") else "no drift")]
+        return f"<div class='lc-note'>{html.escape(feature)} was not compared in this check.</div>"
+    parts = [
+        f"<b>{html.escape(feature)}</b>: {fmt(column.get('method'))} score "
+        f"<b>{fmt(column.get('score'))}</b> (threshold {fmt(column.get('threshold'))}) → "
+        + ("<b style='color:#cf222e'>drift</b>" if column.get("drifted") else "no drift")
+    ]
     if column.get("reason"):
         parts.append(f"<span class='lc-muted'>{html.escape(str(column['reason']))}</span>")
     if column.get("reference_mean") is not None:
-        parts.append(f"mean {fmt(column.get('reference_mean'))} → {fmt(column.get('current_mean'))}"
-                     f", median {fmt(column.get('reference_median'))} → "
-                     f"{fmt(column.get('current_median'))}")
+        parts.append(
+            f"mean {fmt(column.get('reference_mean'))} → {fmt(column.get('current_mean'))}"
+            f", median {fmt(column.get('reference_median'))} → "
+            f"{fmt(column.get('current_median'))}"
+        )
     elif column.get("reference_top") is not None:
-        parts.append(f"most frequent {fmt(column.get('reference_top'))} → "
-                     f"{fmt(column.get('current_top'))}; values unseen in the reference: "
-                     f"{fmt(column.get('unseen_in_reference'))}")
+        parts.append(
+            f"most frequent {fmt(column.get('reference_top'))} → "
+            f"{fmt(column.get('current_top'))}; values unseen in the reference: "
+            f"{fmt(column.get('unseen_in_reference'))}"
+        )
     return "<div>" + "<br>".join(parts) + "</div>"
 
 
@@ -343,12 +385,16 @@ def timeline_rows(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
     for c in reversed(checks):
         columns = c.get("columns") or {}
-        rows.append({
-            "id": c["id"], "time": c.get("started_at"), "status": c.get("status"),
-            "share_drifted": c.get("share_drifted"),
-            "scores": {f: v.get("score") for f, v in columns.items()},
-            "drifted": {f: bool(v.get("drifted")) for f, v in columns.items()},
-        })
+        rows.append(
+            {
+                "id": c["id"],
+                "time": c.get("started_at"),
+                "status": c.get("status"),
+                "share_drifted": c.get("share_drifted"),
+                "scores": {f: v.get("score") for f, v in columns.items()},
+                "drifted": {f: bool(v.get("drifted")) for f, v in columns.items()},
+            }
+        )
     return rows
 
 
@@ -369,16 +415,25 @@ class DriftDashboard:
     ``distribution`` and ``timeline``.
     """
 
-    def __init__(self, monitor: dict[str, Any], checks: list[dict[str, Any]],
-                 fetch_check: Callable[[str], dict[str, Any]], *,
-                 check_id: str | None = None, feature: str | None = None) -> None:
+    def __init__(
+        self,
+        monitor: dict[str, Any],
+        checks: list[dict[str, Any]],
+        fetch_check: Callable[[str], dict[str, Any]],
+        *,
+        check_id: str | None = None,
+        feature: str | None = None,
+    ) -> None:
         import ipywidgets as w
         import plotly.graph_objects as go
 
         if not checks:
-            raise AppMessage("No check yet", f"Monitor {monitor.get('name')!r} has not run a check "
-                             "yet. Use “Run check now” in the panel (or `labcycle monitors check "
-                             f"{monitor.get('name')}`), then reload this page.")
+            raise AppMessage(
+                "No check yet",
+                f"Monitor {monitor.get('name')!r} has not run a check "
+                "yet. Use “Run check now” in the panel (or `labcycle monitors check "
+                f"{monitor.get('name')}`), then reload this page.",
+            )
         self.monitor = monitor
         self.checks = checks
         self.fetch_check = fetch_check
@@ -386,7 +441,8 @@ class DriftDashboard:
         self.rows = timeline_rows(checks)
         with_drift = [c for c in checks if c.get("columns")]
         first = next((c for c in checks if c["id"] == check_id), None) or (
-            with_drift[0] if with_drift else checks[0])
+            with_drift[0] if with_drift else checks[0]
+        )
         features: list[str] = []  # the picked check's drifted features first
         for c in [first, *with_drift]:
             for f in feature_order(c.get("columns") or {}):
@@ -394,40 +450,72 @@ class DriftDashboard:
                     features.append(f)
         self.features = features
 
-        self.check_picker = w.Dropdown(options=[(check_label(c), c["id"]) for c in checks],
-                                       value=first["id"], description="Check",
-                                       layout=w.Layout(width="460px"))
-        self.feature_picker = w.Dropdown(options=features or ["(none)"],
-                                         description="Feature", layout=w.Layout(width="320px"))
+        self.check_picker = w.Dropdown(
+            options=[(check_label(c), c["id"]) for c in checks],
+            value=first["id"],
+            description="Check",
+            layout=w.Layout(width="460px"),
+        )
+        self.feature_picker = w.Dropdown(
+            options=features or ["(none)"], description="Feature", layout=w.Layout(width="320px")
+        )
         times = [fmt_time(r["time"]) for r in self.rows]
         labels = [f"{i + 1}. {t}" for i, t in enumerate(times)]  # unique even on equal times
         self.range_picker = w.SelectionRangeSlider(
             options=list(zip(labels, range(len(labels)), strict=True)),
-            index=(0, len(labels) - 1), description="Time range", continuous_update=False,
-            layout=w.Layout(width="620px", display="" if len(labels) > 1 else "none"))
+            index=(0, len(labels) - 1),
+            description="Time range",
+            continuous_update=False,
+            layout=w.Layout(width="620px", display="" if len(labels) > 1 else "none"),
+        )
         self.summary = w.HTML()
         self.table = w.HTML()
         self.detail = w.HTML()
         self.distribution = go.Figure(
-            data=[go.Bar(name="reference", marker_color=REFERENCE_COLOUR, opacity=0.75),
-                  go.Bar(name="current", marker_color=CURRENT_COLOUR, opacity=0.75)],
-            layout=go.Layout(barmode="group", height=330, margin=dict(l=50, r=20, t=80, b=40),
-                             yaxis=dict(title="share of rows", tickformat=".0%"),
-                             legend=LEGEND, template="plotly_white"))
+            data=[
+                go.Bar(name="reference", marker_color=REFERENCE_COLOUR, opacity=0.75),
+                go.Bar(name="current", marker_color=CURRENT_COLOUR, opacity=0.75),
+            ],
+            layout=go.Layout(
+                barmode="group",
+                height=330,
+                margin=dict(l=50, r=20, t=80, b=40),
+                yaxis=dict(title="share of rows", tickformat=".0%"),
+                legend=LEGEND,
+                template="plotly_white",
+            ),
+        )
         self.timeline = go.Figure(
-            data=[go.Scatter(name="score", mode="lines+markers",
-                             line=dict(color=REFERENCE_COLOUR)),
-                  go.Scatter(name="drifted", mode="markers",
-                             marker=dict(color=DRIFT_COLOUR, size=11, symbol="x")),
-                  go.Scatter(name="threshold", mode="lines",
-                             line=dict(color="#6e7781", dash="dash")),
-                  go.Scatter(name="share of features drifted", mode="lines", yaxis="y2",
-                             line=dict(color="#8250df", width=1, dash="dot"))],
-            layout=go.Layout(height=300, margin=dict(l=60, r=60, t=80, b=40),
-                             template="plotly_white", legend=LEGEND,
-                             yaxis2=dict(overlaying="y", side="right", range=[0, 1],
-                                         tickformat=".0%", showgrid=False,
-                                         title="share drifted")))
+            data=[
+                go.Scatter(name="score", mode="lines+markers", line=dict(color=REFERENCE_COLOUR)),
+                go.Scatter(
+                    name="drifted",
+                    mode="markers",
+                    marker=dict(color=DRIFT_COLOUR, size=11, symbol="x"),
+                ),
+                go.Scatter(name="threshold", mode="lines", line=dict(color="#6e7781", dash="dash")),
+                go.Scatter(
+                    name="share of features drifted",
+                    mode="lines",
+                    yaxis="y2",
+                    line=dict(color="#8250df", width=1, dash="dot"),
+                ),
+            ],
+            layout=go.Layout(
+                height=300,
+                margin=dict(l=60, r=60, t=80, b=40),
+                template="plotly_white",
+                legend=LEGEND,
+                yaxis2=dict(
+                    overlaying="y",
+                    side="right",
+                    range=[0, 1],
+                    tickformat=".0%",
+                    showgrid=False,
+                    title="share drifted",
+                ),
+            ),
+        )
         self.distribution_chart = Chart(self.distribution)
         self.timeline_chart = Chart(self.timeline)
         if feature in features:
@@ -441,13 +529,22 @@ class DriftDashboard:
         self.feature_picker.observe(guarded(self.show_feature, self.detail), names="value")
         self.range_picker.observe(guarded(self.draw_timeline, self.detail), names="value")
         self.show_check()
-        self.widget = w.VBox([
-            w.HTML(STYLE), self.summary,
-            w.HBox([self.check_picker, self.feature_picker]),
-            w.HTML("<h3>Reference vs current</h3>"), self.detail, self.distribution_chart.widget,
-            w.HTML("<h3>Drift over time</h3>"), self.range_picker, self.timeline_chart.widget,
-            w.HTML("<h3>Tests per feature</h3>"), self.table,
-        ], layout=w.Layout(max_width="1100px"))
+        self.widget = w.VBox(
+            [
+                w.HTML(STYLE),
+                self.summary,
+                w.HBox([self.check_picker, self.feature_picker]),
+                w.HTML("<h3>Reference vs current</h3>"),
+                self.detail,
+                self.distribution_chart.widget,
+                w.HTML("<h3>Drift over time</h3>"),
+                self.range_picker,
+                self.timeline_chart.widget,
+                w.HTML("<h3>Tests per feature</h3>"),
+                self.table,
+            ],
+            layout=w.Layout(max_width="1100px"),
+        )
         self.widget.add_class("lc-app")
 
     # -- state -------------------------------------------------------------------------------
@@ -491,12 +588,13 @@ class DriftDashboard:
             ref.offset = cur.offset = None
             self.distribution.layout.barmode = "overlay" if series["numeric"] else "group"
             self.distribution.layout.xaxis.title = feature
-            self.distribution.layout.title = (f"{feature} — "
-                                              f"{'drift' if (column or {}).get('drifted') else 'no drift'}")
+            self.distribution.layout.title = (
+                f"{feature} — {'drift' if (column or {}).get('drifted') else 'no drift'}"
+            )
 
     def timeline_window(self) -> list[dict[str, Any]]:
         lo, hi = self.range_picker.index if len(self.rows) > 1 else (0, 0)
-        return self.rows[lo:hi + 1]
+        return self.rows[lo : hi + 1]
 
     def draw_timeline(self) -> None:
         self._draw_timeline()
@@ -524,8 +622,9 @@ class DriftDashboard:
             share.x = [r["time"] for r in rows if r["share_drifted"] is not None]
             share.y = [r["share_drifted"] for r in rows if r["share_drifted"] is not None]
             self.timeline.layout.yaxis.type = "log" if log_axis else "linear"
-            self.timeline.layout.yaxis.title = (f"{(column or {}).get('method') or 'score'}"
-                                                + (" p-value" if log_axis else ""))
+            self.timeline.layout.yaxis.title = f"{(column or {}).get('method') or 'score'}" + (
+                " p-value" if log_axis else ""
+            )
             self.timeline.layout.title = f"{feature} over {len(rows)} check(s)"
 
 
@@ -535,15 +634,28 @@ def drift_app(params: dict[str, str | None]) -> Any:
     def build() -> Any:
         monitor = load_monitor(params.get("monitor"))
         checks = monitor.checks(full=False, max_results=MAX_CHECKS)
-        return DriftDashboard(monitor.data, checks, monitor.get_check,
-                              check_id=params.get("check"), feature=params.get("feature")).widget
+        return DriftDashboard(
+            monitor.data,
+            checks,
+            monitor.get_check,
+            check_id=params.get("check"),
+            feature=params.get("feature"),
+        ).widget
 
     return show(build)
 
 
 # -- the performance dashboard ---------------------------------------------------------------
-METRIC_TITLES = {"accuracy": "accuracy", "precision": "precision", "recall": "recall",
-                 "f1": "F1", "roc_auc": "ROC AUC", "mae": "MAE", "rmse": "RMSE", "r2": "R²"}
+METRIC_TITLES = {
+    "accuracy": "accuracy",
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "roc_auc": "ROC AUC",
+    "mae": "MAE",
+    "rmse": "RMSE",
+    "r2": "R²",
+}
 LOWER_IS_BETTER = {"mae", "rmse"}
 
 
@@ -579,51 +691,83 @@ def performance_table_html(perf: dict[str, Any], metrics: list[str]) -> str:
     rows = [f"<tr><td><i>training</i></td><td></td>{ref_row}</tr>"]
     for win in reversed(windows):
         cells = "".join(f"<td>{fmt(window_value(win, m))}</td>" for m in metrics)
-        rows.append(f"<tr><td>{fmt_time(win.get('start'))}</td><td>{fmt(win.get('count'))}</td>"
-                    f"{cells}</tr>")
-    return (f"<table class='lc-table'><tr><th>window from</th><th>labelled</th>{head}</tr>"
-            + "".join(rows) + "</table>")
+        rows.append(
+            f"<tr><td>{fmt_time(win.get('start'))}</td><td>{fmt(win.get('count'))}</td>{cells}</tr>"
+        )
+    return (
+        f"<table class='lc-table'><tr><th>window from</th><th>labelled</th>{head}</tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 class PerformanceDashboard:
     """Metrics per time window against the training reference, with a metric picker and a
     window-length picker (``fetch(freq)`` is ``Monitor.performance``)."""
 
-    def __init__(self, monitor: dict[str, Any], fetch: Callable[[str], dict[str, Any]], *,
-                 freq: str | None = None, metric: str | None = None) -> None:
+    def __init__(
+        self,
+        monitor: dict[str, Any],
+        fetch: Callable[[str], dict[str, Any]],
+        *,
+        freq: str | None = None,
+        metric: str | None = None,
+    ) -> None:
         import ipywidgets as w
         import plotly.graph_objects as go
 
         self.monitor = monitor
         self.fetch = fetch
-        self.freq_picker = w.ToggleButtons(options=list(FREQS), description="Window",
-                                           value=freq if freq in dict(FREQS).values() else "1D")
-        self.metric_picker = w.Dropdown(options=["(none)"], description="Metric",
-                                        layout=w.Layout(width="280px"))
+        self.freq_picker = w.ToggleButtons(
+            options=list(FREQS),
+            description="Window",
+            value=freq if freq in dict(FREQS).values() else "1D",
+        )
+        self.metric_picker = w.Dropdown(
+            options=["(none)"], description="Metric", layout=w.Layout(width="280px")
+        )
         self.header = w.HTML()
         self.message = w.HTML()
         self.table = w.HTML()
         self.figure = go.Figure(
-            data=[go.Scatter(name="current", mode="lines+markers",
-                             line=dict(color=CURRENT_COLOUR, width=3)),
-                  go.Scatter(name="at training", mode="lines",
-                             line=dict(color=REFERENCE_COLOUR, dash="dash")),
-                  go.Bar(name="labelled predictions", yaxis="y2", opacity=0.25,
-                         marker_color="#6e7781")],
-            layout=go.Layout(height=340, margin=dict(l=60, r=60, t=80, b=40),
-                             template="plotly_white", legend=LEGEND,
-                             yaxis2=dict(overlaying="y", side="right", showgrid=False,
-                                         title="labelled predictions")))
+            data=[
+                go.Scatter(
+                    name="current", mode="lines+markers", line=dict(color=CURRENT_COLOUR, width=3)
+                ),
+                go.Scatter(
+                    name="at training", mode="lines", line=dict(color=REFERENCE_COLOUR, dash="dash")
+                ),
+                go.Bar(
+                    name="labelled predictions", yaxis="y2", opacity=0.25, marker_color="#6e7781"
+                ),
+            ],
+            layout=go.Layout(
+                height=340,
+                margin=dict(l=60, r=60, t=80, b=40),
+                template="plotly_white",
+                legend=LEGEND,
+                yaxis2=dict(
+                    overlaying="y", side="right", showgrid=False, title="labelled predictions"
+                ),
+            ),
+        )
         self.chart = Chart(self.figure)
         self.perf: dict[str, Any] = {}
         self._wanted_metric = metric
         self.freq_picker.observe(guarded(self.load, self.message), names="value")
         self.metric_picker.observe(guarded(self.draw, self.message), names="value")
         self.load()
-        self.widget = w.VBox([w.HTML(STYLE), self.header,
-                              w.HBox([self.metric_picker, self.freq_picker]),
-                              self.message, self.chart.widget, self.table],
-                             layout=w.Layout(max_width="1100px"))
+        self.widget = w.VBox(
+            [
+                w.HTML(STYLE),
+                self.header,
+                w.HBox([self.metric_picker, self.freq_picker]),
+                self.message,
+                self.chart.widget,
+                self.table,
+            ],
+            layout=w.Layout(max_width="1100px"),
+        )
         self.widget.add_class("lc-app")
 
     def load(self) -> None:
@@ -631,9 +775,11 @@ class PerformanceDashboard:
         windows = self.perf.get("windows") or []
         metrics = window_metrics(windows)
         name = html.escape(str(self.monitor.get("name")))
-        self.header.value = (f"<h2>Performance of {name} {badge(self.monitor.get('health'))}</h2>"
-                             f"<div class='lc-muted'>{fmt(self.perf.get('labelled_rows') or 0)} "
-                             f"predictions with ground truth, in {len(windows)} window(s).</div>")
+        self.header.value = (
+            f"<h2>Performance of {name} {badge(self.monitor.get('health'))}</h2>"
+            f"<div class='lc-muted'>{fmt(self.perf.get('labelled_rows') or 0)} "
+            f"predictions with ground truth, in {len(windows)} window(s).</div>"
+        )
         current = self.metric_picker.value
         wanted = self._wanted_metric if self._wanted_metric in metrics else current
         self.metric_picker.options = [(METRIC_TITLES.get(m, m), m) for m in metrics] or ["(none)"]
@@ -657,7 +803,8 @@ class PerformanceDashboard:
                 "outcomes arrive for served predictions: send them with "
                 "<code>lc.log_ground_truth(deployment, prediction_id, value)</code> or "
                 "<code>POST {deployment}/feedback</code>. Drift is already watched "
-                "(see the drift dashboard).</div>")
+                "(see the drift dashboard).</div>"
+            )
             with self.figure.batch_update():
                 for trace in (current, reference, counts):
                     trace.x, trace.y = [], []
@@ -667,13 +814,17 @@ class PerformanceDashboard:
         ref = reference_value(self.perf.get("reference") or {}, metric)
         title = METRIC_TITLES.get(metric, metric)
         last = next((v for v in reversed(y) if v is not None), None)
-        note = (f"Latest window: <b>{title} {fmt(last)}</b>"
-                + (f" vs <b>{fmt(ref)}</b> at training" if ref is not None else
-                   " (no value of this metric was logged at training)"))
+        note = f"Latest window: <b>{title} {fmt(last)}</b>" + (
+            f" vs <b>{fmt(ref)}</b> at training"
+            if ref is not None
+            else " (no value of this metric was logged at training)"
+        )
         if ref is not None and last is not None:
             worse = last > ref if metric in LOWER_IS_BETTER else last < ref
-            note += (f" — <span style='color:{DRIFT_COLOUR if worse else '#1a7f37'}'>"
-                     f"{'worse' if worse else 'as good or better'}</span>")
+            note += (
+                f" — <span style='color:{DRIFT_COLOUR if worse else '#1a7f37'}'>"
+                f"{'worse' if worse else 'as good or better'}</span>"
+            )
         self.message.value = f"<div>{note}</div>"
         with self.figure.batch_update():
             current.x, current.y, current.name = x, y, title
@@ -699,7 +850,11 @@ def performance_app(params: dict[str, str | None]) -> Any:
 
     def build() -> Any:
         monitor = load_monitor(params.get("monitor"))
-        return PerformanceDashboard(monitor.data, lambda freq: monitor.performance(freq=freq),
-                                    freq=params.get("freq"), metric=params.get("metric")).widget
+        return PerformanceDashboard(
+            monitor.data,
+            lambda freq: monitor.performance(freq=freq),
+            freq=params.get("freq"),
+            metric=params.get("metric"),
+        ).widget
 
     return show(build)

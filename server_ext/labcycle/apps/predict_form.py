@@ -50,8 +50,10 @@ class HttpPredictor:
         self.http = httpx.Client(headers=headers, timeout=timeout, trust_env=False)
         reply = self.http.get(f"{self.url}/schema")
         if reply.status_code == 401:
-            raise KeyRequired("This deployment needs its API key (shown once, when it was "
-                              "created; ask its owner).")
+            raise KeyRequired(
+                "This deployment needs its API key (shown once, when it was "
+                "created; ask its owner)."
+            )
         reply.raise_for_status()
         schema = reply.json()
         self.signature = schema.get("signature") or {"inputs": [], "outputs": []}
@@ -70,7 +72,7 @@ class LocalPredictor:
     """Predictions from a model loaded in the kernel (``lc.load_model``)."""
 
     def __init__(self, ref: str, trusted: bool = False) -> None:
-        from ..models_api import load_model
+        from ..api.models import load_model
 
         self.model = load_model(ref, trusted=trusted)
         self.signature = self.model.signature or {"inputs": [], "outputs": []}
@@ -93,8 +95,10 @@ def predictor_from(params: dict[str, str | None]) -> Any:
         return HttpPredictor(url, params.get("api_key"))
     if model:
         return LocalPredictor(model)
-    raise ValueError("Open this app with ?deployment_url=http://… or ?model=name@alias "
-                     "(or set LABCYCLE_PREDICT_URL / LABCYCLE_PREDICT_MODEL).")
+    raise ValueError(
+        "Open this app with ?deployment_url=http://… or ?model=name@alias "
+        "(or set LABCYCLE_PREDICT_URL / LABCYCLE_PREDICT_MODEL)."
+    )
 
 
 def widget_for(column: dict[str, Any]) -> Any:
@@ -106,18 +110,33 @@ def widget_for(column: dict[str, Any]) -> Any:
     layout = w.Layout(width="420px")
     if column.get("categories"):
         options = list(column["categories"])
-        return w.Dropdown(options=options, value=options[0], description=name, style=style,
-                          layout=layout)
+        return w.Dropdown(
+            options=options, value=options[0], description=name, style=style, layout=layout
+        )
     if dtype == "bool":
         return w.Checkbox(value=False, description=name, style=style)
     low, high = column.get("min"), column.get("max")
     if dtype in ("int64", "float64") and low is not None and high is not None and high > low:
         if dtype == "int64":
-            return w.IntSlider(value=int((low + high) // 2), min=int(low), max=int(high),
-                               description=name, style=style, layout=layout)
+            return w.IntSlider(
+                value=int((low + high) // 2),
+                min=int(low),
+                max=int(high),
+                description=name,
+                style=style,
+                layout=layout,
+            )
         step = 10 ** math.floor(math.log10((high - low) / 100)) if high > low else 0.01
-        return w.FloatSlider(value=(low + high) / 2, min=low, max=high, step=step,
-                             description=name, style=style, layout=layout, readout_format=".4g")
+        return w.FloatSlider(
+            value=(low + high) / 2,
+            min=low,
+            max=high,
+            step=step,
+            description=name,
+            style=style,
+            layout=layout,
+            readout_format=".4g",
+        )
     if dtype == "int64":
         return w.IntText(value=int(low or 0), description=name, style=style, layout=layout)
     if dtype == "float64":
@@ -131,8 +150,10 @@ def result_html(prediction: Any, proba: list[float] | None, classes: list | None
         labels = classes if classes and len(classes) == len(proba) else list(range(len(proba)))
         best = max(range(len(proba)), key=proba.__getitem__)
         text += f"<br><b>Probability:</b> {proba[best]:.1%}"
-        rows = "".join(f"<tr><td>{html.escape(str(c))}</td><td>{p:.1%}</td></tr>"
-                       for c, p in zip(labels, proba, strict=False))
+        rows = "".join(
+            f"<tr><td>{html.escape(str(c))}</td><td>{p:.1%}</td></tr>"
+            for c, p in zip(labels, proba, strict=False)
+        )
         text += f"<table class='lc-proba'><tr><th>class</th><th>probability</th></tr>{rows}</table>"
     return f"<div class='lc-result'>{text}</div>"
 
@@ -171,8 +192,12 @@ def open_app(params: dict[str, str | None]) -> Any:
         return build_form(predictor_from(params))
     except KeyRequired as exc:
         notice = str(exc)
-    key = w.Password(description="API key", placeholder="the deployment's key",
-                     style={"description_width": "initial"}, layout=w.Layout(width="420px"))
+    key = w.Password(
+        description="API key",
+        placeholder="the deployment's key",
+        style={"description_width": "initial"},
+        layout=w.Layout(width="420px"),
+    )
     button = w.Button(description="Open", button_style="primary", icon="key")
     message = w.HTML(f"<div class='lc-note'>{html.escape(notice)}</div>")
     box = w.VBox([message, key, button])
@@ -183,8 +208,9 @@ def open_app(params: dict[str, str | None]) -> Any:
         try:
             form = build_form(HttpPredictor(url, key.value.strip()))
         except KeyRequired:
-            message.value = ("<div class='lc-error'><b>Wrong key:</b> the deployment refused "
-                             "it.</div>")
+            message.value = (
+                "<div class='lc-error'><b>Wrong key:</b> the deployment refused it.</div>"
+            )
         except Exception as exc:  # shown to the user instead of a traceback
             message.value = f"<div class='lc-error'><b>Error:</b> {html.escape(str(exc))}</div>"
         else:

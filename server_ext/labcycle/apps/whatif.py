@@ -6,7 +6,7 @@ each input's range from the model signature — shows one widget per input (the 
 prediction across the whole range of one chosen feature, the others held at the row's
 values (a one-row partial-dependence sweep). Every change is one batched call of the
 deployment's ``/predict`` (the row and the sweep together) through
-:meth:`labcycle.serving_api.Deployment.predict`.
+:meth:`labcycle.api.serving.Deployment.predict`.
 
 Parameters: ``?deployment=<id or name>`` or ``?monitor=<id or name>`` (its deployment),
 ``&feature=<input>`` (the swept one), ``&start=latest|middle``. The deployment's API key, if
@@ -57,7 +57,9 @@ def middle_row(signature: dict[str, Any]) -> dict[str, Any]:
         elif dtype.startswith("int"):
             row[col["name"]] = int((low + high) // 2) if low is not None and high is not None else 0
         elif dtype.startswith("float"):
-            row[col["name"]] = float((low + high) / 2) if low is not None and high is not None else 0.0
+            row[col["name"]] = (
+                float((low + high) / 2) if low is not None and high is not None else 0.0
+            )
         else:
             row[col["name"]] = ""
     return row
@@ -99,8 +101,11 @@ def sweepable(signature: dict[str, Any]) -> list[str]:
     for col in signature.get("inputs") or []:
         dtype = str(col.get("dtype") or "")
         low, high = col.get("min"), col.get("max")
-        if col.get("categories") or dtype == "bool" or (
-                dtype in NUMERIC and low is not None and high is not None and high > low):
+        if (
+            col.get("categories")
+            or dtype == "bool"
+            or (dtype in NUMERIC and low is not None and high is not None and high > low)
+        ):
             names.append(col["name"])
     return names
 
@@ -123,7 +128,7 @@ def sweep_values(column: dict[str, Any], points: int = SWEEP_POINTS) -> list[Any
 
 def latest_inputs(deployment_id: str) -> dict[str, Any] | None:
     """The inputs of the deployment's newest captured prediction (None when there is none)."""
-    from ..fluent import current_transport
+    from ..api.fluent import current_transport
 
     items = current_transport().serving.predictions(deployment_id, 1)
     return (items[0].get("inputs") or None) if items else None
@@ -137,16 +142,24 @@ class DeploymentPredictor:
         self.deployment = deployment
         schema = deployment.schema()
         if not isinstance(schema, dict) or "signature" not in schema:
-            message = (schema.get("error") or {}).get("message") if isinstance(schema, dict) else None
-            raise AppMessage("The deployment is not answering",
-                             message or f"Deployment {deployment.name!r} gave no model "
-                             "signature; is it running? (`labcycle deployments show "
-                             f"{deployment.name}`)")
+            message = (
+                (schema.get("error") or {}).get("message") if isinstance(schema, dict) else None
+            )
+            raise AppMessage(
+                "The deployment is not answering",
+                message
+                or f"Deployment {deployment.name!r} gave no model "
+                "signature; is it running? (`labcycle deployments show "
+                f"{deployment.name}`)",
+            )
         self.signature = schema.get("signature") or {"inputs": [], "outputs": []}
-        self.title = (f"{schema.get('model_name')} v{schema.get('model_version')} "
-                      f"({deployment.name})")
+        self.title = (
+            f"{schema.get('model_name')} v{schema.get('model_version')} ({deployment.name})"
+        )
 
-    def predict_rows(self, rows: list[dict[str, Any]]) -> tuple[list[Any], list[list[float]] | None]:
+    def predict_rows(
+        self, rows: list[dict[str, Any]]
+    ) -> tuple[list[Any], list[list[float]] | None]:
         import pandas as pd
 
         # capture off: exploring must not look like traffic to the deployment's monitors
@@ -156,8 +169,8 @@ class DeploymentPredictor:
 
 def resolve_deployment(params: dict[str, str | None]) -> Any:
     """The deployment of ``?deployment=`` or of ``?monitor=``'s monitor."""
-    from ..monitors_api import get_monitor
-    from ..serving_api import get_deployment
+    from ..api.monitors import get_monitor
+    from ..api.serving import get_deployment
 
     ref = params.get("deployment")
     monitor_ref = params.get("monitor")
@@ -165,15 +178,20 @@ def resolve_deployment(params: dict[str, str | None]) -> Any:
         try:
             monitor = get_monitor(monitor_ref)
         except NotFound:
-            raise AppMessage("Unknown monitor", f"There is no monitor {monitor_ref!r}."
-                             ) from None
+            raise AppMessage("Unknown monitor", f"There is no monitor {monitor_ref!r}.") from None
         ref = monitor.deployment_id
         if not ref:
-            raise AppMessage("No deployment", f"Monitor {monitor.name!r} compares datasets; "
-                             "the what-if app needs a deployed model.")
+            raise AppMessage(
+                "No deployment",
+                f"Monitor {monitor.name!r} compares datasets; "
+                "the what-if app needs a deployed model.",
+            )
     if not ref:
-        raise AppMessage("Which model?", "Open this app with ?deployment=<deployment id or "
-                         "name> (or ?monitor=<monitor>) in the address.")
+        raise AppMessage(
+            "Which model?",
+            "Open this app with ?deployment=<deployment id or "
+            "name> (or ?monitor=<monitor>) in the address.",
+        )
     try:
         deployment = get_deployment(ref)
     except NotFound:
@@ -181,8 +199,11 @@ def resolve_deployment(params: dict[str, str | None]) -> Any:
     if os.environ.get("LABCYCLE_API_KEY"):
         deployment.api_key = os.environ["LABCYCLE_API_KEY"]
     if deployment.data.get("status") not in (None, "ready"):
-        raise AppMessage("The model is not serving", f"Deployment {deployment.name!r} is "
-                         f"{deployment.data.get('status')}; start it, then reload this page.")
+        raise AppMessage(
+            "The model is not serving",
+            f"Deployment {deployment.name!r} is "
+            f"{deployment.data.get('status')}; start it, then reload this page.",
+        )
     return deployment
 
 
@@ -195,8 +216,14 @@ class WhatIf:
     ranges") to a starting row.
     """
 
-    def __init__(self, predictor: Any, starts: dict[str, dict[str, Any]], *,
-                 feature: str | None = None, start: str | None = None) -> None:
+    def __init__(
+        self,
+        predictor: Any,
+        starts: dict[str, dict[str, Any]],
+        *,
+        feature: str | None = None,
+        start: str | None = None,
+    ) -> None:
         import ipywidgets as w
         import plotly.graph_objects as go
 
@@ -204,29 +231,44 @@ class WhatIf:
         signature = predictor.signature
         self.columns = {c["name"]: c for c in signature.get("inputs") or []}
         if not self.columns:
-            raise AppMessage("No inputs", "This model has no input signature to build a form "
-                             "from (log it with an input example).")
+            raise AppMessage(
+                "No inputs",
+                "This model has no input signature to build a form "
+                "from (log it with an input example).",
+            )
         outputs = signature.get("outputs") or []
         self.classes = outputs[0].get("classes") if outputs else None
         self.starts = {label: fit_row(signature, row) for label, row in starts.items()}
         names = sweepable(signature)
         if not names:
-            raise AppMessage("Nothing to vary", "No input of this model has a known range "
-                             "(log the model with training data to record one).")
+            raise AppMessage(
+                "Nothing to vary",
+                "No input of this model has a known range "
+                "(log the model with training data to record one).",
+            )
         self.inputs = {name: widget_for(col) for name, col in self.columns.items()}
         for widget in self.inputs.values():
             if hasattr(widget, "continuous_update"):
                 widget.continuous_update = False
         labels = list(self.starts)
-        self.start_picker = w.ToggleButtons(options=labels, description="Start from",
-                                            value=start if start in labels else labels[0])
-        self.feature_picker = w.Dropdown(options=names, description="Vary",
-                                         value=feature if feature in names else names[0],
-                                         layout=w.Layout(width="320px"))
+        self.start_picker = w.ToggleButtons(
+            options=labels, description="Start from", value=start if start in labels else labels[0]
+        )
+        self.feature_picker = w.Dropdown(
+            options=names,
+            description="Vary",
+            value=feature if feature in names else names[0],
+            layout=w.Layout(width="320px"),
+        )
         self.result = w.HTML()
-        self.figure = go.Figure(layout=go.Layout(
-            height=340, margin=dict(l=60, r=20, t=80, b=40), template="plotly_white",
-            legend=LEGEND))
+        self.figure = go.Figure(
+            layout=go.Layout(
+                height=340,
+                margin=dict(l=60, r=20, t=80, b=40),
+                template="plotly_white",
+                legend=LEGEND,
+            )
+        )
         self.chart = Chart(self.figure)
         self.calls = 0
         self._quiet = False
@@ -237,13 +279,19 @@ class WhatIf:
             widget.observe(guarded(self.on_input, self.result), names="value")
         form = w.VBox(list(self.inputs.values()), layout=w.Layout(min_width="440px"))
         right = w.VBox([self.feature_picker, self.chart.widget], layout=w.Layout(flex="1"))
-        self.widget = w.VBox([
-            w.HTML(STYLE + f"<h2>What if… {html.escape(predictor.title)}</h2><div "
-                   "class='lc-muted'>Change an input: the prediction and the chart follow. The "
-                   "chart shows the prediction across the range of the chosen input, every other "
-                   "input as in the form.</div>"),
-            self.start_picker, w.HBox([w.VBox([form, self.result]), right]),
-        ], layout=w.Layout(max_width="1300px"))
+        self.widget = w.VBox(
+            [
+                w.HTML(
+                    STYLE + f"<h2>What if… {html.escape(predictor.title)}</h2><div "
+                    "class='lc-muted'>Change an input: the prediction and the chart follow. The "
+                    "chart shows the prediction across the range of the chosen input, every other "
+                    "input as in the form.</div>"
+                ),
+                self.start_picker,
+                w.HBox([w.VBox([form, self.result]), right]),
+            ],
+            layout=w.Layout(max_width="1300px"),
+        )
         self.widget.add_class("lc-app")
 
     @property
@@ -281,8 +329,11 @@ class WhatIf:
         swept, current = predictions[1:], row[feature]
         traces = []
         if proba:
-            classes = self.classes if self.classes and len(self.classes) == len(proba[0]) else \
-                list(range(len(proba[0])))
+            classes = (
+                self.classes
+                if self.classes and len(self.classes) == len(proba[0])
+                else list(range(len(proba[0])))
+            )
             shown = list(range(len(classes)))
             if len(classes) == 2:
                 shown = [1]
@@ -290,17 +341,37 @@ class WhatIf:
                 best = max(range(len(classes)), key=lambda i: proba[0][i])
                 shown = [best]
             for i in shown:
-                traces.append(go.Scatter(x=values, y=[p[i] for p in proba[1:]], mode="lines+markers",
-                                         name=f"P({classes[i]})"))
+                traces.append(
+                    go.Scatter(
+                        x=values,
+                        y=[p[i] for p in proba[1:]],
+                        mode="lines+markers",
+                        name=f"P({classes[i]})",
+                    )
+                )
             y_title, current_y = "probability", [proba[0][shown[0]]]
         else:
             numeric = all(isinstance(p, (int, float)) and not isinstance(p, bool) for p in swept)
-            traces.append(go.Scatter(x=values, y=swept, mode="lines+markers", name="prediction",
-                                     line=dict(color=REFERENCE_COLOUR)))
+            traces.append(
+                go.Scatter(
+                    x=values,
+                    y=swept,
+                    mode="lines+markers",
+                    name="prediction",
+                    line=dict(color=REFERENCE_COLOUR),
+                )
+            )
             y_title = "prediction"
             current_y = [predictions[0]] if numeric else [str(predictions[0])]
-        traces.append(go.Scatter(x=[current], y=current_y, mode="markers", name="this row",
-                                 marker=dict(color=CURRENT_COLOUR, size=14, symbol="diamond")))
+        traces.append(
+            go.Scatter(
+                x=[current],
+                y=current_y,
+                mode="markers",
+                name="this row",
+                marker=dict(color=CURRENT_COLOUR, size=14, symbol="diamond"),
+            )
+        )
         with self.figure.batch_update():
             self.figure.data = []
             self.figure.add_traces(traces)
@@ -326,7 +397,8 @@ def whatif_app(params: dict[str, str | None]) -> Any:
             starts["latest prediction"] = latest
         starts["middle of the ranges"] = {}
         start = {"latest": "latest prediction", "middle": "middle of the ranges"}.get(
-            params.get("start") or "")
+            params.get("start") or ""
+        )
         return WhatIf(predictor, starts, feature=params.get("feature"), start=start).widget
 
     return show(build)

@@ -21,7 +21,7 @@ def native_booster(estimator: Any) -> tuple[Any, str] | None:
 
 
 def save_booster(fit_run: FitRun, booster: Any, file: str) -> None:
-    from .. import fluent
+    from ..api import fluent
 
     if fit_run.id is None:  # its run could not be created (warned)
         return

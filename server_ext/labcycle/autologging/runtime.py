@@ -168,7 +168,7 @@ class FitRun:
     """
 
     def __init__(self, name: str) -> None:
-        from .. import fluent
+        from ..api import fluent
 
         active = fluent.active_run()
         self.owned = active is None
@@ -193,7 +193,7 @@ class FitRun:
             self.name = active.name
 
     def _create(self, started: int) -> None:
-        from .. import fluent
+        from ..api import fluent
 
         data = fluent.create_run_record(
             fluent._state.transport(),
@@ -216,7 +216,7 @@ class FitRun:
 
     def _send(self, kind: str, *item: Any) -> None:
         """To the flusher once the run exists; kept for :meth:`_create` until then."""
-        from .. import fluent
+        from ..api import fluent
 
         with self._lock:
             if self.id is None:
@@ -232,7 +232,7 @@ class FitRun:
             flusher.add_metric(run_id, *item)
 
     def log_params(self, params: dict[str, Any]) -> None:
-        from .. import fluent
+        from ..api import fluent
         from ..services.common import param_value, validate_key
 
         logged = fluent._state.params[self.id] if self.id is not None else self._params
@@ -273,7 +273,7 @@ class FitRun:
         """End an owned run (with the fit's end time) once its queued logging is done."""
         if not self.owned:
             return
-        from .. import fluent
+        from ..api import fluent
         from . import system
 
         system.untrack(self)
@@ -339,7 +339,7 @@ def autologged(original: Callable, describe: Callable[..., Any]) -> Callable:
 
 def _register_flush_hook() -> None:
     """``lc.end_run``/``lc.flush`` wait for this run's (or all) background logging."""
-    from .. import fluent
+    from ..api import fluent
 
     if _wait_hook not in fluent._before_flush:
         fluent._before_flush.append(_wait_hook)

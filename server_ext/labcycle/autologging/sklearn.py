@@ -99,7 +99,7 @@ def _log_curves(fit_run: FitRun, estimator: Any) -> None:
 
 def _log_after_fit(fit_run: FitRun, estimator: Any, x: Any, y: Any, config: Any) -> None:
     """In the background: everything that costs time after a fit."""
-    from .. import fluent
+    from ..api import fluent
 
     if fit_run.id is None:  # its run could not be created (warned): nowhere to log
         return
@@ -190,7 +190,7 @@ def _frame(x: Any) -> Any:
 
 
 def _log_dataset(fit_run: FitRun, x: Any, y: Any) -> None:
-    from .. import fluent
+    from ..api import fluent
 
     frame = _frame(x)
     if frame is None:
@@ -201,7 +201,7 @@ def _log_dataset(fit_run: FitRun, x: Any, y: Any) -> None:
 
 
 def _log_model(fit_run: FitRun, model: Any, x: Any, config: Any) -> None:
-    from ..models_api import log_model
+    from ..api.models import log_model
     from .native import native_booster, save_booster
 
     native = native_booster(model)
@@ -225,7 +225,7 @@ def _log_candidates(fit_run: FitRun, search: Any, config: Any) -> None:
     """One child run per candidate of a search, with its CV scores; the best tagged."""
     import numpy as np
 
-    from .. import fluent
+    from ..api import fluent
 
     results = search.cv_results_
     count = len(results["params"])

@@ -144,7 +144,7 @@ class _Sampler:
                 warn_once("system", f"system metrics sampling failed: {exc}")
 
     def once(self) -> None:
-        from .. import fluent
+        from ..api import fluent
 
         with _lock:
             fits = list(_fits.values())

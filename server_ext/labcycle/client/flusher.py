@@ -38,7 +38,9 @@ class Flusher:
     are retried with backoff and keep the data in the buffer.
     """
 
-    def __init__(self, transport: Transport, interval: float = 1.0, max_buffer: int = 20_000) -> None:
+    def __init__(
+        self, transport: Transport, interval: float = 1.0, max_buffer: int = 20_000
+    ) -> None:
         self.transport = transport
         self.interval = interval
         self.max_buffer = max_buffer
@@ -123,11 +125,17 @@ class Flusher:
         metrics = buffer.metrics
         first = metrics[:MAX_POINTS_PER_REQUEST]
         if buffer.params or buffer.tags or first:
-            self.transport.log_batch(run_id, params=buffer.params or None, metrics=first or None,
-                                     tags=buffer.tags or None)
+            self.transport.log_batch(
+                run_id,
+                params=buffer.params or None,
+                metrics=first or None,
+                tags=buffer.tags or None,
+            )
             buffer.params, buffer.tags = {}, {}
         for start in range(MAX_POINTS_PER_REQUEST, len(metrics), MAX_POINTS_PER_REQUEST):
-            self.transport.log_batch(run_id, metrics=metrics[start:start + MAX_POINTS_PER_REQUEST])
+            self.transport.log_batch(
+                run_id, metrics=metrics[start : start + MAX_POINTS_PER_REQUEST]
+            )
         buffer.metrics = []
         if buffer.cells:
             self.transport.log_cells(run_id, buffer.cells)

@@ -46,8 +46,9 @@ class HttpTransport(Transport):
     def __init__(self, base_url: str, token: str | None = None, timeout: float = 60.0) -> None:
         self.base_url = base_url.rstrip("/") + "/labcycle/api/v1/"
         headers = {"Authorization": f"token {token}"} if token else {}
-        self.http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout,
-                                 trust_env=False)
+        self.http = httpx.Client(
+            base_url=self.base_url, headers=headers, timeout=timeout, trust_env=False
+        )
         self.user = None
         self.hub = HttpHub(self._request)
         self.lineage = HttpLineage(self._request)
@@ -97,9 +98,17 @@ class HttpTransport(Transport):
         if params:
             self._request("POST", f"runs/{run}/params", body={"params": params})
         if metrics:
-            self._request("POST", f"runs/{run}/metrics", body={"metrics": [
-                {"key": k, "value": v, "step": s, "timestamp": t} for k, v, s, t in metrics
-            ] if isinstance(metrics[0], tuple) else metrics})
+            self._request(
+                "POST",
+                f"runs/{run}/metrics",
+                body={
+                    "metrics": [
+                        {"key": k, "value": v, "step": s, "timestamp": t} for k, v, s, t in metrics
+                    ]
+                    if isinstance(metrics[0], tuple)
+                    else metrics
+                },
+            )
         if tags:
             self._request("POST", f"runs/{run}/tags", body={"tags": tags})
 
@@ -129,7 +138,9 @@ class HttpTransport(Transport):
     def upload_artifact(self, run_id: str, path: str, local_file: Path) -> dict[str, Any]:
         with open(local_file, "rb") as fh:
             return self._request(
-                "PUT", f"runs/{self._id(run_id)}/artifacts/{quote(path)}", content=fh,
+                "PUT",
+                f"runs/{self._id(run_id)}/artifacts/{quote(path)}",
+                content=fh,
                 headers={"Content-Type": "application/octet-stream"},
             )
 
@@ -150,15 +161,19 @@ class HttpTransport(Transport):
             path = os.path.relpath(notebook_path, root)
             if path.startswith(".."):
                 return None
-        return self._request("POST", f"runs/{self._id(run_id)}/notebook",
-                             body={"path": path.replace(os.sep, "/")})
+        return self._request(
+            "POST", f"runs/{self._id(run_id)}/notebook", body={"path": path.replace(os.sep, "/")}
+        )
 
     def register_dataset(self, **fields: Any) -> dict[str, Any]:
         return self._request("POST", "datasets", body=fields)
 
     def link_input(self, run_id: str, dataset_id: str, context: str) -> None:
-        self._request("POST", f"runs/{self._id(run_id)}/inputs",
-                      body={"dataset_id": dataset_id, "context": context})
+        self._request(
+            "POST",
+            f"runs/{self._id(run_id)}/inputs",
+            body={"dataset_id": dataset_id, "context": context},
+        )
 
     def list_experiments(self) -> list[dict[str, Any]]:
         return self._request("GET", "experiments", params={"max_results": 1000})["items"]
@@ -194,8 +209,11 @@ class HttpTransport(Transport):
         self._request("DELETE", self._model(name, "aliases", alias))
 
     def record_trusted_load(self, version: dict[str, Any]) -> None:
-        self._request("POST", self._model(version["model_name"], "versions", version["version"],
-                                          "trusted-loads"), body={"purpose": "load"})
+        self._request(
+            "POST",
+            self._model(version["model_name"], "versions", version["version"], "trusted-loads"),
+            body={"purpose": "load"},
+        )
 
     def close(self) -> None:
         self.http.close()

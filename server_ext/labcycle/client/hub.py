@@ -32,7 +32,9 @@ class HubClient(ABC):
     def remove_member(self, project: str, user: str) -> None: ...
 
     @abstractmethod
-    def add_review(self, name: str, version: int, decision: str, comment: str) -> dict[str, Any]: ...
+    def add_review(
+        self, name: str, version: int, decision: str, comment: str
+    ) -> dict[str, Any]: ...
 
     @abstractmethod
     def reviews(self, name: str, version: int) -> dict[str, Any]: ...
@@ -83,8 +85,9 @@ class LocalHub(LocalDomain, HubClient):
         self.services.projects.remove_member(project, user, actor=self.user)
 
     def add_review(self, name: str, version: int, decision: str, comment: str) -> dict[str, Any]:
-        return self.services.reviews.add_review(name, version, decision=decision,
-                                                comment=comment, actor=self.user)
+        return self.services.reviews.add_review(
+            name, version, decision=decision, comment=comment, actor=self.user
+        )
 
     def reviews(self, name: str, version: int) -> dict[str, Any]:
         return self.services.reviews.list_reviews(name, version)
@@ -128,15 +131,17 @@ class HttpHub(HttpDomain, HubClient):
         return self.request("GET", f"projects/{q(project)}/members")
 
     def set_member(self, project: str, user: str, role: str) -> dict[str, Any]:
-        return self.request("PUT", f"projects/{q(project)}/members/{q(user)}",
-                            body={"role": role})
+        return self.request("PUT", f"projects/{q(project)}/members/{q(user)}", body={"role": role})
 
     def remove_member(self, project: str, user: str) -> None:
         self.request("DELETE", f"projects/{q(project)}/members/{q(user)}")
 
     def add_review(self, name: str, version: int, decision: str, comment: str) -> dict[str, Any]:
-        return self.request("POST", f"models/{q(name)}/versions/{version}/reviews",
-                            body={"decision": decision, "comment": comment})
+        return self.request(
+            "POST",
+            f"models/{q(name)}/versions/{version}/reviews",
+            body={"decision": decision, "comment": comment},
+        )
 
     def reviews(self, name: str, version: int) -> dict[str, Any]:
         return self.request("GET", f"models/{q(name)}/versions/{version}/reviews")
@@ -149,8 +154,9 @@ class HttpHub(HttpDomain, HubClient):
         return self.request("GET", "audit", params={**filters, "max_results": max_results})
 
     def search(self, **params: Any) -> dict[str, Any]:
-        return self.request("GET", "search",
-                            params={k: v for k, v in params.items() if v is not None})
+        return self.request(
+            "GET", "search", params={k: v for k, v in params.items() if v is not None}
+        )
 
     def create_note(self, **fields: Any) -> dict[str, Any]:
         return self.request("POST", "notes", body=fields)

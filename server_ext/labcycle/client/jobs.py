@@ -32,8 +32,11 @@ def process_dispatcher(services: Any, executor: str | None = None) -> Any:
 
         config = LabCycleConfig()
         executor = executor or config.executor
-        if (_dispatcher is None or _dispatcher.services is not services
-                or _dispatcher.executor_spec != executor):
+        if (
+            _dispatcher is None
+            or _dispatcher.services is not services
+            or _dispatcher.executor_spec != executor
+        ):
             from ..jobs.dispatcher import Dispatcher
             from ..jobs.runner import kernel_store_env
 
@@ -41,11 +44,18 @@ def process_dispatcher(services: Any, executor: str | None = None) -> Any:
             if _dispatcher is not None:
                 _dispatcher.stop()
             _dispatcher = Dispatcher(
-                services, executor=executor, max_jobs=config.max_concurrent_jobs,
-                db_url=store, artifact_url=artifact_url,
-                kernel_env=kernel_store_env(db_url=store, artifact_url=artifact_url,
-                                            storage_options=services.blobs.storage_options),
-                job_ids=set(), stop_reason="the Python process stopped while the job ran",
+                services,
+                executor=executor,
+                max_jobs=config.max_concurrent_jobs,
+                db_url=store,
+                artifact_url=artifact_url,
+                kernel_env=kernel_store_env(
+                    db_url=store,
+                    artifact_url=artifact_url,
+                    storage_options=services.blobs.storage_options,
+                ),
+                job_ids=set(),
+                stop_reason="the Python process stopped while the job ran",
             ).start()
             _stop_before_thread_pools()
         return _dispatcher

@@ -13,8 +13,9 @@ class LineageClient(ABC):
     def graph(self, entity_type: str, entity_id: str, **options: Any) -> dict[str, Any]: ...
 
     @abstractmethod
-    def compare_runs(self, run_ids: list[str], metric: str | None, keys: list[str] | None,
-                     max_points: int) -> dict[str, Any]:
+    def compare_runs(
+        self, run_ids: list[str], metric: str | None, keys: list[str] | None, max_points: int
+    ) -> dict[str, Any]:
         """Non-finite values are floats, whichever way they came."""
 
     @abstractmethod
@@ -25,10 +26,10 @@ class LocalLineage(LocalDomain, LineageClient):
     def graph(self, entity_type: str, entity_id: str, **options: Any) -> dict[str, Any]:
         return self.services.lineage.graph(entity_type, entity_id, **options)
 
-    def compare_runs(self, run_ids: list[str], metric: str | None, keys: list[str] | None,
-                     max_points: int) -> dict[str, Any]:
-        return self.services.compare.runs(run_ids, metric=metric, keys=keys,
-                                          max_points=max_points)
+    def compare_runs(
+        self, run_ids: list[str], metric: str | None, keys: list[str] | None, max_points: int
+    ) -> dict[str, Any]:
+        return self.services.compare.runs(run_ids, metric=metric, keys=keys, max_points=max_points)
 
     def notebook_diff(self, run_a: str, run_b: str, **limits: Any) -> dict[str, Any]:
         return self.services.compare.notebooks(run_a, run_b, **limits)
@@ -38,8 +39,9 @@ class HttpLineage(HttpDomain, LineageClient):
     def graph(self, entity_type: str, entity_id: str, **options: Any) -> dict[str, Any]:
         return self.request("GET", f"lineage/{q(entity_type)}/{q(entity_id)}", params=options)
 
-    def compare_runs(self, run_ids: list[str], metric: str | None, keys: list[str] | None,
-                     max_points: int) -> dict[str, Any]:
+    def compare_runs(
+        self, run_ids: list[str], metric: str | None, keys: list[str] | None, max_points: int
+    ) -> dict[str, Any]:
         params: list[tuple[str, Any]] = [("run_id", i) for i in run_ids]
         params += [("key", k) for k in keys or []]
         params += [("metric", metric)] if metric else []
@@ -55,5 +57,6 @@ class HttpLineage(HttpDomain, LineageClient):
         return out
 
     def notebook_diff(self, run_a: str, run_b: str, **limits: Any) -> dict[str, Any]:
-        return self.request("GET", "compare/notebooks", params={"run_a": run_a, "run_b": run_b,
-                                                                **limits})
+        return self.request(
+            "GET", "compare/notebooks", params={"run_a": run_a, "run_b": run_b, **limits}
+        )

@@ -41,8 +41,9 @@ class LocalTransport(Transport):
         return self.services.tracking.get_run(run_id)
 
     def log_batch(self, run_id, *, params=None, metrics=None, tags=None) -> None:
-        self.services.tracking.log_batch(run_id, actor=self.user, params=params,
-                                         metrics=metrics, tags=tags)
+        self.services.tracking.log_batch(
+            run_id, actor=self.user, params=params, metrics=metrics, tags=tags
+        )
 
     def log_cells(self, run_id: str, cells: list[dict]) -> None:
         self.services.artifacts.log_cells(run_id, cells, actor=self.user)

@@ -99,14 +99,19 @@ class HttpMonitors(HttpDomain, MonitorsClient):
         return self.request("POST", _path(ref, "checks"))
 
     def checks(self, ref: str, full: bool, max_results: int) -> list[dict[str, Any]]:
-        return self.request("GET", _path(ref, "checks"),
-                            params={"full": str(full).lower(), "max_results": max_results})["items"]
+        return self.request(
+            "GET",
+            _path(ref, "checks"),
+            params={"full": str(full).lower(), "max_results": max_results},
+        )["items"]
 
     def check(self, ref: str, check_id: str) -> dict[str, Any]:
         return self.request("GET", _path(ref, "checks", q(check_id)))
 
     def alerts(self, ref: str, max_results: int) -> list[dict[str, Any]]:
-        return self.request("GET", _path(ref, "alerts"), params={"max_results": max_results})["items"]
+        return self.request("GET", _path(ref, "alerts"), params={"max_results": max_results})[
+            "items"
+        ]
 
     def performance(self, ref: str, freq: str) -> dict[str, Any]:
         return self.request("GET", _path(ref, "performance"), params={"freq": freq})

@@ -55,7 +55,11 @@ def file_fingerprint(path: Path) -> dict[str, Any]:
     with open(path, "rb") as fh:
         while chunk := fh.read(1 << 20):
             sha.update(chunk)
-    result: dict[str, Any] = {"digest": "sha256:" + sha.hexdigest(), "schema": {}, "row_count": None}
+    result: dict[str, Any] = {
+        "digest": "sha256:" + sha.hexdigest(),
+        "schema": {},
+        "row_count": None,
+    }
     suffix = path.suffix.lower()
     try:
         if suffix == ".parquet":

@@ -102,9 +102,13 @@ class HttpServing(HttpDomain, ServingClient):
         return self.request("DELETE", f"deployments/{q(ref)}")
 
     def log_ground_truth(self, ref: str, prediction_id: str, value: Any) -> None:
-        self.request("POST", f"deployments/{q(ref)}/feedback",
-                     body={"prediction_id": prediction_id, "value": value})
+        self.request(
+            "POST",
+            f"deployments/{q(ref)}/feedback",
+            body={"prediction_id": prediction_id, "value": value},
+        )
 
     def predictions(self, ref: str, max_results: int) -> list[dict[str, Any]]:
-        return self.request("GET", f"deployments/{q(ref)}/predictions",
-                            params={"max_results": max_results})["items"]
+        return self.request(
+            "GET", f"deployments/{q(ref)}/predictions", params={"max_results": max_results}
+        )["items"]

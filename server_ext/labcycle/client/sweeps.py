@@ -94,7 +94,8 @@ class LocalSweeps(LocalDomain, SweepsClient):
         token = self.services.jobs.change_token()
         self.services.sweeps.advance(sweep_id)
         process_dispatcher(self.services, self.executor).add_jobs(
-            self.services.sweeps.unfinished_job_ids(sweep_id))
+            self.services.sweeps.unfinished_job_ids(sweep_id)
+        )
         return token
 
     def pause(self, token: Any) -> None:
@@ -130,7 +131,9 @@ class LocalSweeps(LocalDomain, SweepsClient):
 
 class HttpSweeps(HttpDomain, SweepsClient):
     def create(self, **fields: Any) -> dict[str, Any]:
-        return self.request("POST", "sweeps", body={k: v for k, v in fields.items() if v is not None})
+        return self.request(
+            "POST", "sweeps", body={k: v for k, v in fields.items() if v is not None}
+        )
 
     def get(self, sweep_id: str) -> dict[str, Any]:
         return self.request("GET", f"sweeps/{q(sweep_id)}")
@@ -139,15 +142,17 @@ class HttpSweeps(HttpDomain, SweepsClient):
         return self.get(sweep_id)["runs"]
 
     def best(self, sweep_id: str, metric: str, mode: str) -> dict[str, Any]:
-        return self.request("GET", f"sweeps/{q(sweep_id)}/best",
-                            params={"metric": metric, "mode": mode})
+        return self.request(
+            "GET", f"sweeps/{q(sweep_id)}/best", params={"metric": metric, "mode": mode}
+        )
 
     def cancel(self, sweep_id: str) -> dict[str, Any]:
         return self.request("POST", f"sweeps/{q(sweep_id)}/cancel")
 
     def create_schedule(self, **fields: Any) -> dict[str, Any]:
-        return self.request("POST", "schedules",
-                            body={k: v for k, v in fields.items() if v is not None})
+        return self.request(
+            "POST", "schedules", body={k: v for k, v in fields.items() if v is not None}
+        )
 
     def update_schedule(self, schedule_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         return self.request("PATCH", f"schedules/{q(schedule_id)}", body=changes)
@@ -168,5 +173,6 @@ class HttpSweeps(HttpDomain, SweepsClient):
         return HttpJobs(self.request).wait(job_id, timeout)
 
     def reproduction_report(self, run_id: str, against: str) -> dict[str, Any]:
-        return self.request("GET", f"runs/{q(run_id)}/reproduction-report",
-                            params={"against": against})
+        return self.request(
+            "GET", f"runs/{q(run_id)}/reproduction-report", params={"against": against}
+        )

@@ -45,7 +45,11 @@ class Transport(ABC):
 
     @abstractmethod
     def log_batch(
-        self, run_id: str, *, params: dict | None = None, metrics: list | None = None,
+        self,
+        run_id: str,
+        *,
+        params: dict | None = None,
+        metrics: list | None = None,
         tags: dict | None = None,
     ) -> None: ...
 
@@ -119,8 +123,10 @@ class Transport(ABC):
             model = self.get_model(name)
             number = model["aliases"].get(alias) if alias else model["latest_version"]
             if number is None:
-                raise NotFound(f"Model {model['name']!r} has "
-                               + (f"no alias {alias!r}." if alias else "no versions yet."))
+                raise NotFound(
+                    f"Model {model['name']!r} has "
+                    + (f"no alias {alias!r}." if alias else "no versions yet.")
+                )
         return self.get_model_version(name, number)
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -59,19 +59,33 @@ class Dispatcher:
         Local pool: each worker starts its next job's (fresh) kernel while a job runs.
     """
 
-    def __init__(self, services: Services, *, executor: str = "local", max_jobs: int = 2,
-                 db_url: str, artifact_url: str, kernel_env: dict[str, str],
-                 job_ids: set[str] | None = None, poll_interval: float = 0.5,
-                 stop_reason: str = SERVER_STOPPED, prestart_kernels: bool = True,
-                 owner: str | None = None,
-                 storage_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        executor: str = "local",
+        max_jobs: int = 2,
+        db_url: str,
+        artifact_url: str,
+        kernel_env: dict[str, str],
+        job_ids: set[str] | None = None,
+        poll_interval: float = 0.5,
+        stop_reason: str = SERVER_STOPPED,
+        prestart_kernels: bool = True,
+        owner: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
         self.services = services
         self.owner = owner
         self.max_jobs = max(1, int(max_jobs))
         self.executor_spec = executor or "local"
         # workers open the artifact store with these options (default: this one's)
-        self.store_spec = StoreSpec(db_url, artifact_url, kernel_env, storage_options or getattr(
-            getattr(services, "blobs", None), "storage_options", None))
+        self.store_spec = StoreSpec(
+            db_url,
+            artifact_url,
+            kernel_env,
+            storage_options or getattr(getattr(services, "blobs", None), "storage_options", None),
+        )
         self.executor: Executor | None = None
         self.job_ids = job_ids
         self.poll_interval = poll_interval
@@ -90,8 +104,7 @@ class Dispatcher:
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> Dispatcher:
         self.recover()
-        self._thread = threading.Thread(target=self._loop, name="labcycle-dispatcher",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="labcycle-dispatcher", daemon=True)
         self._thread.start()
         return self
 
@@ -103,8 +116,11 @@ class Dispatcher:
             log.exception("LabCycle: could not recover jobs left running")
             return []
         if changed:
-            log.warning("LabCycle: %d job(s) were left running by a stopped server: %s",
-                        len(changed), ", ".join(changed))
+            log.warning(
+                "LabCycle: %d job(s) were left running by a stopped server: %s",
+                len(changed),
+                ", ".join(changed),
+            )
         return changed
 
     def _ensure_executor(self) -> Executor:
@@ -178,8 +194,9 @@ class Dispatcher:
                     if done.lost:
                         jobs.requeue_or_fail(done.job_id, done.lost)
                     elif done.status is None or jobs.get(done.job_id)["status"] in ACTIVE_STATUSES:
-                        jobs.requeue_or_fail(done.job_id, "the job's worker stopped without "
-                                                          "recording a result")
+                        jobs.requeue_or_fail(
+                            done.job_id, "the job's worker stopped without recording a result"
+                        )
                 self._enforce_cancellations(executor)
                 active = executor.active()
             else:
@@ -196,9 +213,16 @@ class Dispatcher:
                 executor = self._ensure_executor()
             except ExecutorUnavailable as exc:
                 return self._fail_waiting(ids, exc.message)
-            claimed = jobs.claim(self.id, self.executor_spec, job_ids=ids, limit=free,
-                                 pid=os.getpid(), host=self.host, created_by=self.owner,
-                                 status=getattr(executor, "claim_status", "running"))
+            claimed = jobs.claim(
+                self.id,
+                self.executor_spec,
+                job_ids=ids,
+                limit=free,
+                pid=os.getpid(),
+                host=self.host,
+                created_by=self.owner,
+                status=getattr(executor, "claim_status", "running"),
+            )
             for job in claimed:
                 try:
                     executor.submit(job)
@@ -212,12 +236,17 @@ class Dispatcher:
         waiting for it forever (a later job tries to reach it again)."""
         log.error("LabCycle: %s", message)
         jobs = self.services.jobs
-        claimed = jobs.claim(self.id, self.executor_spec, job_ids=ids, limit=1000,
-                             pid=os.getpid(), host=self.host)
+        claimed = jobs.claim(
+            self.id, self.executor_spec, job_ids=ids, limit=1000, pid=os.getpid(), host=self.host
+        )
         for job in claimed:
-            jobs.finish(job["id"], "failed", error=message,
-                        error_detail={"reason": "executor_unavailable", "message": message},
-                        actor=job["created_by"])
+            jobs.finish(
+                job["id"],
+                "failed",
+                error=message,
+                error_detail={"reason": "executor_unavailable", "message": message},
+                actor=job["created_by"],
+            )
         return 0
 
     def _enforce_cancellations(self, executor: Executor) -> None:
@@ -230,8 +259,9 @@ class Dispatcher:
                 continue
             first = self._cancel_seen.setdefault(job_id, now)
             if now - first > CANCEL_GRACE_S and executor.kill(job_id):
-                log.warning("LabCycle: job %s ignored its cancellation; its worker was killed",
-                            job_id)
+                log.warning(
+                    "LabCycle: job %s ignored its cancellation; its worker was killed", job_id
+                )
                 self._cancel_seen.pop(job_id, None)
 
     # -- in-process use (CLI, Python API) -----------------------------------------------------
@@ -241,8 +271,9 @@ class Dispatcher:
         self.job_ids.update(job_ids)
         self.wake()
 
-    def run_until_done(self, job_ids: list[str], *, timeout: float | None = None,
-                       on_tick: Any = None) -> None:
+    def run_until_done(
+        self, job_ids: list[str], *, timeout: float | None = None, on_tick: Any = None
+    ) -> None:
         """Dispatch in this thread until the jobs are finished (for the CLI)."""
         deadline = None if timeout is None else time.monotonic() + timeout
         self.recover()
@@ -261,22 +292,40 @@ class Dispatcher:
                 on_tick()
 
 
-def dispatcher_from_config(services: Services, config: Any, *, api_url: str | None = None,
-                           api_token: str | None = None, job_ids: set[str] | None = None,
-                           stop_reason: str = SERVER_STOPPED,
-                           cls: type[Dispatcher] | None = None,
-                           executor: str | None = None) -> Dispatcher:
+def dispatcher_from_config(
+    services: Services,
+    config: Any,
+    *,
+    api_url: str | None = None,
+    api_token: str | None = None,
+    job_ids: set[str] | None = None,
+    stop_reason: str = SERVER_STOPPED,
+    cls: type[Dispatcher] | None = None,
+    executor: str | None = None,
+) -> Dispatcher:
     """A dispatcher configured from a :class:`~labcycle.config.LabCycleConfig` (``executor``
     overrides its executor); under JupyterHub it runs its own user's jobs only."""
     from ..config import hub_user
     from .runner import kernel_store_env
 
     storage_options = getattr(config, "storage_options", None) or None
-    kernel_env = kernel_store_env(db_url=config.db_url, artifact_url=config.artifact_url,
-                                  home=config.home, api_url=api_url, api_token=api_token,
-                                  storage_options=storage_options)
+    kernel_env = kernel_store_env(
+        db_url=config.db_url,
+        artifact_url=config.artifact_url,
+        home=config.home,
+        api_url=api_url,
+        api_token=api_token,
+        storage_options=storage_options,
+    )
     return (cls or Dispatcher)(
-        services, executor=executor or config.executor, max_jobs=config.max_concurrent_jobs,
-        db_url=config.db_url, artifact_url=config.artifact_url,
-        kernel_env=kernel_env, job_ids=job_ids, stop_reason=stop_reason, owner=hub_user(),
-        storage_options=storage_options)
+        services,
+        executor=executor or config.executor,
+        max_jobs=config.max_concurrent_jobs,
+        db_url=config.db_url,
+        artifact_url=config.artifact_url,
+        kernel_env=kernel_env,
+        job_ids=job_ids,
+        stop_reason=stop_reason,
+        owner=hub_user(),
+        storage_options=storage_options,
+    )

@@ -51,8 +51,9 @@ SAVE_INTERVAL_S = 10.0
 class KernelManager(AsyncKernelManager):
     """jupyter_client's manager, watching a shutting-down kernel every 10 ms, not 100 ms."""
 
-    async def _async_finish_shutdown(self, waittime: float | None = None,
-                                     pollinterval: float = 0.1, restart: bool = False) -> None:
+    async def _async_finish_shutdown(
+        self, waittime: float | None = None, pollinterval: float = 0.1, restart: bool = False
+    ) -> None:
         await super()._async_finish_shutdown(waittime, min(pollinterval, 0.01), restart)
 
 
@@ -81,8 +82,13 @@ class SpareKernels:
             await km.start_kernel(extra_arguments=[HISTORY_ARGUMENT], env=dict(env), cwd=cwd)
         except Exception:  # a job then starts its own kernel, as without spares
             return
-        self.spare = {"kernel_name": kernel_name, "km": km, "env": dict(env), "cwd": cwd,
-                      "started": time.monotonic()}
+        self.spare = {
+            "kernel_name": kernel_name,
+            "km": km,
+            "env": dict(env),
+            "cwd": cwd,
+            "started": time.monotonic(),
+        }
 
     def take(self, kernel_name: str, env: dict[str, str]) -> dict[str, Any] | None:
         """The spare, when it fits (same kernel, same variables but the run's) and lives."""
@@ -140,10 +146,18 @@ class _Client(PapermillNotebookClient):
     """papermill's client, telling who asked when the kernel has started, optionally on
     an adopted spare kernel, and starting the worker's next spare."""
 
-    def __init__(self, nb_man: Any, *, on_kernel_start: Callable[[int | None], None] | None = None,
-                 spares: SpareKernels | None = None, spare_env: dict[str, str] | None = None,
-                 spare_cwd: str | None = None, bootstrap: str | None = None,
-                 restart_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        nb_man: Any,
+        *,
+        on_kernel_start: Callable[[int | None], None] | None = None,
+        spares: SpareKernels | None = None,
+        spare_env: dict[str, str] | None = None,
+        spare_cwd: str | None = None,
+        bootstrap: str | None = None,
+        restart_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(nb_man, **kwargs)
         self._on_kernel_start = on_kernel_start
         self._spares = spares
@@ -177,18 +191,24 @@ class _Client(PapermillNotebookClient):
     async def _start_kernel_client(self) -> Any:
         kc = await super().async_start_new_kernel_client()
         if self._bootstrap:
-            msg_id = kc.execute(self._bootstrap, silent=True, store_history=False,
-                                allow_stdin=False)
+            msg_id = kc.execute(
+                self._bootstrap, silent=True, store_history=False, allow_stdin=False
+            )
             reply = await self.async_wait_for_reply(msg_id)
             if not reply or reply["content"].get("status") != "ok":
                 content = (reply or {}).get("content", {})
                 await self._async_cleanup_kernel()  # setup_kernel's cleanup is not reached
-                raise RuntimeError("LabCycle could not prepare the job's kernel: "
-                                   f"{content.get('ename')}: {content.get('evalue')}")
+                raise RuntimeError(
+                    "LabCycle could not prepare the job's kernel: "
+                    f"{content.get('ename')}: {content.get('evalue')}"
+                )
         if self._spares is not None and self._spare_env is not None:
             # The next job's kernel starts while this one runs (a few ms to launch).
-            await self._spares.launch(self.kernel_name or self.km.kernel_name,
-                                      self._spare_env, self._spare_cwd or os.getcwd())
+            await self._spares.launch(
+                self.kernel_name or self.km.kernel_name,
+                self._spare_env,
+                self._spare_cwd or os.getcwd(),
+            )
         return kc
 
     # nbclient binds the sync wrappers to its own coroutines; point them at ours.
@@ -236,21 +256,34 @@ class LabCycleEngine(NBClientEngine):
         spare = None
         if spares is not None and kernel_env is not None and kernel_cwd is not None:
             spare = spares.take(kernel_name, kernel_env)
-        own_kernel: dict[str, Any] = {k: v for k, v in (("env", kernel_env), ("cwd", kernel_cwd))
-                                      if v is not None}
+        own_kernel: dict[str, Any] = {
+            k: v for k, v in (("env", kernel_env), ("cwd", kernel_cwd)) if v is not None
+        }
         if spare is not None and kernel_env is not None and kernel_cwd is not None:
-            client = _Client(nb_man, km=spare["km"], on_kernel_start=on_kernel_start,
-                             spares=spares, spare_env=spare_env,
-                             spare_cwd=spare_cwd or spare["cwd"], restart_kwargs=own_kernel,
-                             bootstrap=bootstrap_code(spare, kernel_env, kernel_cwd),
-                             **final_kwargs)
+            client = _Client(
+                nb_man,
+                km=spare["km"],
+                on_kernel_start=on_kernel_start,
+                spares=spares,
+                spare_env=spare_env,
+                spare_cwd=spare_cwd or spare["cwd"],
+                restart_kwargs=own_kernel,
+                bootstrap=bootstrap_code(spare, kernel_env, kernel_cwd),
+                **final_kwargs,
+            )
             start_kwargs: dict[str, Any] = {"cleanup_kc": True}  # the job owns the adopted kernel
             if on_kernel_start is not None:
                 on_kernel_start(_kernel_pid(spare["km"]))
         else:
-            client = _Client(nb_man, on_kernel_start=on_kernel_start, spares=spares,
-                             spare_env=spare_env, spare_cwd=spare_cwd, restart_kwargs=own_kernel,
-                             **final_kwargs)
+            client = _Client(
+                nb_man,
+                on_kernel_start=on_kernel_start,
+                spares=spares,
+                spare_env=spare_env,
+                spare_cwd=spare_cwd,
+                restart_kwargs=own_kernel,
+                **final_kwargs,
+            )
             start_kwargs = dict(own_kernel)
         return client.execute(**start_kwargs)
 

@@ -116,8 +116,14 @@ class Executor:
 SPARE_IDLE_S = 60.0
 
 
-def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str, str],
-                 prestart: bool = True, storage_options: dict | None = None) -> None:
+def _worker_main(
+    conn: Any,
+    db_url: str,
+    artifact_url: str,
+    kernel_env: dict[str, str],
+    prestart: bool = True,
+    storage_options: dict | None = None,
+) -> None:
     """A pooled worker: import once, then run job ids received on ``conn`` one at a time."""
     import signal
 
@@ -126,8 +132,7 @@ def _worker_main(conn: Any, db_url: str, artifact_url: str, kernel_env: dict[str
     from .engine import SpareKernels
     from .runner import run_job, warm_up
 
-    services = Services.open(db_url, artifact_url, migrate=False,
-                             storage_options=storage_options)
+    services = Services.open(db_url, artifact_url, migrate=False, storage_options=storage_options)
     spares = SpareKernels(idle_s=SPARE_IDLE_S) if prestart else None
     warm_up()
     try:
@@ -162,9 +167,17 @@ class _Worker:
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(
             target=_worker_main,
-            args=(child, store.db_url, store.artifact_url, store.kernel_env, prestart,
-                  store.storage_options),
-            name="labcycle-job-worker", daemon=True)
+            args=(
+                child,
+                store.db_url,
+                store.artifact_url,
+                store.kernel_env,
+                prestart,
+                store.storage_options,
+            ),
+            name="labcycle-job-worker",
+            daemon=True,
+        )
         self.process.start()
         child.close()
         self.job_id: str | None = None
@@ -202,8 +215,9 @@ class LocalExecutor(Executor):
         worker = _Worker(self._ctx, self.store, self.prestart_kernels)
         self._workers.append(worker)
         if self._reader is None:
-            self._reader = threading.Thread(target=self._read, name="labcycle-pool-reader",
-                                            daemon=True)
+            self._reader = threading.Thread(
+                target=self._read, name="labcycle-pool-reader", daemon=True
+            )
             self._reader.start()
         else:
             with contextlib.suppress(OSError, ValueError):
@@ -289,8 +303,9 @@ class LocalExecutor(Executor):
                 pass
             if not worker.process.is_alive():
                 if worker.job_id is not None:
-                    finished.append(Finished(worker.job_id, None,
-                                             lost="the job's worker process died"))
+                    finished.append(
+                        Finished(worker.job_id, None, lost="the job's worker process died")
+                    )
                 self._workers.remove(worker)
                 worker.conn.close()
 
@@ -342,9 +357,12 @@ def _kill_tree(pid: int | None) -> None:
     except psutil.NoSuchProcess:
         return
     for proc in [*children, parent]:
-        with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError, PermissionError, OSError):
-            os.killpg(proc.pid, signal.SIGKILL) if proc.pid != pid and _leads_group(proc.pid) \
-                else proc.kill()
+        with contextlib.suppress(
+            psutil.NoSuchProcess, ProcessLookupError, PermissionError, OSError
+        ):
+            os.killpg(proc.pid, signal.SIGKILL) if proc.pid != pid and _leads_group(
+                proc.pid
+            ) else proc.kill()
 
 
 def _leads_group(pid: int) -> bool:
@@ -364,8 +382,9 @@ def dask_resources(hints: dict[str, float] | None) -> dict[str, float] | None:
     return out or None
 
 
-def run_job_subprocess(job_id: str, env: dict[str, str],
-                       bundle: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_job_subprocess(
+    job_id: str, env: dict[str, str], bundle: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The Dask task: run one job in a fresh subprocess on the worker; returns its outcome.
 
     ``bundle`` (the notebook and its local modules) is unpacked into a temporary folder,
@@ -393,13 +412,19 @@ def run_job_subprocess(job_id: str, env: dict[str, str],
 
             unpack(bundle, scratch / "job")
             command += ["--bundle", str(scratch / "job")]
-        done = subprocess.run(command, env=full_env, cwd=scratch, capture_output=True,
-                              text=True, check=False)
+        done = subprocess.run(
+            command, env=full_env, cwd=scratch, capture_output=True, text=True, check=False
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     status = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else None
-    return {"job_id": job_id, "status": status, "returncode": done.returncode,
-            "host": socket.gethostname(), "stderr": done.stderr[-4000:]}
+    return {
+        "job_id": job_id,
+        "status": status,
+        "returncode": done.returncode,
+        "host": socket.gethostname(),
+        "stderr": done.stderr[-4000:],
+    }
 
 
 class DaskExecutor(Executor):
@@ -429,7 +454,9 @@ class DaskExecutor(Executor):
         except ImportError:
             raise ExecutorUnavailable(
                 f"The executor {self.spec} needs Dask distributed in this environment: "
-                "pip install distributed.", field="executor") from None
+                "pip install distributed.",
+                field="executor",
+            ) from None
         timeout = self.connect_timeout()
         try:
             self.client = Client(self.address, timeout=timeout, set_as_default=False)
@@ -438,7 +465,9 @@ class DaskExecutor(Executor):
                 f"Could not reach the Dask scheduler at {self.address} within {timeout:g} s "
                 f"({type(exc).__name__}: {exc}). Start it (`dask scheduler`) or point the "
                 "executor (--executor, c.LabCycle.executor or LABCYCLE_EXECUTOR) at a running "
-                "one.", field="executor") from None
+                "one.",
+                field="executor",
+            ) from None
 
     def submit(self, job: dict[str, Any]) -> None:
         from .bundle import pack
@@ -450,13 +479,22 @@ class DaskExecutor(Executor):
 
             notebook, cwd = job_paths(job)
             bundle = pack(notebook, cwd, git_info(notebook) or None)
-        env = job_process_env(db_url=self.store.db_url, artifact_url=self.store.artifact_url,
-                              kernel_env=self.store.kernel_env,
-                              storage_options=self.store.storage_options)
+        env = job_process_env(
+            db_url=self.store.db_url,
+            artifact_url=self.store.artifact_url,
+            kernel_env=self.store.kernel_env,
+            storage_options=self.store.storage_options,
+        )
         future = self.client.submit(
-            run_job_subprocess, job["id"], env, bundle,
+            run_job_subprocess,
+            job["id"],
+            env,
+            bundle,
             key=f"labcycle-job-{job['id']}-{job['attempt']}",
-            resources=dask_resources(job.get("resources")), pure=False, retries=0)
+            resources=dask_resources(job.get("resources")),
+            pure=False,
+            retries=0,
+        )
         future.add_done_callback(self._task_done)
         with self._lock:
             self._futures[job["id"]] = future
@@ -516,7 +554,9 @@ def make_executor(spec: str, store: StoreSpec, max_jobs: int) -> Executor:
     scheme = spec.split("://", 1)[0] if "://" in spec else spec
     cls = EXECUTORS.get(scheme)
     if cls is None:
-        raise InvalidInput(f"Unknown executor {spec!r}: use one of "
-                           f"{', '.join(sorted(EXECUTORS))} (e.g. 'local', 'dask://host:8786').",
-                           field="executor")
+        raise InvalidInput(
+            f"Unknown executor {spec!r}: use one of "
+            f"{', '.join(sorted(EXECUTORS))} (e.g. 'local', 'dask://host:8786').",
+            field="executor",
+        )
     return cls(spec, store, max_jobs)

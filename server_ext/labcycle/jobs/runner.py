@@ -50,15 +50,30 @@ POLL_S = 0.25
 HEARTBEAT_S = 15.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 #: variables of the worker that must not leak into a job's kernel
-_DROP_ENV = ("JPY_SESSION_NAME", "JPY_PARENT_PID", "LABCYCLE_RUN_ID", "LABCYCLE_JOB_ID",
-             "LABCYCLE_WORKER_NAME", "LABCYCLE_WORKER_ADDRESS",
-             "LABCYCLE_API_URL", "LABCYCLE_API_TOKEN", "LABCYCLE_TRANSPORT", KERNEL_ENV_VAR)
+_DROP_ENV = (
+    "JPY_SESSION_NAME",
+    "JPY_PARENT_PID",
+    "LABCYCLE_RUN_ID",
+    "LABCYCLE_JOB_ID",
+    "LABCYCLE_WORKER_NAME",
+    "LABCYCLE_WORKER_ADDRESS",
+    "LABCYCLE_API_URL",
+    "LABCYCLE_API_TOKEN",
+    "LABCYCLE_TRANSPORT",
+    KERNEL_ENV_VAR,
+)
 
 
 # -- the environment of a job's process and kernel ---------------------------------------------
-def kernel_store_env(*, db_url: str, artifact_url: str, home: str | None = None,
-                     api_url: str | None = None, api_token: str | None = None,
-                     storage_options: dict[str, Any] | None = None) -> dict[str, str]:
+def kernel_store_env(
+    *,
+    db_url: str,
+    artifact_url: str,
+    home: str | None = None,
+    api_url: str | None = None,
+    api_token: str | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> dict[str, str]:
     """Where a job's kernel logs: the server's REST API when one runs, else the store (and
     then how to reach the store's storage)."""
     if api_url:
@@ -66,20 +81,33 @@ def kernel_store_env(*, db_url: str, artifact_url: str, home: str | None = None,
         if api_token:
             env["LABCYCLE_API_TOKEN"] = api_token
         return env
-    env = {**storage_env(storage_options), "LABCYCLE_TRANSPORT": "local",
-           "LABCYCLE_DB_URL": db_url, "LABCYCLE_ARTIFACT_URL": artifact_url}
+    env = {
+        **storage_env(storage_options),
+        "LABCYCLE_TRANSPORT": "local",
+        "LABCYCLE_DB_URL": db_url,
+        "LABCYCLE_ARTIFACT_URL": artifact_url,
+    }
     if home:
         env["LABCYCLE_HOME"] = home
     return env
 
 
-def job_process_env(*, db_url: str, artifact_url: str, kernel_env: dict[str, str],
-                    storage_options: dict[str, Any] | None = None) -> dict[str, str]:
+def job_process_env(
+    *,
+    db_url: str,
+    artifact_url: str,
+    kernel_env: dict[str, str],
+    storage_options: dict[str, Any] | None = None,
+) -> dict[str, str]:
     """What a job's own process (``python -m labcycle.jobs.runner`` on a cluster worker) is
     given on top of the worker's environment: the store, how to reach its storage, and what
     to tell the kernel."""
-    return {**storage_env(storage_options), "LABCYCLE_DB_URL": db_url,
-            "LABCYCLE_ARTIFACT_URL": artifact_url, KERNEL_ENV_VAR: json.dumps(kernel_env)}
+    return {
+        **storage_env(storage_options),
+        "LABCYCLE_DB_URL": db_url,
+        "LABCYCLE_ARTIFACT_URL": artifact_url,
+        KERNEL_ENV_VAR: json.dumps(kernel_env),
+    }
 
 
 def job_paths(job: dict[str, Any]) -> tuple[Path, Path]:
@@ -99,8 +127,12 @@ def job_paths(job: dict[str, Any]) -> tuple[Path, Path]:
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
-    if type(a) is not type(b) and not (isinstance(a, (int, float)) and isinstance(b, (int, float))
-                                       and not isinstance(a, bool) and not isinstance(b, bool)):
+    if type(a) is not type(b) and not (
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return False
     if isinstance(a, list):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
@@ -132,24 +164,32 @@ def verify_python_injection(parameters: dict[str, Any]) -> str:
     try:
         tree = ast.parse(code)
     except SyntaxError as exc:
-        raise InvalidInput(f"The parameters do not translate to Python literals ({exc}).",
-                           field="parameters") from None
+        raise InvalidInput(
+            f"The parameters do not translate to Python literals ({exc}).", field="parameters"
+        ) from None
     seen = {}
     for stmt in tree.body:
-        if not (isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
-                and isinstance(stmt.targets[0], ast.Name)):
-            raise InvalidInput("The parameters do not translate to plain assignments.",
-                               field="parameters")
+        if not (
+            isinstance(stmt, ast.Assign)
+            and len(stmt.targets) == 1
+            and isinstance(stmt.targets[0], ast.Name)
+        ):
+            raise InvalidInput(
+                "The parameters do not translate to plain assignments.", field="parameters"
+            )
         name = stmt.targets[0].id
         try:
             seen[name] = _literal_value(stmt.value)
         except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-            raise InvalidInput(f"Parameter {name!r} does not translate to a literal.",
-                               field=f"parameters.{name}") from None
+            raise InvalidInput(
+                f"Parameter {name!r} does not translate to a literal.", field=f"parameters.{name}"
+            ) from None
     for name, value in parameters.items():
         if name not in seen or not _same(seen[name], value):
-            raise InvalidInput(f"Parameter {name!r} would not reach the notebook unchanged.",
-                               field=f"parameters.{name}")
+            raise InvalidInput(
+                f"Parameter {name!r} would not reach the notebook unchanged.",
+                field=f"parameters.{name}",
+            )
     return code
 
 
@@ -169,11 +209,13 @@ def installed_packages() -> dict[str, str]:
 
 
 def _git(args: list[str], cwd: Path | str) -> str:
-    done = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
     if done.returncode != 0:
-        raise InvalidInput(f"git {' '.join(args[:2])} failed: {done.stderr.strip()[:500]}",
-                           field="git_ref")
+        raise InvalidInput(
+            f"git {' '.join(args[:2])} failed: {done.stderr.strip()[:500]}", field="git_ref"
+        )
     return done.stdout.strip()
 
 
@@ -184,8 +226,14 @@ class _Stop(Exception):
 class JobRun:
     """One attempt at one job, in this process."""
 
-    def __init__(self, services: Services, job_id: str, kernel_env: dict[str, str],
-                 spares: Any = None, bundle: Path | None = None) -> None:
+    def __init__(
+        self,
+        services: Services,
+        job_id: str,
+        kernel_env: dict[str, str],
+        spares: Any = None,
+        bundle: Path | None = None,
+    ) -> None:
         self.services = services
         self.bundle = bundle  # the folder a cluster worker unpacked the job's files into
         self.spares = spares  # engine.SpareKernels of a pooled worker, or None
@@ -216,8 +264,9 @@ class JobRun:
             if self.job["cancel_requested"]:
                 return self._finish("cancelled", "cancelled before it started", None)
             notebook, cwd, git = self.before_start()
-            watchdog = threading.Thread(target=self._watch, name="labcycle-job-watchdog",
-                                        daemon=True)
+            watchdog = threading.Thread(
+                target=self._watch, name="labcycle-job-watchdog", daemon=True
+            )
             watchdog.start()
             try:
                 self.execute(notebook, cwd)
@@ -225,12 +274,20 @@ class JobRun:
                 return self.on_failure(exc)
             return self.on_complete()
         except LabCycleError as exc:
-            return self._finish("failed", exc.message, {"reason": "invalid", "message": exc.message},
-                                run_status="failed")
+            return self._finish(
+                "failed",
+                exc.message,
+                {"reason": "invalid", "message": exc.message},
+                run_status="failed",
+            )
         except Exception as exc:
             log.exception("LabCycle job %s failed before it ran", self.job_id)
-            return self._finish("failed", f"{type(exc).__name__}: {exc}",
-                                {"reason": "internal", "message": str(exc)}, run_status="failed")
+            return self._finish(
+                "failed",
+                f"{type(exc).__name__}: {exc}",
+                {"reason": "internal", "message": str(exc)},
+                run_status="failed",
+            )
         finally:
             self._done.set()
             self._join_sidecar()
@@ -266,21 +323,28 @@ class JobRun:
         )
         self.run_id = run["id"]
         # The kernel needs only the run id; the rest is written while it starts.
-        self._sidecar: threading.Thread | None = threading.Thread(target=self._record_start, args=(parameters,),
-                                         name="labcycle-job-start", daemon=True)
+        self._sidecar: threading.Thread | None = threading.Thread(
+            target=self._record_start, args=(parameters,), name="labcycle-job-start", daemon=True
+        )
         self._sidecar.start()
         return notebook, cwd, git
 
     def _record_start(self, parameters: dict[str, Any]) -> None:
         """Worker pid, run id and the run's params (off the kernel's critical path)."""
         try:
-            self.jobs.report(self.job_id, run_id=self.run_id, worker_pid=os.getpid(),
-                             worker_host=socket.gethostname())
+            self.jobs.report(
+                self.job_id,
+                run_id=self.run_id,
+                worker_pid=os.getpid(),
+                worker_host=socket.gethostname(),
+            )
             if parameters:
                 assert self.run_id is not None  # the run was created before this thread
                 self.services.tracking.log_params(
-                    self.run_id, {k: param_text(v) for k, v in parameters.items()},
-                    actor=self.job["created_by"])
+                    self.run_id,
+                    {k: param_text(v) for k, v in parameters.items()},
+                    actor=self.job["created_by"],
+                )
         except Exception as exc:  # reported with the job's end
             self._sidecar_error = exc
 
@@ -305,8 +369,9 @@ class JobRun:
             if not base.is_dir():
                 raise InvalidInput(f"cwd {base} is not a folder.", field="cwd")
             repo = Path(_git(["rev-parse", "--show-toplevel"], base))
-            commit = _git(["rev-parse", "--verify", "--end-of-options",
-                           f"{job['git_ref']}^{{commit}}"], repo)
+            commit = _git(
+                ["rev-parse", "--verify", "--end-of-options", f"{job['git_ref']}^{{commit}}"], repo
+            )
             relative = Path(job["notebook"])
             if relative.is_absolute():
                 relative = relative.resolve().relative_to(repo.resolve())
@@ -316,8 +381,10 @@ class JobRun:
             _git(["worktree", "add", "--detach", str(self.worktree), commit], repo)
             notebook = self.worktree / relative
             if not notebook.is_file():
-                raise InvalidInput(f"{relative} does not exist at {job['git_ref']} ({commit[:10]}).",
-                                   field="notebook")
+                raise InvalidInput(
+                    f"{relative} does not exist at {job['git_ref']} ({commit[:10]}).",
+                    field="notebook",
+                )
             cwd = notebook.parent
             if job["cwd"]:
                 inside = Path(job["cwd"]).resolve()
@@ -325,10 +392,20 @@ class JobRun:
                     cwd = self.worktree / inside.relative_to(repo.resolve())
                 except ValueError:
                     cwd = inside
-            remote = subprocess.run(["git", "config", "--get", "remote.origin.url"], cwd=repo,
-                                    capture_output=True, text=True, check=False).stdout.strip()
-            git = {"remote": remote or None, "commit": commit, "branch": job["git_ref"],
-                   "dirty": False, "diff": None}
+            remote = subprocess.run(
+                ["git", "config", "--get", "remote.origin.url"],
+                cwd=repo,
+                capture_output=True,
+                text=True,
+                check=False,
+            ).stdout.strip()
+            git = {
+                "remote": remote or None,
+                "commit": commit,
+                "branch": job["git_ref"],
+                "dirty": False,
+                "diff": None,
+            }
             return notebook, cwd, git
         notebook, cwd = job_paths(job)
         return notebook, cwd, git_info(notebook) or None
@@ -345,8 +422,11 @@ class JobRun:
         env = self.base_environment()
         env.update(self.job.get("env") or {})
         env.update(self.store_env)
-        env.update(LABCYCLE_RUN_ID=self.run_id or "", LABCYCLE_JOB_ID=self.job_id,
-                   LABCYCLE_USER=self.job["created_by"])
+        env.update(
+            LABCYCLE_RUN_ID=self.run_id or "",
+            LABCYCLE_JOB_ID=self.job_id,
+            LABCYCLE_USER=self.job["created_by"],
+        )
         return env
 
     def execute(self, notebook: Path, cwd: Path) -> None:
@@ -374,8 +454,11 @@ class JobRun:
     def _spare_arguments(self) -> dict[str, Any]:
         if self.spares is None:
             return {}
-        return {"spares": self.spares, "spare_env": self.base_environment(),
-                "spare_cwd": tempfile.gettempdir()}
+        return {
+            "spares": self.spares,
+            "spare_env": self.base_environment(),
+            "spare_cwd": tempfile.gettempdir(),
+        }
 
     def on_complete(self) -> str:
         self._join_sidecar()
@@ -392,23 +475,34 @@ class JobRun:
         self._store_notebook()
         reason = self.stop_reason
         if reason == "cancelled":
-            return self._finish("cancelled", "cancelled: the kernel was stopped",
-                                {"reason": "cancelled"}, run_status="killed")
+            return self._finish(
+                "cancelled",
+                "cancelled: the kernel was stopped",
+                {"reason": "cancelled"},
+                run_status="killed",
+            )
         if reason == "timeout":
             message = f"timeout: the job ran longer than {self.job['timeout_s']:g} s"
             detail = {"reason": "timeout", "message": message, "timeout_s": self.job["timeout_s"]}
             self._tag_error(detail)
             return self._finish("failed", message, detail, run_status="failed")
         if isinstance(exc, PapermillExecutionError):
-            detail = {"reason": "error", **self._failing_cell(exc.cell_index),
-                      "execution_count": exc.exec_count, "ename": exc.ename,
-                      "evalue": exc.evalue,
-                      "traceback": [_ANSI.sub("", line) for line in exc.traceback]}
+            detail = {
+                "reason": "error",
+                **self._failing_cell(exc.cell_index),
+                "execution_count": exc.exec_count,
+                "ename": exc.ename,
+                "evalue": exc.evalue,
+                "traceback": [_ANSI.sub("", line) for line in exc.traceback],
+            }
             message = f"cell {detail['cell_index']} raised {exc.ename}: {exc.evalue}"
         else:
             name = type(exc).__name__
-            detail = {"reason": "kernel_died" if "DeadKernel" in name else "error",
-                      "ename": name, "evalue": str(exc)}
+            detail = {
+                "reason": "kernel_died" if "DeadKernel" in name else "error",
+                "ename": name,
+                "evalue": str(exc),
+            }
             message = f"{name}: {exc}"
         self._tag_error(detail)
         return self._finish("failed", message[:2000], detail, run_status="failed")
@@ -429,12 +523,15 @@ class JobRun:
             tags = cell.get("metadata", {}).get("tags", [])
             if "papermill-error-cell-tag" in tags:
                 continue
-            if (cell.get("metadata", {}).get("papermill", {}).get("status") == "failed"
-                    and artifact_index is None):
+            if (
+                cell.get("metadata", {}).get("papermill", {}).get("status") == "failed"
+                and artifact_index is None
+            ):
                 artifact_index, source_index = i, position
                 source = cell.get("source", "")
-                info["cell_source"] = ("".join(source) if isinstance(source, list)
-                                       else source)[:2000]
+                info["cell_source"] = ("".join(source) if isinstance(source, list) else source)[
+                    :2000
+                ]
                 info["cell_id"] = cell.get("id")
             if "injected-parameters" not in tags:
                 position += 1
@@ -446,18 +543,23 @@ class JobRun:
         output = getattr(self, "output", None)
         if self.run_id and output is not None and output.is_file():
             try:
-                self.services.artifacts.log_file(self.run_id, EXECUTED_ARTIFACT, str(output),
-                                                 actor=self.job["created_by"],
-                                                 media_type="application/x-ipynb+json")
+                self.services.artifacts.log_file(
+                    self.run_id,
+                    EXECUTED_ARTIFACT,
+                    str(output),
+                    actor=self.job["created_by"],
+                    media_type="application/x-ipynb+json",
+                )
             except Exception:  # the status matters more than the artifact
-                log.exception("LabCycle job %s: could not store the executed notebook",
-                              self.job_id)
+                log.exception("LabCycle job %s: could not store the executed notebook", self.job_id)
 
     def _tag_error(self, detail: dict[str, Any]) -> None:
         if not self.run_id:
             return
-        tags = {"labcycle.error.reason": detail.get("reason", "error"),
-                "labcycle.error.notebook": EXECUTED_ARTIFACT}
+        tags = {
+            "labcycle.error.reason": detail.get("reason", "error"),
+            "labcycle.error.notebook": EXECUTED_ARTIFACT,
+        }
         if detail.get("cell_index") is not None:
             tags["labcycle.error.cell"] = str(detail["cell_index"])
         if detail.get("executed_cell_index") is not None:
@@ -471,15 +573,21 @@ class JobRun:
         except Exception:
             log.exception("LabCycle job %s: could not tag the run", self.job_id)
 
-    def _finish(self, status: str, error: str | None, detail: dict | None,
-                run_status: str | None = None) -> str:
+    def _finish(
+        self, status: str, error: str | None, detail: dict | None, run_status: str | None = None
+    ) -> str:
         """The job's end and its run's end, in one transaction."""
         progress = self._progress_now
         job = self.jobs.finish(
-            self.job_id, status, error=error, error_detail=detail,
+            self.job_id,
+            status,
+            error=error,
+            error_detail=detail,
             actor=self.job.get("created_by") or "labcycle",
-            run_id=self.run_id if run_status else None, run_status=run_status,
-            progress=progress)
+            run_id=self.run_id if run_status else None,
+            run_status=run_status,
+            progress=progress,
+        )
         return job["status"]  # a job finished already (elsewhere) keeps its status
 
     def _progress(self, cell: int, total: int) -> None:
@@ -535,15 +643,25 @@ class JobRun:
 
     def _cleanup(self) -> None:
         if self.worktree is not None and self.repo is not None:
-            subprocess.run(["git", "worktree", "remove", "--force", str(self.worktree)],
-                           cwd=self.repo, capture_output=True, check=False)
-            subprocess.run(["git", "worktree", "prune"], cwd=self.repo, capture_output=True,
-                           check=False)
+            subprocess.run(
+                ["git", "worktree", "remove", "--force", str(self.worktree)],
+                cwd=self.repo,
+                capture_output=True,
+                check=False,
+            )
+            subprocess.run(
+                ["git", "worktree", "prune"], cwd=self.repo, capture_output=True, check=False
+            )
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
-def run_job(services: Services, job_id: str, kernel_env: dict[str, str],
-            spares: Any = None, bundle: Path | None = None) -> str:
+def run_job(
+    services: Services,
+    job_id: str,
+    kernel_env: dict[str, str],
+    spares: Any = None,
+    bundle: Path | None = None,
+) -> str:
     """Run one claimed job to its end in this process; returns its final status.
 
     ``spares`` (:class:`~labcycle.jobs.engine.SpareKernels`): a pooled worker's kernel
@@ -579,7 +697,8 @@ def main(argv: list[str] | None = None) -> int:
     config = LabCycleConfig()
     services = Services.open(config.db_url, config.artifact_url, migrate=False)
     kernel_env = json.loads(os.environ.get(KERNEL_ENV_VAR) or "null") or kernel_store_env(
-        db_url=config.db_url, artifact_url=config.artifact_url, home=config.home)
+        db_url=config.db_url, artifact_url=config.artifact_url, home=config.home
+    )
     try:
         status = run_job(services, args[0], kernel_env, bundle=bundle)
     finally:

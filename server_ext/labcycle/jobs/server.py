@@ -21,10 +21,16 @@ def start_dispatcher(app: Any) -> Dispatcher | None:
         return None
     exported = getattr(app, "_exported", {})
     dispatcher = dispatcher_from_config(
-        services, app.options, api_url=exported.get("LABCYCLE_API_URL"),
+        services,
+        app.options,
+        api_url=exported.get("LABCYCLE_API_URL"),
         api_token=exported.get("LABCYCLE_API_TOKEN"),
-        cls=getattr(app.options, "job_dispatcher_class", None))
+        cls=getattr(app.options, "job_dispatcher_class", None),
+    )
     dispatcher.start()
-    app.log.info("LabCycle: job dispatcher started (executor %s, at most %d jobs at once)",
-                 dispatcher.executor_spec, dispatcher.max_jobs)
+    app.log.info(
+        "LabCycle: job dispatcher started (executor %s, at most %d jobs at once)",
+        dispatcher.executor_spec,
+        dispatcher.max_jobs,
+    )
     return dispatcher

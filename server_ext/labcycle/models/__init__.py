@@ -47,21 +47,35 @@ from .signature import infer_signature, to_frame
 class LoadedModel:
     """A model ready to predict, with its signature and registry record."""
 
-    def __init__(self, raw: Any, meta: dict[str, Any], version: dict[str, Any] | None = None,
-                 folder: Path | None = None) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        meta: dict[str, Any],
+        version: dict[str, Any] | None = None,
+        folder: Path | None = None,
+    ) -> None:
         self.raw = raw
         self.meta = meta
         self.flavor: str = meta["flavor"]
-        self.signature: dict[str, Any] | None = (version or {}).get("signature") or meta.get("signature")
+        self.signature: dict[str, Any] | None = (version or {}).get("signature") or meta.get(
+            "signature"
+        )
         self.version: dict[str, Any] = version or {
-            "id": None, "model_name": None, "version": None, "flavor": self.flavor,
-            "signature": self.signature, "environment": meta.get("environment"),
+            "id": None,
+            "model_name": None,
+            "version": None,
+            "flavor": self.flavor,
+            "signature": self.signature,
+            "environment": meta.get("environment"),
             "trusted": bool(meta.get("requires_trust")),
         }
         self.folder = folder
         classes = getattr(raw, "classes_", None)
-        self.classes: list | None = list(classes.tolist() if hasattr(classes, "tolist") else classes) \
-            if classes is not None else None
+        self.classes: list | None = (
+            list(classes.tolist() if hasattr(classes, "tolist") else classes)
+            if classes is not None
+            else None
+        )
 
     def _input(self, df: Any) -> Any:
         """The DataFrame as the model was trained on it: signature column order, or a matrix."""
@@ -112,8 +126,9 @@ class LoadedModel:
         return f"<LoadedModel {name} flavor={self.flavor}>"
 
 
-def load_model_dir(folder: str | os.PathLike, *, trusted: bool = False,
-                   version: dict[str, Any] | None = None) -> LoadedModel:
+def load_model_dir(
+    folder: str | os.PathLike, *, trusted: bool = False, version: dict[str, Any] | None = None
+) -> LoadedModel:
     """Load the model stored in ``folder`` (see :mod:`labcycle.models.package`).
 
     The folder is loaded as trusted when ``trusted=True`` or when the environment variable
@@ -166,7 +181,8 @@ def materialize(version: dict[str, Any], fetch: Any, root: Path | None = None) -
             if entry.get("digest") and file_digest(destination) != entry["digest"]:
                 raise InvalidInput(
                     f"Model file {entry['path']} does not match its recorded digest; the "
-                    "artifact store may be corrupt.")
+                    "artifact store may be corrupt."
+                )
         try:
             staging.rename(target)
         except OSError:  # another process finished first
@@ -178,8 +194,9 @@ def materialize(version: dict[str, Any], fetch: Any, root: Path | None = None) -
     return target
 
 
-def load_model(ref: Any, *, services: Any, trusted: bool = False,
-               actor: str | None = None) -> LoadedModel:
+def load_model(
+    ref: Any, *, services: Any, trusted: bool = False, actor: str | None = None
+) -> LoadedModel:
     """Load a registered model (or a model folder) ready to predict.
 
     Parameters

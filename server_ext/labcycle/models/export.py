@@ -85,9 +85,14 @@ def pinned_requirements(version: dict[str, Any], extra: tuple[str, ...] = ()) ->
 
     serving = serve_requirements()
     if not serving:
-        raise InvalidInput("This LabCycle's metadata has no 'serve' extra; reinstall LabCycle "
-                           "(pip install -e . or make install) and export again.")
-    packages = {k.casefold(): v for k, v in ((version.get("environment") or {}).get("packages") or {}).items()}
+        raise InvalidInput(
+            "This LabCycle's metadata has no 'serve' extra; reinstall LabCycle "
+            "(pip install -e . or make install) and export again."
+        )
+    packages = {
+        k.casefold(): v
+        for k, v in ((version.get("environment") or {}).get("packages") or {}).items()
+    }
     lines: dict[str, str] = {}
     for requirement in [*serving, *get_flavor(version["flavor"]).packages, *extra]:
         match = _REQUIREMENT.match(requirement)
@@ -95,7 +100,11 @@ def pinned_requirements(version: dict[str, Any], extra: tuple[str, ...] = ()) ->
             raise InvalidInput(f"{requirement!r} is not a package requirement.", field="package")
         name, extras, spec = match.group(1), match.group(2) or "", match.group(3).strip()
         key = name.casefold()
-        found = packages.get(key) or packages.get(key.replace("-", "_")) or packages.get(key.replace("_", "-"))
+        found = (
+            packages.get(key)
+            or packages.get(key.replace("-", "_"))
+            or packages.get(key.replace("_", "-"))
+        )
         lines.setdefault(key, f"{name}{extras}=={found}" if found else f"{name}{extras}{spec}")
     return list(lines.values())
 
@@ -112,17 +121,34 @@ def _labels(name: str, version: dict[str, Any]) -> dict[str, str]:
 
 def _security_context() -> dict[str, Any]:
     """The container's side of Pod Security "restricted"."""
-    return {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
-            "readOnlyRootFilesystem": True, "runAsNonRoot": True, "runAsUser": UID,
-            "runAsGroup": UID, "seccompProfile": {"type": "RuntimeDefault"}}
+    return {
+        "allowPrivilegeEscalation": False,
+        "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "runAsUser": UID,
+        "runAsGroup": UID,
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
 
 
-def manifests(version: dict[str, Any], *, name: str, image: str, port: int, workers: int,
-              replicas: int, max_replicas: int, key_hash: str, cpu_target: int = 70,
-              trusted: bool = False, deployment_id: str | None = None,
-              log_url: str | None = None, storage_env: dict[str, str] | None = None,
-              service_account_annotations: dict[str, str] | None = None,
-              ) -> dict[str, dict[str, Any]]:
+def manifests(
+    version: dict[str, Any],
+    *,
+    name: str,
+    image: str,
+    port: int,
+    workers: int,
+    replicas: int,
+    max_replicas: int,
+    key_hash: str,
+    cpu_target: int = 70,
+    trusted: bool = False,
+    deployment_id: str | None = None,
+    log_url: str | None = None,
+    storage_env: dict[str, str] | None = None,
+    service_account_annotations: dict[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
     """The Kubernetes objects (as dicts, in the API's camelCase) of one exported version."""
     labels = _labels(name, version)
     if deployment_id:
@@ -142,8 +168,12 @@ def manifests(version: dict[str, Any], *, name: str, image: str, port: int, work
         env.append({"name": "LABCYCLE_CAPTURE_URL", "value": log_url})
     if trusted:
         env.append({"name": "LABCYCLE_TRUST_MODEL_DIR", "value": MODEL_DIR})
-    probe = {"httpGet": {"path": "/ready", "port": "http"}, "periodSeconds": 5,
-             "timeoutSeconds": 2, "failureThreshold": 3}
+    probe = {
+        "httpGet": {"path": "/ready", "port": "http"},
+        "periodSeconds": 5,
+        "timeoutSeconds": 2,
+        "failureThreshold": 3,
+    }
     deployment = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -151,41 +181,58 @@ def manifests(version: dict[str, Any], *, name: str, image: str, port: int, work
         "spec": {
             "replicas": replicas,
             "selector": {"matchLabels": dict(selector)},
-            "strategy": {"type": "RollingUpdate",
-                         "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
             "template": {
                 "metadata": {"labels": dict(labels)},
                 "spec": {
                     "serviceAccountName": name,
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "runAsUser": UID,
-                                        "runAsGroup": UID, "fsGroup": UID,
-                                        "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": UID,
+                        "runAsGroup": UID,
+                        "fsGroup": UID,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "terminationGracePeriodSeconds": 30,
-                    "containers": [{
-                        "name": "model",
-                        "image": image,
-                        "imagePullPolicy": "IfNotPresent",
-                        "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
-                        "env": env,
-                        "envFrom": [{"secretRef": {"name": storage_name}}],
-                        "securityContext": _security_context(),
-                        # loading a large model may take a while: liveness waits for it
-                        "startupProbe": {"httpGet": {"path": "/health", "port": "http"},
-                                         "periodSeconds": 2, "timeoutSeconds": 2,
-                                         "failureThreshold": 90},
-                        "readinessProbe": probe,
-                        "livenessProbe": {**probe, "httpGet": {"path": "/health", "port": "http"},
-                                          "periodSeconds": 10},
-                        "resources": {
-                            "requests": {"cpu": f"{500 * workers}m", "memory": f"{512 * workers}Mi"},
-                            "limits": {"memory": f"{2048 * workers}Mi"},
-                        },
-                        "volumeMounts": [
-                            {"name": "api-key", "mountPath": HASH_DIR, "readOnly": True},
-                            {"name": "tmp", "mountPath": TMP_DIR},
-                        ],
-                    }],
+                    "containers": [
+                        {
+                            "name": "model",
+                            "image": image,
+                            "imagePullPolicy": "IfNotPresent",
+                            "ports": [{"name": "http", "containerPort": port, "protocol": "TCP"}],
+                            "env": env,
+                            "envFrom": [{"secretRef": {"name": storage_name}}],
+                            "securityContext": _security_context(),
+                            # loading a large model may take a while: liveness waits for it
+                            "startupProbe": {
+                                "httpGet": {"path": "/health", "port": "http"},
+                                "periodSeconds": 2,
+                                "timeoutSeconds": 2,
+                                "failureThreshold": 90,
+                            },
+                            "readinessProbe": probe,
+                            "livenessProbe": {
+                                **probe,
+                                "httpGet": {"path": "/health", "port": "http"},
+                                "periodSeconds": 10,
+                            },
+                            "resources": {
+                                "requests": {
+                                    "cpu": f"{500 * workers}m",
+                                    "memory": f"{512 * workers}Mi",
+                                },
+                                "limits": {"memory": f"{2048 * workers}Mi"},
+                            },
+                            "volumeMounts": [
+                                {"name": "api-key", "mountPath": HASH_DIR, "readOnly": True},
+                                {"name": "tmp", "mountPath": TMP_DIR},
+                            ],
+                        }
+                    ],
                     "volumes": [
                         {"name": "api-key", "secret": {"secretName": secret_name}},
                         # the spool of the prediction log and Python's temporary files
@@ -199,8 +246,11 @@ def manifests(version: dict[str, Any], *, name: str, image: str, port: int, work
         "apiVersion": "v1",
         "kind": "Service",
         "metadata": {"name": name, "labels": labels},
-        "spec": {"type": "ClusterIP", "selector": selector,
-                 "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}]},
+        "spec": {
+            "type": "ClusterIP",
+            "selector": selector,
+            "ports": [{"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}],
+        },
     }
     hpa = {
         "apiVersion": "autoscaling/v2",
@@ -210,8 +260,15 @@ def manifests(version: dict[str, Any], *, name: str, image: str, port: int, work
             "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
             "minReplicas": replicas,
             "maxReplicas": max_replicas,
-            "metrics": [{"type": "Resource", "resource": {
-                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": cpu_target}}}],
+            "metrics": [
+                {
+                    "type": "Resource",
+                    "resource": {
+                        "name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": cpu_target},
+                    },
+                }
+            ],
         },
     }
     pdb = {
@@ -223,9 +280,15 @@ def manifests(version: dict[str, Any], *, name: str, image: str, port: int, work
     account = {
         "apiVersion": "v1",
         "kind": "ServiceAccount",
-        "metadata": {"name": name, "labels": labels,
-                     **({"annotations": dict(service_account_annotations)}
-                        if service_account_annotations else {})},
+        "metadata": {
+            "name": name,
+            "labels": labels,
+            **(
+                {"annotations": dict(service_account_annotations)}
+                if service_account_annotations
+                else {}
+            ),
+        },
         "automountServiceAccountToken": False,
     }
     secret = {
@@ -242,8 +305,15 @@ def manifests(version: dict[str, Any], *, name: str, image: str, port: int, work
         "type": "Opaque",
         "stringData": dict(sorted((storage_env or {}).items())),
     }
-    return {"deployment": deployment, "service": service, "hpa": hpa, "pdb": pdb,
-            "serviceaccount": account, "secret": secret, "storage-secret": storage_secret}
+    return {
+        "deployment": deployment,
+        "service": service,
+        "hpa": hpa,
+        "pdb": pdb,
+        "serviceaccount": account,
+        "secret": secret,
+        "storage-secret": storage_secret,
+    }
 
 
 DOCKERFILE = """\
@@ -312,16 +382,19 @@ def check_image(image: str) -> str:
     """``image`` if it names a pinned tag or a digest."""
     image = image.strip()
     if not image or any(c.isspace() for c in image):
-        raise InvalidInput("image must be an image reference such as registry/churn:1.4.2.",
-                           field="image")
+        raise InvalidInput(
+            "image must be an image reference such as registry/churn:1.4.2.", field="image"
+        )
     if "@sha256:" in image:
         return image
     last = image.rsplit("/", 1)[-1]
     tag = last.split(":", 1)[1] if ":" in last else ""
     if not tag or tag in _MOVING_TAGS:
-        raise InvalidInput(f"image {image!r} has no pinned tag; name a version "
-                           "(churn:1.4.2) or a digest (churn@sha256:...), not :latest.",
-                           field="image")
+        raise InvalidInput(
+            f"image {image!r} has no pinned tag; name a version "
+            "(churn:1.4.2) or a digest (churn@sha256:...), not :latest.",
+            field="image",
+        )
     return image
 
 
@@ -365,9 +438,12 @@ def export(
     Returns ``{"out", "files", "name", "image", "api_key" (None when a hash was given),
     "api_key_hash", "deployment_id", "log_url"}``.
     """
-    for field, value, low, high in (("workers", workers, 1, 64), ("port", port, 1, 65535),
-                                    ("replicas", replicas, 1, 1000),
-                                    ("max_replicas", max_replicas, 1, 1000)):
+    for field, value, low, high in (
+        ("workers", workers, 1, 64),
+        ("port", port, 1, 65535),
+        ("replicas", replicas, 1, 1000),
+        ("max_replicas", max_replicas, 1, 1000),
+    ):
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise InvalidInput(f"{field} must be an integer from {low} to {high}.", field=field)
     if max_replicas < replicas:
@@ -375,7 +451,9 @@ def export(
     if version.get("trusted") and not trusted:
         raise Forbidden(
             f"{version.get('ref')} is a {version['flavor']}-flavor model that runs code when it "
-            "loads; export it with --trusted (audited) if you trust it.", field="trusted")
+            "loads; export it with --trusted (audited) if you trust it.",
+            field="trusted",
+        )
     if image is not None:
         image = check_image(image)
     for key in storage_env or {}:
@@ -395,7 +473,9 @@ def export(
         api_key = secrets.token_urlsafe(32)
         api_key_hash = hash_api_key(api_key)
     elif not re.fullmatch(r"sha256:[0-9a-f]{64}", api_key_hash.strip()):
-        raise InvalidInput("The API key hash must be 'sha256:<64 hex digits>'.", field="api_key_hash")
+        raise InvalidInput(
+            "The API key hash must be 'sha256:<64 hex digits>'.", field="api_key_hash"
+        )
     api_key_hash = api_key_hash.strip()
     requirements = pinned_requirements(version, extra_packages)
     (out / "k8s").mkdir(parents=True, exist_ok=True)
@@ -408,14 +488,29 @@ def export(
 
         wheel = build_serving_wheel(out)
     (out / "requirements.txt").write_text("\n".join(requirements) + "\n")
-    python = ".".join(str((version.get("environment") or {}).get("python") or "3.11").split(".")[:2])
-    values = dict(ref=ref, flavor=version["flavor"], python=python, port=port, workers=workers,
-                  hash_file=HASH_FILE, hash_dir=HASH_DIR, model_dir=MODEL_DIR, uid=UID,
-                  key_hash=api_key_hash, labcycle=__version__, replicas=replicas,
-                  max_replicas=max_replicas, cpu_target=70, wheel=wheel.name,
-                  deployment_id=deployment_id or "(none: not registered)",
-                  log_url=log_url or "LABCYCLE_HOME inside the pod (lost with it)",
-                  trust_env=f" \\\n    LABCYCLE_TRUST_MODEL_DIR={MODEL_DIR}" if trusted else "")
+    python = ".".join(
+        str((version.get("environment") or {}).get("python") or "3.11").split(".")[:2]
+    )
+    values = dict(
+        ref=ref,
+        flavor=version["flavor"],
+        python=python,
+        port=port,
+        workers=workers,
+        hash_file=HASH_FILE,
+        hash_dir=HASH_DIR,
+        model_dir=MODEL_DIR,
+        uid=UID,
+        key_hash=api_key_hash,
+        labcycle=__version__,
+        replicas=replicas,
+        max_replicas=max_replicas,
+        cpu_target=70,
+        wheel=wheel.name,
+        deployment_id=deployment_id or "(none: not registered)",
+        log_url=log_url or "LABCYCLE_HOME inside the pod (lost with it)",
+        trust_env=f" \\\n    LABCYCLE_TRUST_MODEL_DIR={MODEL_DIR}" if trusted else "",
+    )
     (out / "Dockerfile").write_text(DOCKERFILE.format(**values))
     (out / "start.sh").write_text(START.format(**values))
     (out / "start.sh").chmod(0o755)
@@ -423,18 +518,52 @@ def export(
     (out / "README.md").write_text(README.format(**values, image=image))
     import yaml
 
-    objects = manifests(version, name=name, image=image, port=port, workers=workers,
-                        replicas=replicas, max_replicas=max_replicas, key_hash=api_key_hash,
-                        trusted=trusted, deployment_id=deployment_id, log_url=log_url,
-                        storage_env=storage_env,
-                        service_account_annotations=service_account_annotations)
+    objects = manifests(
+        version,
+        name=name,
+        image=image,
+        port=port,
+        workers=workers,
+        replicas=replicas,
+        max_replicas=max_replicas,
+        key_hash=api_key_hash,
+        trusted=trusted,
+        deployment_id=deployment_id,
+        log_url=log_url,
+        storage_env=storage_env,
+        service_account_annotations=service_account_annotations,
+    )
     for kind, obj in objects.items():
         (out / "k8s" / f"{kind}.yaml").write_text(yaml.safe_dump(obj, sort_keys=False))
-    (out / "k8s" / "kustomization.yaml").write_text(yaml.safe_dump({
-        "apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-        "resources": [f"{kind}.yaml" for kind in ("serviceaccount", "secret", "storage-secret",
-                                                   "deployment", "service", "hpa", "pdb")],
-    }, sort_keys=False))
+    (out / "k8s" / "kustomization.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "kustomize.config.k8s.io/v1beta1",
+                "kind": "Kustomization",
+                "resources": [
+                    f"{kind}.yaml"
+                    for kind in (
+                        "serviceaccount",
+                        "secret",
+                        "storage-secret",
+                        "deployment",
+                        "service",
+                        "hpa",
+                        "pdb",
+                    )
+                ],
+            },
+            sort_keys=False,
+        )
+    )
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
-    return {"out": str(out), "files": files, "name": name, "image": image, "api_key": api_key,
-            "api_key_hash": api_key_hash, "deployment_id": deployment_id, "log_url": log_url}
+    return {
+        "out": str(out),
+        "files": files,
+        "name": name,
+        "image": image,
+        "api_key": api_key,
+        "api_key_hash": api_key_hash,
+        "deployment_id": deployment_id,
+        "log_url": log_url,
+    }

@@ -44,15 +44,19 @@ def save_model_dir(
     if code_paths and name != "python":
         raise InvalidInput("code_paths is only used by the python flavor.", field="code_paths")
     folder.mkdir(parents=True, exist_ok=True)
-    options = implementation.save(model, folder, code_paths=code_paths) if name == "python" \
+    options = (
+        implementation.save(model, folder, code_paths=code_paths)
+        if name == "python"
         else implementation.save(model, folder)
+    )
     refused = [t for t in (options or {}).get("untrusted_types") or [] if not allowed_type(str(t))]
     if refused and not trusted:
         raise Forbidden(
             "This model holds types outside the scikit-learn/numpy/scipy allow-list, which run "
             f"their own code when loaded: {', '.join(refused)}. Log it with trusted=True "
             "(audited) if you trust that code, or use only scikit-learn components.",
-            field="trusted", untrusted_types=refused,
+            field="trusted",
+            untrusted_types=refused,
         )
     meta = {
         "format": FORMAT,
@@ -69,8 +73,9 @@ def save_model_dir(
 
         frame, _ = to_frame(input_example)
         example = frame.head(5)
-        meta["input_example"] = json.loads(example.to_json(orient="split", index=False,
-                                                           date_format="iso"))
+        meta["input_example"] = json.loads(
+            example.to_json(orient="split", index=False, date_format="iso")
+        )
     (folder / META_FILE).write_text(json.dumps(meta, indent=2, default=str))
     return meta
 

@@ -85,13 +85,15 @@ def to_frame(data: Any) -> tuple[Any, str]:
     if array.ndim != 2:
         from ..errors import InvalidInput
 
-        raise InvalidInput("input_example must be a DataFrame or a 1- or 2-D array.",
-                           field="input_example")
+        raise InvalidInput(
+            "input_example must be a DataFrame or a 1- or 2-D array.", field="input_example"
+        )
     return pd.DataFrame(array, columns=[f"x{i}" for i in range(array.shape[1])]), "ndarray"
 
 
-def infer_signature(input_example: Any, model: Any = None,
-                    training_data: Any = None) -> dict[str, Any] | None:
+def infer_signature(
+    input_example: Any, model: Any = None, training_data: Any = None
+) -> dict[str, Any] | None:
     """The signature of a model from an example of its input (and optional training data).
 
     The model, when given, is run on the example to learn the output's dtype and, for
@@ -105,8 +107,7 @@ def infer_signature(input_example: Any, model: Any = None,
         extra, _ = to_frame(training_data)
         extra.columns = list(frame.columns)[: len(extra.columns)]
     inputs = [
-        _column_spec(name, frame[name],
-                     None if extra is None or name not in extra else extra[name])
+        _column_spec(name, frame[name], None if extra is None or name not in extra else extra[name])
         for name in frame.columns
     ]
     outputs: list[dict[str, Any]] = [{"name": "prediction", "dtype": "object"}]

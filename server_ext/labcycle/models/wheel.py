@@ -66,7 +66,10 @@ def build_serving_wheel(folder: Path) -> Path:
             b"Wheel-Version: 1.0\nGenerator: labcycle-export\n"
             b"Root-Is-Purelib: true\nTag: py3-none-any\n",
         ),
-        (f"{dist_info}/entry_points.txt", b"[console_scripts]\nlabcycle = labcycle.cli:main\n"),
+        (
+            f"{dist_info}/entry_points.txt",
+            b"[console_scripts]\nlabcycle = labcycle.cli.base:main\n",
+        ),
     ]
     record = [f"{arc},{_digest(data)},{len(data)}" for arc, data in files]
     record.append(f"{dist_info}/RECORD,,")

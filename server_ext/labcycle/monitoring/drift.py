@@ -350,8 +350,11 @@ def _sorted_unique(sorted_values: np.ndarray) -> np.ndarray:
 def _sorted_counts(ref: np.ndarray, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct values of two sorted arrays and how often each occurs in each."""
     keys = np.union1d(_sorted_unique(ref), _sorted_unique(cur))
-    return (keys, np.diff(np.searchsorted(ref, keys, side="left"), append=ref.size),
-            np.diff(np.searchsorted(cur, keys, side="left"), append=cur.size))
+    return (
+        keys,
+        np.diff(np.searchsorted(ref, keys, side="left"), append=ref.size),
+        np.diff(np.searchsorted(cur, keys, side="left"), append=cur.size),
+    )
 
 
 def _fill_zeroes(shares: np.ndarray) -> np.ndarray:

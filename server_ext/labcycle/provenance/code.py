@@ -26,8 +26,14 @@ MAX_FILE_BYTES = 2_000_000
 
 def _git_root(folder: Path) -> Path | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=folder,
-                              capture_output=True, text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["git", "rev-parse", "--show-toplevel"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     top = done.stdout.strip()
@@ -57,8 +63,9 @@ def _inside(path: Path, root: Path) -> bool:
     return True
 
 
-def capture_roots(notebook_path: str | os.PathLike | None = None,
-                  cwd: str | os.PathLike | None = None) -> list[Path]:
+def capture_roots(
+    notebook_path: str | os.PathLike | None = None, cwd: str | os.PathLike | None = None
+) -> list[Path]:
     """The folders whose modules count as the run's own code, most specific first."""
     roots: list[Path] = []
     if notebook_path:
@@ -71,15 +78,21 @@ def capture_roots(notebook_path: str | os.PathLike | None = None,
     unique: list[Path] = []
     for root in roots:
         # "/" or the home folder as a root would sweep up far too much
-        if root.is_dir() and root not in unique and root != Path(root.anchor) \
-                and root != Path.home().resolve():
+        if (
+            root.is_dir()
+            and root not in unique
+            and root != Path(root.anchor)
+            and root != Path.home().resolve()
+        ):
             unique.append(root)
     return unique
 
 
-def local_modules(notebook_path: str | os.PathLike | None = None,
-                  cwd: str | os.PathLike | None = None,
-                  modules: dict[str, Any] | None = None) -> list[tuple[str, Path]]:
+def local_modules(
+    notebook_path: str | os.PathLike | None = None,
+    cwd: str | os.PathLike | None = None,
+    modules: dict[str, Any] | None = None,
+) -> list[tuple[str, Path]]:
     """``[(relative path, file)]`` of the local modules in ``modules`` (``sys.modules``)."""
     roots = capture_roots(notebook_path, cwd)
     if not roots:
@@ -107,8 +120,9 @@ def local_modules(notebook_path: str | os.PathLike | None = None,
     return sorted((rel, path) for rel, (_, path) in candidates.items())[:MAX_FILES]
 
 
-def capture_local_code(transport: Any, run_id: str, notebook_path: str | None = None,
-                       cwd: str | None = None) -> list[str]:
+def capture_local_code(
+    transport: Any, run_id: str, notebook_path: str | None = None, cwd: str | None = None
+) -> list[str]:
     """Upload the run's local modules as ``code/<path>`` artifacts; returns their paths."""
     stored = []
     for relative, path in local_modules(notebook_path, cwd):

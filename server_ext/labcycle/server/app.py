@@ -54,7 +54,7 @@ from ..services import Services
 from ..store.storage import STORAGE_OPTIONS_ENV
 from .app_kernels import APP_KERNELS_KEY, AppKernels
 from .base import OPTIONS_KEY, SERVICES_KEY
-from .handlers import OPENAPI_KEY
+from .handlers.core import OPENAPI_KEY
 
 API_URL_ENV = "LABCYCLE_API_URL"
 API_TOKEN_ENV = "LABCYCLE_API_TOKEN"
@@ -171,17 +171,22 @@ class LabCycleApp(ExtensionApp):
         self.options = LabCycle(parent=self)
         self.settings[OPTIONS_KEY] = self.options
         self.settings[OPENAPI_KEY] = build_document(self._server.base_url)
-        self.app_kernels = AppKernels(self._server.kernel_manager,
-                                      limit=self.options.max_app_kernels,
-                                      cull_after_s=self.options.app_kernel_cull_s)
+        self.app_kernels = AppKernels(
+            self._server.kernel_manager,
+            limit=self.options.max_app_kernels,
+            cull_after_s=self.options.app_kernel_cull_s,
+        )
         self.settings[APP_KERNELS_KEY] = self.app_kernels
         try:
             factory: Any = self.options.services_class  # any class with a from_config
             self.services = factory.from_config(self.options)
         except Exception as exc:  # keep the routes up: they answer 503 with the reason
             # a LabCycle error says what to fix (install psycopg, s3fs...): no traceback
-            self.log.error("LabCycle cannot open its store: %s", exc,
-                           exc_info=not isinstance(exc, LabCycleError))
+            self.log.error(
+                "LabCycle cannot open its store: %s",
+                exc,
+                exc_info=not isinstance(exc, LabCycleError),
+            )
             self.settings[SERVICES_KEY] = Unavailable(
                 f"LabCycle cannot open its store at {_safe_url(self.options.db_url)}: "
                 f"{getattr(exc, 'message', None) or exc}. Fix LABCYCLE_DB_URL / c.LabCycle.db_url "
@@ -192,7 +197,7 @@ class LabCycleApp(ExtensionApp):
         self.settings[SERVICES_KEY] = self.services
         if getattr(self.services, "tracking", None) is not None:
             from ..services.mlflow_compat import MlflowCompat
-            from .handlers_mlflow import COMPAT_KEY
+            from .handlers.mlflow import COMPAT_KEY
 
             self.mlflow = MlflowCompat(self.services, self.options.mlflow_metric_flush_s)
             self.settings[COMPAT_KEY] = self.mlflow
@@ -202,7 +207,8 @@ class LabCycleApp(ExtensionApp):
         jobs = getattr(self.services, "jobs", None)
         if jobs is not None:  # notebooks and cwds of jobs, sweeps, schedules stay in the root
             jobs.contents_root = os.path.abspath(
-                os.path.expanduser(self._server.root_dir or os.getcwd()))
+                os.path.expanduser(self._server.root_dir or os.getcwd())
+            )
         self.log.info(
             "LabCycle: metadata at %s, artifacts at %s",
             _safe_url(self.options.db_url),
@@ -211,8 +217,8 @@ class LabCycleApp(ExtensionApp):
         self.export_api_environment()
 
     def initialize_handlers(self) -> None:
-        from .handlers_apps import app_handlers
-        from .handlers_mlflow import mlflow_handlers
+        from .handlers.apps import app_handlers
+        from .handlers.mlflow import mlflow_handlers
         from .routes import tornado_handlers
 
         self.handlers.extend(tornado_handlers())
@@ -233,7 +239,7 @@ class LabCycleApp(ExtensionApp):
         """Model servers: start, health-check, restart and re-adopt deployments.
         Their processes outlive this server; the next one adopts them."""
         from ..serving.supervisor import Supervisor
-        from .handlers_deployments import SUPERVISOR_KEY
+        from .handlers.deployments import SUPERVISOR_KEY
 
         if getattr(self.services, "deployments", None) is None:
             return

@@ -70,8 +70,9 @@ def _text(value: Any) -> str | None:
 def read_scope(handler: Any) -> list[tuple[str, str]]:
     """The ``[(entity type, id)]`` a read request names in its path."""
     kwargs = handler.path_kwargs or {}
-    entities = [(kind, kwargs[param]) for param, kind in PATH_ENTITIES.items()
-                if _text(kwargs.get(param))]
+    entities = [
+        (kind, kwargs[param]) for param, kind in PATH_ENTITIES.items() if _text(kwargs.get(param))
+    ]
     if handler.auth_resource == "labcycle:models" and _text(kwargs.get("name")):
         entities.append(("model", kwargs["name"]))
     return entities
@@ -93,8 +94,11 @@ def write_scope(handler: Any) -> tuple[str, list[tuple[str, str]], str]:
         body = _body(handler) if method == "PATCH" else {}
         if "user" in kwargs or {"require_approval", "approvers"} & set(body):
             needed = "owner"
-            what = ("change the project's members" if "user" in kwargs
-                    else "change the project's approval policy")
+            what = (
+                "change the project's members"
+                if "user" in kwargs
+                else "change the project's approval policy"
+            )
         return needed, entities, what
     if entities or method != "POST":
         if resource == "labcycle:models" and method == "POST" and "version" not in kwargs:
@@ -148,8 +152,7 @@ class ProjectRoleAuthorizer(Authorizer):
         if entities:
             services = handler.services
             # raises Forbidden: a 403 whose message names the role needed
-            await handler.call(services.access.require, entities, handler.actor, needed,
-                               what=what)
+            await handler.call(services.access.require, entities, handler.actor, needed, what=what)
         return True
 
 

@@ -25,7 +25,7 @@ from tornado import web
 from ..errors import InvalidInput, LabCycleError, Unavailable
 from ..services import Services
 from . import jsonutil
-from .schemas import field_path, json_type
+from .schemas.core import field_path, json_type
 
 API_PREFIX = "labcycle/api/v1"
 # Identity providers that name no one: one shared token or password, one owner.

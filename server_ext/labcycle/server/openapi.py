@@ -13,8 +13,8 @@ from jupyter_server.utils import url_path_join
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from . import responses
 from .base import API_PREFIX
+from .responses import core as responses
 from .routes import BINARY, ROUTES, Route
 
 REF_TEMPLATE = "#/components/schemas/{model}"

@@ -45,8 +45,14 @@ class Services:
     jobs: JobService
 
     @classmethod
-    def open(cls, db_url: str, artifact_url: str, *, migrate: bool = True,
-             storage_options: dict | None = None) -> Services:
+    def open(
+        cls,
+        db_url: str,
+        artifact_url: str,
+        *,
+        migrate: bool = True,
+        storage_options: dict | None = None,
+    ) -> Services:
         """``storage_options``: fsspec options of the artifact store (default: env
         LABCYCLE_STORAGE_OPTIONS)."""
         blobs = ArtifactStore(artifact_url, storage_options)
@@ -66,8 +72,7 @@ class Services:
     @classmethod
     def from_config(cls, config: LabCycleConfig | None = None) -> Services:
         config = config or LabCycleConfig()
-        return cls.open(config.db_url, config.artifact_url,
-                        storage_options=config.storage_options)
+        return cls.open(config.db_url, config.artifact_url, storage_options=config.storage_options)
 
     # Sweeps, schedules and reproduce are built on first use from the services above.
     @cached_property

@@ -51,8 +51,17 @@ RANK = {"viewer": 1, "editor": 2, "owner": 3}
 P, PM, E, R = Project.__table__, ProjectMember.__table__, Experiment.__table__, Run.__table__
 MV, RM = ModelVersion.__table__, RegisteredModel.__table__
 D, MON = Deployment.__table__, Monitor.__table__
-ENTITY_TYPES = ("project", "experiment", "run", "model", "model_version", "deployment",
-                "monitor", "job", "sweep")
+ENTITY_TYPES = (
+    "project",
+    "experiment",
+    "run",
+    "model",
+    "model_version",
+    "deployment",
+    "monitor",
+    "job",
+    "sweep",
+)
 
 
 def version_project_ids(conn: Connection, version_ids: Any) -> Any:
@@ -87,7 +96,9 @@ class AccessService:
         if not isinstance(entity_id, str) or not entity_id or len(entity_id) > 450:
             return []
         if entity_type == "project":
-            pid = conn.execute(select(P.c.id).where(or_(P.c.id == entity_id, P.c.name == entity_id))).scalar()
+            pid = conn.execute(
+                select(P.c.id).where(or_(P.c.id == entity_id, P.c.name == entity_id))
+            ).scalar()
             return [pid] if pid else []
         if entity_type == "model":
             from .registry import normalise_name
@@ -100,8 +111,9 @@ class AccessService:
             return ownership.project_ids_of(conn, "model", model_id) if model_id else []
         if entity_type in ("deployment", "monitor"):
             table = D if entity_type == "deployment" else MON
-            entity_id = conn.execute(select(table.c.id).where(
-                or_(table.c.id == entity_id, table.c.name == entity_id))).scalar()
+            entity_id = conn.execute(
+                select(table.c.id).where(or_(table.c.id == entity_id, table.c.name == entity_id))
+            ).scalar()
             if not entity_id:
                 return []
         return ownership.project_ids_of(conn, entity_type, entity_id)
@@ -125,14 +137,20 @@ class AccessService:
 
                     raise NotFound(f"No {entity_type} {entity_id!r}.")
 
-    def readable_clause(self, conn: Connection, entity_type: str, id_column: Any,
-                        user: str | None = None) -> Any:
+    def readable_clause(
+        self, conn: Connection, entity_type: str, id_column: Any, user: str | None = None
+    ) -> Any:
         return ownership.readable(conn, entity_type, id_column, user)
 
     # -- roles --------------------------------------------------------------------------------
     def members(self, conn: Connection, project_id: str) -> dict[str, str]:
-        return dict(conn.execute(select(PM.c.user, PM.c.role).where(PM.c.project_id == project_id)
-                                 .order_by(PM.c.user)).all())
+        return dict(
+            conn.execute(
+                select(PM.c.user, PM.c.role)
+                .where(PM.c.project_id == project_id)
+                .order_by(PM.c.user)
+            ).all()
+        )
 
     def role_in(self, conn: Connection, project_id: str, user: str) -> str | None:
         """The user's effective role: owner for server owners and in open projects."""
@@ -152,14 +170,23 @@ class AccessService:
         open project, anyone: reported as ["any user (the project has no members)"])."""
         members = self.members(conn, project_id)
         settings = conn.execute(select(P.c.settings).where(P.c.id == project_id)).scalar() or {}
-        listed = [u for u, r in members.items() if r == "owner"] + list(settings.get("approvers") or [])
+        listed = [u for u, r in members.items() if r == "owner"] + list(
+            settings.get("approvers") or []
+        )
         listed += sorted(self.server_owners)
         if not members:
             return ["any user (the project has no members)"]
         return list(dict.fromkeys(listed))
 
-    def check(self, conn: Connection, project_ids: Iterable[str], user: str, needed: str,
-              *, what: str = "do this") -> None:
+    def check(
+        self,
+        conn: Connection,
+        project_ids: Iterable[str],
+        user: str,
+        needed: str,
+        *,
+        what: str = "do this",
+    ) -> None:
         """Raise Forbidden unless ``user`` has at least ``needed`` in every project."""
         for project_id in dict.fromkeys(project_ids):
             role = self.role_in(conn, project_id, user)
@@ -172,11 +199,15 @@ class AccessService:
                 f"You ({user}) cannot {what}: it needs the {needed} role in project {name!r} and "
                 f"{has}. Ask an owner of the project ({', '.join(owners) or 'the server owner'}) "
                 f"to add you: labcycle projects members {name} --set {user}={needed}.",
-                project=name, role_needed=needed, role=role, user=user,
+                project=name,
+                role_needed=needed,
+                role=role,
+                user=user,
             )
 
-    def require(self, entities: Iterable[tuple[str, Any]], user: str, needed: str,
-                *, what: str = "do this") -> None:
+    def require(
+        self, entities: Iterable[tuple[str, Any]], user: str, needed: str, *, what: str = "do this"
+    ) -> None:
         """Check ``user`` has ``needed`` in every project of every ``(type, id)`` entity."""
         if user in self.server_owners:  # owners of everything: no query on the hot paths
             return

@@ -65,7 +65,6 @@ def out_of_order(executed: list[dict[str, Any]], notebook: dict) -> bool | None:
     return any(b < a for a, b in zip(seen, seen[1:], strict=False))
 
 
-
 def _storable(text: str) -> str:
     """Captured text as a store can hold it: a lone UTF-16 surrogate (which no encoder
     takes) is kept visible as its escape, so the cell is recorded rather than refused."""
@@ -75,14 +74,18 @@ def _storable(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode()
     return text
 
+
 class ArtifactService:
     def __init__(self, store: Store, blobs: ArtifactStore) -> None:
         self.store = store
         self.blobs = blobs
 
     def _require_run(self, conn: Connection, run_id: str) -> None:
-        if not conn.execute(select(R.c.id).where(R.c.id == validate_id(run_id, "run_id"),
-                                                  readable(conn, "run", R.c.id))).first():
+        if not conn.execute(
+            select(R.c.id).where(
+                R.c.id == validate_id(run_id, "run_id"), readable(conn, "run", R.c.id)
+            )
+        ).first():
             raise NotFound(f"No run with id {run_id!r}.", field="run_id")
 
     def _record(
@@ -95,35 +98,60 @@ class ArtifactService:
                 select(A.c.digest).where(A.c.run_id == run_id, A.c.path == path)
             ).scalar()
             conn.execute(delete(A).where(A.c.run_id == run_id, A.c.path == path))
-            conn.execute(insert(A).values(run_id=run_id, path=path, digest=digest, size=size,
-                                          media_type=media_type, created_at=now_ms()))
-            audit(conn, actor, "artifact.put", "run", run_id,
-                  {"path": path, "digest": digest, "size": size, "replaced": previous})
+            conn.execute(
+                insert(A).values(
+                    run_id=run_id,
+                    path=path,
+                    digest=digest,
+                    size=size,
+                    media_type=media_type,
+                    created_at=now_ms(),
+                )
+            )
+            audit(
+                conn,
+                actor,
+                "artifact.put",
+                "run",
+                run_id,
+                {"path": path, "digest": digest, "size": size, "replaced": previous},
+            )
             if path in search_index.NOTEBOOK_ARTIFACTS:  # a notebook snapshot: make it searchable
                 search_index.index_notebook(conn, run_id, path, self.blobs, digest, size)
             row = conn.execute(select(A).where(A.c.run_id == run_id, A.c.path == path)).one()
         return artifact_dict(row)
 
-    def log_file(self, run_id: str, path: str, local_file: str, *, actor: str,
-                 media_type: str | None = None) -> dict[str, Any]:
+    def log_file(
+        self, run_id: str, path: str, local_file: str, *, actor: str, media_type: str | None = None
+    ) -> dict[str, Any]:
         path = validate_artifact_path(path)
         digest, size = self.blobs.put_file(local_file)
         return self._record(run_id, path, digest, size, media_type, actor)
 
-    def log_bytes(self, run_id: str, path: str, data: bytes, *, actor: str,
-                  media_type: str | None = None) -> dict[str, Any]:
+    def log_bytes(
+        self, run_id: str, path: str, data: bytes, *, actor: str, media_type: str | None = None
+    ) -> dict[str, Any]:
         path = validate_artifact_path(path)
         digest, size = self.blobs.put_bytes(data)
         return self._record(run_id, path, digest, size, media_type, actor)
 
-    def log_stream(self, run_id: str, path: str, stream: BinaryIO, *, actor: str,
-                   media_type: str | None = None) -> dict[str, Any]:
+    def log_stream(
+        self, run_id: str, path: str, stream: BinaryIO, *, actor: str, media_type: str | None = None
+    ) -> dict[str, Any]:
         path = validate_artifact_path(path)
         digest, size = self.blobs.put_stream(stream)
         return self._record(run_id, path, digest, size, media_type, actor)
 
-    def record_blob(self, run_id: str, path: str, digest: str, size: int, *, actor: str,
-                    media_type: str | None = None) -> dict[str, Any]:
+    def record_blob(
+        self,
+        run_id: str,
+        path: str,
+        digest: str,
+        size: int,
+        *,
+        actor: str,
+        media_type: str | None = None,
+    ) -> dict[str, Any]:
         """Attach a blob that is already in the store (uploaded by a streaming handler)."""
         path = validate_artifact_path(path)
         if not self.blobs.exists(digest):
@@ -140,8 +168,11 @@ class ArtifactService:
         validate_id(run_id, "run_id")
         path = validate_artifact_path(path)
         with self.store.read() as conn:
-            row = conn.execute(select(A).where(A.c.run_id == run_id, A.c.path == path,
-                                               readable(conn, "run", A.c.run_id))).first()
+            row = conn.execute(
+                select(A).where(
+                    A.c.run_id == run_id, A.c.path == path, readable(conn, "run", A.c.run_id)
+                )
+            ).first()
         if row is None:
             raise NotFound(f"Run {run_id} has no artifact {path!r}.")
         return artifact_dict(row)
@@ -166,27 +197,43 @@ class ArtifactService:
             source = cell.get("source", "")
             status = cell.get("status", "ok")
             if not isinstance(source, str):
-                raise InvalidInput(f"cells[{i}].source must be a string.", field=f"cells[{i}].source")
+                raise InvalidInput(
+                    f"cells[{i}].source must be a string.", field=f"cells[{i}].source"
+                )
             if status not in ("ok", "error"):
-                raise InvalidInput(f"cells[{i}].status must be 'ok' or 'error'.", field=f"cells[{i}].status")
+                raise InvalidInput(
+                    f"cells[{i}].status must be 'ok' or 'error'.", field=f"cells[{i}].status"
+                )
             duration = cell.get("duration_ms", 0)
             if isinstance(duration, bool) or not isinstance(duration, (int, float)):
-                raise InvalidInput(f"cells[{i}].duration_ms must be a number.", field=f"cells[{i}].duration_ms")
+                raise InvalidInput(
+                    f"cells[{i}].duration_ms must be a number.", field=f"cells[{i}].duration_ms"
+                )
             count = cell.get("execution_count")
-            rows.append({
-                "execution_count": None if count is None else to_int(count, f"cells[{i}].execution_count"),
-                "cell_id": _storable(cell["cell_id"]) if isinstance(cell.get("cell_id"), str) else None,
-                "source": _storable(source),
-                "started_at": to_int(cell.get("started_at"), f"cells[{i}].started_at", now_ms()),
-                "duration_ms": float(duration),
-                "status": status,
-                "error": _storable(str(cell["error"])) if cell.get("error") else None,
-            })
+            rows.append(
+                {
+                    "execution_count": None
+                    if count is None
+                    else to_int(count, f"cells[{i}].execution_count"),
+                    "cell_id": _storable(cell["cell_id"])
+                    if isinstance(cell.get("cell_id"), str)
+                    else None,
+                    "source": _storable(source),
+                    "started_at": to_int(
+                        cell.get("started_at"), f"cells[{i}].started_at", now_ms()
+                    ),
+                    "duration_ms": float(duration),
+                    "status": status,
+                    "error": _storable(str(cell["error"])) if cell.get("error") else None,
+                }
+            )
         if not rows:
             return 0
         with self.store.write() as conn:
             self._require_run(conn, run_id)
-            seq = conn.execute(select(func.coalesce(func.max(C.c.seq), 0)).where(C.c.run_id == run_id)).scalar_one()
+            seq = conn.execute(
+                select(func.coalesce(func.max(C.c.seq), 0)).where(C.c.run_id == run_id)
+            ).scalar_one()
             for offset, row in enumerate(rows, start=1):
                 row.update(run_id=run_id, seq=seq + offset)
             conn.execute(insert(C), rows)
@@ -198,24 +245,37 @@ class ArtifactService:
             self._require_run(conn, run_id)
             rows = conn.execute(select(C).where(C.c.run_id == run_id).order_by(C.c.seq)).all()
         return [
-            {"seq": r.seq, "execution_count": r.execution_count, "cell_id": r.cell_id,
-             "source": r.source, "started_at": iso(r.started_at), "duration_ms": r.duration_ms,
-             "status": r.status, "error": r.error}
+            {
+                "seq": r.seq,
+                "execution_count": r.execution_count,
+                "cell_id": r.cell_id,
+                "source": r.source,
+                "started_at": iso(r.started_at),
+                "duration_ms": r.duration_ms,
+                "status": r.status,
+                "error": r.error,
+            }
             for r in rows
         ]
 
-    def attach_notebook(self, run_id: str, content: bytes, *, actor: str,
-                        name: str = NOTEBOOK_ARTIFACT) -> dict[str, Any]:
+    def attach_notebook(
+        self, run_id: str, content: bytes, *, actor: str, name: str = NOTEBOOK_ARTIFACT
+    ) -> dict[str, Any]:
         """Store the notebook snapshot and flag the run if its cells ran out of order."""
         try:
             notebook = json.loads(content)
         except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("The notebook snapshot is not valid JSON.", field="notebook") from None
+            raise InvalidInput(
+                "The notebook snapshot is not valid JSON.", field="notebook"
+            ) from None
         if not isinstance(notebook, dict) or "cells" not in notebook:
             raise InvalidInput("The notebook snapshot has no cells.", field="notebook")
-        artifact = self.log_bytes(run_id, name, content, actor=actor,
-                                  media_type="application/x-ipynb+json")
+        artifact = self.log_bytes(
+            run_id, name, content, actor=actor, media_type="application/x-ipynb+json"
+        )
         flag = out_of_order(self.list_cells(run_id), notebook)
         with self.store.write() as conn:
-            conn.execute(update(R).where(R.c.id == run_id).values(out_of_order=flag, updated_at=now_ms()))
+            conn.execute(
+                update(R).where(R.c.id == run_id).values(out_of_order=flag, updated_at=now_ms())
+            )
         return artifact

@@ -23,8 +23,15 @@ AE = AuditEvent.__table__
 
 
 def event_dict(r: Any) -> dict[str, Any]:
-    return {"id": r.id, "at": iso(r.at), "user": r.user, "action": r.action,
-            "entity_type": r.entity_type, "entity_id": r.entity_id, "details": r.details}
+    return {
+        "id": r.id,
+        "at": iso(r.at),
+        "user": r.user,
+        "action": r.action,
+        "entity_type": r.entity_type,
+        "entity_id": r.entity_id,
+        "details": r.details,
+    }
 
 
 class AuditService:
@@ -50,14 +57,18 @@ class AuditService:
         if start is not None and end is not None and end < start:
             raise InvalidInput("until is before since.", field="until")
         query = select(AE)
-        for column, value in ((AE.c.entity_type, entity_type), (AE.c.entity_id, entity_id),
-                              (AE.c.user, user)):
+        for column, value in (
+            (AE.c.entity_type, entity_type),
+            (AE.c.entity_id, entity_id),
+            (AE.c.user, user),
+        ):
             if value:
                 query = query.where(column == value)
         if action:
             action = action.rstrip(".")
-            query = query.where(or_(AE.c.action == action,
-                                    AE.c.action.startswith(action + ".", autoescape=True)))
+            query = query.where(
+                or_(AE.c.action == action, AE.c.action.startswith(action + ".", autoescape=True))
+            )
         if start is not None:
             query = query.where(AE.c.at >= start)
         if end is not None:
@@ -65,8 +76,9 @@ class AuditService:
         with self.store.read() as conn:
             if project:
                 if self.projects is None:
-                    raise InvalidInput("Filtering by project needs the project service.",
-                                       field="project")
+                    raise InvalidInput(
+                        "Filtering by project needs the project service.", field="project"
+                    )
                 row = self.projects._project_row(conn, project)
                 query = query.where(self.projects.entity_filter(conn, row.id, row.name))
             query = query.where(readable_ref(conn, AE.c.entity_type, AE.c.entity_id))

@@ -58,7 +58,8 @@ def check_encodable(text: str, field: str) -> str:
         raise InvalidInput(
             f"{field} holds a lone UTF-16 surrogate at position {exc.start} (a half of a "
             "surrogate pair, such as '\\ud800'); remove it or pass the whole character.",
-            field=field) from None
+            field=field,
+        ) from None
     return text
 
 
@@ -96,8 +97,14 @@ def validate_id(value: Any, field: str) -> str:
     return value
 
 
-_SPECIAL_FLOATS = {"nan": math.nan, "infinity": math.inf, "-infinity": -math.inf,
-                   "inf": math.inf, "-inf": -math.inf, "+infinity": math.inf}
+_SPECIAL_FLOATS = {
+    "nan": math.nan,
+    "infinity": math.inf,
+    "-infinity": -math.inf,
+    "inf": math.inf,
+    "-inf": -math.inf,
+    "+infinity": math.inf,
+}
 
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -129,7 +136,7 @@ def to_float(value: Any, field: str) -> float:
         except (TypeError, ValueError, OverflowError):
             pass
     raise InvalidInput(
-        f"{field} must be a number (or \"NaN\", \"Infinity\", \"-Infinity\"), got {type(value).__name__}.",
+        f'{field} must be a number (or "NaN", "Infinity", "-Infinity"), got {type(value).__name__}.',
         field=field,
     )
 
@@ -146,7 +153,9 @@ def to_int(value: Any, field: str, default: int | None = None) -> int:
         elif hasattr(value, "__index__"):
             value = int(value.__index__())
         else:
-            raise InvalidInput(f"{field} must be an integer, got {type(value).__name__}.", field=field)
+            raise InvalidInput(
+                f"{field} must be an integer, got {type(value).__name__}.", field=field
+            )
     if not INT64_MIN <= value <= INT64_MAX:
         raise InvalidInput(f"{field} must be between -2**63 and 2**63 - 1.", field=field)
     return int(value)
@@ -173,8 +182,9 @@ def time_ms(value: Any, field: str, *, end_of_day: bool = False) -> int | None:
         try:
             if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
                 day = datetime.fromisoformat(text).date()
-                moment = datetime.combine(day, day_time.max if end_of_day else day_time.min,
-                                          timezone.utc)
+                moment = datetime.combine(
+                    day, day_time.max if end_of_day else day_time.min, timezone.utc
+                )
             else:
                 moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
                 if moment.tzinfo is None:
@@ -228,7 +238,9 @@ def page_bounds(max_results: Any, page_token: str | None, default: int = 100) ->
             if offset < 0:
                 raise ValueError
         except (ValueError, UnicodeDecodeError):
-            raise InvalidInput("page_token is not one that LabCycle issued.", field="page_token") from None
+            raise InvalidInput(
+                "page_token is not one that LabCycle issued.", field="page_token"
+            ) from None
     return limit, offset
 
 
@@ -276,8 +288,14 @@ def audit(
     """
     conn.execute(  # the Core table, not the ORM class: no ORM bulk-insert path per write
         _AUDIT_INSERT,
-        {"at": now_ms(), "user": actor, "action": action, "entity_type": entity_type,
-         "entity_id": entity_id, "details": details},
+        {
+            "at": now_ms(),
+            "user": actor,
+            "action": action,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "details": details,
+        },
     )
     for hook in db.ON_AUDIT:
         hook(conn, action, entity_type, entity_id, details)

@@ -58,7 +58,9 @@ def _is_nan(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def downsample(points: list[tuple[int, float]], max_points: int = MAX_POINTS) -> list[tuple[int, float]]:
+def downsample(
+    points: list[tuple[int, float]], max_points: int = MAX_POINTS
+) -> list[tuple[int, float]]:
     """At most ``max_points`` of ``points`` (``(step, value)`` in step order), keeping the
     first, the last, and the minimum and maximum of each bucket (see the module docstring)."""
     n = len(points)
@@ -116,24 +118,34 @@ ORDER BY rn
 # -- validation -----------------------------------------------------------------------------
 def validate_run_ids(run_ids: Any, field: str = "run_ids") -> list[str]:
     if isinstance(run_ids, (str, bytes)) or not isinstance(run_ids, Iterable):
-        raise InvalidInput(f"{field} must be a list of {MIN_RUNS} to {MAX_RUNS} run ids.",
-                           field=field)
+        raise InvalidInput(
+            f"{field} must be a list of {MIN_RUNS} to {MAX_RUNS} run ids.", field=field
+        )
     ids = list(run_ids)
     if not MIN_RUNS <= len(ids) <= MAX_RUNS:
         raise InvalidInput(
             f"{field} must name {MIN_RUNS} to {MAX_RUNS} runs to compare; got {len(ids)}.",
-            field=field, count=len(ids),
+            field=field,
+            count=len(ids),
         )
     seen: dict[str, int] = {}
     for i, run_id in enumerate(ids):
         name = f"{field}[{i}]"
-        if not isinstance(run_id, str) or not run_id.strip() or len(run_id) > 64 \
-                or any(ord(ch) < 32 for ch in run_id):
-            raise InvalidInput(f"{name} must be a run id (a string of at most 64 characters).",
-                               field=name)
+        if (
+            not isinstance(run_id, str)
+            or not run_id.strip()
+            or len(run_id) > 64
+            or any(ord(ch) < 32 for ch in run_id)
+        ):
+            raise InvalidInput(
+                f"{name} must be a run id (a string of at most 64 characters).", field=name
+            )
         if run_id in seen:
-            raise InvalidInput(f"{name} repeats run {run_id!r} (also {field}[{seen[run_id]}]); "
-                               "list each run once.", field=name)
+            raise InvalidInput(
+                f"{name} repeats run {run_id!r} (also {field}[{seen[run_id]}]); "
+                "list each run once.",
+                field=name,
+            )
         seen[run_id] = i
     return ids
 
@@ -148,7 +160,9 @@ def _bounded(value: Any, field: str, low: int, high: int, default: int) -> int:
         if isinstance(value, float) and not value.is_integer():
             raise ValueError
     except (TypeError, ValueError):
-        raise InvalidInput(f"{field} must be an integer from {low} to {high}.", field=field) from None
+        raise InvalidInput(
+            f"{field} must be an integer from {low} to {high}.", field=field
+        ) from None
     if not low <= number <= high:
         raise InvalidInput(f"{field} must be from {low} to {high}, got {number}.", field=field)
     return number
@@ -172,8 +186,9 @@ def _table(run_ids: list[str], by_run: dict[str, dict[str, Any]]) -> dict[str, A
     for key in keys:
         values = [by_run.get(r, {}).get(key) for r in run_ids]
         differs = not _same(values)
-        rows.append({"key": key, "values": dict(zip(run_ids, values, strict=True)),
-                     "differs": differs})
+        rows.append(
+            {"key": key, "values": dict(zip(run_ids, values, strict=True)), "differs": differs}
+        )
         (differing if differs else constant).append(key)
     return {"keys": keys, "rows": rows, "differing": differing, "constant": constant}
 
@@ -193,8 +208,13 @@ def _number(text: Any) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def _parallel(run_ids: list[str], params: dict[str, dict[str, str]], table: dict[str, Any],
-              metrics: dict[str, dict[str, float]], metric: str | None) -> dict[str, Any]:
+def _parallel(
+    run_ids: list[str],
+    params: dict[str, dict[str, str]],
+    table: dict[str, Any],
+    metrics: dict[str, dict[str, float]],
+    metric: str | None,
+) -> dict[str, Any]:
     keys = table["differing"] or table["keys"]
     dimensions = []
     encoded: dict[str, dict[str, Any]] = {r: {} for r in run_ids}
@@ -203,8 +223,9 @@ def _parallel(run_ids: list[str], params: dict[str, dict[str, str]], table: dict
         present = [v for v in values.values() if v is not None]
         numbers = [n for n in map(_number, present) if n is not None]
         if present and len(numbers) == len(present):
-            dimensions.append({"key": key, "kind": "numeric", "min": min(numbers),
-                               "max": max(numbers)})
+            dimensions.append(
+                {"key": key, "kind": "numeric", "min": min(numbers), "max": max(numbers)}
+            )
             for r, v in values.items():
                 encoded[r][key] = None if v is None else _number(v)
         else:
@@ -213,10 +234,19 @@ def _parallel(run_ids: list[str], params: dict[str, dict[str, str]], table: dict
             dimensions.append({"key": key, "kind": "categorical", "categories": categories})
             for r, v in values.items():
                 encoded[r][key] = None if v is None else index[v]
-    rows: list[dict[str, Any]] = [{"run_id": r, "values": encoded[r],
-             "metric": metrics.get(r, {}).get(metric) if metric else None} for r in run_ids]
-    metric_values = [row["metric"] for row in rows if row["metric"] is not None
-                     and not _is_nan(row["metric"]) and math.isfinite(row["metric"])]
+    rows: list[dict[str, Any]] = [
+        {
+            "run_id": r,
+            "values": encoded[r],
+            "metric": metrics.get(r, {}).get(metric) if metric else None,
+        }
+        for r in run_ids
+    ]
+    metric_values = [
+        row["metric"]
+        for row in rows
+        if row["metric"] is not None and not _is_nan(row["metric"]) and math.isfinite(row["metric"])
+    ]
     return {
         "metric": metric,
         "metric_range": [min(metric_values), max(metric_values)] if metric_values else None,
@@ -231,8 +261,9 @@ class CompareService:
         self.artifacts = artifacts
 
     # -- runs -------------------------------------------------------------------------------
-    def runs(self, run_ids: Any, *, metric: Any = None, keys: Any = None,
-             max_points: Any = None) -> dict[str, Any]:
+    def runs(
+        self, run_ids: Any, *, metric: Any = None, keys: Any = None, max_points: Any = None
+    ) -> dict[str, Any]:
         ids = validate_run_ids(run_ids)
         metric = None if metric is None or metric == "" else validate_key(metric, "metric")
         if keys is not None:
@@ -240,50 +271,74 @@ class CompareService:
                 raise InvalidInput("keys must be a list of metric keys.", field="keys")
             keys = [validate_key(k, f"keys[{i}]") for i, k in enumerate(keys)]
             if len(keys) > MAX_HISTORY_KEYS:
-                raise InvalidInput(f"keys may list at most {MAX_HISTORY_KEYS} metric keys.",
-                                   field="keys")
+                raise InvalidInput(
+                    f"keys may list at most {MAX_HISTORY_KEYS} metric keys.", field="keys"
+                )
         max_points = _bounded(max_points, "max_points", 2, MAX_POINTS, MAX_POINTS)
         with self.store.read() as conn:
-            rows = {r.id: r for r in conn.execute(
-                select(R, E.c.name.label("experiment_name"), P.c.name.label("project_name"))
-                .join(E, E.c.id == R.c.experiment_id).join(P, P.c.id == E.c.project_id)
-                .where(R.c.id.in_(ids), readable(conn, "run", R.c.id))).all()}
+            rows = {
+                r.id: r
+                for r in conn.execute(
+                    select(R, E.c.name.label("experiment_name"), P.c.name.label("project_name"))
+                    .join(E, E.c.id == R.c.experiment_id)
+                    .join(P, P.c.id == E.c.project_id)
+                    .where(R.c.id.in_(ids), readable(conn, "run", R.c.id))
+                ).all()
+            }
             missing = [r for r in ids if r not in rows]
             if missing:
                 raise NotFound(
                     f"No run with id {missing[0]!r}"
                     + (f" (and {len(missing) - 1} more unknown ids)" if len(missing) > 1 else "")
-                    + "; check run_ids.", field="run_ids", missing=missing)
+                    + "; check run_ids.",
+                    field="run_ids",
+                    missing=missing,
+                )
             params: dict[str, dict[str, Any]] = {r: {} for r in ids}
             latest: dict[str, dict[str, Any]] = {r: {} for r in ids}
             tags: dict[str, dict[str, Any]] = {r: {} for r in ids}
             for run_id, key, value in conn.execute(
-                    select(PA.c.run_id, PA.c.key, PA.c.value).where(PA.c.run_id.in_(ids))):
+                select(PA.c.run_id, PA.c.key, PA.c.value).where(PA.c.run_id.in_(ids))
+            ):
                 params[run_id][key] = value
             for run_id, key, value in conn.execute(
-                    select(LM.c.run_id, LM.c.key, LM.c.value).where(LM.c.run_id.in_(ids))):
+                select(LM.c.run_id, LM.c.key, LM.c.value).where(LM.c.run_id.in_(ids))
+            ):
                 latest[run_id][key] = math.nan if value is None else value
             for run_id, key, value in conn.execute(
-                    select(T.c.run_id, T.c.key, T.c.value).where(T.c.run_id.in_(ids))):
+                select(T.c.run_id, T.c.key, T.c.value).where(T.c.run_id.in_(ids))
+            ):
                 tags[run_id][key] = value
             metric_keys = sorted({k for values in latest.values() for k in values})
             if metric is not None and metric not in metric_keys:
                 shown = ", ".join(metric_keys[:20]) or "none"
-                raise InvalidInput(f"metric {metric!r} is not logged by any of these runs; "
-                                   f"they log: {shown}.", field="metric")
+                raise InvalidInput(
+                    f"metric {metric!r} is not logged by any of these runs; they log: {shown}.",
+                    field="metric",
+                )
             if metric is None:
-                metric = next((k for k in metric_keys if all(k in latest[r] for r in ids)),
-                              metric_keys[0] if metric_keys else None)
+                metric = next(
+                    (k for k in metric_keys if all(k in latest[r] for r in ids)),
+                    metric_keys[0] if metric_keys else None,
+                )
             wanted = keys if keys is not None else metric_keys[:MAX_HISTORY_KEYS]
             histories = self._histories(conn, ids, wanted, max_points)
         param_table = _table(ids, params)
         parallel = _parallel(ids, params, param_table, latest, metric)
         attributes = {
-            r: {"user": row.user, "status": row.status, "source": row.source,
-                "experiment": row.experiment_name, "project": row.project_name,
-                "notebook_path": row.notebook_path, "git_commit": row.git_commit,
-                "git_branch": row.git_branch, "git_dirty": row.git_dirty,
-                "python_version": row.python_version, "kernel": row.kernel}
+            r: {
+                "user": row.user,
+                "status": row.status,
+                "source": row.source,
+                "experiment": row.experiment_name,
+                "project": row.project_name,
+                "notebook_path": row.notebook_path,
+                "git_commit": row.git_commit,
+                "git_branch": row.git_branch,
+                "git_dirty": row.git_dirty,
+                "python_version": row.python_version,
+                "kernel": row.kernel,
+            }
             for r, row in rows.items()
         }
         return {
@@ -303,9 +358,14 @@ class CompareService:
     @staticmethod
     def _summary(row: Any) -> dict[str, Any]:
         return {
-            "id": row.id, "name": row.name, "status": row.status, "user": row.user,
-            "experiment_id": row.experiment_id, "experiment": row.experiment_name,
-            "project": row.project_name, "start_time": iso(row.start_time),
+            "id": row.id,
+            "name": row.name,
+            "status": row.status,
+            "user": row.user,
+            "experiment_id": row.experiment_id,
+            "experiment": row.experiment_name,
+            "project": row.project_name,
+            "start_time": iso(row.start_time),
             "end_time": iso(row.end_time),
             "duration_s": None if row.end_time is None else (row.end_time - row.start_time) / 1000,
         }
@@ -323,14 +383,20 @@ class CompareService:
         return {"differing": differing, "same": same}
 
     @staticmethod
-    def _histories(conn: Connection, ids: list[str], keys: list[str],
-                   max_points: int) -> dict[str, dict[str, Any]]:
+    def _histories(
+        conn: Connection, ids: list[str], keys: list[str], max_points: int
+    ) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         if not keys:
             return out
-        counts = {(r, k): n for r, k, n in conn.execute(
-            select(M.c.run_id, M.c.key, func.count()).where(M.c.run_id.in_(ids), M.c.key.in_(keys))
-            .group_by(M.c.run_id, M.c.key))}
+        counts = {
+            (r, k): n
+            for r, k, n in conn.execute(
+                select(M.c.run_id, M.c.key, func.count())
+                .where(M.c.run_id.in_(ids), M.c.key.in_(keys))
+                .group_by(M.c.run_id, M.c.key)
+            )
+        }
         for key in keys:
             series: dict[str, Any] = {}
             for run_id in ids:
@@ -339,15 +405,27 @@ class CompareService:
                     continue
                 if n <= max_points:
                     rows = conn.execute(
-                        select(M.c.step, M.c.value).where(M.c.run_id == run_id, M.c.key == key)
-                        .order_by(M.c.step, M.c.timestamp, M.c.id)).all()
+                        select(M.c.step, M.c.value)
+                        .where(M.c.run_id == run_id, M.c.key == key)
+                        .order_by(M.c.step, M.c.timestamp, M.c.id)
+                    ).all()
                 else:  # long series are bucketed by the database: only the kept rows travel
-                    rows = conn.execute(_SQL_DOWNSAMPLE, {
-                        "run_id": run_id, "key": key, "last": n - 1, "inner": n - 2,
-                        "buckets": (max_points - 2) // 2}).all()
-                series[run_id] = {"steps": [r[0] for r in rows],
-                                  "values": [math.nan if r[1] is None else r[1] for r in rows],
-                                  "points": n, "downsampled": len(rows) < n}
+                    rows = conn.execute(
+                        _SQL_DOWNSAMPLE,
+                        {
+                            "run_id": run_id,
+                            "key": key,
+                            "last": n - 1,
+                            "inner": n - 2,
+                            "buckets": (max_points - 2) // 2,
+                        },
+                    ).all()
+                series[run_id] = {
+                    "steps": [r[0] for r in rows],
+                    "values": [math.nan if r[1] is None else r[1] for r in rows],
+                    "points": n,
+                    "downsampled": len(rows) < n,
+                }
             out[key] = series
         return out
 
@@ -362,20 +440,25 @@ class CompareService:
             if not isinstance(run_id, str) or not run_id.strip() or len(run_id) > 64:
                 raise InvalidInput(f"{field} must be a run id.", field=field)
             with self.store.read() as conn:
-                row = conn.execute(select(R.c.id, R.c.name).where(
-                    R.c.id == run_id, readable(conn, "run", R.c.id))).first()
+                row = conn.execute(
+                    select(R.c.id, R.c.name).where(R.c.id == run_id, readable(conn, "run", R.c.id))
+                ).first()
             if row is None:
                 raise NotFound(f"No run with id {run_id!r} ({field}).", field=field)
             listed = {a["path"]: a for a in self.artifacts.list_artifacts(run_id)}
             path = snapshot_path(listed)
             if path is None:
-                raise NotFound(f"Run {run_id} ({field}) has no notebook snapshot (executed.ipynb "
-                               "or notebook.ipynb): only notebook runs and jobs have one.",
-                               field=field)
+                raise NotFound(
+                    f"Run {run_id} ({field}) has no notebook snapshot (executed.ipynb "
+                    "or notebook.ipynb): only notebook runs and jobs have one.",
+                    field=field,
+                )
             if listed[path]["size"] > MAX_SNAPSHOT_BYTES:
                 raise InvalidInput(
                     f"The snapshot of {field} is {listed[path]['size']:,} bytes; notebooks over "
-                    f"{MAX_SNAPSHOT_BYTES:,} bytes are not diffed.", field=field)
+                    f"{MAX_SNAPSHOT_BYTES:,} bytes are not diffed.",
+                    field=field,
+                )
             notebook = parse_notebook(self.artifacts.read_artifact(run_id, path), field)
             sides.append(({"id": row.id, "name": row.name, "snapshot": path}, notebook))
         result = diff_notebooks(sides[0][1], sides[1][1], **limits)

@@ -73,20 +73,38 @@ class DatasetService:
                 dataset_id = new_id()
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(D).values(
-                            id=dataset_id, name=name, digest=digest, schema=schema or {},
-                            row_count=None if row_count is None else to_int(row_count, "row_count"),
-                            source=source, content_digest=content_digest, created_by=actor,
-                            created_at=now_ms()))
-                        audit(conn, actor, "dataset.create", "dataset", dataset_id,
-                              {"name": name, "digest": digest})
+                        conn.execute(
+                            insert(D).values(
+                                id=dataset_id,
+                                name=name,
+                                digest=digest,
+                                schema=schema or {},
+                                row_count=None
+                                if row_count is None
+                                else to_int(row_count, "row_count"),
+                                source=source,
+                                content_digest=content_digest,
+                                created_by=actor,
+                                created_at=now_ms(),
+                            )
+                        )
+                        audit(
+                            conn,
+                            actor,
+                            "dataset.create",
+                            "dataset",
+                            dataset_id,
+                            {"name": name, "digest": digest},
+                        )
                     created = True
                 except IntegrityError:  # registered meanwhile by another writer
                     pass
                 row = conn.execute(select(D).where(D.c.name == name, D.c.digest == digest)).one()
         return dataset_dict(row), created
 
-    def link_input(self, run_id: str, dataset_id: str, *, actor: str, context: str = "input") -> dict:
+    def link_input(
+        self, run_id: str, dataset_id: str, *, actor: str, context: str = "input"
+    ) -> dict:
         validate_id(run_id, "run_id")
         validate_id(dataset_id, "dataset_id")
         context = validate_name(context or "input", "context", 64)
@@ -103,8 +121,14 @@ class DatasetService:
                 .returning(RI.c.run_id)
             ).first()
             if inserted is not None:
-                audit(conn, actor, "run.input", "run", run_id,
-                      {"dataset_id": dataset_id, "context": context})
+                audit(
+                    conn,
+                    actor,
+                    "run.input",
+                    "run",
+                    run_id,
+                    {"dataset_id": dataset_id, "context": context},
+                )
         return {"run_id": run_id, "dataset_id": dataset_id, "context": context}
 
     def get(self, dataset_id: str) -> dict[str, Any]:
@@ -121,5 +145,7 @@ class DatasetService:
             rows = conn.execute(
                 select(D).order_by(D.c.created_at.desc(), D.c.id).limit(limit + 1).offset(offset)
             ).all()
-        return {"items": [dataset_dict(r) for r in rows[:limit]],
-                "next_page_token": next_token(offset, limit, len(rows))}
+        return {
+            "items": [dataset_dict(r) for r in rows[:limit]],
+            "next_page_token": next_token(offset, limit, len(rows)),
+        }

@@ -54,8 +54,18 @@ from ..store.models import (
 )
 
 ENTITY_TYPES: tuple[str, ...] = (
-    "project", "experiment", "run", "model", "model_version", "dataset", "deployment",
-    "monitor", "job", "sweep", "schedule", "note",
+    "project",
+    "experiment",
+    "run",
+    "model",
+    "model_version",
+    "dataset",
+    "deployment",
+    "monitor",
+    "job",
+    "sweep",
+    "schedule",
+    "note",
 )
 MAX_ID_LENGTH = 64
 #: how many ids go into one ``IN (...)`` (SQLite's variable limit is 32,766; stay modest)
@@ -118,8 +128,7 @@ def validate_ref(ref: Any, field: str = "ref") -> tuple[str, str]:
         entity_type, entity_id = ref.split(":", 1)
     else:
         raise InvalidInput(
-            f'{field} must be {{"type": ..., "id": ...}} (or "type:id"), '
-            f"got {type(ref).__name__}.",
+            f'{field} must be {{"type": ..., "id": ...}} (or "type:id"), got {type(ref).__name__}.',
             field=field,
         )
     return validate_type(entity_type, f"{field}.type"), validate_entity_id(entity_id, f"{field}.id")
@@ -151,15 +160,22 @@ def _experiments(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
 def _runs(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     rows = _rows(
         conn,
-        lambda c: select(R.c.id, R.c.name, R.c.status, E.c.project_id)
-        .join(E, E.c.id == R.c.experiment_id).where(R.c.id.in_(c)),
+        lambda c: (
+            select(R.c.id, R.c.name, R.c.status, E.c.project_id)
+            .join(E, E.c.id == R.c.experiment_id)
+            .where(R.c.id.in_(c))
+        ),
         ids,
     )
-    return {r.id: {"title": r.name or r.id, "status": r.status, "project_id": r.project_id}
-            for r in rows}
+    return {
+        r.id: {"title": r.name or r.id, "status": r.status, "project_id": r.project_id}
+        for r in rows
+    }
 
 
-def _version_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[str | None, str | None]]:
+def _version_projects(
+    conn: Connection, rows: Sequence[Any]
+) -> dict[str, tuple[str | None, str | None]]:
     """version id → (project_id, project_name): the owning project (:mod:`.ownership`),
     else the project name its lineage JSON names (a project that no longer exists)."""
     from .ownership import project_map
@@ -171,7 +187,11 @@ def _version_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[
         pid = owners[0] if owners else None
         name = None
         if pid is None and isinstance(r.lineage, dict):
-            name = r.lineage.get("project_name") if isinstance(r.lineage.get("project_name"), str) else None
+            name = (
+                r.lineage.get("project_name")
+                if isinstance(r.lineage.get("project_name"), str)
+                else None
+            )
         out[r.id] = (pid, name)
     return out
 
@@ -179,9 +199,18 @@ def _version_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[
 def _model_versions(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     rows = _rows(
         conn,
-        lambda c: select(MV.c.id, MV.c.version, MV.c.status, MV.c.run_id, MV.c.lineage,
-                         RM.c.name.label("model_name"))
-        .join(RM, RM.c.id == MV.c.model_id).where(MV.c.id.in_(c)),
+        lambda c: (
+            select(
+                MV.c.id,
+                MV.c.version,
+                MV.c.status,
+                MV.c.run_id,
+                MV.c.lineage,
+                RM.c.name.label("model_name"),
+            )
+            .join(RM, RM.c.id == MV.c.model_id)
+            .where(MV.c.id.in_(c))
+        ),
         ids,
     )
     projects = _version_projects(conn, rows)
@@ -197,15 +226,22 @@ def _model_versions(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any
     }
 
 
-def _model_projects(conn: Connection, model_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+def _model_projects(
+    conn: Connection, model_ids: list[str]
+) -> dict[str, tuple[str | None, str | None]]:
     """model id → project of its newest version."""
     if not model_ids:
         return {}
-    newest = (select(MV.c.model_id, func.max(MV.c.version).label("v"))
-              .where(MV.c.model_id.in_(model_ids)).group_by(MV.c.model_id).subquery())
+    newest = (
+        select(MV.c.model_id, func.max(MV.c.version).label("v"))
+        .where(MV.c.model_id.in_(model_ids))
+        .group_by(MV.c.model_id)
+        .subquery()
+    )
     rows = conn.execute(
-        select(MV.c.id, MV.c.model_id, MV.c.run_id, MV.c.lineage)
-        .join(newest, (newest.c.model_id == MV.c.model_id) & (newest.c.v == MV.c.version))
+        select(MV.c.id, MV.c.model_id, MV.c.run_id, MV.c.lineage).join(
+            newest, (newest.c.model_id == MV.c.model_id) & (newest.c.v == MV.c.version)
+        )
     ).all()
     by_version = _version_projects(conn, rows)
     return {r.model_id: by_version[r.id] for r in rows}
@@ -232,7 +268,9 @@ def _datasets(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     return {r.id: {"title": r.name} for r in rows}
 
 
-def _deployment_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tuple[str | None, str | None]]:
+def _deployment_projects(
+    conn: Connection, rows: Sequence[Any]
+) -> dict[str, tuple[str | None, str | None]]:
     from .registry import normalise_name
 
     keys: dict[str, str] = {}
@@ -243,77 +281,132 @@ def _deployment_projects(conn: Connection, rows: Sequence[Any]) -> dict[str, tup
             continue
     models: dict[str, str] = {}
     if keys:
-        models = dict(conn.execute(
-            select(RM.c.name_key, RM.c.id).where(RM.c.name_key.in_(sorted(set(keys.values()))))
-        ).all())
+        models = dict(
+            conn.execute(
+                select(RM.c.name_key, RM.c.id).where(RM.c.name_key.in_(sorted(set(keys.values()))))
+            ).all()
+        )
     by_model = _model_projects(conn, sorted(set(models.values())))
     return {dep: by_model.get(models.get(key, ""), (None, None)) for dep, key in keys.items()}
 
 
 def _deployments(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     rows = _rows(
-        conn, lambda c: select(DEP.c.id, DEP.c.name, DEP.c.status, DEP.c.model_name)
-        .where(DEP.c.id.in_(c)), ids,
+        conn,
+        lambda c: select(DEP.c.id, DEP.c.name, DEP.c.status, DEP.c.model_name).where(
+            DEP.c.id.in_(c)
+        ),
+        ids,
     )
     projects = _deployment_projects(conn, rows)
     return {
-        r.id: {"title": r.name, "status": r.status,
-               "project_id": projects.get(r.id, (None, None))[0],
-               "project_name": projects.get(r.id, (None, None))[1]}
+        r.id: {
+            "title": r.name,
+            "status": r.status,
+            "project_id": projects.get(r.id, (None, None))[0],
+            "project_name": projects.get(r.id, (None, None))[1],
+        }
         for r in rows
     }
 
 
 def _monitors(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
     rows = _rows(
-        conn, lambda c: select(MON.c.id, MON.c.name, MON.c.health, MON.c.deployment_id)
-        .where(MON.c.id.in_(c)), ids,
+        conn,
+        lambda c: select(MON.c.id, MON.c.name, MON.c.health, MON.c.deployment_id).where(
+            MON.c.id.in_(c)
+        ),
+        ids,
     )
     deps = _deployments(conn, sorted({r.deployment_id for r in rows if r.deployment_id}))
     out = {}
     for r in rows:
         dep = deps.get(r.deployment_id) or {}
-        out[r.id] = {"title": r.name, "status": r.health, "project_id": dep.get("project_id"),
-                     "project_name": dep.get("project_name")}
+        out[r.id] = {
+            "title": r.name,
+            "status": r.health,
+            "project_id": dep.get("project_id"),
+            "project_name": dep.get("project_name"),
+        }
     return out
 
 
 def _jobs(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
-    rows = _rows(conn, lambda c: select(J.c.id, J.c.name, J.c.status, J.c.project, E.c.project_id)
-                 .outerjoin(R, R.c.id == J.c.run_id).outerjoin(E, E.c.id == R.c.experiment_id)
-                 .where(J.c.id.in_(c)), ids)
-    return {r.id: {"title": r.name, "status": r.status, "project_id": r.project_id,
-                   "project_name": r.project} for r in rows}
+    rows = _rows(
+        conn,
+        lambda c: (
+            select(J.c.id, J.c.name, J.c.status, J.c.project, E.c.project_id)
+            .outerjoin(R, R.c.id == J.c.run_id)
+            .outerjoin(E, E.c.id == R.c.experiment_id)
+            .where(J.c.id.in_(c))
+        ),
+        ids,
+    )
+    return {
+        r.id: {
+            "title": r.name,
+            "status": r.status,
+            "project_id": r.project_id,
+            "project_name": r.project,
+        }
+        for r in rows
+    }
 
 
 def _sweeps(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
-    rows = _rows(conn, lambda c: select(SW.c.id, SW.c.name, SW.c.status, SW.c.project)
-                 .where(SW.c.id.in_(c)), ids)
+    rows = _rows(
+        conn,
+        lambda c: select(SW.c.id, SW.c.name, SW.c.status, SW.c.project).where(SW.c.id.in_(c)),
+        ids,
+    )
     return {r.id: {"title": r.name, "status": r.status, "project_name": r.project} for r in rows}
 
 
 def _schedules(conn: Connection, ids: list[str]) -> dict[str, dict[str, Any]]:
-    rows = _rows(conn, lambda c: select(SCH.c.id, SCH.c.name, SCH.c.paused, SCH.c.payload)
-                 .where(SCH.c.id.in_(c)), ids)
+    rows = _rows(
+        conn,
+        lambda c: select(SCH.c.id, SCH.c.name, SCH.c.paused, SCH.c.payload).where(SCH.c.id.in_(c)),
+        ids,
+    )
     out = {}
     for r in rows:
         payload = r.payload if isinstance(r.payload, dict) else {}
         project = payload.get("project")
-        out[r.id] = {"title": r.name, "status": "paused" if r.paused else "active",
-                     "project_name": project if isinstance(project, str) else None}
+        out[r.id] = {
+            "title": r.name,
+            "status": "paused" if r.paused else "active",
+            "project_name": project if isinstance(project, str) else None,
+        }
     return out
 
 
-_RESOLVERS.update({
-    "project": _projects, "experiment": _experiments, "run": _runs, "model": _models,
-    "model_version": _model_versions, "dataset": _datasets, "deployment": _deployments,
-    "monitor": _monitors, "job": _jobs, "sweep": _sweeps, "schedule": _schedules,
-})
+_RESOLVERS.update(
+    {
+        "project": _projects,
+        "experiment": _experiments,
+        "run": _runs,
+        "model": _models,
+        "model_version": _model_versions,
+        "dataset": _datasets,
+        "deployment": _deployments,
+        "monitor": _monitors,
+        "job": _jobs,
+        "sweep": _sweeps,
+        "schedule": _schedules,
+    }
+)
 
 _URL_BASE = {
-    "project": "projects", "experiment": "experiments", "run": "runs", "dataset": "datasets",
-    "deployment": "deployments", "monitor": "monitors", "job": "jobs", "sweep": "sweeps",
-    "schedule": "schedules", "note": "notes",
+    "project": "projects",
+    "experiment": "experiments",
+    "run": "runs",
+    "dataset": "datasets",
+    "deployment": "deployments",
+    "monitor": "monitors",
+    "job": "jobs",
+    "sweep": "sweeps",
+    "schedule": "schedules",
+    "note": "notes",
 }
 
 
@@ -352,8 +445,11 @@ def describe_many(
         )
     # Projects: fill names from ids, and ids from names, in one query each.
     pids = {info["project_id"] for info in found.values() if info.get("project_id")}
-    pnames = {info["project_name"] for info in found.values()
-              if not info.get("project_id") and info.get("project_name")}
+    pnames = {
+        info["project_name"]
+        for info in found.values()
+        if not info.get("project_id") and info.get("project_name")
+    }
     names_by_id: dict[str, str] = {}
     ids_by_name: dict[str, str] = {}
     for chunk in _chunks(sorted(pids)):
@@ -370,21 +466,29 @@ def describe_many(
         if project_id is None and info.get("project_name"):
             project = info["project_name"]
             project_id = ids_by_name.get(project)
-        out.append({
-            "type": entity_type,
-            "id": entity_id,
-            "title": info.get("title") or entity_id,
-            "status": info.get("status"),
-            "project_id": project_id,
-            "project": project,
-            "url_hint": info.get("url_hint") or f"{_URL_BASE[entity_type]}/{quote(entity_id, safe='')}",
-        })
+        out.append(
+            {
+                "type": entity_type,
+                "id": entity_id,
+                "title": info.get("title") or entity_id,
+                "status": info.get("status"),
+                "project_id": project_id,
+                "project": project,
+                "url_hint": info.get("url_hint")
+                or f"{_URL_BASE[entity_type]}/{quote(entity_id, safe='')}",
+            }
+        )
     return out
 
 
-def describe(conn: Connection, entity_type: Any, entity_id: Any, *, field: str = "ref") -> dict[str, Any]:
+def describe(
+    conn: Connection, entity_type: Any, entity_id: Any, *, field: str = "ref"
+) -> dict[str, Any]:
     """One entity's description; InvalidInput for a malformed reference, NotFound if absent."""
-    ref = (validate_type(entity_type, f"{field}.type"), validate_entity_id(entity_id, f"{field}.id"))
+    ref = (
+        validate_type(entity_type, f"{field}.type"),
+        validate_entity_id(entity_id, f"{field}.id"),
+    )
     return describe_many(conn, [ref], field=field)[0]
 
 
@@ -418,6 +522,14 @@ class EntityService:
 
 
 __all__ = [
-    "ENTITY_TYPES", "EntityService", "describe", "describe_many", "exists", "key",
-    "register_resolver", "validate_entity_id", "validate_ref", "validate_type",
+    "ENTITY_TYPES",
+    "EntityService",
+    "describe",
+    "describe_many",
+    "exists",
+    "key",
+    "register_resolver",
+    "validate_entity_id",
+    "validate_ref",
+    "validate_type",
 ]

@@ -75,11 +75,17 @@ def validate_parameters(parameters: Any) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for name, value in parameters.items():
         field = f"parameters.{name}"
-        if (not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name)
-                or not name.isascii()):
+        if (
+            not isinstance(name, str)
+            or not name.isidentifier()
+            or keyword.iskeyword(name)
+            or not name.isascii()
+        ):
             raise InvalidInput(
                 f"Parameter name {name!r} is not a Python identifier: use letters, digits and "
-                "'_', not starting with a digit, and not a keyword.", field=field)
+                "'_', not starting with a digit, and not a keyword.",
+                field=field,
+            )
         clean[name] = _literal(value, field, 0)
     return clean
 
@@ -110,7 +116,9 @@ def _literal(value: Any, field: str, depth: int) -> Any:
             pass
     raise InvalidInput(
         f"{field} must be a string, number, boolean, null, list or object, "
-        f"not {type(value).__name__}.", field=field)
+        f"not {type(value).__name__}.",
+        field=field,
+    )
 
 
 def _clean_env(env: Any) -> dict[str, str] | None:
@@ -121,8 +129,10 @@ def _clean_env(env: Any) -> dict[str, str] | None:
     out = {}
     for name, value in env.items():
         if not isinstance(name, str) or not _ENV_NAME.match(name):
-            raise InvalidInput(f"Environment variable name {name!r} is not valid: use letters, "
-                               "digits and '_'.", field=f"env.{name}")
+            raise InvalidInput(
+                f"Environment variable name {name!r} is not valid: use letters, digits and '_'.",
+                field=f"env.{name}",
+            )
         if isinstance(value, bool) or not isinstance(value, (str, int, float)):
             raise InvalidInput(f"env.{name} must be a string.", field=f"env.{name}")
         value = str(value)
@@ -141,14 +151,17 @@ def _clean_resources(resources: Any) -> dict[str, float] | None:
     if resources is None:
         return None
     if not isinstance(resources, dict):
-        raise InvalidInput("resources must be an object like {\"cpus\": 2, \"memory\": \"4GB\", "
-                           "\"gpus\": 1}.", field="resources")
+        raise InvalidInput(
+            'resources must be an object like {"cpus": 2, "memory": "4GB", "gpus": 1}.',
+            field="resources",
+        )
     out: dict[str, float] = {}
     for key, value in resources.items():
         field = f"resources.{key}"
         if key not in RESOURCE_KEYS:
-            raise InvalidInput(f"Unknown resource {key!r}: use {', '.join(RESOURCE_KEYS)}.",
-                               field=field)
+            raise InvalidInput(
+                f"Unknown resource {key!r}: use {', '.join(RESOURCE_KEYS)}.", field=field
+            )
         if key == "memory" and isinstance(value, str):
             value = parse_memory(value, field)
         number = to_float(value, field)
@@ -158,15 +171,31 @@ def _clean_resources(resources: Any) -> dict[str, float] | None:
     return out
 
 
-_UNITS = {"": 1, "b": 1, "k": 1e3, "kb": 1e3, "m": 1e6, "mb": 1e6, "g": 1e9, "gb": 1e9,
-          "t": 1e12, "tb": 1e12, "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+_UNITS = {
+    "": 1,
+    "b": 1,
+    "k": 1e3,
+    "kb": 1e3,
+    "m": 1e6,
+    "mb": 1e6,
+    "g": 1e9,
+    "gb": 1e9,
+    "t": 1e12,
+    "tb": 1e12,
+    "kib": 2**10,
+    "mib": 2**20,
+    "gib": 2**30,
+    "tib": 2**40,
+}
 
 
 def parse_memory(text: str, field: str = "resources.memory") -> float:
     """``"4GB"``, ``"512 MiB"``, ``"1e9"`` → bytes."""
     match = re.fullmatch(r"\s*([0-9.]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
     if not match or match.group(2).lower() not in _UNITS:
-        raise InvalidInput(f"{field} {text!r} is not a size such as '4GB' or '512MiB'.", field=field)
+        raise InvalidInput(
+            f"{field} {text!r} is not a size such as '4GB' or '512MiB'.", field=field
+        )
     return float(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
@@ -244,8 +273,9 @@ class JobService:
         #: working folders of jobs, sweeps and schedules stay inside it (:mod:`.paths`)
         self.contents_root: str | None = None
 
-    def check_paths(self, notebook: str, cwd: str | None, git_ref: str | None,
-                    prefix: str = "") -> tuple[str, str | None]:
+    def check_paths(
+        self, notebook: str, cwd: str | None, git_ref: str | None, prefix: str = ""
+    ) -> tuple[str, str | None]:
         """The notebook and cwd a job would run with, inside the contents root, the notebook
         valid (:func:`.paths.job_paths`); a 400 naming the field otherwise."""
         return job_paths(self.contents_root, notebook, cwd, git_ref, prefix)
@@ -323,13 +353,13 @@ class JobService:
             raise InvalidInput("cwd must be a folder path.", field="cwd")
         if git_ref is not None and not isinstance(git_ref, str):
             raise InvalidInput("git_ref must be a git ref such as 'main'.", field="git_ref")
-        notebook, cwd = job_paths(None if internal else self.contents_root, notebook, cwd,
-                                  git_ref)
+        notebook, cwd = job_paths(None if internal else self.contents_root, notebook, cwd, git_ref)
         if timeout_s is not None:
             timeout_s = to_float(timeout_s, "timeout_s")
             if not math.isfinite(timeout_s) or timeout_s <= 0:
-                raise InvalidInput("timeout_s must be a positive number of seconds.",
-                                   field="timeout_s")
+                raise InvalidInput(
+                    "timeout_s must be a positive number of seconds.", field="timeout_s"
+                )
         retries = to_int(retries, "retries", 0)
         if not 0 <= retries <= 100:
             raise InvalidInput("retries must be between 0 and 100.", field="retries")
@@ -337,8 +367,11 @@ class JobService:
             git_ref = validate_name(git_ref, "git_ref", 250)
             if git_ref.startswith("-"):
                 raise InvalidInput("git_ref may not start with '-'.", field="git_ref")
-        for field, value in (("sweep_id", sweep_id), ("schedule_id", schedule_id),
-                             ("reproduces_run_id", reproduces_run_id)):
+        for field, value in (
+            ("sweep_id", sweep_id),
+            ("schedule_id", schedule_id),
+            ("reproduces_run_id", reproduces_run_id),
+        ):
             if value is not None:
                 validate_id(value, field)
         job_id = new_id()
@@ -369,9 +402,20 @@ class JobService:
         )
         with self.store.write() as conn:
             conn.execute(insert_on_conflict(conn, J).values(**values))
-            audit(conn, actor, "job.submit", "job", job_id,
-                  {"notebook": notebook, "parameters": clean_params, "sweep_id": sweep_id,
-                   "schedule_id": schedule_id, "git_ref": git_ref})
+            audit(
+                conn,
+                actor,
+                "job.submit",
+                "job",
+                job_id,
+                {
+                    "notebook": notebook,
+                    "parameters": clean_params,
+                    "sweep_id": sweep_id,
+                    "schedule_id": schedule_id,
+                    "git_ref": git_ref,
+                },
+            )
         job = self.get(job_id)  # as submitted: a woken dispatcher may start it at once
         for listener in list(self.listeners):
             listener(job_id)
@@ -380,8 +424,9 @@ class JobService:
     def get(self, job_id: str) -> dict[str, Any]:
         validate_id(job_id, "job_id")
         with self.store.read() as conn:
-            row = conn.execute(select(J).where(J.c.id == job_id,
-                                               readable(conn, "job", J.c.id))).first()
+            row = conn.execute(
+                select(J).where(J.c.id == job_id, readable(conn, "job", J.c.id))
+            ).first()
         if row is None:
             raise NotFound(f"No job with id {job_id!r}.", field="job_id")
         return job_dict(row)
@@ -402,8 +447,9 @@ class JobService:
             wanted = [s.strip() for item in wanted for s in item.split(",") if s.strip()]
             for s in wanted:
                 if s not in STATUSES:
-                    raise InvalidInput(f"status must be one of {', '.join(STATUSES)}.",
-                                       field="status")
+                    raise InvalidInput(
+                        f"status must be one of {', '.join(STATUSES)}.", field="status"
+                    )
             query = query.where(J.c.status.in_(wanted))
         if sweep_id:
             query = query.where(J.c.sweep_id == sweep_id)
@@ -412,8 +458,10 @@ class JobService:
         query = query.order_by(J.c.created_at.desc(), J.c.id.desc()).limit(limit + 1).offset(offset)
         with self.store.read() as conn:
             rows = conn.execute(query.where(readable(conn, "job", J.c.id))).all()
-        return {"items": [job_dict(r) for r in rows[:limit]],
-                "next_page_token": next_token(offset, limit, len(rows))}
+        return {
+            "items": [job_dict(r) for r in rows[:limit]],
+            "next_page_token": next_token(offset, limit, len(rows)),
+        }
 
     def cancel(self, job_id: str, *, actor: str) -> dict[str, Any]:
         """Cancel a job: a pending one at once, a running one by asking its worker to stop
@@ -425,15 +473,27 @@ class JobService:
             if row is None:
                 raise NotFound(f"No job with id {job_id!r}.", field="job_id")
             if row.status in FINAL_STATUSES:
-                raise Conflict(f"Job {job_id} is {row.status} already; only pending, queued or "
-                               "running jobs can be cancelled.", status=row.status)
+                raise Conflict(
+                    f"Job {job_id} is {row.status} already; only pending, queued or "
+                    "running jobs can be cancelled.",
+                    status=row.status,
+                )
             if row.status == "pending":
-                conn.execute(update(J).where(J.c.id == job_id).values(
-                    status="cancelled", cancel_requested=True, ended_at=now, updated_at=now,
-                    error="cancelled before it started"))
+                conn.execute(
+                    update(J)
+                    .where(J.c.id == job_id)
+                    .values(
+                        status="cancelled",
+                        cancel_requested=True,
+                        ended_at=now,
+                        updated_at=now,
+                        error="cancelled before it started",
+                    )
+                )
             else:
-                conn.execute(update(J).where(J.c.id == job_id).values(
-                    cancel_requested=True, updated_at=now))
+                conn.execute(
+                    update(J).where(J.c.id == job_id).values(cancel_requested=True, updated_at=now)
+                )
             audit(conn, actor, "job.cancel", "job", job_id, {"status_before": row.status})
         return self.get(job_id)
 
@@ -460,10 +520,18 @@ class JobService:
                     self._changed.wait(sleep)
 
     # -- for the dispatcher and the workers ---------------------------------------------------
-    def claim(self, dispatcher_id: str, executor: str, *, job_ids: builtins.list[str] | None = None,
-              limit: int = 1, pid: int | None = None, host: str | None = None,
-              created_by: str | None = None, status: str = "running",
-              ) -> builtins.list[dict[str, Any]]:
+    def claim(
+        self,
+        dispatcher_id: str,
+        executor: str,
+        *,
+        job_ids: builtins.list[str] | None = None,
+        limit: int = 1,
+        pid: int | None = None,
+        host: str | None = None,
+        created_by: str | None = None,
+        status: str = "running",
+    ) -> builtins.list[dict[str, Any]]:
         """Atomically move up to ``limit`` pending jobs to ``status`` for this dispatcher:
         ``running`` (a local worker starts it now) or ``queued`` (a cluster executor holds it
         until a worker :meth:`start` s it); only ``created_by``'s jobs when given (a hub
@@ -479,21 +547,35 @@ class JobService:
             query = self._pending(job_ids, created_by)
             if job_ids is not None and not job_ids:
                 return []
-            candidates = conn.execute(
-                query.order_by(J.c.created_at, J.c.id).limit(limit * 4)).scalars().all()
+            candidates = (
+                conn.execute(query.order_by(J.c.created_at, J.c.id).limit(limit * 4))
+                .scalars()
+                .all()
+            )
             for job_id in candidates:
                 if len(claimed) >= limit:
                     break
-                done = conn.execute(update(J).where(and_(J.c.id == job_id, J.c.status == "pending"))
-                                    .values(status=status, claimed_by=dispatcher_id,
-                                            executor=executor, attempt=J.c.attempt + 1,
-                                            started_at=now, updated_at=now, ended_at=None,
-                                            progress_cell=None, progress_total=None,
-                                            error=None, error_detail=None,
-                                            cancel_requested=False,
-                                            # the claimer's pid until the worker writes its own
-                                            worker_pid=pid or os.getpid(),
-                                            worker_host=host or socket.gethostname()))
+                done = conn.execute(
+                    update(J)
+                    .where(and_(J.c.id == job_id, J.c.status == "pending"))
+                    .values(
+                        status=status,
+                        claimed_by=dispatcher_id,
+                        executor=executor,
+                        attempt=J.c.attempt + 1,
+                        started_at=now,
+                        updated_at=now,
+                        ended_at=None,
+                        progress_cell=None,
+                        progress_total=None,
+                        error=None,
+                        error_detail=None,
+                        cancel_requested=False,
+                        # the claimer's pid until the worker writes its own
+                        worker_pid=pid or os.getpid(),
+                        worker_host=host or socket.gethostname(),
+                    )
+                )
                 if done.rowcount == 1:
                     claimed.append(job_id)
         return [self.get(job_id) for job_id in claimed]
@@ -503,8 +585,11 @@ class JobService:
         Returns the job's status afterwards (a job cancelled meanwhile stays cancelled)."""
         now = now_ms()
         with self.store.write() as conn:
-            conn.execute(update(J).where(and_(J.c.id == job_id, J.c.status == "queued"))
-                         .values(status="running", started_at=now, updated_at=now))
+            conn.execute(
+                update(J)
+                .where(and_(J.c.id == job_id, J.c.status == "queued"))
+                .values(status="running", started_at=now, updated_at=now)
+            )
             status = conn.execute(select(J.c.status).where(J.c.id == job_id)).scalar()
         if status is None:
             raise NotFound(f"No job with id {job_id!r}.", field="job_id")
@@ -528,40 +613,63 @@ class JobService:
 
     def cancel_requested(self, job_id: str) -> bool:
         with self.store.read() as conn:
-            return bool(conn.execute(select(J.c.cancel_requested).where(J.c.id == job_id))
-                        .scalar())
+            return bool(conn.execute(select(J.c.cancel_requested).where(J.c.id == job_id)).scalar())
 
-    def finish(self, job_id: str, status: str, *, error: str | None = None,
-               error_detail: dict | None = None, actor: str = "labcycle",
-               run_id: str | None = None, run_status: str | None = None,
-               progress: tuple[int, int] | None = None) -> dict[str, Any]:
+    def finish(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        error_detail: dict | None = None,
+        actor: str = "labcycle",
+        run_id: str | None = None,
+        run_status: str | None = None,
+        progress: tuple[int, int] | None = None,
+    ) -> dict[str, Any]:
         """Record a job's end (only if it is still queued or running: a finished job stays finished),
         and with it the end of its run (``run_status``) in the same transaction."""
         if status not in FINAL_STATUSES:
-            raise InvalidInput(f"status must be one of {', '.join(FINAL_STATUSES)}.",
-                               field="status")
+            raise InvalidInput(
+                f"status must be one of {', '.join(FINAL_STATUSES)}.", field="status"
+            )
         now = now_ms()
-        values: dict[str, Any] = dict(status=status, error=error, error_detail=error_detail,
-                                      ended_at=now, updated_at=now)
+        values: dict[str, Any] = dict(
+            status=status, error=error, error_detail=error_detail, ended_at=now, updated_at=now
+        )
         if progress is not None:
             values.update(progress_cell=progress[0], progress_total=progress[1])
         with self.store.write() as conn:
-            done = conn.execute(update(J).where(and_(J.c.id == job_id,
-                                                     J.c.status.in_(ACTIVE_STATUSES)))
-                                .values(**values))
+            done = conn.execute(
+                update(J)
+                .where(and_(J.c.id == job_id, J.c.status.in_(ACTIVE_STATUSES)))
+                .values(**values)
+            )
             if done.rowcount:
-                audit(conn, actor, f"job.{status}", "job", job_id,
-                      {"error": error} if error else None)
+                audit(
+                    conn, actor, f"job.{status}", "job", job_id, {"error": error} if error else None
+                )
             if run_id and run_status:
                 from ..store.models import Run
 
                 R = Run.__table__
                 before = conn.execute(select(R.c.status).where(R.c.id == run_id)).scalar()
-                conn.execute(update(R).where(R.c.id == run_id).values(
-                    status=run_status, end_time=now, updated_at=now))
-                audit(conn, actor, "run.update", "run", run_id,
-                      {"before": {"status": before}, "after": {"status": run_status,
-                                                               "end_time": now}})
+                conn.execute(
+                    update(R)
+                    .where(R.c.id == run_id)
+                    .values(status=run_status, end_time=now, updated_at=now)
+                )
+                audit(
+                    conn,
+                    actor,
+                    "run.update",
+                    "run",
+                    run_id,
+                    {
+                        "before": {"status": before},
+                        "after": {"status": run_status, "end_time": now},
+                    },
+                )
         self.notify_changed()
         return self.get(job_id)
 
@@ -570,35 +678,71 @@ class JobService:
         failed with ``reason``. Returns the new status."""
         now = now_ms()
         with self.store.write() as conn:
-            row = conn.execute(select(J.c.status, J.c.attempt, J.c.retries, J.c.run_id,
-                                      J.c.cancel_requested).where(J.c.id == job_id)).first()
+            row = conn.execute(
+                select(
+                    J.c.status, J.c.attempt, J.c.retries, J.c.run_id, J.c.cancel_requested
+                ).where(J.c.id == job_id)
+            ).first()
             if row is None or row.status not in ACTIVE_STATUSES:
                 return row.status if row else "missing"
             if row.cancel_requested:
                 new_status, values = "cancelled", {"error": "cancelled", "ended_at": now}
             elif row.attempt <= row.retries:
-                new_status, values = "pending", {"error": f"attempt {row.attempt}: {reason}",
-                                                 "claimed_by": None, "worker_pid": None}
+                new_status, values = (
+                    "pending",
+                    {
+                        "error": f"attempt {row.attempt}: {reason}",
+                        "claimed_by": None,
+                        "worker_pid": None,
+                    },
+                )
             else:
-                new_status, values = "failed", {
-                    "error": reason, "ended_at": now,
-                    "error_detail": {"reason": "worker_lost", "message": reason}}
-            conn.execute(update(J).where(and_(J.c.id == job_id, J.c.status.in_(ACTIVE_STATUSES)))
-                         .values(status=new_status, updated_at=now, **values))
-            audit(conn, actor, f"job.{'requeue' if new_status == 'pending' else new_status}",
-                  "job", job_id, {"reason": reason})
+                new_status, values = (
+                    "failed",
+                    {
+                        "error": reason,
+                        "ended_at": now,
+                        "error_detail": {"reason": "worker_lost", "message": reason},
+                    },
+                )
+            conn.execute(
+                update(J)
+                .where(and_(J.c.id == job_id, J.c.status.in_(ACTIVE_STATUSES)))
+                .values(status=new_status, updated_at=now, **values)
+            )
+            audit(
+                conn,
+                actor,
+                f"job.{'requeue' if new_status == 'pending' else new_status}",
+                "job",
+                job_id,
+                {"reason": reason},
+            )
         if row.run_id:  # this attempt's run ends either way; a retry makes a new run
             from ..store.models import Run
 
             with self.store.write() as conn:
-                conn.execute(update(Run.__table__).where(and_(
-                    Run.__table__.c.id == row.run_id, Run.__table__.c.status == "running"))
-                    .values(status="killed" if new_status == "cancelled" else "failed",
-                            end_time=now, updated_at=now))
+                conn.execute(
+                    update(Run.__table__)
+                    .where(
+                        and_(Run.__table__.c.id == row.run_id, Run.__table__.c.status == "running")
+                    )
+                    .values(
+                        status="killed" if new_status == "cancelled" else "failed",
+                        end_time=now,
+                        updated_at=now,
+                    )
+                )
         return new_status
 
-    def recover(self, *, host: str | None = None, actor: str = "labcycle",
-                reason: str = SERVER_STOPPED, only_dispatcher_prefix: str | None = None) -> builtins.list[str]:
+    def recover(
+        self,
+        *,
+        host: str | None = None,
+        actor: str = "labcycle",
+        reason: str = SERVER_STOPPED,
+        only_dispatcher_prefix: str | None = None,
+    ) -> builtins.list[str]:
         """Jobs left ``running`` by a dead server/worker: failed with ``reason`` or re-queued.
 
         A job is dead when its worker ran on this host and its pid is gone (or it never
@@ -606,14 +750,22 @@ class JobService:
         """
         host = host or socket.gethostname()
         with self.store.read() as conn:
-            rows = conn.execute(select(J.c.id, J.c.worker_pid, J.c.worker_host, J.c.claimed_by,
-                                       J.c.started_at, J.c.updated_at)
-                                .where(J.c.status.in_(ACTIVE_STATUSES))).all()
+            rows = conn.execute(
+                select(
+                    J.c.id,
+                    J.c.worker_pid,
+                    J.c.worker_host,
+                    J.c.claimed_by,
+                    J.c.started_at,
+                    J.c.updated_at,
+                ).where(J.c.status.in_(ACTIVE_STATUSES))
+            ).all()
         changed = []
         stale = now_ms() - STALE_AFTER_MS
         for row in rows:
             if only_dispatcher_prefix and not (row.claimed_by or "").startswith(
-                    only_dispatcher_prefix):
+                only_dispatcher_prefix
+            ):
                 continue
             worker_host = row.worker_host or (row.claimed_by or "").split("|")[0]
             if worker_host == host:
@@ -627,8 +779,13 @@ class JobService:
 
     def running_ids(self, dispatcher_id: str) -> builtins.list[str]:
         with self.store.read() as conn:
-            return list(conn.execute(select(J.c.id).where(and_(
-                J.c.status.in_(ACTIVE_STATUSES), J.c.claimed_by == dispatcher_id))).scalars())
+            return list(
+                conn.execute(
+                    select(J.c.id).where(
+                        and_(J.c.status.in_(ACTIVE_STATUSES), J.c.claimed_by == dispatcher_id)
+                    )
+                ).scalars()
+            )
 
     @staticmethod
     def _pending(job_ids: builtins.list[str] | None, created_by: str | None) -> Any:
@@ -639,8 +796,9 @@ class JobService:
             query = query.where(J.c.created_by == created_by)
         return query
 
-    def pending_count(self, job_ids: builtins.list[str] | None = None,
-                      created_by: str | None = None) -> int:
+    def pending_count(
+        self, job_ids: builtins.list[str] | None = None, created_by: str | None = None
+    ) -> int:
         from sqlalchemy import func
 
         query = select(func.count()).select_from(self._pending(job_ids, created_by).subquery())
@@ -649,13 +807,18 @@ class JobService:
 
     def unfinished(self, job_ids: builtins.list[str]) -> builtins.list[str]:
         with self.store.read() as conn:
-            return list(conn.execute(select(J.c.id).where(and_(
-                J.c.id.in_(job_ids), or_(J.c.status == "pending",
-                                         J.c.status.in_(ACTIVE_STATUSES)))))
-                .scalars())
+            return list(
+                conn.execute(
+                    select(J.c.id).where(
+                        and_(
+                            J.c.id.in_(job_ids),
+                            or_(J.c.status == "pending", J.c.status.in_(ACTIVE_STATUSES)),
+                        )
+                    )
+                ).scalars()
+            )
 
 
 def _default_name(notebook: str, job_id: str) -> str:
     stem = os.path.basename(notebook)[: -len(".ipynb")] or "notebook"
     return f"{stem[:200]}-{job_id[:8]}"
-

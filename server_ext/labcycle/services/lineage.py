@@ -129,38 +129,50 @@ class _Walker:
             step.add(_k("project", r.project_id), _k("experiment", r.id), "contains")
 
     def down_experiment(self, ids: list[str], step: _Step) -> None:
-        stmt = (select(R.c.id, R.c.experiment_id).where(R.c.experiment_id.in_(ids))
-                .order_by(R.c.start_time.desc()))
+        stmt = (
+            select(R.c.id, R.c.experiment_id)
+            .where(R.c.experiment_id.in_(ids))
+            .order_by(R.c.start_time.desc())
+        )
         for r in self._all(stmt, step):
             step.add(_k("experiment", r.experiment_id), _k("run", r.id), "contains")
 
     def up_run(self, ids: list[str], step: _Step) -> None:
-        rows = self._all(select(R.c.id, R.c.experiment_id, R.c.parent_run_id)
-                         .where(R.c.id.in_(ids)), step)
+        rows = self._all(
+            select(R.c.id, R.c.experiment_id, R.c.parent_run_id).where(R.c.id.in_(ids)), step
+        )
         for r in rows:
             step.add(_k("experiment", r.experiment_id), _k("run", r.id), "contains")
             if r.parent_run_id:
                 step.add(_k("run", r.parent_run_id), _k("run", r.id), "parent_of")
-        for r in self._all(select(RI.c.run_id, RI.c.dataset_id, RI.c.context)
-                           .where(RI.c.run_id.in_(ids)), step):
+        for r in self._all(
+            select(RI.c.run_id, RI.c.dataset_id, RI.c.context).where(RI.c.run_id.in_(ids)), step
+        ):
             if r.context in OUTPUT_CONTEXTS:
                 continue
-            step.add(_k("dataset", r.dataset_id), _k("run", r.run_id), "input_of",
-                     context=r.context)
+            step.add(
+                _k("dataset", r.dataset_id), _k("run", r.run_id), "input_of", context=r.context
+            )
         self._snapshots(ids, step)
-        for r in self._all(select(J.c.id, J.c.run_id, J.c.reproduces_run_id)
-                           .where(J.c.run_id.in_(ids)), step):
+        for r in self._all(
+            select(J.c.id, J.c.run_id, J.c.reproduces_run_id).where(J.c.run_id.in_(ids)), step
+        ):
             step.add(_k("job", r.id), _k("run", r.run_id), "executed")
             if r.reproduces_run_id:
                 step.add(_k("run", r.reproduces_run_id), _k("run", r.run_id), "reproduced_by")
-        for r in self._all(select(T.c.run_id, T.c.value)
-                           .where(T.c.run_id.in_(ids), T.c.key == REPRODUCES_TAG), step):
+        for r in self._all(
+            select(T.c.run_id, T.c.value).where(T.c.run_id.in_(ids), T.c.key == REPRODUCES_TAG),
+            step,
+        ):
             step.add(_k("run", r.value), _k("run", r.run_id), "reproduced_by")
 
     def _snapshots(self, ids: list[str], step: _Step) -> None:
-        rows = self._all(select(A.c.run_id, A.c.path, A.c.size, R.c.notebook_path)
-                         .join(R, R.c.id == A.c.run_id)
-                         .where(A.c.run_id.in_(ids), A.c.path.in_(SNAPSHOT_ARTIFACTS)), step)
+        rows = self._all(
+            select(A.c.run_id, A.c.path, A.c.size, R.c.notebook_path)
+            .join(R, R.c.id == A.c.run_id)
+            .where(A.c.run_id.in_(ids), A.c.path.in_(SNAPSHOT_ARTIFACTS)),
+            step,
+        )
         by_run: dict[str, dict[str, Any]] = defaultdict(dict)
         for r in rows:
             by_run[r.run_id][r.path] = r
@@ -171,27 +183,42 @@ class _Walker:
             key = _k("notebook", f"{run_id}/{r.path}")
             title = (r.notebook_path or r.path).replace("\\", "/").rsplit("/", 1)[-1]
             step.synthetic[key] = {
-                "title": title, "status": None, "run_id": run_id, "size": r.size,
+                "title": title,
+                "status": None,
+                "run_id": run_id,
+                "size": r.size,
                 "url_hint": f"runs/{quote(run_id, safe='')}/artifacts/{r.path}",
             }
             step.add(key, _k("run", run_id), "snapshot_of")
 
     def down_run(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(MV.c.id, MV.c.run_id).where(MV.c.run_id.in_(ids))
-                           .order_by(MV.c.created_at), step):
+        for r in self._all(
+            select(MV.c.id, MV.c.run_id).where(MV.c.run_id.in_(ids)).order_by(MV.c.created_at), step
+        ):
             step.add(_k("run", r.run_id), _k("model_version", r.id), "logged")
-        for r in self._all(select(R.c.id, R.c.parent_run_id).where(R.c.parent_run_id.in_(ids)),
-                           step):
+        for r in self._all(
+            select(R.c.id, R.c.parent_run_id).where(R.c.parent_run_id.in_(ids)), step
+        ):
             step.add(_k("run", r.parent_run_id), _k("run", r.id), "parent_of")
-        for r in self._all(select(RI.c.run_id, RI.c.dataset_id, RI.c.context)
-                           .where(RI.c.run_id.in_(ids), RI.c.context.in_(OUTPUT_CONTEXTS)), step):
-            step.add(_k("run", r.run_id), _k("dataset", r.dataset_id), "produced",
-                     context=r.context)
-        for r in self._all(select(J.c.run_id, J.c.reproduces_run_id)
-                           .where(J.c.reproduces_run_id.in_(ids), J.c.run_id.is_not(None)), step):
+        for r in self._all(
+            select(RI.c.run_id, RI.c.dataset_id, RI.c.context).where(
+                RI.c.run_id.in_(ids), RI.c.context.in_(OUTPUT_CONTEXTS)
+            ),
+            step,
+        ):
+            step.add(
+                _k("run", r.run_id), _k("dataset", r.dataset_id), "produced", context=r.context
+            )
+        for r in self._all(
+            select(J.c.run_id, J.c.reproduces_run_id).where(
+                J.c.reproduces_run_id.in_(ids), J.c.run_id.is_not(None)
+            ),
+            step,
+        ):
             step.add(_k("run", r.reproduces_run_id), _k("run", r.run_id), "reproduced_by")
-        for r in self._all(select(T.c.run_id, T.c.value)
-                           .where(T.c.key == REPRODUCES_TAG, T.c.value.in_(ids)), step):
+        for r in self._all(
+            select(T.c.run_id, T.c.value).where(T.c.key == REPRODUCES_TAG, T.c.value.in_(ids)), step
+        ):
             step.add(_k("run", r.value), _k("run", r.run_id), "reproduced_by")
 
     def down_notebook(self, ids: list[str], step: _Step) -> None:
@@ -200,30 +227,43 @@ class _Walker:
             step.add(_k("notebook", key), _k("run", run_id), "snapshot_of")
 
     def down_dataset(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(RI.c.run_id, RI.c.dataset_id, RI.c.context)
-                           .where(RI.c.dataset_id.in_(ids)).order_by(RI.c.run_id), step):
+        for r in self._all(
+            select(RI.c.run_id, RI.c.dataset_id, RI.c.context)
+            .where(RI.c.dataset_id.in_(ids))
+            .order_by(RI.c.run_id),
+            step,
+        ):
             if r.context in OUTPUT_CONTEXTS:
                 continue
-            step.add(_k("dataset", r.dataset_id), _k("run", r.run_id), "input_of",
-                     context=r.context)
-        for r in self._all(select(MON.c.id, MON.c.reference_dataset_id, MON.c.current_dataset_id)
-                           .where(MON.c.reference_dataset_id.in_(ids)
-                                  | MON.c.current_dataset_id.in_(ids)), step):
+            step.add(
+                _k("dataset", r.dataset_id), _k("run", r.run_id), "input_of", context=r.context
+            )
+        for r in self._all(
+            select(MON.c.id, MON.c.reference_dataset_id, MON.c.current_dataset_id).where(
+                MON.c.reference_dataset_id.in_(ids) | MON.c.current_dataset_id.in_(ids)
+            ),
+            step,
+        ):
             if r.reference_dataset_id in ids:
                 step.add(_k("dataset", r.reference_dataset_id), _k("monitor", r.id), "reference_of")
             if r.current_dataset_id in ids:
                 step.add(_k("dataset", r.current_dataset_id), _k("monitor", r.id), "current_of")
 
     def up_dataset(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(RI.c.run_id, RI.c.dataset_id, RI.c.context)
-                           .where(RI.c.dataset_id.in_(ids), RI.c.context.in_(OUTPUT_CONTEXTS)),
-                           step):
-            step.add(_k("run", r.run_id), _k("dataset", r.dataset_id), "produced",
-                     context=r.context)
+        for r in self._all(
+            select(RI.c.run_id, RI.c.dataset_id, RI.c.context).where(
+                RI.c.dataset_id.in_(ids), RI.c.context.in_(OUTPUT_CONTEXTS)
+            ),
+            step,
+        ):
+            step.add(
+                _k("run", r.run_id), _k("dataset", r.dataset_id), "produced", context=r.context
+            )
 
     def up_model_version(self, ids: list[str], step: _Step) -> None:
-        rows = self._all(select(MV.c.id, MV.c.model_id, MV.c.run_id, MV.c.lineage)
-                         .where(MV.c.id.in_(ids)), step)
+        rows = self._all(
+            select(MV.c.id, MV.c.model_id, MV.c.run_id, MV.c.lineage).where(MV.c.id.in_(ids)), step
+        )
         gone = {}  # the version's run was deleted: fall back to its lineage JSON
         for r in rows:
             step.add(_k("model", r.model_id), _k("model_version", r.id), "has_version")
@@ -234,19 +274,30 @@ class _Walker:
         for version_id, lineage in gone.items():
             run_key = _k("run", lineage["run_id"])
             step.synthetic[run_key] = {
-                "title": str(lineage.get("run_name") or lineage["run_id"]), "status": "deleted",
-                "missing": True, "project": lineage.get("project_name"),
+                "title": str(lineage.get("run_name") or lineage["run_id"]),
+                "status": "deleted",
+                "missing": True,
+                "project": lineage.get("project_name"),
                 "via": "model_version.lineage",
             }
             step.add(run_key, _k("model_version", version_id), "logged", via="lineage")
             for d in lineage.get("datasets") or []:
                 if isinstance(d, dict) and isinstance(d.get("id"), str):
-                    step.add(_k("dataset", d["id"]), run_key, "input_of",
-                             context=d.get("context"), via="lineage")
+                    step.add(
+                        _k("dataset", d["id"]),
+                        run_key,
+                        "input_of",
+                        context=d.get("context"),
+                        via="lineage",
+                    )
 
     def down_model(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(MV.c.id, MV.c.model_id).where(MV.c.model_id.in_(ids))
-                           .order_by(MV.c.version.desc()), step):
+        for r in self._all(
+            select(MV.c.id, MV.c.model_id)
+            .where(MV.c.model_id.in_(ids))
+            .order_by(MV.c.version.desc()),
+            step,
+        ):
             step.add(_k("model", r.model_id), _k("model_version", r.id), "has_version")
 
     def _served(self) -> dict[str, list[str]]:
@@ -254,7 +305,8 @@ class _Walker:
         from .registry import normalise_name, parse_ref
 
         deployments = self.conn.execute(
-            select(DEP.c.id, DEP.c.model_ref, DEP.c.model_name, DEP.c.traffic)).all()
+            select(DEP.c.id, DEP.c.model_ref, DEP.c.model_name, DEP.c.traffic)
+        ).all()
         keys: dict[str, tuple[str, str | None, int | None, dict | None]] = {}
         for d in deployments:
             try:
@@ -264,15 +316,27 @@ class _Walker:
                 continue
         if not keys:
             return {}
-        models = dict(self.conn.execute(select(RM.c.name_key, RM.c.id).where(
-            RM.c.name_key.in_(sorted({k[0] for k in keys.values()})))).all())
+        models = dict(
+            self.conn.execute(
+                select(RM.c.name_key, RM.c.id).where(
+                    RM.c.name_key.in_(sorted({k[0] for k in keys.values()}))
+                )
+            ).all()
+        )
         model_ids = sorted(set(models.values()))
         versions: dict[str, dict[int, str]] = defaultdict(dict)  # model id → number → version id
-        for r in self.conn.execute(select(MV.c.id, MV.c.model_id, MV.c.version)
-                                   .where(MV.c.model_id.in_(model_ids))):
+        for r in self.conn.execute(
+            select(MV.c.id, MV.c.model_id, MV.c.version).where(MV.c.model_id.in_(model_ids))
+        ):
             versions[r.model_id][r.version] = r.id
-        aliases = {(r.model_id, r.alias): r.version_id for r in self.conn.execute(
-            select(MA.c.model_id, MA.c.alias, MA.c.version_id).where(MA.c.model_id.in_(model_ids)))}
+        aliases = {
+            (r.model_id, r.alias): r.version_id
+            for r in self.conn.execute(
+                select(MA.c.model_id, MA.c.alias, MA.c.version_id).where(
+                    MA.c.model_id.in_(model_ids)
+                )
+            )
+        }
         served: dict[str, list[str]] = {}
         for dep_id, (key, alias, number, traffic) in keys.items():
             model_id = models.get(key)
@@ -304,13 +368,18 @@ class _Walker:
                 step.add(_k("model_version", version_id), _k("deployment", dep_id), "served_by")
 
     def down_deployment(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(MON.c.id, MON.c.deployment_id)
-                           .where(MON.c.deployment_id.in_(ids)), step):
+        for r in self._all(
+            select(MON.c.id, MON.c.deployment_id).where(MON.c.deployment_id.in_(ids)), step
+        ):
             step.add(_k("deployment", r.deployment_id), _k("monitor", r.id), "watched_by")
 
     def up_monitor(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(MON.c.id, MON.c.deployment_id, MON.c.reference_dataset_id,
-                                  MON.c.current_dataset_id).where(MON.c.id.in_(ids)), step):
+        for r in self._all(
+            select(
+                MON.c.id, MON.c.deployment_id, MON.c.reference_dataset_id, MON.c.current_dataset_id
+            ).where(MON.c.id.in_(ids)),
+            step,
+        ):
             if r.deployment_id:
                 step.add(_k("deployment", r.deployment_id), _k("monitor", r.id), "watched_by")
             if r.reference_dataset_id:
@@ -319,26 +388,33 @@ class _Walker:
                 step.add(_k("dataset", r.current_dataset_id), _k("monitor", r.id), "current_of")
 
     def down_job(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(J.c.id, J.c.run_id)
-                           .where(J.c.id.in_(ids), J.c.run_id.is_not(None)), step):
+        for r in self._all(
+            select(J.c.id, J.c.run_id).where(J.c.id.in_(ids), J.c.run_id.is_not(None)), step
+        ):
             step.add(_k("job", r.id), _k("run", r.run_id), "executed")
 
     def up_job(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(J.c.id, J.c.sweep_id, J.c.schedule_id)
-                           .where(J.c.id.in_(ids)), step):
+        for r in self._all(
+            select(J.c.id, J.c.sweep_id, J.c.schedule_id).where(J.c.id.in_(ids)), step
+        ):
             if r.sweep_id:
                 step.add(_k("sweep", r.sweep_id), _k("job", r.id), "launched")
             if r.schedule_id:
                 step.add(_k("schedule", r.schedule_id), _k("job", r.id), "launched")
 
     def down_sweep(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(J.c.id, J.c.sweep_id).where(J.c.sweep_id.in_(ids))
-                           .order_by(J.c.created_at), step):
+        for r in self._all(
+            select(J.c.id, J.c.sweep_id).where(J.c.sweep_id.in_(ids)).order_by(J.c.created_at), step
+        ):
             step.add(_k("sweep", r.sweep_id), _k("job", r.id), "launched")
 
     def down_schedule(self, ids: list[str], step: _Step) -> None:
-        for r in self._all(select(J.c.id, J.c.schedule_id).where(J.c.schedule_id.in_(ids))
-                           .order_by(J.c.created_at.desc()), step):
+        for r in self._all(
+            select(J.c.id, J.c.schedule_id)
+            .where(J.c.schedule_id.in_(ids))
+            .order_by(J.c.created_at.desc()),
+            step,
+        ):
             step.add(_k("schedule", r.schedule_id), _k("job", r.id), "launched")
 
     def step(self, keys: list[str], direction: str) -> _Step:
@@ -360,8 +436,9 @@ def validate_direction(value: Any) -> str:
     if value is None:
         return "both"
     if value not in DIRECTIONS:
-        raise InvalidInput(f"direction must be one of up, down, both; got {str(value)[:40]!r}.",
-                           field="direction")
+        raise InvalidInput(
+            f"direction must be one of up, down, both; got {str(value)[:40]!r}.", field="direction"
+        )
     return value
 
 
@@ -381,8 +458,15 @@ def _bounded_int(value: Any, name: str, default: int, low: int, high: int) -> in
     return number
 
 
-def lineage_graph(conn: Connection, entity_type: Any, entity_id: Any, *, direction: Any = "both",
-                  depth: Any = None, max_nodes: Any = None) -> dict[str, Any]:
+def lineage_graph(
+    conn: Connection,
+    entity_type: Any,
+    entity_id: Any,
+    *,
+    direction: Any = "both",
+    depth: Any = None,
+    max_nodes: Any = None,
+) -> dict[str, Any]:
     """The lineage graph around one entity (see the module docstring), in ``conn``."""
     entity_type = validate_type(entity_type, "type")
     entity_id = validate_entity_id(entity_id, "id")
@@ -411,15 +495,16 @@ def lineage_graph(conn: Connection, entity_type: Any, entity_id: Any, *, directi
             room = max_nodes - len(nodes)
             if len(new) > room:
                 truncated = True
-            added = _describe_keys(conn, new[: room + 20], step.synthetic)[:max(room, 0)]
+            added = _describe_keys(conn, new[: room + 20], step.synthetic)[: max(room, 0)]
             frontier = []
             for key, info in added:
                 nodes[key] = _node(info, level if walk == "down" else -level)
                 frontier.append(key)
             for s, t, rel, attrs in found:
                 if s in nodes and t in nodes:
-                    edges.setdefault((s, t, rel), {"source": s, "target": t, "relation": rel,
-                                                   **attrs})
+                    edges.setdefault(
+                        (s, t, rel), {"source": s, "target": t, "relation": rel, **attrs}
+                    )
     return {
         "root": root_key,
         "direction": direction,
@@ -465,8 +550,9 @@ def _readable_refs(conn: Connection, refs: list[tuple[str, str]]) -> list[tuple[
     return [(t, i) for t, i in refs if not hidden & set(maps[t].get(i, ()))]
 
 
-def _describe_keys(conn: Connection, keys: list[str],
-                   synthetic: dict[str, dict[str, Any]]) -> list[tuple[str, dict[str, Any]]]:
+def _describe_keys(
+    conn: Connection, keys: list[str], synthetic: dict[str, dict[str, Any]]
+) -> list[tuple[str, dict[str, Any]]]:
     """The nodes that exist among ``keys`` (in order): entities described, notebook
     snapshots and deleted runs from ``synthetic``; dangling references are dropped."""
     refs = [_split(k) for k in keys if _split(k)[0] in ENTITY_TYPES and _plausible(k)]
@@ -493,8 +579,11 @@ def format_tree(graph: dict[str, Any]) -> str:
         outgoing[e["source"]].append(e)
 
     def label(node: dict[str, Any]) -> str:
-        extra = ", ".join(x for x in (node.get("status"), node.get("project") and
-                                       f"project {node['project']}") if x)
+        extra = ", ".join(
+            x
+            for x in (node.get("status"), node.get("project") and f"project {node['project']}")
+            if x
+        )
         return f"{node['type']} {node['title']!s}" + (f" ({extra})" if extra else "")
 
     lines = [label(nodes[graph["root"]]) + "  ◀ root"]
@@ -525,11 +614,19 @@ class LineageService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def graph(self, entity_type: Any, entity_id: Any, *, direction: Any = "both",
-              depth: Any = None, max_nodes: Any = None) -> dict[str, Any]:
+    def graph(
+        self,
+        entity_type: Any,
+        entity_id: Any,
+        *,
+        direction: Any = "both",
+        depth: Any = None,
+        max_nodes: Any = None,
+    ) -> dict[str, Any]:
         with self.store.read() as conn:
-            return lineage_graph(conn, entity_type, entity_id, direction=direction,
-                                 depth=depth, max_nodes=max_nodes)
+            return lineage_graph(
+                conn, entity_type, entity_id, direction=direction, depth=depth, max_nodes=max_nodes
+            )
 
 
 __all__ = ["LineageService", "format_tree", "lineage_graph"]

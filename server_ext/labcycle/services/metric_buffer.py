@@ -34,8 +34,9 @@ class MetricBuffer:
         self._flushing = threading.RLock()  # one flush at a time: a reader waits for it
         self._wake = threading.Event()
         self._stopped = False
-        self._thread = threading.Thread(target=self._loop, name="labcycle-mlflow-metrics",
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="labcycle-mlflow-metrics", daemon=True
+        )
         self._thread.start()
 
     def add(self, run_id: str, actor: str, point: Point) -> None:
@@ -54,15 +55,19 @@ class MetricBuffer:
                     batches, self._pending = self._pending, defaultdict(list)
                     self._count = 0
                 else:
-                    batches = {k: self._pending.pop(k) for k in list(self._pending)
-                               if k[0] == run_id}
+                    batches = {
+                        k: self._pending.pop(k) for k in list(self._pending) if k[0] == run_id
+                    }
                     self._count -= sum(map(len, batches.values()))
             for (run, actor), points in batches.items():
                 try:
                     self.tracking.log_batch(run, actor=actor, metrics=points)
                 except Exception:  # noqa: BLE001 - a run deleted meanwhile: log, keep going
-                    log.exception("LabCycle: %d metric points of run %s could not be written",
-                                  len(points), run)
+                    log.exception(
+                        "LabCycle: %d metric points of run %s could not be written",
+                        len(points),
+                        run,
+                    )
 
     def _loop(self) -> None:
         while not self._stopped:

@@ -1,7 +1,7 @@
 """MLflow's REST API (tracking, registry, logged models, artifacts) on LabCycle's services.
 
 An unmodified MLflow client pointed at ``<base_url>labcycle/mlflow`` talks to this module
-through :mod:`labcycle.server.handlers_mlflow`. Each MLflow call becomes one call of the
+through :mod:`labcycle.server.handlers.core.mlflow`. Each MLflow call becomes one call of the
 tracking, projects, registry or artifact service, so everything the client writes is an
 ordinary LabCycle run, model or version (validated, audited, searchable) and LabCycle ids
 are MLflow's ids. Only the translation lives here:
@@ -70,8 +70,17 @@ from .mlflow_wire import (
 )
 from .projects import DEFAULT_PROJECT
 
-__all__ = ["ROUTES", "Location", "MlflowCompat", "MlflowError", "invalid", "mlflow_error",
-           "parse_artifact_path", "translate_filter", "translate_order_by"]
+__all__ = [
+    "ROUTES",
+    "Location",
+    "MlflowCompat",
+    "MlflowError",
+    "invalid",
+    "mlflow_error",
+    "parse_artifact_path",
+    "translate_filter",
+    "translate_order_by",
+]
 
 
 class MlflowCompat(MlflowModels):
@@ -88,7 +97,9 @@ class MlflowCompat(MlflowModels):
 
     def __init__(self, services: Any, flush_interval: float = 0.0) -> None:
         self.services = services
-        self.buffer = MetricBuffer(services.tracking, flush_interval) if flush_interval > 0 else None
+        self.buffer = (
+            MetricBuffer(services.tracking, flush_interval) if flush_interval > 0 else None
+        )
         self._admitted: dict[tuple[str, str], float] = {}
 
     def close(self) -> None:
@@ -129,7 +140,7 @@ class MlflowCompat(MlflowModels):
         """The function serving ``method path`` (path after ``/api/2.0/mlflow/``)."""
         fn = ROUTES.get((method, path))
         if fn is None and path.startswith("logged-models/"):
-            rest = path[len("logged-models/"):]
+            rest = path[len("logged-models/") :]
             if rest.endswith("/tags") and method == "PATCH":
                 return lambda params, actor: self.set_logged_model_tags(rest[:-5], params, actor)
             if "/" not in rest and method in ("GET", "PATCH"):
@@ -143,7 +154,9 @@ class MlflowCompat(MlflowModels):
                 f"LabCycle's MLflow endpoint does not serve {method} /api/2.0/mlflow/{path}. "
                 f"It serves: {', '.join(known)}, logged-models/<id> (GET, PATCH) and "
                 "logged-models/<id>/tags (PATCH); use LabCycle's own API "
-                "(labcycle/api/v1) for the rest.", 404)
+                "(labcycle/api/v1) for the rest.",
+                404,
+            )
         return lambda params, actor: fn(self, params, actor)
 
     # -- experiments ------------------------------------------------------------------------
@@ -167,23 +180,27 @@ class MlflowCompat(MlflowModels):
             return projects.find_experiment(DEFAULT_EXPERIMENT, DEFAULT_PROJECT)["id"]
         except NotFound:
             try:
-                return projects.create_experiment(DEFAULT_EXPERIMENT, actor="mlflow",
-                                                  project=DEFAULT_PROJECT)["id"]
+                return projects.create_experiment(
+                    DEFAULT_EXPERIMENT, actor="mlflow", project=DEFAULT_PROJECT
+                )["id"]
             except Conflict:  # created meanwhile
                 return projects.find_experiment(DEFAULT_EXPERIMENT, DEFAULT_PROJECT)["id"]
 
     def create_experiment(self, params: dict, actor: str) -> dict:
         name = _text(params, "name")
         if params.get("artifact_location"):
-            raise invalid("artifact_location cannot be chosen here: LabCycle stores the "
-                          "artifacts (leave it out; they go through mlflow-artifacts:/).")
+            raise invalid(
+                "artifact_location cannot be chosen here: LabCycle stores the "
+                "artifacts (leave it out; they go through mlflow-artifacts:/)."
+            )
         tags = _pairs(params.get("tags"), "tags")
         project = tags.pop(PROJECT_TAG, None) or DEFAULT_PROJECT
         try:
             exp = self.services.projects.create_experiment(name, actor=actor, project=project)
         except Conflict:
-            raise MlflowError("RESOURCE_ALREADY_EXISTS",
-                              f"Experiment '{name}' already exists.") from None
+            raise MlflowError(
+                "RESOURCE_ALREADY_EXISTS", f"Experiment '{name}' already exists."
+            ) from None
         return {"experiment_id": exp["id"]}
 
     def get_experiment(self, params: dict, actor: str) -> dict:
@@ -199,16 +216,18 @@ class MlflowCompat(MlflowModels):
             exp = projects.find_experiment(name, DEFAULT_PROJECT)
         except NotFound:
             if name != DEFAULT_EXPERIMENT:
-                raise MlflowError("RESOURCE_DOES_NOT_EXIST",
-                                  f"Could not find experiment with name '{name}'", 404) from None
+                raise MlflowError(
+                    "RESOURCE_DOES_NOT_EXIST", f"Could not find experiment with name '{name}'", 404
+                ) from None
             exp = projects.get_experiment(self._experiment_id("0"))
         return {"experiment": self._experiment(exp)}
 
     def search_experiments(self, params: dict, actor: str) -> dict:
         limit = _max_results(params, 1000)
         name_filter = _experiment_filter(params.get("filter"))
-        page = self.services.projects.list_experiments(max_results=limit,
-                                                       page_token=params.get("page_token") or None)
+        page = self.services.projects.list_experiments(
+            max_results=limit, page_token=params.get("page_token") or None
+        )
         items = [e for e in page["items"] if name_filter(e["name"])]
         out: dict[str, Any] = {"experiments": [self._experiment(e) for e in items]}
         if page["next_page_token"]:
@@ -261,8 +280,9 @@ class MlflowCompat(MlflowModels):
             experiment_id=self._experiment_id(_optional_text(params, "experiment_id") or "0"),
             name=name,
             source="script",
-            start_time=None if start in (None, "") else to_int(_int(start, "start_time"),
-                                                                 "start_time"),
+            start_time=None
+            if start in (None, "")
+            else to_int(_int(start, "start_time"), "start_time"),
             tags=tags or None,
         )
         return {"run": self._run(run)}
@@ -282,16 +302,20 @@ class MlflowCompat(MlflowModels):
             status = STATUS_MAP[status.upper()]
         end = params.get("end_time")
         run = self.services.tracking.update_run(
-            run_id, actor=actor, status=status,
+            run_id,
+            actor=actor,
+            status=status,
             end_time=None if end in (None, "") else _int(end, "end_time"),
-            name=params.get("run_name") or None)
+            name=params.get("run_name") or None,
+        )
         return {"run_info": self._run(run)["info"]}
 
     def log_parameter(self, params: dict, actor: str) -> dict:
         key = _text(params, "key")
         value = params.get("value")
-        self.services.tracking.log_params(self._run_id(params), {key: "" if value is None else value},
-                                          actor=actor)
+        self.services.tracking.log_params(
+            self._run_id(params), {key: "" if value is None else value}, actor=actor
+        )
         return {}
 
     def log_metric(self, params: dict, actor: str) -> dict:
@@ -313,17 +337,20 @@ class MlflowCompat(MlflowModels):
             raise invalid("'metrics' must be a list of {key, value, timestamp, step} objects.")
         points = _points(metrics)
         self.services.tracking.log_batch(
-            self._run_id(params), actor=actor,
+            self._run_id(params),
+            actor=actor,
             params=_pairs(params.get("params"), "params") or None,
             metrics=points or None,
-            tags=_pairs(params.get("tags"), "tags") or None)
+            tags=_pairs(params.get("tags"), "tags") or None,
+        )
         return {}
 
     def set_tag(self, params: dict, actor: str) -> dict:
         key = _text(params, "key")
         value = params.get("value")
-        self.services.tracking.set_tags(self._run_id(params), {key: "" if value is None else value},
-                                        actor=actor)
+        self.services.tracking.set_tags(
+            self._run_id(params), {key: "" if value is None else value}, actor=actor
+        )
         return {}
 
     def search_runs(self, params: dict, actor: str) -> dict:
@@ -360,8 +387,12 @@ class MlflowCompat(MlflowModels):
             if "has no metric" not in exc.message:
                 raise
             return {"metrics": []}  # MLflow: a metric never logged has an empty history
-        return {"metrics": [{"key": key, "value": p["value"], "timestamp": p["timestamp"],
-                             "step": p["step"]} for p in history["points"]]}
+        return {
+            "metrics": [
+                {"key": key, "value": p["value"], "timestamp": p["timestamp"], "step": p["step"]}
+                for p in history["points"]
+            ]
+        }
 
     def log_outputs(self, params: dict, actor: str) -> dict:
         run_id = self._run_id(params)
@@ -383,7 +414,7 @@ class MlflowCompat(MlflowModels):
             if base:
                 if not full.startswith(base + "/"):
                     continue
-                rest = full[len(base) + 1:]
+                rest = full[len(base) + 1 :]
             else:
                 if full.startswith((MODELS_DIR + "/", STAGING + "/")):
                     continue
@@ -421,11 +452,18 @@ class MlflowCompat(MlflowModels):
         if isinstance(experiment_id, str) and experiment_id and experiment_id != "0":
             entities.append(("experiment", experiment_id))
         name = params.get("name")
-        if path.startswith(("registered-models", "model-versions")) and isinstance(name, str) \
-                and name and path != "registered-models/create":
+        if (
+            path.startswith(("registered-models", "model-versions"))
+            and isinstance(name, str)
+            and name
+            and path != "registered-models/create"
+        ):
             entities.append(("model", name))
-        found = _MODEL_ID.match(path.split("/")[1]) if path.startswith("logged-models/") \
-            and path.count("/") >= 1 else None
+        found = (
+            _MODEL_ID.match(path.split("/")[1])
+            if path.startswith("logged-models/") and path.count("/") >= 1
+            else None
+        )
         if found:
             entities.append(("run", found.group(1)))
         return entities

@@ -62,7 +62,6 @@ STAGING = "_mlflow_import"
 Progress = Callable[[str, int, int, str], None]
 
 
-
 def open_source(location: str, *, token: str | None = None) -> MlflowSource:
     """The reader for ``sqlite:///...`` (or another database URL), ``http(s)://...`` or an
     ``mlruns`` folder (a path or ``file://``)."""

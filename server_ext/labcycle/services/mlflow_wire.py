@@ -28,12 +28,24 @@ HIDDEN_TAGS = ("labcycle.mlflow.",)
 _MODEL_ID = re.compile(r"^m-([0-9a-f]{32})-[0-9a-f]{8}$")
 _RUN_PATH = re.compile(r"^[^/]+/([0-9a-f]{32})/artifacts(?:/(.*))?$")
 _MODEL_PATH = re.compile(r"^[^/]+/models/(m-[0-9a-f]{32}-[0-9a-f]{8})/artifacts(?:/(.*))?$")
-_TO_MLFLOW_STATUS = {"running": "RUNNING", "finished": "FINISHED", "failed": "FAILED",
-                     "killed": "KILLED"}
+_TO_MLFLOW_STATUS = {
+    "running": "RUNNING",
+    "finished": "FINISHED",
+    "failed": "FAILED",
+    "killed": "KILLED",
+}
 #: MLflow run attributes → LabCycle's (search filters and order_by)
-_ATTRIBUTES = {"run_name": "name", "run_id": "id", "run_uuid": "id", "user_id": "user",
-               "status": "status", "start_time": "start_time", "end_time": "end_time",
-               "created": "start_time", "experiment_id": "experiment_id"}
+_ATTRIBUTES = {
+    "run_name": "name",
+    "run_id": "id",
+    "run_uuid": "id",
+    "user_id": "user",
+    "status": "status",
+    "start_time": "start_time",
+    "end_time": "end_time",
+    "created": "start_time",
+    "experiment_id": "experiment_id",
+}
 
 
 class MlflowError(Exception):
@@ -61,8 +73,11 @@ def mlflow_error(exc: BaseException) -> MlflowError:
         return MlflowError("TEMPORARILY_UNAVAILABLE", exc.message, 503)
     if isinstance(exc, LabCycleError) and exc.status < 500:
         return MlflowError("INVALID_PARAMETER_VALUE", exc.message, 400)
-    return MlflowError("INTERNAL_ERROR", "LabCycle hit an unexpected error; the Jupyter "
-                       "server's log has the details.", 500)
+    return MlflowError(
+        "INTERNAL_ERROR",
+        "LabCycle hit an unexpected error; the Jupyter server's log has the details.",
+        500,
+    )
 
 
 def invalid(message: str) -> MlflowError:
@@ -107,8 +122,9 @@ def _pairs(items: Any, name: str) -> dict[str, str]:
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
-    return [{"key": k, "value": v} for k, v in sorted(tags.items())
-            if not k.startswith(HIDDEN_TAGS)]
+    return [
+        {"key": k, "value": v} for k, v in sorted(tags.items()) if not k.startswith(HIDDEN_TAGS)
+    ]
 
 
 def _max_results(params: dict, default: int) -> int:
@@ -153,7 +169,8 @@ def _field(raw: str) -> tuple[str, bool]:
         if mapped is None:
             raise invalid(
                 f"Invalid attribute key {name!r}: searchable attributes are "
-                f"{', '.join(sorted(_ATTRIBUTES))} (and metrics., params., tags.).")
+                f"{', '.join(sorted(_ATTRIBUTES))} (and metrics., params., tags.)."
+            )
         return mapped, mapped == "status"
     if entity.lower() in ("dataset", "datasets"):
         raise invalid("Filtering runs by dataset is not supported by LabCycle's MLflow endpoint.")
@@ -210,7 +227,8 @@ def parse_artifact_path(path: str) -> Location:
     raise invalid(
         f"Artifact path {path!r} is not one this server issued: expected "
         "'<experiment_id>/<run_id>/artifacts/<path>' or "
-        "'<experiment_id>/models/<model_id>/artifacts/<path>'.")
+        "'<experiment_id>/models/<model_id>/artifacts/<path>'."
+    )
 
 
 def _int(value: Any, name: str) -> int:
@@ -231,19 +249,34 @@ def _points(metrics: list[dict]) -> list:
     dicts through its general checks, which name the bad field."""
     now = now_ms()
     try:
-        points = [(m["key"], float(m["value"]), _whole(m.get("step") or 0),
-                   _whole(m.get("timestamp") or now)) for m in metrics]
-        if all(type(p[0]) is str and type(m["value"]) is not bool
-               for p, m in zip(points, metrics, strict=True)):
+        points = [
+            (
+                m["key"],
+                float(m["value"]),
+                _whole(m.get("step") or 0),
+                _whole(m.get("timestamp") or now),
+            )
+            for m in metrics
+        ]
+        if all(
+            type(p[0]) is str and type(m["value"]) is not bool
+            for p, m in zip(points, metrics, strict=True)
+        ):
             return points
     except (KeyError, TypeError, ValueError, OverflowError):
         pass
     for i, m in enumerate(metrics):
         if "value" not in m:
             raise invalid(f"metrics[{i}] has no value.")
-    return [{"key": m.get("key"), "value": m.get("value"),
-             "step": _int(m.get("step") or 0, "step"),
-             "timestamp": _int(m.get("timestamp") or now, "timestamp")} for m in metrics]
+    return [
+        {
+            "key": m.get("key"),
+            "value": m.get("value"),
+            "step": _int(m.get("step") or 0, "step"),
+            "timestamp": _int(m.get("timestamp") or now, "timestamp"),
+        }
+        for m in metrics
+    ]
 
 
 def _whole(value: Any) -> int:
@@ -255,14 +288,17 @@ def _whole(value: Any) -> int:
     raise TypeError(value)
 
 
-_EQUALS = re.compile(r"^\s*(?:attributes\.)?(\w+)\s*(=|LIKE|ILIKE)\s*'((?:[^']|'')*)'\s*$",
-                     re.IGNORECASE)
+_EQUALS = re.compile(
+    r"^\s*(?:attributes\.)?(\w+)\s*(=|LIKE|ILIKE)\s*'((?:[^']|'')*)'\s*$", re.IGNORECASE
+)
 
 
 def _match(op: str, pattern: str, value: str) -> bool:
     if op == "=":
         return value == pattern
-    regex = "^" + ".*".join(".".join(map(re.escape, p.split("_"))) for p in pattern.split("%")) + "$"
+    regex = (
+        "^" + ".*".join(".".join(map(re.escape, p.split("_"))) for p in pattern.split("%")) + "$"
+    )
     return re.match(regex, value, re.IGNORECASE if op.upper() == "ILIKE" else 0) is not None
 
 
@@ -279,9 +315,15 @@ def _name_filter(text: Any, *, allow_missing: bool = True) -> Callable[[str], bo
     if not text and allow_missing:
         return lambda name: True
     found = _EQUALS.match(text) if isinstance(text, str) else None
-    if not found or found.group(1).lower() != "name" or (not allow_missing and found.group(2) != "="):
-        raise invalid(f"Unsupported filter {text!r}: LabCycle's MLflow endpoint filters by "
-                      "name = '...'" + ("" if not allow_missing else " or name LIKE '...'") + ".")
+    if (
+        not found
+        or found.group(1).lower() != "name"
+        or (not allow_missing and found.group(2) != "=")
+    ):
+        raise invalid(
+            f"Unsupported filter {text!r}: LabCycle's MLflow endpoint filters by "
+            "name = '...'" + ("" if not allow_missing else " or name LIKE '...'") + "."
+        )
     return _NameFilter(found.group(2), found.group(3).replace("''", "'"))
 
 
@@ -299,7 +341,9 @@ def _logged_model_filter(text: Any) -> dict[str, str]:
     for part in re.split(r"\s+and\s+", text.strip(), flags=re.IGNORECASE):
         found = _EQUALS.match(part)
         if not found or found.group(2) != "=" or found.group(1) not in ("source_run_id", "name"):
-            raise invalid(f"Unsupported logged-model filter {text!r}: LabCycle's MLflow "
-                          "endpoint filters logged models by source_run_id = '...' and name = '...'.")
+            raise invalid(
+                f"Unsupported logged-model filter {text!r}: LabCycle's MLflow "
+                "endpoint filters logged models by source_run_id = '...' and name = '...'."
+            )
         wanted[found.group(1)] = found.group(3).replace("''", "'")
     return wanted

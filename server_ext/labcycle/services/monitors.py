@@ -53,11 +53,11 @@ M, C, A, D = Monitor.__table__, MonitorCheck.__table__, AlertEvent.__table__, Da
 #: What a new monitor uses unless told otherwise (shown in the panel's form).
 DEFAULT_WINDOW = {"last_n": 1000}
 DEFAULT_THRESHOLDS: dict[str, Any] = {
-    "drift_share": 0.5,        # the dataset drifts when at least this share of columns drift
-    "method": None,            # None: KS / chi-squared (≤ 1,000 reference rows) or distances
-    "threshold": None,         # None: p < 0.05 for tests, 0.1 for distances
+    "drift_share": 0.5,  # the dataset drifts when at least this share of columns drift
+    "method": None,  # None: KS / chi-squared (≤ 1,000 reference rows) or distances
+    "threshold": None,  # None: p < 0.05 for tests, 0.1 for distances
     "performance_drop": 0.05,  # a metric more than 5 points below its training value
-    "columns": {},             # per feature: {"age": {"method": "psi", "threshold": 0.2}}
+    "columns": {},  # per feature: {"age": {"method": "psi", "threshold": 0.2}}
 }
 DEFAULT_COOLDOWN_S = 3600
 MIN_ROWS = 10  # fewer current rows than this: no verdict ("no_data")
@@ -73,19 +73,24 @@ def validate_window(window: Any) -> dict[str, Any]:
     if window is None:
         return dict(DEFAULT_WINDOW)
     if not isinstance(window, dict) or len(window) != 1 or not set(window) <= {"last_n", "last"}:
-        raise InvalidInput('window must be {"last_n": N} (the newest N predictions) or '
-                           '{"last": "1d"} (a period in hours, days or weeks: "6h", "1d", "1w").',
-                           field="window")
+        raise InvalidInput(
+            'window must be {"last_n": N} (the newest N predictions) or '
+            '{"last": "1d"} (a period in hours, days or weeks: "6h", "1d", "1w").',
+            field="window",
+        )
     if "last_n" in window:
         n = to_int(window["last_n"], "window.last_n")
         if not MIN_ROWS <= n <= MAX_WINDOW_ROWS:
-            raise InvalidInput(f"window.last_n must be between {MIN_ROWS} and {MAX_WINDOW_ROWS:,}.",
-                               field="window.last_n")
+            raise InvalidInput(
+                f"window.last_n must be between {MIN_ROWS} and {MAX_WINDOW_ROWS:,}.",
+                field="window.last_n",
+            )
         return {"last_n": n}
     last = window["last"]
     if not isinstance(last, str) or not _LAST.match(last.strip()):
-        raise InvalidInput('window.last must be a number and a unit, e.g. "6h", "1d" or "1w".',
-                           field="window.last")
+        raise InvalidInput(
+            'window.last must be a number and a unit, e.g. "6h", "1d" or "1w".', field="window.last"
+        )
     return {"last": last.strip()}
 
 
@@ -95,12 +100,15 @@ def validate_thresholds(thresholds: Any) -> dict[str, Any]:
     if thresholds is None:
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in DEFAULT_THRESHOLDS.items()}
     if not isinstance(thresholds, dict):
-        raise InvalidInput("thresholds must be an object, e.g. {\"drift_share\": 0.5}.",
-                           field="thresholds")
+        raise InvalidInput(
+            'thresholds must be an object, e.g. {"drift_share": 0.5}.', field="thresholds"
+        )
     unknown = sorted(set(thresholds) - set(DEFAULT_THRESHOLDS))
     if unknown:
-        raise InvalidInput(f"thresholds.{unknown[0]} is not a threshold; known: "
-                           f"{', '.join(DEFAULT_THRESHOLDS)}.", field=f"thresholds.{unknown[0]}")
+        raise InvalidInput(
+            f"thresholds.{unknown[0]} is not a threshold; known: {', '.join(DEFAULT_THRESHOLDS)}.",
+            field=f"thresholds.{unknown[0]}",
+        )
     out = validate_thresholds(None)
     methods = set(drift.METHODS)
 
@@ -123,18 +131,23 @@ def validate_thresholds(thresholds: Any) -> dict[str, Any]:
     if "drift_share" in thresholds:
         out["drift_share"] = positive(thresholds["drift_share"], "thresholds.drift_share", 1.0)
     if "performance_drop" in thresholds:
-        out["performance_drop"] = positive(thresholds["performance_drop"],
-                                           "thresholds.performance_drop", 1.0)
+        out["performance_drop"] = positive(
+            thresholds["performance_drop"], "thresholds.performance_drop", 1.0
+        )
     out["method"] = method_of(thresholds.get("method"), "thresholds.method")
     out["threshold"] = positive(thresholds.get("threshold"), "thresholds.threshold")
     columns = thresholds.get("columns") or {}
     if not isinstance(columns, dict):
-        raise InvalidInput('thresholds.columns must map a feature to {"method", "threshold"}.',
-                           field="thresholds.columns")
+        raise InvalidInput(
+            'thresholds.columns must map a feature to {"method", "threshold"}.',
+            field="thresholds.columns",
+        )
     for name, spec in columns.items():
         field = f"thresholds.columns.{name}"
         if not isinstance(spec, dict) or not set(spec) <= {"method", "threshold"}:
-            raise InvalidInput(f'{field} must be {{"method"?: ..., "threshold"?: ...}}.', field=field)
+            raise InvalidInput(
+                f'{field} must be {{"method"?: ..., "threshold"?: ...}}.', field=field
+            )
         out["columns"][str(name)] = {
             "method": method_of(spec.get("method"), f"{field}.method"),
             "threshold": positive(spec.get("threshold"), f"{field}.threshold"),
@@ -145,10 +158,17 @@ def validate_thresholds(thresholds: Any) -> dict[str, Any]:
 def validate_features(features: Any) -> list[str] | None:
     if features is None:
         return None
-    if not isinstance(features, list) or not features or len(features) > 1000 or not all(
-            isinstance(f, str) and f and len(f) <= 250 for f in features):
-        raise InvalidInput("features must be a non-empty list of column names (or null: all "
-                           "the model's input columns).", field="features")
+    if (
+        not isinstance(features, list)
+        or not features
+        or len(features) > 1000
+        or not all(isinstance(f, str) and f and len(f) <= 250 for f in features)
+    ):
+        raise InvalidInput(
+            "features must be a non-empty list of column names (or null: all "
+            "the model's input columns).",
+            field="features",
+        )
     return list(dict.fromkeys(features))
 
 
@@ -206,17 +226,26 @@ def check_dict(row: Any, *, full: bool = True) -> dict[str, Any]:
         out["result"] = row.result or {}
     else:  # the timeline: per-feature scores without histograms
         columns = ((row.result or {}).get("drift") or {}).get("columns") or {}
-        out["columns"] = {name: {"score": c.get("score"), "drifted": c.get("drifted")}
-                          for name, c in columns.items()}
+        out["columns"] = {
+            name: {"score": c.get("score"), "drifted": c.get("drifted")}
+            for name, c in columns.items()
+        }
     return out
 
 
 def alert_dict(row: Any) -> dict[str, Any]:
     return {
-        "id": row.id, "monitor_id": row.monitor_id, "check_id": row.check_id,
-        "event": row.event, "channel": row.channel, "status": row.status,
-        "attempts": row.attempts, "error": row.error, "summary": row.summary,
-        "created_at": iso(row.created_at), "sent_at": iso(row.sent_at),
+        "id": row.id,
+        "monitor_id": row.monitor_id,
+        "check_id": row.check_id,
+        "event": row.event,
+        "channel": row.channel,
+        "status": row.status,
+        "attempts": row.attempts,
+        "error": row.error,
+        "summary": row.summary,
+        "created_at": iso(row.created_at),
+        "sent_at": iso(row.sent_at),
     }
 
 
@@ -250,12 +279,19 @@ class MonitorService:
         out["schedule"] = self._schedule(row.schedule_id)
         return out
 
-    def list(self, *, deployment: str | None = None, max_results: Any = None,
-             page_token: str | None = None) -> dict[str, Any]:
+    def list(
+        self,
+        *,
+        deployment: str | None = None,
+        max_results: Any = None,
+        page_token: str | None = None,
+    ) -> dict[str, Any]:
         limit, offset = page_bounds(max_results, page_token)
         query = select(M).order_by(M.c.created_at.desc(), M.c.id)
         if deployment:
-            query = query.where(M.c.deployment_id == self.services.deployments.get(deployment)["id"])
+            query = query.where(
+                M.c.deployment_id == self.services.deployments.get(deployment)["id"]
+            )
         with self.store.read() as conn:
             query = query.where(readable(conn, "monitor", M.c.id))
             rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
@@ -281,32 +317,56 @@ class MonitorService:
             s = self.services.schedules.get(schedule_id)
         except NotFound:
             return None
-        return {k: s.get(k) for k in ("id", "cron", "timezone", "paused", "next_run_at",
-                                      "last_run_at", "last_status")}
+        return {
+            k: s.get(k)
+            for k in (
+                "id",
+                "cron",
+                "timezone",
+                "paused",
+                "next_run_at",
+                "last_run_at",
+                "last_status",
+            )
+        }
 
-    def checks(self, ref: str, *, max_results: Any = None, page_token: str | None = None,
-               full: bool = False) -> dict[str, Any]:
+    def checks(
+        self,
+        ref: str,
+        *,
+        max_results: Any = None,
+        page_token: str | None = None,
+        full: bool = False,
+    ) -> dict[str, Any]:
         """The monitor's checks, newest first (``full``: with every statistic)."""
         limit, offset = page_bounds(max_results, page_token)
         with self.store.read() as conn:
             monitor_id = self._load(conn, ref).id
-            rows = conn.execute(select(C).where(C.c.monitor_id == monitor_id)
-                                .order_by(C.c.started_at.desc(), C.c.id)
-                                .limit(limit + 1).offset(offset)).all()
-        return {"items": [check_dict(r, full=full) for r in rows[:limit]],
-                "next_page_token": next_token(offset, limit, len(rows))}
+            rows = conn.execute(
+                select(C)
+                .where(C.c.monitor_id == monitor_id)
+                .order_by(C.c.started_at.desc(), C.c.id)
+                .limit(limit + 1)
+                .offset(offset)
+            ).all()
+        return {
+            "items": [check_dict(r, full=full) for r in rows[:limit]],
+            "next_page_token": next_token(offset, limit, len(rows)),
+        }
 
     def check(self, ref: str, check_id: str) -> dict[str, Any]:
         with self.store.read() as conn:
             monitor_id = self._load(conn, ref).id
-            row = conn.execute(select(C).where(C.c.id == check_id,
-                                               C.c.monitor_id == monitor_id)).one_or_none()
+            row = conn.execute(
+                select(C).where(C.c.id == check_id, C.c.monitor_id == monitor_id)
+            ).one_or_none()
         if row is None:
             raise NotFound(f"Monitor {ref!r} has no check {check_id!r}.", field="check_id")
         return check_dict(row)
 
-    def alerts(self, ref: str | None = None, *, max_results: Any = None,
-               page_token: str | None = None) -> dict[str, Any]:
+    def alerts(
+        self, ref: str | None = None, *, max_results: Any = None, page_token: str | None = None
+    ) -> dict[str, Any]:
         """The alert log (of one monitor, or of all), newest first."""
         limit, offset = page_bounds(max_results, page_token)
         query = select(A).order_by(A.c.created_at.desc(), A.c.id)
@@ -314,34 +374,56 @@ class MonitorService:
             if ref is not None:
                 query = query.where(A.c.monitor_id == self._load(conn, ref).id)
             rows = conn.execute(query.limit(limit + 1).offset(offset)).all()
-        return {"items": [alert_dict(r) for r in rows[:limit]],
-                "next_page_token": next_token(offset, limit, len(rows))}
+        return {
+            "items": [alert_dict(r) for r in rows[:limit]],
+            "next_page_token": next_token(offset, limit, len(rows)),
+        }
 
     # -- writing -------------------------------------------------------------------------------
-    def create(self, *, actor: str, name: str | None = None, deployment: str | None = None,
-               reference_dataset: str | None = None, current_dataset: str | None = None,
-               target: str | None = None, window: Any = None, features: Any = None,
-               thresholds: Any = None, channels: Any = None, cooldown_s: Any = None,
-               cron: str | None = None, timezone: str | None = None) -> dict[str, Any]:
+    def create(
+        self,
+        *,
+        actor: str,
+        name: str | None = None,
+        deployment: str | None = None,
+        reference_dataset: str | None = None,
+        current_dataset: str | None = None,
+        target: str | None = None,
+        window: Any = None,
+        features: Any = None,
+        thresholds: Any = None,
+        channels: Any = None,
+        cooldown_s: Any = None,
+        cron: str | None = None,
+        timezone: str | None = None,
+    ) -> dict[str, Any]:
         """A monitor on ``deployment`` (its captured traffic) or on ``current_dataset``."""
         from ..monitoring.alerts import validate_channels
 
         if bool(deployment) == bool(current_dataset):
-            raise InvalidInput("Give either deployment (to watch its traffic) or current_dataset "
-                               "(to compare two logged datasets), not both.", field="deployment")
+            raise InvalidInput(
+                "Give either deployment (to watch its traffic) or current_dataset "
+                "(to compare two logged datasets), not both.",
+                field="deployment",
+            )
         dep = self.services.deployments.get(deployment) if deployment else None
         if reference_dataset:
             reference_id = self._dataset_with_content(reference_dataset, "reference_dataset")["id"]
         elif dep is not None:
             reference_id = self._training_dataset(dep)
         else:
-            raise InvalidInput("reference_dataset is needed to compare two datasets.",
-                               field="reference_dataset")
-        current_id = (self._dataset_with_content(current_dataset, "current_dataset")["id"]
-                      if current_dataset else None)
+            raise InvalidInput(
+                "reference_dataset is needed to compare two datasets.", field="reference_dataset"
+            )
+        current_id = (
+            self._dataset_with_content(current_dataset, "current_dataset")["id"]
+            if current_dataset
+            else None
+        )
         if target is not None and (not isinstance(target, str) or not 0 < len(target) <= 250):
-            raise InvalidInput("target must name the reference data's label column.",
-                               field="target")
+            raise InvalidInput(
+                "target must name the reference data's label column.", field="target"
+            )
         default_name = dep["name"] if dep else f"datasets-{(current_id or '')[:8]}"
         name = validate_name(name or f"{default_name}-monitor", "name")
         values: dict[str, Any] = {
@@ -349,25 +431,49 @@ class MonitorService:
             "features": validate_features(features),
             "thresholds": validate_thresholds(thresholds),
             "channels": validate_channels(channels or [], allow=self.webhook_allow),
-            "cooldown_s": DEFAULT_COOLDOWN_S if cooldown_s is None else
-            to_int(cooldown_s, "cooldown_s"),
+            "cooldown_s": DEFAULT_COOLDOWN_S
+            if cooldown_s is None
+            else to_int(cooldown_s, "cooldown_s"),
         }
         if not 0 <= values["cooldown_s"] <= 30 * 86400:
-            raise InvalidInput("cooldown_s must be between 0 and 2,592,000 (30 days).",
-                               field="cooldown_s")
+            raise InvalidInput(
+                "cooldown_s must be between 0 and 2,592,000 (30 days).", field="cooldown_s"
+            )
         monitor_id, now = new_id(), now_ms()
         with self.store.write() as conn:
             if conn.execute(select(M.c.id).where(M.c.name == name)).first():
-                raise Conflict(f"A monitor named {name!r} exists; choose another name.",
-                               field="name")
-            conn.execute(insert(M).values(
-                id=monitor_id, name=name, deployment_id=dep["id"] if dep else None,
-                reference_dataset_id=reference_id, current_dataset_id=current_id, target=target,
-                alert_state=None, health="unknown", created_by=actor, created_at=now,
-                updated_at=now, **values))
-            audit(conn, actor, "monitor.create", "monitor", monitor_id,
-                  {"name": name, "deployment_id": dep["id"] if dep else None,
-                   "reference_dataset_id": reference_id, "window": values["window"]})
+                raise Conflict(
+                    f"A monitor named {name!r} exists; choose another name.", field="name"
+                )
+            conn.execute(
+                insert(M).values(
+                    id=monitor_id,
+                    name=name,
+                    deployment_id=dep["id"] if dep else None,
+                    reference_dataset_id=reference_id,
+                    current_dataset_id=current_id,
+                    target=target,
+                    alert_state=None,
+                    health="unknown",
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                    **values,
+                )
+            )
+            audit(
+                conn,
+                actor,
+                "monitor.create",
+                "monitor",
+                monitor_id,
+                {
+                    "name": name,
+                    "deployment_id": dep["id"] if dep else None,
+                    "reference_dataset_id": reference_id,
+                    "window": values["window"],
+                },
+            )
         if cron:
             try:
                 self._set_schedule(monitor_id, name, cron, timezone, actor)
@@ -377,18 +483,38 @@ class MonitorService:
                 raise
         return self.get(monitor_id)
 
-    def _set_schedule(self, monitor_id: str, name: str, cron: str, timezone: str | None,
-                      actor: str) -> None:
+    def _set_schedule(
+        self, monitor_id: str, name: str, cron: str, timezone: str | None, actor: str
+    ) -> None:
         schedule = self.services.schedules.create(
-            actor=actor, kind="monitor", cron=cron, timezone=timezone,
-            payload={"monitor_id": monitor_id}, name=f"monitor {name}")
+            actor=actor,
+            kind="monitor",
+            cron=cron,
+            timezone=timezone,
+            payload={"monitor_id": monitor_id},
+            name=f"monitor {name}",
+        )
         with self.store.write() as conn:
-            conn.execute(update(M).where(M.c.id == monitor_id)
-                         .values(schedule_id=schedule["id"], updated_at=now_ms()))
+            conn.execute(
+                update(M)
+                .where(M.c.id == monitor_id)
+                .values(schedule_id=schedule["id"], updated_at=now_ms())
+            )
 
-    def update(self, ref: str, *, actor: str, window: Any = ..., features: Any = ...,
-               thresholds: Any = ..., channels: Any = ..., cooldown_s: Any = ...,
-               cron: Any = ..., timezone: Any = None, paused: bool | None = None) -> dict[str, Any]:
+    def update(
+        self,
+        ref: str,
+        *,
+        actor: str,
+        window: Any = ...,
+        features: Any = ...,
+        thresholds: Any = ...,
+        channels: Any = ...,
+        cooldown_s: Any = ...,
+        cron: Any = ...,
+        timezone: Any = None,
+        paused: bool | None = None,
+    ) -> dict[str, Any]:
         """Change settings; ``cron=None`` removes the schedule; ``paused`` pauses it."""
         from ..monitoring.alerts import validate_channels
 
@@ -402,8 +528,9 @@ class MonitorService:
         if channels is not ...:
             with self.store.read() as conn:  # "secret_set": true keeps the stored secret
                 previous = self._load(conn, ref).channels
-            values["channels"] = validate_channels(channels or [], allow=self.webhook_allow,
-                                                   previous=previous)
+            values["channels"] = validate_channels(
+                channels or [], allow=self.webhook_allow, previous=previous
+            )
         if cooldown_s is not ...:
             values["cooldown_s"] = to_int(cooldown_s, "cooldown_s")
         with self.store.read() as conn:
@@ -421,12 +548,16 @@ class MonitorService:
         if paused is not None:
             schedule_id = values.get("schedule_id", self._load_fresh(row.id).schedule_id)
             if not schedule_id:
-                raise InvalidInput("This monitor has no schedule to pause or resume; give it a "
-                                   "cron first.", field="paused")
+                raise InvalidInput(
+                    "This monitor has no schedule to pause or resume; give it a cron first.",
+                    field="paused",
+                )
             (schedules.pause if paused else schedules.resume)(schedule_id, actor=actor)
         if values:
             with self.store.write() as conn:
-                conn.execute(update(M).where(M.c.id == row.id).values(updated_at=now_ms(), **values))
+                conn.execute(
+                    update(M).where(M.c.id == row.id).values(updated_at=now_ms(), **values)
+                )
                 changed = {k: v for k, v in values.items() if k != "channels"}
                 if "channels" in values:
                     changed["channels"] = len(values["channels"])
@@ -452,30 +583,43 @@ class MonitorService:
         with self.store.read() as conn:
             row = conn.execute(select(D).where(D.c.id == ref)).one_or_none()
             if row is None:  # by name: the newest dataset of that name
-                row = conn.execute(select(D).where(D.c.name == ref)
-                                   .order_by(D.c.created_at.desc())).first()
+                row = conn.execute(
+                    select(D).where(D.c.name == ref).order_by(D.c.created_at.desc())
+                ).first()
         if row is None:
             raise NotFound(f"No dataset {ref!r}.", field=field)
         if not row.content_digest:
-            raise InvalidInput(f"Dataset {row.name!r} was logged without its content, so it "
-                               "cannot be compared; log it with lc.log_dataset(df) (content is "
-                               "kept by default).", field=field)
+            raise InvalidInput(
+                f"Dataset {row.name!r} was logged without its content, so it "
+                "cannot be compared; log it with lc.log_dataset(df) (content is "
+                "kept by default).",
+                field=field,
+            )
         return {"id": row.id, "name": row.name}
 
     def _training_dataset(self, dep: dict[str, Any]) -> str:
         """The dataset the deployed version was trained on (its run's input with content)."""
         version = self.services.registry.resolve(dep["model_ref"])
-        ids = [d["id"] for d in (version.get("lineage") or {}).get("datasets") or []
-               if d.get("context") in (None, "training", "train", "input")]
+        ids = [
+            d["id"]
+            for d in (version.get("lineage") or {}).get("datasets") or []
+            if d.get("context") in (None, "training", "train", "input")
+        ]
         with self.store.read() as conn:
-            rows = conn.execute(select(D.c.id).where(D.c.id.in_(ids),
-                                                     D.c.content_digest.is_not(None))).all() if ids else []
+            rows = (
+                conn.execute(
+                    select(D.c.id).where(D.c.id.in_(ids), D.c.content_digest.is_not(None))
+                ).all()
+                if ids
+                else []
+            )
         if not rows:
             raise InvalidInput(
                 f"Model {version['ref']} has no training dataset with stored content: give "
                 "reference_dataset (a dataset logged with lc.log_dataset(df)), or log the "
                 "training data with lc.log_dataset in the run that logs the model.",
-                field="reference_dataset")
+                field="reference_dataset",
+            )
         return rows[0].id
 
     def _read_dataset(self, dataset_id: str | None, field: str) -> pd.DataFrame:
@@ -506,9 +650,10 @@ class MonitorService:
 
             frame = frame[frame["ts"] <= pd.Timestamp(now, unit="ms", tz="UTC")]
         if "last_n" in window and len(frame) > window["last_n"]:
-            frame = frame.sort_values("ts", kind="stable").iloc[-window["last_n"]:]
-        return frame.rename(columns={c: c[len(INPUT_PREFIX):] for c in frame.columns
-                                     if c.startswith(INPUT_PREFIX)}).reset_index(drop=True)
+            frame = frame.sort_values("ts", kind="stable").iloc[-window["last_n"] :]
+        return frame.rename(
+            columns={c: c[len(INPUT_PREFIX) :] for c in frame.columns if c.startswith(INPUT_PREFIX)}
+        ).reset_index(drop=True)
 
     def _version(self, row: Any, current: pd.DataFrame) -> dict[str, Any] | None:
         """The model version that served most of the window (for features, task, metrics)."""
@@ -527,8 +672,9 @@ class MonitorService:
             return None
 
     # -- checks --------------------------------------------------------------------------------
-    def run_check(self, ref: str, *, actor: str, trigger: str = "manual",
-                  now: int | None = None) -> dict[str, Any]:
+    def run_check(
+        self, ref: str, *, actor: str, trigger: str = "manual", now: int | None = None
+    ) -> dict[str, Any]:
         """Compute drift, data quality and performance now; store and alert on the result."""
         with self.store.read() as conn:
             row = self._load(conn, ref)
@@ -545,20 +691,48 @@ class MonitorService:
         summary = error or result.pop("summary", "")
         check_id = new_id()
         with self.store.write() as conn:
-            conn.execute(insert(C).values(
-                id=check_id, monitor_id=row.id, trigger=trigger, status=status,
-                dataset_drift=drift.get("dataset_drift"), share_drifted=drift.get("share_drifted"),
-                current_rows=result.get("current_rows"), summary=summary[:4000],
-                result=result, error=error, created_by=actor, started_at=started,
-                finished_at=now_ms()))
+            conn.execute(
+                insert(C).values(
+                    id=check_id,
+                    monitor_id=row.id,
+                    trigger=trigger,
+                    status=status,
+                    dataset_drift=drift.get("dataset_drift"),
+                    share_drifted=drift.get("share_drifted"),
+                    current_rows=result.get("current_rows"),
+                    summary=summary[:4000],
+                    result=result,
+                    error=error,
+                    created_by=actor,
+                    started_at=started,
+                    finished_at=now_ms(),
+                )
+            )
             fresh = self._load(conn, row.id)  # the state another check may have moved
             decision = self._decide(fresh, status, result, started)
-            conn.execute(update(M).where(M.c.id == row.id).values(
-                health=status, last_check_id=check_id, last_checked_at=started,
-                alert_state=decision.state if decision else fresh.alert_state))
-            audit(conn, actor, "monitor.check", "monitor", row.id,
-                  {"check_id": check_id, "trigger": trigger, "status": status,
-                   "alert": decision.action if decision else None})
+            conn.execute(
+                update(M)
+                .where(M.c.id == row.id)
+                .values(
+                    health=status,
+                    last_check_id=check_id,
+                    last_checked_at=started,
+                    alert_state=decision.state if decision else fresh.alert_state,
+                )
+            )
+            audit(
+                conn,
+                actor,
+                "monitor.check",
+                "monitor",
+                row.id,
+                {
+                    "check_id": check_id,
+                    "trigger": trigger,
+                    "status": status,
+                    "alert": decision.action if decision else None,
+                },
+            )
         check = self.check(row.id, check_id)
         if decision is not None and decision.action in ("fire", "recover", "remind"):
             self._send(fresh, check, decision.action)
@@ -573,21 +747,32 @@ class MonitorService:
         version = self._version(row, current)
         signature = (version or {}).get("signature") or {}
         inputs = [c["name"] for c in signature.get("inputs") or []]
-        features = row.features or inputs or [c for c in reference.columns
-                                              if c in current.columns and c != row.target]
-        out: dict[str, Any] = {"current_rows": len(current), "reference_rows": len(reference),
-                               "features": features,
-                               "model_version": version["ref"] if version else None}
+        features = (
+            row.features
+            or inputs
+            or [c for c in reference.columns if c in current.columns and c != row.target]
+        )
+        out: dict[str, Any] = {
+            "current_rows": len(current),
+            "reference_rows": len(reference),
+            "features": features,
+            "model_version": version["ref"] if version else None,
+        }
         if len(current) < MIN_ROWS:
             out["status"] = "no_data"
-            out["summary"] = (f"{len(current)} current rows (fewer than {MIN_ROWS}): no verdict "
-                              "yet; the window fills as predictions arrive.")
+            out["summary"] = (
+                f"{len(current)} current rows (fewer than {MIN_ROWS}): no verdict "
+                "yet; the window fills as predictions arrive."
+            )
             return out
         out["quality"] = data_quality(reference, current, columns=features)
         usable = [f for f in features if f in reference.columns and f in current.columns]
         if not usable:
-            raise InvalidInput("The reference and current data share none of the monitored "
-                               f"features ({', '.join(features[:10])}).", field="features")
+            raise InvalidInput(
+                "The reference and current data share none of the monitored "
+                f"features ({', '.join(features[:10])}).",
+                field="features",
+            )
         t = row.thresholds or {}
         per_col = t.get("columns") or {}
         methods = {c: s["method"] for c, s in per_col.items() if s.get("method")}
@@ -596,31 +781,40 @@ class MonitorService:
             methods["*"] = t["method"]
         if t.get("threshold"):
             limits["*"] = t["threshold"]
-        out["drift"] = compute_drift(reference[usable], current[usable], methods=methods or None,
-                                     thresholds=limits or None,
-                                     drift_share=t.get("drift_share") or 0.5).to_dict()
+        out["drift"] = compute_drift(
+            reference[usable],
+            current[usable],
+            methods=methods or None,
+            thresholds=limits or None,
+            drift_share=t.get("drift_share") or 0.5,
+        ).to_dict()
         if row.target and row.target in reference.columns and "prediction" in current.columns:
-            out["prediction_drift"] = prediction_drift(reference[row.target],
-                                                       current["prediction"])
+            out["prediction_drift"] = prediction_drift(reference[row.target], current["prediction"])
         out["performance"] = self._performance(current, version, t)
         degraded = bool((out["performance"] or {}).get("drops"))
         drifted = bool(out["drift"].get("dataset_drift")) or bool(
-            (out.get("prediction_drift") or {}).get("drifted"))
+            (out.get("prediction_drift") or {}).get("drifted")
+        )
         out["status"] = "degraded" if degraded else "drift" if drifted else "ok"
         out["summary"] = _summary(out)
         return out
 
-    def _performance(self, current: pd.DataFrame, version: dict | None,
-                     thresholds: dict) -> dict[str, Any] | None:
+    def _performance(
+        self, current: pd.DataFrame, version: dict | None, thresholds: dict
+    ) -> dict[str, Any] | None:
         from ..monitoring.performance import compare_to_reference, performance
 
         if "ground_truth" not in current or "prediction" not in current:
             return None
         labelled = current[current["ground_truth"].notna()]
         if len(labelled) < MIN_ROWS:
-            return {"labelled_rows": len(labelled), "metrics": None, "drops": [],
-                    "note": f"{len(labelled)} predictions have ground truth (fewer than "
-                            f"{MIN_ROWS}): no performance verdict yet."}
+            return {
+                "labelled_rows": len(labelled),
+                "metrics": None,
+                "drops": [],
+                "note": f"{len(labelled)} predictions have ground truth (fewer than "
+                f"{MIN_ROWS}): no performance verdict yet.",
+            }
         classes = None
         for output in ((version or {}).get("signature") or {}).get("outputs") or []:
             classes = classes or output.get("classes")
@@ -628,10 +822,17 @@ class MonitorService:
         scores = None
         if "probability" in labelled and labelled["probability"].notna().all():
             scores = labelled["probability"].tolist()
-        metrics = performance(labelled["ground_truth"].tolist(), labelled["prediction"].tolist(),
-                              y_score=scores, task=task)
-        comparison = compare_to_reference(metrics, (version or {}).get("metrics") or {},
-                                          max_drop=thresholds.get("performance_drop") or 0.05)
+        metrics = performance(
+            labelled["ground_truth"].tolist(),
+            labelled["prediction"].tolist(),
+            y_score=scores,
+            task=task,
+        )
+        comparison = compare_to_reference(
+            metrics,
+            (version or {}).get("metrics") or {},
+            max_drop=thresholds.get("performance_drop") or 0.05,
+        )
         return {"labelled_rows": len(labelled), "metrics": metrics, **comparison}
 
     def performance_history(self, ref: str, *, freq: str = "1D") -> dict[str, Any]:
@@ -639,21 +840,36 @@ class MonitorService:
         from ..monitoring.performance import performance_over_time
 
         if not isinstance(freq, str) or not re.fullmatch(r"\d{1,3}(h|D|W)", freq):
-            raise InvalidInput('freq must be a number and a unit: "1h", "1D" or "1W".',
-                               field="freq")
+            raise InvalidInput(
+                'freq must be a number and a unit: "1h", "1D" or "1W".', field="freq"
+            )
         with self.store.read() as conn:
             row = self._load(conn, ref)
         if not row.deployment_id:
-            raise InvalidInput("Performance needs a deployment's predictions and ground truth; "
-                               "this monitor compares datasets.", field="monitor")
+            raise InvalidInput(
+                "Performance needs a deployment's predictions and ground truth; "
+                "this monitor compares datasets.",
+                field="monitor",
+            )
         frame = self.current_data(row, now_ms(), window={})
         labelled = frame[frame["ground_truth"].notna()] if "ground_truth" in frame else frame[:0]
         version = self._version(row, frame)
-        windows = performance_over_time(
-            labelled.rename(columns={"ground_truth": "y_true", "prediction": "y_pred"}),
-            freq=freq, time_col="ts") if len(labelled) else []
-        return {"monitor_id": row.id, "freq": freq, "labelled_rows": len(labelled),
-                "reference": (version or {}).get("metrics") or {}, "windows": windows}
+        windows = (
+            performance_over_time(
+                labelled.rename(columns={"ground_truth": "y_true", "prediction": "y_pred"}),
+                freq=freq,
+                time_col="ts",
+            )
+            if len(labelled)
+            else []
+        )
+        return {
+            "monitor_id": row.id,
+            "freq": freq,
+            "labelled_rows": len(labelled),
+            "reference": (version or {}).get("metrics") or {},
+            "windows": windows,
+        }
 
     # -- alerts --------------------------------------------------------------------------------
     def _decide(self, row: Any, status: str, result: dict[str, Any], now: int) -> Any:
@@ -661,13 +877,22 @@ class MonitorService:
 
         if status in ("no_data", "error"):
             return None  # no verdict: neither a problem nor a recovery
-        drifted = sorted(c for c, v in ((result.get("drift") or {}).get("columns") or {}).items()
-                         if v.get("drifted"))
-        drops = sorted(d.get("metric", "") for d in (result.get("performance") or {}).get("drops")
-                       or [])
+        drifted = sorted(
+            c
+            for c, v in ((result.get("drift") or {}).get("columns") or {}).items()
+            if v.get("drifted")
+        )
+        drops = sorted(
+            d.get("metric", "") for d in (result.get("performance") or {}).get("drops") or []
+        )
         fingerprint = f"{status}:{','.join(drifted)}:{','.join(drops)}"
-        return decide(row.alert_state, problem=status in PROBLEMS, fingerprint=fingerprint,
-                      now_ms=now, cooldown_s=row.cooldown_s)
+        return decide(
+            row.alert_state,
+            problem=status in PROBLEMS,
+            fingerprint=fingerprint,
+            now_ms=now,
+            cooldown_s=row.cooldown_s,
+        )
 
     @property
     def delivery(self):
@@ -675,9 +900,11 @@ class MonitorService:
         if self._delivery is None:
             from ..monitoring.channels import AlertDelivery, SmtpSettings
 
-            self._delivery = AlertDelivery(smtp=SmtpSettings.from_env(),
-                                           on_result=self._record_delivery,
-                                           allow=self.webhook_allow)
+            self._delivery = AlertDelivery(
+                smtp=SmtpSettings.from_env(),
+                on_result=self._record_delivery,
+                allow=self.webhook_allow,
+            )
         return self._delivery
 
     def app_url(self, monitor_id: str) -> str | None:
@@ -691,13 +918,21 @@ class MonitorService:
         from ..monitoring.alerts import build_message
 
         if not row.channels:
-            self._record_delivery({"monitor_id": row.id, "check_id": check["id"],
-                                   "event": action, "channel": {"type": "none"},
-                                   "status": "skipped", "attempts": 0,
-                                   "error": "the monitor has no alert channel"})
+            self._record_delivery(
+                {
+                    "monitor_id": row.id,
+                    "check_id": check["id"],
+                    "event": action,
+                    "channel": {"type": "none"},
+                    "status": "skipped",
+                    "attempts": 0,
+                    "error": "the monitor has no alert channel",
+                }
+            )
             return
-        message = build_message(monitor=monitor_dict(row), check=check, action=action,
-                                app_url=self.app_url(row.id))
+        message = build_message(
+            monitor=monitor_dict(row), check=check, action=action, app_url=self.app_url(row.id)
+        )
         self.delivery.send(row.channels, message)
 
     def _record_delivery(self, record: dict[str, Any]) -> None:
@@ -710,13 +945,21 @@ class MonitorService:
                 check_id = record.get("check_id")
                 if check_id and not conn.execute(select(C.c.id).where(C.c.id == check_id)).first():
                     check_id = None
-                conn.execute(insert(A).values(
-                    id=new_id(), monitor_id=monitor_id, check_id=check_id,
-                    event=str(record.get("event") or "")[:32], channel=record.get("channel") or {},
-                    status=str(record.get("status") or "")[:16],
-                    attempts=int(record.get("attempts") or 0), error=record.get("error"),
-                    summary=str(record.get("summary") or "")[:4000], created_at=now_ms(),
-                    sent_at=record.get("sent_at")))
+                conn.execute(
+                    insert(A).values(
+                        id=new_id(),
+                        monitor_id=monitor_id,
+                        check_id=check_id,
+                        event=str(record.get("event") or "")[:32],
+                        channel=record.get("channel") or {},
+                        status=str(record.get("status") or "")[:16],
+                        attempts=int(record.get("attempts") or 0),
+                        error=record.get("error"),
+                        summary=str(record.get("summary") or "")[:4000],
+                        created_at=now_ms(),
+                        sent_at=record.get("sent_at"),
+                    )
+                )
         except Exception:  # the log must not kill the delivery thread
             log.exception("LabCycle: could not record an alert delivery")
 
@@ -731,15 +974,18 @@ def _summary(out: dict[str, Any]) -> str:
     drift = out.get("drift") or {}
     if drift:
         drifted = [c for c, v in (drift.get("columns") or {}).items() if v.get("drifted")]
-        parts.append(f"{len(drifted)} of {drift.get('n_columns')} features drifted"
-                     + (f" ({', '.join(drifted[:5])}{'…' if len(drifted) > 5 else ''})"
-                        if drifted else "")
-                     + ("; dataset drift" if drift.get("dataset_drift") else ""))
+        parts.append(
+            f"{len(drifted)} of {drift.get('n_columns')} features drifted"
+            + (f" ({', '.join(drifted[:5])}{'…' if len(drifted) > 5 else ''})" if drifted else "")
+            + ("; dataset drift" if drift.get("dataset_drift") else "")
+        )
     if (out.get("prediction_drift") or {}).get("drifted"):
         parts.append("predictions drifted")
     for drop in (out.get("performance") or {}).get("drops") or []:
-        parts.append(f"{drop.get('metric')} {drop.get('current'):.3g} vs "
-                     f"{drop.get('reference'):.3g} at training")
+        parts.append(
+            f"{drop.get('metric')} {drop.get('current'):.3g} vs "
+            f"{drop.get('reference'):.3g} at training"
+        )
     issues = (out.get("quality") or {}).get("issues") or []
     if issues:
         parts.append(f"{len(issues)} data quality issue{'s' if len(issues) != 1 else ''}")
@@ -754,8 +1000,9 @@ def validate_monitor_payload(payload: dict[str, Any], services: Any = None) -> d
 
 
 def fire_monitor(services: Services, schedule: dict[str, Any]) -> dict[str, Any]:
-    check = services.monitors.run_check(schedule["payload"]["monitor_id"],
-                                        actor=schedule["created_by"], trigger="schedule")
+    check = services.monitors.run_check(
+        schedule["payload"]["monitor_id"], actor=schedule["created_by"], trigger="schedule"
+    )
     return {"check_id": check["id"], "status": check["status"]}
 
 

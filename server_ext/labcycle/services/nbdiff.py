@@ -80,8 +80,11 @@ def _output_text(output: Any) -> str:
             if mime == "text/plain":
                 parts.append(_text(value).rstrip("\n") + "\n")
             else:
-                raw = value if isinstance(value, str) else json.dumps(value, sort_keys=True,
-                                                                      default=str)
+                raw = (
+                    value
+                    if isinstance(value, str)
+                    else json.dumps(value, sort_keys=True, default=str)
+                )
                 raw = raw if isinstance(raw, str) else _text(raw)
                 digest = hashlib.sha256(raw.encode("utf-8", "replace")).hexdigest()[:12]
                 parts.append(f"[{mime[:100]}, {len(raw):,} bytes, sha256 {digest}]\n")
@@ -92,8 +95,16 @@ def _output_text(output: Any) -> str:
 
 
 class Cell:
-    __slots__ = ("index", "id", "cell_type", "source", "source_truncated", "tags",
-                 "outputs_text", "outputs_hash")
+    __slots__ = (
+        "index",
+        "id",
+        "cell_type",
+        "source",
+        "source_truncated",
+        "tags",
+        "outputs_text",
+        "outputs_hash",
+    )
 
     def __init__(self, index: int, raw: Any) -> None:
         if not isinstance(raw, dict):
@@ -118,10 +129,15 @@ class Cell:
             outputs = []
         text = "".join(_output_text(o) for o in outputs)
         # Whether outputs changed is decided on everything but counts and metadata.
-        canon = [{k: v for k, v in o.items() if k not in ("execution_count", "metadata")}
-                 if isinstance(o, dict) else o for o in outputs]
+        canon = [
+            {k: v for k, v in o.items() if k not in ("execution_count", "metadata")}
+            if isinstance(o, dict)
+            else o
+            for o in outputs
+        ]
         self.outputs_hash = hashlib.sha256(
-            json.dumps(canon, sort_keys=True, default=str).encode("utf-8", "replace")).hexdigest()
+            json.dumps(canon, sort_keys=True, default=str).encode("utf-8", "replace")
+        ).hexdigest()
         self.outputs_text = text
 
     def cap(self, limit: int) -> str:
@@ -141,19 +157,28 @@ def parse_notebook(data: bytes | str, field: str = "notebook") -> list[Cell]:
     try:
         nb = json.loads(data)
     except (ValueError, RecursionError):
-        raise InvalidInput(f"The notebook snapshot of {field} is not valid JSON.",
-                           field=field) from None
+        raise InvalidInput(
+            f"The notebook snapshot of {field} is not valid JSON.", field=field
+        ) from None
     if not isinstance(nb, dict):
         raise InvalidInput(f"The notebook snapshot of {field} is not a notebook.", field=field)
     cells = nb.get("cells")
     if cells is None and isinstance(nb.get("worksheets"), list):  # nbformat 3
-        cells = [c for ws in nb["worksheets"] if isinstance(ws, dict)
-                 for c in (ws.get("cells") or []) if isinstance(ws.get("cells"), list)]
+        cells = [
+            c
+            for ws in nb["worksheets"]
+            if isinstance(ws, dict)
+            for c in (ws.get("cells") or [])
+            if isinstance(ws.get("cells"), list)
+        ]
     if not isinstance(cells, list):
         raise InvalidInput(f"The notebook snapshot of {field} has no list of cells.", field=field)
     if len(cells) > MAX_CELLS:
-        raise InvalidInput(f"The notebook snapshot of {field} has {len(cells):,} cells; at most "
-                           f"{MAX_CELLS:,} are diffed.", field=field)
+        raise InvalidInput(
+            f"The notebook snapshot of {field} has {len(cells):,} cells; at most "
+            f"{MAX_CELLS:,} are diffed.",
+            field=field,
+        )
     return [Cell(i, c) for i, c in enumerate(cells)]
 
 
@@ -245,8 +270,10 @@ def _parameters(a: list[Cell], b: list[Cell]) -> dict[str, Any]:
     vb = _assignments(y.source) if y else {}
     values = None
     if va is not None and vb is not None:
-        values = [{"name": k, "a": va.get(k), "b": vb.get(k), "changed": va.get(k) != vb.get(k)}
-                  for k in sorted(set(va) | set(vb))]
+        values = [
+            {"name": k, "a": va.get(k), "b": vb.get(k), "changed": va.get(k) != vb.get(k)}
+            for k in sorted(set(va) | set(vb))
+        ]
     return {
         "a_index": x.index if x else None,
         "b_index": y.index if y else None,
@@ -257,16 +284,21 @@ def _parameters(a: list[Cell], b: list[Cell]) -> dict[str, Any]:
     }
 
 
-def diff_notebooks(a: list[Cell], b: list[Cell], *, max_output_chars: Any = None,
-                   max_detailed_cells: Any = None) -> dict[str, Any]:
+def diff_notebooks(
+    a: list[Cell], b: list[Cell], *, max_output_chars: Any = None, max_detailed_cells: Any = None
+) -> dict[str, Any]:
     """The diff of two parsed notebooks (see the module docstring)."""
     out_cap = _limit(max_output_chars, "max_output_chars", MAX_OUTPUT_CHARS, 0, 1_000_000)
     detail_cap = _limit(max_detailed_cells, "max_detailed_cells", MAX_DETAILED_CELLS, 0, 100_000)
     ids_a, ids_b = {c.id for c in a}, {c.id for c in b}
-    by_id = (all(c.id for c in a) and all(c.id for c in b)
-             and len(ids_a) == len(a) and len(ids_b) == len(b)
-             # notebooks made apart (every id new) are matched by source instead
-             and 2 * len(ids_a & ids_b) >= min(len(a), len(b)))
+    by_id = (
+        all(c.id for c in a)
+        and all(c.id for c in b)
+        and len(ids_a) == len(a)
+        and len(ids_b) == len(b)
+        # notebooks made apart (every id new) are matched by source instead
+        and 2 * len(ids_a & ids_b) >= min(len(a), len(b))
+    )
     pairs = _align_by_id(a, b) if by_id else _align_by_source(a, b)
     cells, summary = [], {"unchanged": 0, "modified": 0, "added": 0, "removed": 0, "moved": 0}
     detailed, truncated = 0, False
@@ -274,8 +306,11 @@ def diff_notebooks(a: list[Cell], b: list[Cell], *, max_output_chars: Any = None
         cell = y or x
         assert cell is not None  # a pair has a cell on one side at least
         entry: dict[str, Any] = {
-            "a_index": x.index if x else None, "b_index": y.index if y else None,
-            "id": cell.id, "cell_type": cell.cell_type, "moved": moved,
+            "a_index": x.index if x else None,
+            "b_index": y.index if y else None,
+            "id": cell.id,
+            "cell_type": cell.cell_type,
+            "moved": moved,
             "parameters": bool((x and x.parameters) or (y and y.parameters)),
         }
         if x is not None and y is not None:
@@ -307,8 +342,12 @@ def diff_notebooks(a: list[Cell], b: list[Cell], *, max_output_chars: Any = None
         "counts": {"a": len(a), "b": len(b)},
         "parameters": _parameters(a, b),
         "truncated": truncated,
-        "limits": {"max_output_chars": out_cap, "max_source_chars": MAX_SOURCE_CHARS,
-                   "max_diff_lines": MAX_DIFF_LINES, "max_detailed_cells": detail_cap},
+        "limits": {
+            "max_output_chars": out_cap,
+            "max_source_chars": MAX_SOURCE_CHARS,
+            "max_diff_lines": MAX_DIFF_LINES,
+            "max_detailed_cells": detail_cap,
+        },
     }
 
 
@@ -327,11 +366,14 @@ def _detail(entry: dict[str, Any], x: Cell | None, y: Cell | None, out_cap: int)
     if entry["outputs_changed"]:
         ta, tb = x.cap(out_cap), y.cap(out_cap)
         entry["outputs_diff"], cut = _unified(ta, tb, MAX_DIFF_LINES)
-        entry["outputs_truncated"] = (cut or len(x.outputs_text) > out_cap
-                                      or len(y.outputs_text) > out_cap)
+        entry["outputs_truncated"] = (
+            cut or len(x.outputs_text) > out_cap or len(y.outputs_text) > out_cap
+        )
         if not entry["outputs_diff"] and ta == tb:
-            entry["outputs_note"] = ("the outputs differ beyond the shown text (after the cut, "
-                                     "or in fields without text)")
+            entry["outputs_note"] = (
+                "the outputs differ beyond the shown text (after the cut, "
+                "or in fields without text)"
+            )
 
 
 def _limit(value: Any, field: str, default: int, low: int, high: int) -> int:

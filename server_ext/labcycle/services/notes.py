@@ -42,9 +42,38 @@ MAX_SNAPSHOT_BYTES = 50 * 1024 * 1024
 _CODE = re.compile(r"```.*?(?:```|\Z)|~~~.*?(?:~~~|\Z)|`[^`\n]*`", re.S)
 _MENTION = re.compile(r"(?<![\w@.+-])@([A-Za-z0-9_][A-Za-z0-9_.-]{0,199})")
 
-_ALLOWED_TAGS = ["a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3",
-                 "h4", "h5", "h6", "hr", "i", "img", "li", "ol", "p", "pre", "s", "strong",
-                 "table", "tbody", "td", "th", "thead", "tr", "ul"]
+_ALLOWED_TAGS = [
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "code",
+    "del",
+    "em",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "s",
+    "strong",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+]
 _ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "img": ["src", "alt", "title"]}
 
 
@@ -72,8 +101,13 @@ def render_html(body: str) -> str | None:
     if _renderer is None:
         _renderer = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"])
     rendered = _renderer.render(body)
-    return bleach.clean(rendered, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
-                        protocols=["http", "https", "mailto"], strip=True)
+    return bleach.clean(
+        rendered,
+        tags=_ALLOWED_TAGS,
+        attributes=_ALLOWED_ATTRIBUTES,
+        protocols=["http", "https", "mailto"],
+        strip=True,
+    )
 
 
 def _body(value: Any) -> str:
@@ -112,12 +146,17 @@ class NoteService:
     # -- anchors ------------------------------------------------------------------------------
     def _anchor(self, conn: Connection, anchor: Any) -> dict[str, Any]:
         if not isinstance(anchor, dict):
-            raise InvalidInput('anchor must be an object {"run_id", "artifact", "cell_id" and/or '
-                               '"cell_index"}.', field="anchor")
+            raise InvalidInput(
+                'anchor must be an object {"run_id", "artifact", "cell_id" and/or "cell_index"}.',
+                field="anchor",
+            )
         unknown = sorted(set(anchor) - {"run_id", "artifact", "cell_id", "cell_index"})
         if unknown:
-            raise InvalidInput(f"anchor may not have {', '.join(unknown)[:200]}; it takes run_id, "
-                               "artifact, cell_id and cell_index.", field=f"anchor.{unknown[0]}"[:100])
+            raise InvalidInput(
+                f"anchor may not have {', '.join(unknown)[:200]}; it takes run_id, "
+                "artifact, cell_id and cell_index.",
+                field=f"anchor.{unknown[0]}"[:100],
+            )
         run_id = anchor.get("run_id")
         if not isinstance(run_id, str) or not run_id or len(run_id) > 64:
             raise InvalidInput("anchor.run_id must be a run id.", field="anchor.run_id")
@@ -125,23 +164,34 @@ class NoteService:
             raise InvalidInput(f"anchor.run_id: no run with id {run_id!r}.", field="anchor.run_id")
         artifact = anchor.get("artifact", "executed.ipynb")
         if artifact not in ANCHOR_ARTIFACTS:
-            raise InvalidInput("anchor.artifact must be 'executed.ipynb' or 'notebook.ipynb'.",
-                               field="anchor.artifact")
+            raise InvalidInput(
+                "anchor.artifact must be 'executed.ipynb' or 'notebook.ipynb'.",
+                field="anchor.artifact",
+            )
         cell_id, cell_index = anchor.get("cell_id"), anchor.get("cell_index")
         if cell_id is None and cell_index is None:
-            raise InvalidInput("anchor needs cell_id (the nbformat cell id) or cell_index.",
-                               field="anchor.cell_id")
+            raise InvalidInput(
+                "anchor needs cell_id (the nbformat cell id) or cell_index.", field="anchor.cell_id"
+            )
         if cell_id is not None and (not isinstance(cell_id, str) or not 0 < len(cell_id) <= 64):
-            raise InvalidInput("anchor.cell_id must be a cell id string (1-64 characters).",
-                               field="anchor.cell_id")
-        if cell_index is not None and (isinstance(cell_index, bool)
-                                       or not isinstance(cell_index, int) or cell_index < 0):
-            raise InvalidInput("anchor.cell_index must be an integer ≥ 0.", field="anchor.cell_index")
-        row = conn.execute(select(A.c.digest, A.c.size).where(A.c.run_id == run_id,
-                                                              A.c.path == artifact)).first()
+            raise InvalidInput(
+                "anchor.cell_id must be a cell id string (1-64 characters).", field="anchor.cell_id"
+            )
+        if cell_index is not None and (
+            isinstance(cell_index, bool) or not isinstance(cell_index, int) or cell_index < 0
+        ):
+            raise InvalidInput(
+                "anchor.cell_index must be an integer ≥ 0.", field="anchor.cell_index"
+            )
+        row = conn.execute(
+            select(A.c.digest, A.c.size).where(A.c.run_id == run_id, A.c.path == artifact)
+        ).first()
         if row is None:
-            raise InvalidInput(f"anchor.artifact: run {run_id} has no notebook snapshot "
-                               f"{artifact!r}; anchor on one it has.", field="anchor.artifact")
+            raise InvalidInput(
+                f"anchor.artifact: run {run_id} has no notebook snapshot "
+                f"{artifact!r}; anchor on one it has.",
+                field="anchor.artifact",
+            )
         cells = None
         if row.size <= MAX_SNAPSHOT_BYTES:
             try:
@@ -150,37 +200,57 @@ class NoteService:
             except (OSError, ValueError, UnicodeDecodeError, RecursionError):
                 cells = None
         if not isinstance(cells, list):
-            raise InvalidInput(f"anchor.artifact: {artifact!r} of run {run_id} is not a readable "
-                               "notebook.", field="anchor.artifact")
+            raise InvalidInput(
+                f"anchor.artifact: {artifact!r} of run {run_id} is not a readable notebook.",
+                field="anchor.artifact",
+            )
         cells = [c if isinstance(c, dict) else {} for c in cells]
         if cell_id is not None:
             found = next((i for i, c in enumerate(cells) if c.get("id") == cell_id), None)
             if found is None:
-                raise InvalidInput(f"anchor.cell_id: {artifact} of run {run_id} has no cell with "
-                                   f"id {cell_id!r}.", field="anchor.cell_id")
+                raise InvalidInput(
+                    f"anchor.cell_id: {artifact} of run {run_id} has no cell with id {cell_id!r}.",
+                    field="anchor.cell_id",
+                )
             if cell_index is not None and cell_index != found:
-                raise InvalidInput(f"anchor.cell_index: cell {cell_id!r} is cell {found}, not "
-                                   f"{cell_index}; give one of them or both matching.",
-                                   field="anchor.cell_index")
+                raise InvalidInput(
+                    f"anchor.cell_index: cell {cell_id!r} is cell {found}, not "
+                    f"{cell_index}; give one of them or both matching.",
+                    field="anchor.cell_index",
+                )
             cell_index = found
         else:
             assert cell_index is not None  # the anchor has a cell_id or a cell_index (above)
             if cell_index >= len(cells):
-                raise InvalidInput(f"anchor.cell_index: {artifact} of run {run_id} has "
-                                   f"{len(cells)} cells (0-{len(cells) - 1}).",
-                                   field="anchor.cell_index")
+                raise InvalidInput(
+                    f"anchor.cell_index: {artifact} of run {run_id} has "
+                    f"{len(cells)} cells (0-{len(cells) - 1}).",
+                    field="anchor.cell_index",
+                )
         cell = cells[cell_index]
         source = cell.get("source", "")
-        source = "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else source
-        return {"run_id": run_id, "artifact": artifact,
-                "cell_id": cell.get("id") if isinstance(cell.get("id"), str) else None,
-                "cell_index": cell_index,
-                "cell_type": cell.get("cell_type") if isinstance(cell.get("cell_type"), str) else None,
-                "excerpt": source[:200] if isinstance(source, str) else ""}
+        source = (
+            "".join(s for s in source if isinstance(s, str)) if isinstance(source, list) else source
+        )
+        return {
+            "run_id": run_id,
+            "artifact": artifact,
+            "cell_id": cell.get("id") if isinstance(cell.get("id"), str) else None,
+            "cell_index": cell_index,
+            "cell_type": cell.get("cell_type") if isinstance(cell.get("cell_type"), str) else None,
+            "excerpt": source[:200] if isinstance(source, str) else "",
+        }
 
     # -- writes -------------------------------------------------------------------------------
-    def create(self, *, actor: str, body: Any, entity: Any = None, parent_id: Any = None,
-               anchor: Any = None) -> dict[str, Any]:
+    def create(
+        self,
+        *,
+        actor: str,
+        body: Any,
+        entity: Any = None,
+        parent_id: Any = None,
+        anchor: Any = None,
+    ) -> dict[str, Any]:
         """Write a note on ``entity`` (a reply: ``parent_id``; anchored: ``anchor``)."""
         body = _body(body)
         with self.store.write() as conn:
@@ -197,34 +267,63 @@ class NoteService:
                 elif clean_anchor is not None:
                     entity_type, entity_id = "run", clean_anchor["run_id"]
                 else:
-                    raise InvalidInput('entity is required: {"type": ..., "id": ...} of what the '
-                                       "note is about.", field="entity")
+                    raise InvalidInput(
+                        'entity is required: {"type": ..., "id": ...} of what the note is about.',
+                        field="entity",
+                    )
             else:
                 entity_type, entity_id = entities.validate_ref(entity, "entity")
-                if parent is not None and (entity_type, entity_id) != (parent.entity_type,
-                                                                       parent.entity_id):
-                    raise InvalidInput("entity: a reply belongs to its parent's entity; leave "
-                                       "entity out or give the parent's.", field="entity")
+                if parent is not None and (entity_type, entity_id) != (
+                    parent.entity_type,
+                    parent.entity_id,
+                ):
+                    raise InvalidInput(
+                        "entity: a reply belongs to its parent's entity; leave "
+                        "entity out or give the parent's.",
+                        field="entity",
+                    )
             described = entities.describe_many(conn, [(entity_type, entity_id)], missing="skip")
             if not described:
-                raise NotFound(f"No {entity_type.replace('_', ' ')} with id {entity_id!r} to "
-                               "write a note on.", field="entity")
+                raise NotFound(
+                    f"No {entity_type.replace('_', ' ')} with id {entity_id!r} to write a note on.",
+                    field="entity",
+                )
             mentions = parse_mentions(body)
             now = now_ms()
             note_id = new_id()
-            conn.execute(insert(N).values(
-                id=note_id, entity_type=entity_type, entity_id=entity_id,
-                project_id=described[0].get("project_id"), parent_id=parent_id, body=body,
-                mentions=mentions, anchor=clean_anchor, created_by=actor, created_at=now,
-                updated_at=now,
-            ))
+            conn.execute(
+                insert(N).values(
+                    id=note_id,
+                    entity_type=entity_type,
+                    entity_id=entity_id,
+                    project_id=described[0].get("project_id"),
+                    parent_id=parent_id,
+                    body=body,
+                    mentions=mentions,
+                    anchor=clean_anchor,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             if mentions:
                 conn.execute(insert(NM), [{"note_id": note_id, "user": m} for m in mentions])
-            audit(conn, actor, "note.create", "note", note_id, {
-                "entity": {"type": entity_type, "id": entity_id}, "parent_id": parent_id,
-                "mentions": mentions, "anchor": clean_anchor and {
-                    k: clean_anchor[k] for k in ("run_id", "artifact", "cell_id", "cell_index")},
-            })
+            audit(
+                conn,
+                actor,
+                "note.create",
+                "note",
+                note_id,
+                {
+                    "entity": {"type": entity_type, "id": entity_id},
+                    "parent_id": parent_id,
+                    "mentions": mentions,
+                    "anchor": clean_anchor
+                    and {
+                        k: clean_anchor[k] for k in ("run_id", "artifact", "cell_id", "cell_index")
+                    },
+                },
+            )
         return self.get(note_id)
 
     def _own(self, conn: Connection, note_id: Any, actor: str, verb: str) -> Any:
@@ -233,8 +332,10 @@ class NoteService:
         if row is None:
             raise NotFound(f"No note with id {note_id!r}.")
         if row.created_by != actor:
-            raise Forbidden(f"Only the author ({row.created_by}) may {verb} this note; reply to "
-                            "it instead.", author=row.created_by)
+            raise Forbidden(
+                f"Only the author ({row.created_by}) may {verb} this note; reply to it instead.",
+                author=row.created_by,
+            )
         return row
 
     def update(self, note_id: Any, *, actor: str, body: Any = None, anchor: Any = ...) -> dict:
@@ -254,8 +355,9 @@ class NoteService:
             if "mentions" in values:
                 conn.execute(delete(NM).where(NM.c.note_id == row.id))
                 if values["mentions"]:
-                    conn.execute(insert(NM), [{"note_id": row.id, "user": m}
-                                              for m in values["mentions"]])
+                    conn.execute(
+                        insert(NM), [{"note_id": row.id, "user": m} for m in values["mentions"]]
+                    )
             details: dict[str, Any] = {"before": {}, "after": {}}
             if "body" in values:
                 details["before"]["body"] = row.body[:2000]
@@ -273,18 +375,27 @@ class NoteService:
             row = self._own(conn, note_id, actor, "delete")
             thread, frontier = [row.id], [row.id]
             while frontier:
-                frontier = list(conn.execute(select(N.c.id).where(N.c.parent_id.in_(frontier)))
-                                .scalars())
+                frontier = list(
+                    conn.execute(select(N.c.id).where(N.c.parent_id.in_(frontier))).scalars()
+                )
                 thread += frontier
             for start in range(0, len(thread), 500):
-                chunk = thread[start:start + 500]
+                chunk = thread[start : start + 500]
                 conn.execute(delete(NM).where(NM.c.note_id.in_(chunk)))
             for note in reversed(thread):  # replies before their parents
                 conn.execute(delete(N).where(N.c.id == note))
-            audit(conn, actor, "note.delete", "note", row.id, {
-                "entity": {"type": row.entity_type, "id": row.entity_id},
-                "body": row.body[:2000], "replies_deleted": len(thread) - 1,
-            })
+            audit(
+                conn,
+                actor,
+                "note.delete",
+                "note",
+                row.id,
+                {
+                    "entity": {"type": row.entity_type, "id": row.entity_id},
+                    "body": row.body[:2000],
+                    "replies_deleted": len(thread) - 1,
+                },
+            )
             for reply in thread[1:]:  # their search documents go too
                 from . import search_index
 
@@ -294,12 +405,16 @@ class NoteService:
     def get(self, note_id: Any) -> dict[str, Any]:
         validate_id(note_id, "note_id")
         with self.store.read() as conn:
-            row = conn.execute(select(N).where(
-                N.c.id == note_id, readable_ref(conn, N.c.entity_type, N.c.entity_id))).first()
+            row = conn.execute(
+                select(N).where(
+                    N.c.id == note_id, readable_ref(conn, N.c.entity_type, N.c.entity_id)
+                )
+            ).first()
             if row is None:
                 raise NotFound(f"No note with id {note_id!r}.")
-            replies = conn.execute(select(func.count()).select_from(N)
-                                   .where(N.c.parent_id == note_id)).scalar_one()
+            replies = conn.execute(
+                select(func.count()).select_from(N).where(N.c.parent_id == note_id)
+            ).scalar_one()
         return note_dict(row, replies)
 
     def list(
@@ -319,16 +434,22 @@ class NoteService:
         limit, offset = page_bounds(max_results, page_token)
         query = select(N)
         if entity_type is not None:
-            query = query.where(N.c.entity_type == entities.validate_type(entity_type, "entity_type"))
+            query = query.where(
+                N.c.entity_type == entities.validate_type(entity_type, "entity_type")
+            )
         if entity_id is not None:
-            query = query.where(N.c.entity_id == entities.validate_entity_id(entity_id, "entity_id"))
+            query = query.where(
+                N.c.entity_id == entities.validate_entity_id(entity_id, "entity_id")
+            )
         for value, name in ((author, "author"), (mentioned, "mentioned")):
             if value is not None and (not isinstance(value, str) or not value or len(value) > 200):
                 raise InvalidInput(f"{name} must be a user name.", field=name)
         if author is not None:
             query = query.where(N.c.created_by == author)
         if mentioned is not None:
-            query = query.where(N.c.id.in_(select(NM.c.note_id).where(NM.c.user == mentioned.lstrip("@"))))
+            query = query.where(
+                N.c.id.in_(select(NM.c.note_id).where(NM.c.user == mentioned.lstrip("@")))
+            )
         if parent_id is not None:
             query = query.where(N.c.parent_id == validate_id(parent_id, "parent_id"))
         rows_run = None
@@ -336,17 +457,31 @@ class NoteService:
             rows_run = validate_id(run_id, "run_id")
         with self.store.read() as conn:
             query = query.where(readable_ref(conn, N.c.entity_type, N.c.entity_id))
-            rows = conn.execute(query.order_by(N.c.created_at, N.c.id)).all() if rows_run else \
-                conn.execute(query.order_by(N.c.created_at, N.c.id).limit(limit + 1)
-                             .offset(offset)).all()
+            rows = (
+                conn.execute(query.order_by(N.c.created_at, N.c.id)).all()
+                if rows_run
+                else conn.execute(
+                    query.order_by(N.c.created_at, N.c.id).limit(limit + 1).offset(offset)
+                ).all()
+            )
             if rows_run:  # anchored on a run's snapshot (anchor is JSON: filtered here)
-                rows = [r for r in rows if isinstance(r.anchor, dict)
-                        and r.anchor.get("run_id") == rows_run][offset:offset + limit + 1]
+                rows = [
+                    r
+                    for r in rows
+                    if isinstance(r.anchor, dict) and r.anchor.get("run_id") == rows_run
+                ][offset : offset + limit + 1]
             ids = [r.id for r in rows[:limit]]
-            counts: dict[str, int] = dict(conn.execute(
-                select(N.c.parent_id, func.count()).where(N.c.parent_id.in_(ids))
-                .group_by(N.c.parent_id)
-            ).all()) if ids else {}
+            counts: dict[str, int] = (
+                dict(
+                    conn.execute(
+                        select(N.c.parent_id, func.count())
+                        .where(N.c.parent_id.in_(ids))
+                        .group_by(N.c.parent_id)
+                    ).all()
+                )
+                if ids
+                else {}
+            )
         return {
             "items": [note_dict(r, counts.get(r.id, 0)) for r in rows[:limit]],
             "next_page_token": next_token(offset, limit, len(rows)),

@@ -63,16 +63,34 @@ DEP, MON = Deployment.__table__, Monitor.__table__
 J, SW, SCH = Job.__table__, Sweep.__table__, Schedule.__table__
 
 #: entity types that can belong to a project
-OWNED_TYPES = ("project", "experiment", "run", "model_version", "model", "deployment",
-               "monitor", "job", "sweep", "schedule", "note")
+OWNED_TYPES = (
+    "project",
+    "experiment",
+    "run",
+    "model_version",
+    "model",
+    "deployment",
+    "monitor",
+    "job",
+    "sweep",
+    "schedule",
+    "note",
+)
 
 
 def _versions() -> Any:
-    by_run = (select(MV.c.id.label("entity_id"), E.c.project_id.label("project_id"))
-              .select_from(MV).join(R, R.c.id == MV.c.run_id).join(E, E.c.id == R.c.experiment_id))
-    by_name = (select(MV.c.id.label("entity_id"), P.c.id.label("project_id")).select_from(MV)
-               .join(P, P.c.name == MV.c.lineage["project_name"].as_string())
-               .where(MV.c.run_id.is_(None)))
+    by_run = (
+        select(MV.c.id.label("entity_id"), E.c.project_id.label("project_id"))
+        .select_from(MV)
+        .join(R, R.c.id == MV.c.run_id)
+        .join(E, E.c.id == R.c.experiment_id)
+    )
+    by_name = (
+        select(MV.c.id.label("entity_id"), P.c.id.label("project_id"))
+        .select_from(MV)
+        .join(P, P.c.name == MV.c.lineage["project_name"].as_string())
+        .where(MV.c.run_id.is_(None))
+    )
     return union(by_run, by_name)
 
 
@@ -85,34 +103,48 @@ def owners(entity_type: str) -> Any:
     elif entity_type == "experiment":
         q = select(E.c.id.label("entity_id"), E.c.project_id.label("project_id"))
     elif entity_type == "run":
-        q = (select(R.c.id.label("entity_id"), E.c.project_id.label("project_id"))
-             .join(E, E.c.id == R.c.experiment_id))
+        q = select(R.c.id.label("entity_id"), E.c.project_id.label("project_id")).join(
+            E, E.c.id == R.c.experiment_id
+        )
     elif entity_type == "model_version":
         q = _versions()
     elif entity_type == "model":
         v = _versions().subquery()
-        q = (select(MV.c.model_id.label("entity_id"), v.c.project_id)
-             .join(v, v.c.entity_id == MV.c.id))
+        q = select(MV.c.model_id.label("entity_id"), v.c.project_id).join(
+            v, v.c.entity_id == MV.c.id
+        )
     elif entity_type in ("deployment", "monitor"):
         m = owners("model")
-        q = (select(DEP.c.id.label("entity_id"), m.c.project_id).select_from(DEP)
-             .join(RM, RM.c.name == DEP.c.model_name).join(m, m.c.entity_id == RM.c.id))
+        q = (
+            select(DEP.c.id.label("entity_id"), m.c.project_id)
+            .select_from(DEP)
+            .join(RM, RM.c.name == DEP.c.model_name)
+            .join(m, m.c.entity_id == RM.c.id)
+        )
         if entity_type == "monitor":
             d = q.subquery()
-            q = (select(MON.c.id.label("entity_id"), d.c.project_id)
-                 .join(d, d.c.entity_id == MON.c.deployment_id))
+            q = select(MON.c.id.label("entity_id"), d.c.project_id).join(
+                d, d.c.entity_id == MON.c.deployment_id
+            )
     elif entity_type == "job":
-        by_name = (select(J.c.id.label("entity_id"), P.c.id.label("project_id"))
-                   .join(P, P.c.name == J.c.project))
-        by_run = (select(J.c.id.label("entity_id"), E.c.project_id.label("project_id"))
-                  .select_from(J).join(R, R.c.id == J.c.run_id).join(E, E.c.id == R.c.experiment_id))
+        by_name = select(J.c.id.label("entity_id"), P.c.id.label("project_id")).join(
+            P, P.c.name == J.c.project
+        )
+        by_run = (
+            select(J.c.id.label("entity_id"), E.c.project_id.label("project_id"))
+            .select_from(J)
+            .join(R, R.c.id == J.c.run_id)
+            .join(E, E.c.id == R.c.experiment_id)
+        )
         q = union(by_name, by_run)
     elif entity_type == "sweep":
-        q = (select(SW.c.id.label("entity_id"), P.c.id.label("project_id"))
-             .join(P, P.c.name == SW.c.project))
+        q = select(SW.c.id.label("entity_id"), P.c.id.label("project_id")).join(
+            P, P.c.name == SW.c.project
+        )
     elif entity_type == "schedule":
-        q = (select(SCH.c.id.label("entity_id"), P.c.id.label("project_id"))
-             .join(P, P.c.name == SCH.c.payload["project"].as_string()))
+        q = select(SCH.c.id.label("entity_id"), P.c.id.label("project_id")).join(
+            P, P.c.name == SCH.c.payload["project"].as_string()
+        )
     elif entity_type == "note":
         N = Note.__table__
         q = select(N.c.id.label("entity_id"), N.c.project_id).where(N.c.project_id.is_not(None))
@@ -137,8 +169,11 @@ def project_map(conn: Connection, entity_type: str, ids: list[str]) -> dict[str,
     if o is None or not ids:
         return out
     for i in range(0, len(ids), 500):
-        rows = conn.execute(select(o.c.entity_id, o.c.project_id)
-                            .where(o.c.entity_id.in_(ids[i:i + 500])).distinct())
+        rows = conn.execute(
+            select(o.c.entity_id, o.c.project_id)
+            .where(o.c.entity_id.in_(ids[i : i + 500]))
+            .distinct()
+        )
         for eid, pid in rows:
             if pid:
                 out.setdefault(eid, []).append(pid)
@@ -155,7 +190,9 @@ def entity_ids_in(entity_type: str, project_ids: Any) -> Any:
 
 
 # -- the reader ------------------------------------------------------------------------------
-_READER: contextvars.ContextVar[str | None] = contextvars.ContextVar("labcycle_reader", default=None)
+_READER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "labcycle_reader", default=None
+)
 #: server owners (set by AccessService): they read everything
 SERVER_OWNERS: set[str] = set()
 
@@ -174,16 +211,21 @@ def reading_as(user: str | None) -> Iterator[None]:
         _READER.reset(token)
 
 
-def hidden_projects(conn: Connection, user: str | None = None, *, owners_: set[str] | None = None
-                    ) -> list[str]:
+def hidden_projects(
+    conn: Connection, user: str | None = None, *, owners_: set[str] | None = None
+) -> list[str]:
     """The private projects (with members) ``user`` is not a member of; [] for server owners."""
     if user is None:
         user = reader()
     if user is None or user in (owners_ if owners_ is not None else SERVER_OWNERS):
         return []
     mine = select(PM.c.project_id).where(PM.c.user == user)
-    hidden = [r[0] for r in conn.execute(
-        select(PM.c.project_id).where(PM.c.project_id.not_in(mine)).distinct())]
+    hidden = [
+        r[0]
+        for r in conn.execute(
+            select(PM.c.project_id).where(PM.c.project_id.not_in(mine)).distinct()
+        )
+    ]
     if hidden:  # the project's approvers (settings.approvers) read it too: they review it
         for pid, settings in conn.execute(select(P.c.id, P.c.settings).where(P.c.id.in_(hidden))):
             if isinstance(settings, dict) and user in (settings.get("approvers") or []):
@@ -216,7 +258,9 @@ def require_readable(conn: Connection, entity_type: str, entity_id: Any, message
         raise NotFound(message)
 
 
-def readable_ref(conn: Connection, type_column: Any, id_column: Any, user: str | None = None) -> Any:
+def readable_ref(
+    conn: Connection, type_column: Any, id_column: Any, user: str | None = None
+) -> Any:
     """A WHERE clause on polymorphic references ``(type_column, id_column)`` (audit events,
     search documents, notes, lineage edges): true for entities the reader may read."""
     hidden = hidden_projects(conn, user)
@@ -224,5 +268,11 @@ def readable_ref(conn: Connection, type_column: Any, id_column: Any, user: str |
         return true()
     from sqlalchemy import and_, not_, or_
 
-    return not_(or_(*(and_(type_column == kind, id_column.in_(entity_ids_in(kind, hidden)))
-                      for kind in OWNED_TYPES)))
+    return not_(
+        or_(
+            *(
+                and_(type_column == kind, id_column.in_(entity_ids_in(kind, hidden)))
+                for kind in OWNED_TYPES
+            )
+        )
+    )

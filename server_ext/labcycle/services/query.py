@@ -118,7 +118,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         m = _TOKEN.match(text, pos)
         if not m:
             raise InvalidInput(
-                f"Cannot read the filter at position {pos}: {text[pos:pos + 20]!r}.",
+                f"Cannot read the filter at position {pos}: {text[pos : pos + 20]!r}.",
                 field="filter",
             )
         pos = m.end()
@@ -219,7 +219,9 @@ class _Parser:
     def expect(self, kind: str, value: str | None = None) -> str:
         tok = self.take()
         if tok[0] != kind or (value is not None and tok[1] != value):
-            raise InvalidInput(f"Expected {value or kind} in the filter, got {tok[1]!r}.", field="filter")
+            raise InvalidInput(
+                f"Expected {value or kind} in the filter, got {tok[1]!r}.", field="filter"
+            )
         return tok[1]
 
     def parse(self) -> Clause | BoolOp:
@@ -250,7 +252,9 @@ class _Parser:
             return node
         kind, raw = self.take()
         if kind != "field":
-            raise InvalidInput(f"Expected a field such as metrics.acc, got {raw!r}.", field="filter")
+            raise InvalidInput(
+                f"Expected a field such as metrics.acc, got {raw!r}.", field="filter"
+            )
         field = parse_field(raw)
         if self.accept_kw("is"):
             negate = self.accept_kw("not")
@@ -273,7 +277,9 @@ class _Parser:
         elif tok[0] == "kw" and tok[1] in ("like", "ilike"):
             op = tok[1]
         else:
-            raise InvalidInput(f"Expected an operator after {field}, got {tok[1]!r}.", field="filter")
+            raise InvalidInput(
+                f"Expected an operator after {field}, got {tok[1]!r}.", field="filter"
+            )
         return Clause(field, op, _literal(*self.take()))
 
 
@@ -307,11 +313,16 @@ def to_millis(value: Any, field: str) -> int:
     """Accept epoch milliseconds or an ISO-8601 string for time attributes."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         if isinstance(value, float) and not math.isfinite(value):
-            raise InvalidInput(f"{field} must be compared with a date or finite epoch ms, not "
-                               f"{value}.", field="filter")
+            raise InvalidInput(
+                f"{field} must be compared with a date or finite epoch ms, not {value}.",
+                field="filter",
+            )
         if not INT64_MIN <= value <= INT64_MAX:
-            raise InvalidInput(f"{field} must be compared with epoch ms between {INT64_MIN} and "
-                               f"{INT64_MAX}, not {value}.", field="filter")
+            raise InvalidInput(
+                f"{field} must be compared with epoch ms between {INT64_MIN} and "
+                f"{INT64_MAX}, not {value}.",
+                field="filter",
+            )
         return int(value)
     if isinstance(value, str):
         try:
@@ -368,8 +379,10 @@ class _number_text(FunctionElement):
 def _number_text_sqlite(element: _number_text, compiler: Any, **kw: Any) -> str:
     arg = compiler.process(element.clauses, **kw)
     # Nested CASE: json_type() raises on malformed JSON, so it runs only on valid JSON.
-    return (f"CASE WHEN json_valid({arg}) THEN CASE WHEN json_type({arg}) IN ('integer', 'real') "
-            f"THEN {arg} END END")
+    return (
+        f"CASE WHEN json_valid({arg}) THEN CASE WHEN json_type({arg}) IN ('integer', 'real') "
+        f"THEN {arg} END END"
+    )
 
 
 @compiles(_number_text, "postgresql")

@@ -142,8 +142,9 @@ def normalise_alias(alias: Any, field: str = "alias") -> str:
             field=field,
         )
     if folded in RESERVED_ALIASES:
-        raise InvalidInput(f"{field} {folded!r} is reserved: 'name@latest' is the newest version.",
-                           field=field)
+        raise InvalidInput(
+            f"{field} {folded!r} is reserved: 'name@latest' is the newest version.", field=field
+        )
     return folded
 
 
@@ -151,11 +152,12 @@ def parse_ref(ref: Any) -> tuple[str, str | None, int | None]:
     """``"name@alias"`` → (name, alias, None); ``"name/3"`` → (name, None, 3); ``"name"`` →
     (name, None, None) meaning the latest version."""
     if not isinstance(ref, str) or not ref.strip():
-        raise InvalidInput("A model reference is 'name', 'name/VERSION' or 'name@ALIAS'.",
-                           field="ref")
+        raise InvalidInput(
+            "A model reference is 'name', 'name/VERSION' or 'name@ALIAS'.", field="ref"
+        )
     ref = ref.strip()
     if ref.startswith("models:/"):
-        ref = ref[len("models:/"):]
+        ref = ref[len("models:/") :]
     if "@" in ref:
         name, alias = ref.rsplit("@", 1)
         if alias.strip().casefold() == "latest":
@@ -170,13 +172,15 @@ def parse_ref(ref: Any) -> tuple[str, str | None, int | None]:
     return ref, None, None
 
 
-
 def parse_version_ref(ref: Any) -> tuple[str, int]:
     """``churn/3`` (or ``churn/v3``) → ("churn", 3): a reference to one version, no alias."""
-    name, alias, number = parse_ref(ref) if isinstance(ref, str) and "/" in ref else ("", None, None)
+    name, alias, number = (
+        parse_ref(ref) if isinstance(ref, str) and "/" in ref else ("", None, None)
+    )
     if not name or alias is not None or number is None:
         raise InvalidInput(f"{ref!r} is not NAME/VERSION (e.g. churn/3).", field="ref")
     return name, number
+
 
 def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
@@ -189,7 +193,9 @@ def _clean_tags(tags: Any, field: str = "tags") -> dict[str, str]:
         return {}
     if not isinstance(tags, dict):
         raise InvalidInput(f"{field} must be an object of key → value.", field=field)
-    return {validate_key(k, f"{field}.{k}"): param_value(v, f"{field}.{k}") for k, v in tags.items()}
+    return {
+        validate_key(k, f"{field}.{k}"): param_value(v, f"{field}.{k}") for k, v in tags.items()
+    }
 
 
 def _description(value: Any, field: str = "description") -> str:
@@ -212,21 +218,34 @@ class RegistryService:
     # -- reading --------------------------------------------------------------------------
     def _model_row(self, conn: Connection, name: Any, field: str = "name") -> Any:
         _, key = normalise_name(name, field)
-        row = conn.execute(select(RM).where(RM.c.name_key == key,
-                                            readable(conn, "model", RM.c.id))).first()
+        row = conn.execute(
+            select(RM).where(RM.c.name_key == key, readable(conn, "model", RM.c.id))
+        ).first()
         if row is None:
             raise NotFound(f"No registered model named {name!r}.", field=field)
         return row
 
     def _model_dict(self, conn: Connection, row: Any) -> dict[str, Any]:
-        tags = dict(conn.execute(select(RMT.c.key, RMT.c.value).where(RMT.c.model_id == row.id)).all())
-        aliases = dict(conn.execute(
-            select(MA.c.alias, MV.c.version).join(MV, MV.c.id == MA.c.version_id)
-            .where(MA.c.model_id == row.id).order_by(MA.c.alias)).all())
+        tags = dict(
+            conn.execute(select(RMT.c.key, RMT.c.value).where(RMT.c.model_id == row.id)).all()
+        )
+        aliases = dict(
+            conn.execute(
+                select(MA.c.alias, MV.c.version)
+                .join(MV, MV.c.id == MA.c.version_id)
+                .where(MA.c.model_id == row.id)
+                .order_by(MA.c.alias)
+            ).all()
+        )
         latest = conn.execute(
-            select(MV.c.version, MV.c.id).where(MV.c.model_id == row.id)
-            .order_by(MV.c.version.desc()).limit(1)).first()
-        count = conn.execute(select(func.count()).select_from(MV).where(MV.c.model_id == row.id)).scalar()
+            select(MV.c.version, MV.c.id)
+            .where(MV.c.model_id == row.id)
+            .order_by(MV.c.version.desc())
+            .limit(1)
+        ).first()
+        count = conn.execute(
+            select(func.count()).select_from(MV).where(MV.c.model_id == row.id)
+        ).scalar()
         return {
             "id": row.id,
             "name": row.name,
@@ -240,16 +259,22 @@ class RegistryService:
             "updated_at": iso(row.updated_at),
         }
 
-    def _version_dicts(self, conn: Connection, rows: Sequence[Any], model_name: str) -> list[dict[str, Any]]:
+    def _version_dicts(
+        self, conn: Connection, rows: Sequence[Any], model_name: str
+    ) -> list[dict[str, Any]]:
         ids = [r.id for r in rows]
         tags: dict[str, dict[str, str]] = {i: {} for i in ids}
         aliases: dict[str, list[str]] = {i: [] for i in ids}
         if ids:
-            for vid, key, value in conn.execute(select(MVT.c.version_id, MVT.c.key, MVT.c.value)
-                                                .where(MVT.c.version_id.in_(ids))):
+            for vid, key, value in conn.execute(
+                select(MVT.c.version_id, MVT.c.key, MVT.c.value).where(MVT.c.version_id.in_(ids))
+            ):
                 tags[vid][key] = value
-            for vid, alias in conn.execute(select(MA.c.version_id, MA.c.alias)
-                                           .where(MA.c.version_id.in_(ids)).order_by(MA.c.alias)):
+            for vid, alias in conn.execute(
+                select(MA.c.version_id, MA.c.alias)
+                .where(MA.c.version_id.in_(ids))
+                .order_by(MA.c.alias)
+            ):
                 aliases[vid].append(alias)
         return [
             {
@@ -283,9 +308,13 @@ class RegistryService:
         """``{"items": [model], "next_page_token"}``, newest change first."""
         limit, offset = page_bounds(max_results, page_token)
         with self.store.read() as conn:
-            rows = conn.execute(select(RM).where(readable(conn, "model", RM.c.id))
-                                .order_by(RM.c.updated_at.desc(), RM.c.name)
-                                .limit(limit + 1).offset(offset)).all()
+            rows = conn.execute(
+                select(RM)
+                .where(readable(conn, "model", RM.c.id))
+                .order_by(RM.c.updated_at.desc(), RM.c.name)
+                .limit(limit + 1)
+                .offset(offset)
+            ).all()
             items = [self._model_dict(conn, r) for r in rows[:limit]]
         return {"items": items, "next_page_token": next_token(offset, limit, len(rows))}
 
@@ -293,20 +322,28 @@ class RegistryService:
         with self.store.read() as conn:
             return self._model_dict(conn, self._model_row(conn, name))
 
-    def list_versions(self, name: Any, max_results: Any = None,
-                      page_token: str | None = None) -> dict[str, Any]:
+    def list_versions(
+        self, name: Any, max_results: Any = None, page_token: str | None = None
+    ) -> dict[str, Any]:
         """``{"items": [version], "next_page_token"}``, newest version first."""
         limit, offset = page_bounds(max_results, page_token)
         with self.store.read() as conn:
             model = self._model_row(conn, name)
-            rows = conn.execute(select(MV).where(MV.c.model_id == model.id)
-                                .order_by(MV.c.version.desc()).limit(limit + 1).offset(offset)).all()
+            rows = conn.execute(
+                select(MV)
+                .where(MV.c.model_id == model.id)
+                .order_by(MV.c.version.desc())
+                .limit(limit + 1)
+                .offset(offset)
+            ).all()
             items = self._version_dicts(conn, rows[:limit], model.name)
         return {"items": items, "next_page_token": next_token(offset, limit, len(rows))}
 
     def _version_row(self, conn: Connection, model: Any, version: Any) -> Any:
         number = to_int(version, "version")
-        row = conn.execute(select(MV).where(MV.c.model_id == model.id, MV.c.version == number)).first()
+        row = conn.execute(
+            select(MV).where(MV.c.model_id == model.id, MV.c.version == number)
+        ).first()
         if row is None:
             raise NotFound(f"Model {model.name!r} has no version {number}.", field="version")
         return row
@@ -314,13 +351,16 @@ class RegistryService:
     def get_version(self, name: Any, version: Any) -> dict[str, Any]:
         with self.store.read() as conn:
             model = self._model_row(conn, name)
-            return self._version_dicts(conn, [self._version_row(conn, model, version)], model.name)[0]
+            return self._version_dicts(conn, [self._version_row(conn, model, version)], model.name)[
+                0
+            ]
 
     def get_version_by_id(self, version_id: str) -> dict[str, Any]:
         validate_id(version_id, "version_id")
         with self.store.read() as conn:
-            row = conn.execute(select(MV).where(
-                MV.c.id == version_id, readable(conn, "model_version", MV.c.id))).first()
+            row = conn.execute(
+                select(MV).where(MV.c.id == version_id, readable(conn, "model_version", MV.c.id))
+            ).first()
             if row is None:
                 raise NotFound(f"No model version with id {version_id!r}.", field="version_id")
             name = conn.execute(select(RM.c.name).where(RM.c.id == row.model_id)).scalar_one()
@@ -337,15 +377,22 @@ class RegistryService:
         with self.store.read() as conn:
             model = self._model_row(conn, name, "ref")
             if alias:
-                row = conn.execute(select(MV).join(MA, MA.c.version_id == MV.c.id)
-                                   .where(MA.c.model_id == model.id, MA.c.alias == alias)).first()
+                row = conn.execute(
+                    select(MV)
+                    .join(MA, MA.c.version_id == MV.c.id)
+                    .where(MA.c.model_id == model.id, MA.c.alias == alias)
+                ).first()
                 if row is None:
                     raise NotFound(f"Model {model.name!r} has no alias {alias!r}.", field="ref")
             elif number is not None:
                 row = self._version_row(conn, model, number)
             else:
-                row = conn.execute(select(MV).where(MV.c.model_id == model.id)
-                                   .order_by(MV.c.version.desc()).limit(1)).first()
+                row = conn.execute(
+                    select(MV)
+                    .where(MV.c.model_id == model.id)
+                    .order_by(MV.c.version.desc())
+                    .limit(1)
+                ).first()
                 if row is None:
                     raise NotFound(f"Model {model.name!r} has no versions yet.", field="ref")
             return self._version_dicts(conn, [row], model.name)[0]
@@ -355,8 +402,11 @@ class RegistryService:
         with self.store.read() as conn:
             if not conn.execute(select(R.c.id).where(R.c.id == run_id)).first():
                 raise NotFound(f"No run with id {run_id!r}.", field="run_id")
-            rows = conn.execute(select(A).where(A.c.run_id == run_id,
-                                                A.c.path.startswith(source + "/", autoescape=True))).all()
+            rows = conn.execute(
+                select(A).where(
+                    A.c.run_id == run_id, A.c.path.startswith(source + "/", autoescape=True)
+                )
+            ).all()
         meta_row = next((r for r in rows if r.path == f"{source}/{META_FILE}"), None)
         if meta_row is None:
             raise InvalidInput(
@@ -367,7 +417,9 @@ class RegistryService:
         try:
             meta = json.loads(self.blobs.read_bytes(meta_row.digest))
         except ValueError:
-            raise InvalidInput(f"{source}/{META_FILE} is not valid JSON.", field="source_path") from None
+            raise InvalidInput(
+                f"{source}/{META_FILE} is not valid JSON.", field="source_path"
+            ) from None
         if not isinstance(meta, dict) or not isinstance(meta.get("flavor"), str):
             raise InvalidInput(f"{source}/{META_FILE} does not name a flavor.", field="source_path")
         return meta, rows
@@ -386,14 +438,21 @@ class RegistryService:
     def _lineage(self, conn: Connection, run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
         run = conn.execute(
             select(R, E.c.name.label("experiment_name"), P.c.name.label("project_name"))
-            .join(E, E.c.id == R.c.experiment_id).join(P, P.c.id == E.c.project_id)
-            .where(R.c.id == run_id)).one()  # the run exists: its artifacts are the source of the version
-        datasets = conn.execute(select(D.c.id, D.c.name, D.c.digest, RI.c.context)
-                                .join(RI, RI.c.dataset_id == D.c.id).where(RI.c.run_id == run_id)
-                                .order_by(D.c.name)).all()
+            .join(E, E.c.id == R.c.experiment_id)
+            .join(P, P.c.id == E.c.project_id)
+            .where(R.c.id == run_id)
+        ).one()  # the run exists: its artifacts are the source of the version
+        datasets = conn.execute(
+            select(D.c.id, D.c.name, D.c.digest, RI.c.context)
+            .join(RI, RI.c.dataset_id == D.c.id)
+            .where(RI.c.run_id == run_id)
+            .order_by(D.c.name)
+        ).all()
         metrics = {
             key: _json_safe(math.nan if value is None else value)
-            for key, value in conn.execute(select(LM.c.key, LM.c.value).where(LM.c.run_id == run_id))
+            for key, value in conn.execute(
+                select(LM.c.key, LM.c.value).where(LM.c.run_id == run_id)
+            )
         }
         lineage = {
             "run_id": run.id,
@@ -405,8 +464,10 @@ class RegistryService:
             "source": run.source,
             "git_commit": run.git_commit,
             "user": run.user,
-            "datasets": [{"id": d.id, "name": d.name, "digest": d.digest, "context": d.context}
-                         for d in datasets],
+            "datasets": [
+                {"id": d.id, "name": d.name, "digest": d.digest, "context": d.context}
+                for d in datasets
+            ],
         }
         return lineage, metrics
 
@@ -446,10 +507,19 @@ class RegistryService:
         now = now_ms()
         with self.store.write() as conn:
             inserted = conn.execute(
-                insert_on_conflict(conn, RM).values(
-                    id=new_id(), name=display, name_key=key, description="", last_version=0,
-                    created_by=actor, created_at=now, updated_at=now,
-                ).on_conflict_do_nothing(index_elements=["name_key"]).returning(RM.c.id)
+                insert_on_conflict(conn, RM)
+                .values(
+                    id=new_id(),
+                    name=display,
+                    name_key=key,
+                    description="",
+                    last_version=0,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["name_key"])
+                .returning(RM.c.id)
             ).first()
             model = conn.execute(select(RM).where(RM.c.name_key == key)).one()
             if model.name != display:
@@ -457,54 +527,108 @@ class RegistryService:
                     f"A model named {model.name!r} already exists, and {display!r} is the same "
                     "name once case, Unicode form and URL-encoding are normalised. Use "
                     f"{model.name!r} to add a version to it, or choose another name.",
-                    field="name", existing=model.name, existing_id=model.id,
+                    field="name",
+                    existing=model.name,
+                    existing_id=model.id,
                 )
             created_model = inserted is not None
             # The row lock taken by this UPDATE serialises concurrent registrations on
             # PostgreSQL; SQLite writers already hold the database lock (BEGIN IMMEDIATE).
-            conn.execute(update(RM).where(RM.c.id == model.id)
-                         .values(last_version=RM.c.last_version + 1, updated_at=now))
+            conn.execute(
+                update(RM)
+                .where(RM.c.id == model.id)
+                .values(last_version=RM.c.last_version + 1, updated_at=now)
+            )
             number = conn.execute(select(RM.c.last_version).where(RM.c.id == model.id)).scalar()
             prefix = f"models/{name_segment(model.name)}/v{number}"
             validate_artifact_path(prefix, "name")
             files = []
             for row in sorted(source_rows, key=lambda r: r.path):
-                relative = row.path[len(source) + 1:]
+                relative = row.path[len(source) + 1 :]
                 files.append({"path": relative, "digest": row.digest, "size": row.size})
-                conn.execute(delete(A).where(A.c.run_id == run_id, A.c.path == f"{prefix}/{relative}"))
-                conn.execute(insert(A).values(run_id=run_id, path=f"{prefix}/{relative}",
-                                              digest=row.digest, size=row.size,
-                                              media_type=row.media_type, created_at=now))
+                conn.execute(
+                    delete(A).where(A.c.run_id == run_id, A.c.path == f"{prefix}/{relative}")
+                )
+                conn.execute(
+                    insert(A).values(
+                        run_id=run_id,
+                        path=f"{prefix}/{relative}",
+                        digest=row.digest,
+                        size=row.size,
+                        media_type=row.media_type,
+                        created_at=now,
+                    )
+                )
             if not keep_source:
-                conn.execute(delete(A).where(A.c.run_id == run_id,
-                                             A.c.path.in_([r.path for r in source_rows])))
+                conn.execute(
+                    delete(A).where(
+                        A.c.run_id == run_id, A.c.path.in_([r.path for r in source_rows])
+                    )
+                )
             lineage, metrics = self._lineage(conn, run_id)
             version_id = new_id()
-            conn.execute(insert(MV).values(
-                id=version_id, model_id=model.id, version=number, flavor=meta["flavor"],
-                run_id=run_id, artifact_prefix=prefix, files=files,
-                signature=meta.get("signature"), environment=meta.get("environment"),
-                metrics=metrics, lineage=lineage, flavor_options=meta.get("flavor_options"),
-                trusted=needs_trust, status="ready", description=description,
-                created_by=actor, created_at=now, updated_at=now,
-            ))
+            conn.execute(
+                insert(MV).values(
+                    id=version_id,
+                    model_id=model.id,
+                    version=number,
+                    flavor=meta["flavor"],
+                    run_id=run_id,
+                    artifact_prefix=prefix,
+                    files=files,
+                    signature=meta.get("signature"),
+                    environment=meta.get("environment"),
+                    metrics=metrics,
+                    lineage=lineage,
+                    flavor_options=meta.get("flavor_options"),
+                    trusted=needs_trust,
+                    status="ready",
+                    description=description,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
             if clean_tags:
-                conn.execute(insert(MVT), [{"version_id": version_id, "key": k, "value": v}
-                                           for k, v in clean_tags.items()])
+                conn.execute(
+                    insert(MVT),
+                    [
+                        {"version_id": version_id, "key": k, "value": v}
+                        for k, v in clean_tags.items()
+                    ],
+                )
             if created_model:
                 audit(conn, actor, "model.create", "model", model.id, {"name": model.name})
-            audit(conn, actor, "model.version.create", "model_version", version_id, {
-                "model": model.name, "version": number, "run_id": run_id, "flavor": meta["flavor"],
-                "trusted": needs_trust, "artifact_prefix": prefix,
-            })
+            audit(
+                conn,
+                actor,
+                "model.version.create",
+                "model_version",
+                version_id,
+                {
+                    "model": model.name,
+                    "version": number,
+                    "run_id": run_id,
+                    "flavor": meta["flavor"],
+                    "trusted": needs_trust,
+                    "artifact_prefix": prefix,
+                },
+            )
             if needs_trust:
-                audit(conn, actor, "model.log.trusted", "model_version", version_id,
-                      {"model": model.name, "version": number, "flavor": meta["flavor"]})
+                audit(
+                    conn,
+                    actor,
+                    "model.log.trusted",
+                    "model_version",
+                    version_id,
+                    {"model": model.name, "version": number, "flavor": meta["flavor"]},
+                )
             row = conn.execute(select(MV).where(MV.c.id == version_id)).one()
             return self._version_dicts(conn, [row], model.name)[0]
 
-    def create_model(self, name: Any, *, actor: str, description: Any = None,
-                     tags: Any = None) -> dict[str, Any]:
+    def create_model(
+        self, name: Any, *, actor: str, description: Any = None, tags: Any = None
+    ) -> dict[str, Any]:
         """A registered model with no version yet (versions also create their model on
         first use). 409 when the name, once normalised, is taken."""
         display, key = normalise_name(name)
@@ -513,24 +637,44 @@ class RegistryService:
         now = now_ms()
         with self.store.write() as conn:
             inserted = conn.execute(
-                insert_on_conflict(conn, RM).values(
-                    id=new_id(), name=display, name_key=key, description=description,
-                    last_version=0, created_by=actor, created_at=now, updated_at=now,
-                ).on_conflict_do_nothing(index_elements=["name_key"]).returning(RM.c.id)
+                insert_on_conflict(conn, RM)
+                .values(
+                    id=new_id(),
+                    name=display,
+                    name_key=key,
+                    description=description,
+                    last_version=0,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["name_key"])
+                .returning(RM.c.id)
             ).first()
             if inserted is None:
                 existing = conn.execute(select(RM.c.name).where(RM.c.name_key == key)).scalar()
-                raise Conflict(f"A registered model named {existing!r} already exists.",
-                               field="name", existing=existing)
+                raise Conflict(
+                    f"A registered model named {existing!r} already exists.",
+                    field="name",
+                    existing=existing,
+                )
             if clean_tags:
-                conn.execute(insert(RMT), [{"model_id": inserted.id, "key": k, "value": v}
-                                           for k, v in clean_tags.items()])
+                conn.execute(
+                    insert(RMT),
+                    [
+                        {"model_id": inserted.id, "key": k, "value": v}
+                        for k, v in clean_tags.items()
+                    ],
+                )
             audit(conn, actor, "model.create", "model", inserted.id, {"name": display})
-            return self._model_dict(conn, conn.execute(select(RM).where(RM.c.id == inserted.id)).one())
+            return self._model_dict(
+                conn, conn.execute(select(RM).where(RM.c.id == inserted.id)).one()
+            )
 
     # -- changing -------------------------------------------------------------------------
-    def update_version(self, name: Any, version: Any, *, actor: str, description: Any = None,
-                       tags: Any = None) -> dict[str, Any]:
+    def update_version(
+        self, name: Any, version: Any, *, actor: str, description: Any = None, tags: Any = None
+    ) -> dict[str, Any]:
         """Change a version's description and/or tags (set; a tag with value None is removed)."""
         if description is None and tags is None:
             raise InvalidInput("Give a description or tags to change.", field="body")
@@ -547,25 +691,44 @@ class RegistryService:
                 values["description"] = _description(description)
             conn.execute(update(MV).where(MV.c.id == row.id).values(**values))
             if removed or clean:
-                conn.execute(delete(MVT).where(MVT.c.version_id == row.id,
-                                               MVT.c.key.in_(removed + list(clean))))
+                conn.execute(
+                    delete(MVT).where(
+                        MVT.c.version_id == row.id, MVT.c.key.in_(removed + list(clean))
+                    )
+                )
             if clean:
-                conn.execute(insert(MVT), [{"version_id": row.id, "key": k, "value": v}
-                                           for k, v in clean.items()])
-            audit(conn, actor, "model.version.update", "model_version", row.id, {
-                "model": model.name, "version": row.version, "before": before,
-                "after": {"description": values.get("description", row.description)},
-                "tags_set": clean or None, "tags_removed": removed or None,
-            })
+                conn.execute(
+                    insert(MVT),
+                    [{"version_id": row.id, "key": k, "value": v} for k, v in clean.items()],
+                )
+            audit(
+                conn,
+                actor,
+                "model.version.update",
+                "model_version",
+                row.id,
+                {
+                    "model": model.name,
+                    "version": row.version,
+                    "before": before,
+                    "after": {"description": values.get("description", row.description)},
+                    "tags_set": clean or None,
+                    "tags_removed": removed or None,
+                },
+            )
             row = conn.execute(select(MV).where(MV.c.id == row.id)).one()
             return self._version_dicts(conn, [row], model.name)[0]
 
-    def update_model(self, name: Any, *, actor: str, description: Any = None,
-                     tags: Any = None) -> dict[str, Any]:
+    def update_model(
+        self, name: Any, *, actor: str, description: Any = None, tags: Any = None
+    ) -> dict[str, Any]:
         if description is None and tags is None:
             raise InvalidInput("Give a description or tags to change.", field="body")
-        clean = _clean_tags({k: v for k, v in (tags or {}).items() if v is not None}) \
-            if tags is not None else {}
+        clean = (
+            _clean_tags({k: v for k, v in (tags or {}).items() if v is not None})
+            if tags is not None
+            else {}
+        )
         with self.store.write() as conn:
             model = self._model_row(conn, name)
             values: dict[str, Any] = {"updated_at": now_ms()}
@@ -573,15 +736,26 @@ class RegistryService:
                 values["description"] = _description(description)
             conn.execute(update(RM).where(RM.c.id == model.id).values(**values))
             if tags is not None:
-                conn.execute(delete(RMT).where(RMT.c.model_id == model.id, RMT.c.key.in_(list(tags))))
+                conn.execute(
+                    delete(RMT).where(RMT.c.model_id == model.id, RMT.c.key.in_(list(tags)))
+                )
                 if clean:
-                    conn.execute(insert(RMT), [{"model_id": model.id, "key": k, "value": v}
-                                               for k, v in clean.items()])
-            audit(conn, actor, "model.update", "model", model.id, {
-                "before": {"description": model.description},
-                "after": {"description": values.get("description", model.description)},
-                "tags": clean or None,
-            })
+                    conn.execute(
+                        insert(RMT),
+                        [{"model_id": model.id, "key": k, "value": v} for k, v in clean.items()],
+                    )
+            audit(
+                conn,
+                actor,
+                "model.update",
+                "model",
+                model.id,
+                {
+                    "before": {"description": model.description},
+                    "after": {"description": values.get("description", model.description)},
+                    "tags": clean or None,
+                },
+            )
             return self._model_dict(conn, conn.execute(select(RM).where(RM.c.id == model.id)).one())
 
     def set_alias(self, name: Any, alias: Any, version: Any, *, actor: str) -> dict[str, Any]:
@@ -593,18 +767,38 @@ class RegistryService:
             model = self._model_row(conn, name)
             target = self._version_row(conn, model, version)
             previous = conn.execute(
-                select(MV.c.version).join(MA, MA.c.version_id == MV.c.id)
-                .where(MA.c.model_id == model.id, MA.c.alias == alias)).scalar()
+                select(MV.c.version)
+                .join(MA, MA.c.version_id == MV.c.id)
+                .where(MA.c.model_id == model.id, MA.c.alias == alias)
+            ).scalar()
             stmt = insert_on_conflict(conn, MA).values(
-                model_id=model.id, alias=alias, version_id=target.id,
-                created_by=actor, created_at=now, updated_at=now)
-            conn.execute(stmt.on_conflict_do_update(
-                index_elements=["model_id", "alias"],
-                set_={"version_id": target.id, "updated_at": now, "created_by": actor}))
+                model_id=model.id,
+                alias=alias,
+                version_id=target.id,
+                created_by=actor,
+                created_at=now,
+                updated_at=now,
+            )
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["model_id", "alias"],
+                    set_={"version_id": target.id, "updated_at": now, "created_by": actor},
+                )
+            )
             conn.execute(update(RM).where(RM.c.id == model.id).values(updated_at=now))
-            audit(conn, actor, "model.alias.set", "model", model.id, {
-                "model": model.name, "alias": alias, "before": previous, "after": target.version,
-            })
+            audit(
+                conn,
+                actor,
+                "model.alias.set",
+                "model",
+                model.id,
+                {
+                    "model": model.name,
+                    "alias": alias,
+                    "before": previous,
+                    "after": target.version,
+                },
+            )
             return self._version_dicts(conn, [target], model.name)[0]
 
     def delete_alias(self, name: Any, alias: Any, *, actor: str) -> None:
@@ -612,23 +806,44 @@ class RegistryService:
         with self.store.write() as conn:
             model = self._model_row(conn, name)
             previous = conn.execute(
-                select(MV.c.version).join(MA, MA.c.version_id == MV.c.id)
-                .where(MA.c.model_id == model.id, MA.c.alias == alias)).scalar()
+                select(MV.c.version)
+                .join(MA, MA.c.version_id == MV.c.id)
+                .where(MA.c.model_id == model.id, MA.c.alias == alias)
+            ).scalar()
             if previous is None:
                 raise NotFound(f"Model {model.name!r} has no alias {alias!r}.", field="alias")
             conn.execute(delete(MA).where(MA.c.model_id == model.id, MA.c.alias == alias))
             conn.execute(update(RM).where(RM.c.id == model.id).values(updated_at=now_ms()))
-            audit(conn, actor, "model.alias.delete", "model", model.id,
-                  {"model": model.name, "alias": alias, "before": previous, "after": None})
+            audit(
+                conn,
+                actor,
+                "model.alias.delete",
+                "model",
+                model.id,
+                {"model": model.name, "alias": alias, "before": previous, "after": None},
+            )
 
     def record_trusted_load(self, version_id: str, *, actor: str, purpose: str = "load") -> None:
         """Audit a decision to load a version with ``trusted=True`` (``model.load.trusted``)."""
         validate_id(version_id, "version_id")
         with self.store.write() as conn:
-            row = conn.execute(select(MV.c.id, MV.c.version, MV.c.flavor, RM.c.name)
-                               .join(RM, RM.c.id == MV.c.model_id).where(MV.c.id == version_id)).first()
+            row = conn.execute(
+                select(MV.c.id, MV.c.version, MV.c.flavor, RM.c.name)
+                .join(RM, RM.c.id == MV.c.model_id)
+                .where(MV.c.id == version_id)
+            ).first()
             if row is None:
                 raise NotFound(f"No model version with id {version_id!r}.", field="version_id")
-            audit(conn, actor, "model.load.trusted", "model_version", version_id,
-                  {"model": row.name, "version": row.version, "flavor": row.flavor,
-                   "purpose": purpose})
+            audit(
+                conn,
+                actor,
+                "model.load.trusted",
+                "model_version",
+                version_id,
+                {
+                    "model": row.name,
+                    "version": row.version,
+                    "flavor": row.flavor,
+                    "purpose": purpose,
+                },
+            )

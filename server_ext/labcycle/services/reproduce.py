@@ -66,8 +66,9 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     packages: dict[str, Any] = {
         "added": {k: pb[k] for k in sorted(set(pb) - set(pa))},
         "removed": {k: pa[k] for k in sorted(set(pa) - set(pb))},
-        "changed": {k: {"a": pa[k], "b": pb[k]} for k in sorted(set(pa) & set(pb))
-                    if pa[k] != pb[k]},
+        "changed": {
+            k: {"a": pa[k], "b": pb[k]} for k in sorted(set(pa) & set(pb)) if pa[k] != pb[k]
+        },
         "unchanged": sum(1 for k in set(pa) & set(pb) if pa[k] == pb[k]),
     }
     packages["differs"] = bool(packages["added"] or packages["removed"] or packages["changed"])
@@ -79,18 +80,28 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     datasets: list[dict[str, Any]] = []
     for key in sorted(set(da) | set(db)):
         x, y = da.get(key), db.get(key)
-        datasets.append({
-            "name": key[0], "context": key[1],
-            "a": x["digest"] if x else None, "b": y["digest"] if y else None,
-            "rows_a": x["row_count"] if x else None, "rows_b": y["row_count"] if y else None,
-            "changed": (x or {}).get("digest") != (y or {}).get("digest"),
-        })
+        datasets.append(
+            {
+                "name": key[0],
+                "context": key[1],
+                "a": x["digest"] if x else None,
+                "b": y["digest"] if y else None,
+                "rows_a": x["row_count"] if x else None,
+                "rows_b": y["row_count"] if y else None,
+                "changed": (x or {}).get("digest") != (y or {}).get("digest"),
+            }
+        )
     ga, gb = a.get("git") or {}, b.get("git") or {}
-    git: dict[str, Any] = {"a": ga.get("commit"), "b": gb.get("commit"),
-           "branch_a": ga.get("branch"), "branch_b": gb.get("branch"),
-           "dirty_a": ga.get("dirty"), "dirty_b": gb.get("dirty"),
-           "changed": ga.get("commit") != gb.get("commit")
-           or (ga.get("dirty") and ga.get("diff") != gb.get("diff"))}
+    git: dict[str, Any] = {
+        "a": ga.get("commit"),
+        "b": gb.get("commit"),
+        "branch_a": ga.get("branch"),
+        "branch_b": gb.get("branch"),
+        "dirty_a": ga.get("dirty"),
+        "dirty_b": gb.get("dirty"),
+        "changed": ga.get("commit") != gb.get("commit")
+        or (ga.get("dirty") and ga.get("diff") != gb.get("diff")),
+    }
     git["changed"] = bool(git["changed"])
     params: list[dict[str, Any]] = []
     for key in sorted(set(a.get("params", {})) | set(b.get("params", {}))):
@@ -100,12 +111,20 @@ def compare_runs(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     for key in sorted(set(a.get("metrics", {})) | set(b.get("metrics", {}))):
         x, y = a.get("metrics", {}).get(key), b.get("metrics", {}).get(key)
         metrics.append({"key": key, "a": x, "b": y, **metric_change(x, y)})
-    python: dict[str, Any] = {"a": a.get("python_version"), "b": b.get("python_version"),
-              "changed": a.get("python_version") != b.get("python_version")}
+    python: dict[str, Any] = {
+        "a": a.get("python_version"),
+        "b": b.get("python_version"),
+        "changed": a.get("python_version") != b.get("python_version"),
+    }
     differences = (
-        int(python["changed"]) + len(packages["added"]) + len(packages["removed"])
-        + len(packages["changed"]) + sum(d["changed"] for d in datasets) + int(git["changed"])
-        + sum(p["changed"] for p in params) + sum(m["changed"] for m in metrics)
+        int(python["changed"])
+        + len(packages["added"])
+        + len(packages["removed"])
+        + len(packages["changed"])
+        + sum(d["changed"] for d in datasets)
+        + int(git["changed"])
+        + sum(p["changed"] for p in params)
+        + sum(m["changed"] for m in metrics)
     )
     return {
         "run_a": {"id": a["id"], "name": a["name"], "status": a["status"]},
@@ -137,8 +156,9 @@ def _typed(value: str) -> Any:
 
 
 class ReproduceService:
-    def __init__(self, store: Store, tracking: TrackingService, artifacts: ArtifactService,
-                 jobs: JobService) -> None:
+    def __init__(
+        self, store: Store, tracking: TrackingService, artifacts: ArtifactService, jobs: JobService
+    ) -> None:
         self.store = store
         self.tracking = tracking
         self.artifacts = artifacts
@@ -146,17 +166,25 @@ class ReproduceService:
 
     def compare(self, run_id: str, other_run_id: str) -> dict[str, Any]:
         """:func:`compare_runs` of two stored runs (``run_id`` is the baseline)."""
-        return compare_runs(self.tracking.get_run(validate_id(run_id, "run_id")),
-                            self.tracking.get_run(validate_id(other_run_id, "against")))
+        return compare_runs(
+            self.tracking.get_run(validate_id(run_id, "run_id")),
+            self.tracking.get_run(validate_id(other_run_id, "against")),
+        )
 
     def _job_of(self, run_id: str) -> dict[str, Any] | None:
         with self.store.read() as conn:
-            job_id = conn.execute(select(J.c.id).where(J.c.run_id == run_id)
-                                  .order_by(J.c.created_at.desc())).scalars().first()
+            job_id = (
+                conn.execute(
+                    select(J.c.id).where(J.c.run_id == run_id).order_by(J.c.created_at.desc())
+                )
+                .scalars()
+                .first()
+            )
         return self.jobs.get_raw(job_id) if job_id else None
 
-    def reproduce(self, run_id: str, *, actor: str, timeout_s: float | None = None,
-                  workdir: str | None = None) -> dict[str, Any]:
+    def reproduce(
+        self, run_id: str, *, actor: str, timeout_s: float | None = None, workdir: str | None = None
+    ) -> dict[str, Any]:
         """Submit a job that re-executes the run's notebook snapshot; returns the job.
 
         The notebook snapshot and the run's captured local modules (``code/*.py``) are
@@ -172,7 +200,9 @@ class ReproduceService:
             raise InvalidInput(
                 f"Run {run_id} has no notebook snapshot ({EXECUTED_ARTIFACT} or "
                 f"{NOTEBOOK_ARTIFACT}) to re-execute; only notebook runs and jobs can be "
-                "reproduced.", field="run_id")
+                "reproduced.",
+                field="run_id",
+            )
         job = self._job_of(run_id)
         if job is not None:
             parameters = job["parameters"] or {}
@@ -186,7 +216,7 @@ class ReproduceService:
         notebook.write_bytes(self.artifacts.read_artifact(run_id, snapshot))
         restored = set()
         for path in sorted(p for p in paths if p.startswith(CODE_PREFIX) and p.endswith(".py")):
-            relative = validate_artifact_path(path[len(CODE_PREFIX):])
+            relative = validate_artifact_path(path[len(CODE_PREFIX) :])
             target = folder / relative
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(self.artifacts.read_artifact(run_id, path))
@@ -194,11 +224,17 @@ class ReproduceService:
         original = None
         if job is not None and job.get("cwd") and os.path.isdir(job["cwd"]):
             original = job["cwd"]
-        elif job is not None and os.path.isabs(job["notebook"]) and \
-                os.path.isdir(os.path.dirname(job["notebook"])):
+        elif (
+            job is not None
+            and os.path.isabs(job["notebook"])
+            and os.path.isdir(os.path.dirname(job["notebook"]))
+        ):
             original = os.path.dirname(job["notebook"])
-        elif run.get("notebook_path") and os.path.isabs(run["notebook_path"]) and \
-                os.path.isdir(os.path.dirname(run["notebook_path"])):
+        elif (
+            run.get("notebook_path")
+            and os.path.isabs(run["notebook_path"])
+            and os.path.isdir(os.path.dirname(run["notebook_path"]))
+        ):
             original = os.path.dirname(run["notebook_path"])
         cwd = str(folder)
         if original and not restored:
@@ -212,24 +248,36 @@ class ReproduceService:
                         os.symlink(os.path.join(original, entry), folder / entry)
         options: dict[str, Any] = {}
         if job is not None:
-            options = {k: job.get(k) for k in ("env", "kernel_name", "resources")
-                       if job.get(k)}
+            options = {k: job.get(k) for k in ("env", "kernel_name", "resources") if job.get(k)}
             options["timeout_s"] = timeout_s or job.get("timeout_s")
         elif timeout_s:
             options["timeout_s"] = timeout_s
         return self.jobs.submit(
-            actor=actor, notebook=str(notebook), parameters=parameters,
-            experiment=run["experiment_name"], project=run["project_name"],
-            name=f"reproduce {run['name']}"[:250], cwd=cwd, reproduces_run_id=run_id,
+            actor=actor,
+            notebook=str(notebook),
+            parameters=parameters,
+            experiment=run["experiment_name"],
+            project=run["project_name"],
+            name=f"reproduce {run['name']}"[:250],
+            cwd=cwd,
+            reproduces_run_id=run_id,
             internal=True,  # its own snapshot, in a folder of LabCycle's
-            **{k: v for k, v in options.items() if v is not None})
+            **{k: v for k, v in options.items() if v is not None},
+        )
 
     def reproductions(self, run_id: str) -> list[dict[str, Any]]:
         """Jobs that reproduce ``run_id``, newest first."""
         validate_id(run_id, "run_id")
         with self.store.read() as conn:
-            ids = conn.execute(select(J.c.id).where(J.c.reproduces_run_id == run_id)
-                               .order_by(J.c.created_at.desc())).scalars().all()
+            ids = (
+                conn.execute(
+                    select(J.c.id)
+                    .where(J.c.reproduces_run_id == run_id)
+                    .order_by(J.c.created_at.desc())
+                )
+                .scalars()
+                .all()
+            )
         return [self.jobs.get(i) for i in ids]
 
     def report(self, run_id: str, against: str | None = None) -> dict[str, Any]:
@@ -242,9 +290,11 @@ class ReproduceService:
                     job = candidate
                     break
             if job is None:
-                raise NotFound(f"Run {run_id} has no finished reproduction yet; reproduce it "
-                               "first (POST runs/{id}/reproduce) or pass against=RUN_ID.",
-                               field="against")
+                raise NotFound(
+                    f"Run {run_id} has no finished reproduction yet; reproduce it "
+                    "first (POST runs/{id}/reproduce) or pass against=RUN_ID.",
+                    field="against",
+                )
             against = job["run_id"]
         report = self.compare(run_id, against)
         report["job"] = job

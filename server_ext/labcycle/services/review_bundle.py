@@ -79,16 +79,23 @@ def gather(services: Any, name: Any, version: Any) -> dict[str, Any]:
     datasets = []
     for item in lineage.get("datasets") or []:
         full = _safe(services.datasets.get, item.get("id")) or {}
-        datasets.append({**item, **{k: full.get(k) for k in
-                                    ("schema", "row_count", "source", "content_digest")}})
+        datasets.append(
+            {
+                **item,
+                **{k: full.get(k) for k in ("schema", "row_count", "source", "content_digest")},
+            }
+        )
     notebook = None
     if run:
         files = _safe(services.artifacts.list_artifacts, v["run_id"]) or []
         if isinstance(files, dict):
             files = files.get("items") or []
         names = {f.get("path") for f in files if isinstance(f, dict)}
-        notebook = {"path": lineage.get("notebook_path") or run.get("notebook_path"),
-                    "snapshot": "notebook.ipynb" in names, "executed": "executed.ipynb" in names}
+        notebook = {
+            "path": lineage.get("notebook_path") or run.get("notebook_path"),
+            "snapshot": "notebook.ipynb" in names,
+            "executed": "executed.ipynb" in names,
+        }
     deployments = []
     listed = _safe(services.deployments.list, max_results=1000) or {"items": []}
     for d in listed["items"]:
@@ -101,26 +108,51 @@ def gather(services: Any, name: Any, version: Any) -> dict[str, Any]:
         if not share and not loaded:
             continue
         monitors = []
-        found = _safe(services.monitors.list, deployment=d["id"], max_results=1000) \
-            if hasattr(services, "monitors") else None
+        found = (
+            _safe(services.monitors.list, deployment=d["id"], max_results=1000)
+            if hasattr(services, "monitors")
+            else None
+        )
         for m in (found or {}).get("items") or []:
             latest = m.get("latest_check") or {}
-            monitors.append({"name": m.get("name"), "health": m.get("health"),
-                             "alerting": m.get("alerting"),
-                             "last_checked_at": m.get("last_checked_at"),
-                             "summary": latest.get("summary")})
-        deployments.append({"name": d["name"], "status": d["status"], "desired": d["desired"],
-                            "url": d["url"], "model_ref": d["model_ref"], "share": share,
-                            "loaded": loaded, "serving_error": (d.get("serving") or {}).get("error"),
-                            "monitors": monitors})
+            monitors.append(
+                {
+                    "name": m.get("name"),
+                    "health": m.get("health"),
+                    "alerting": m.get("alerting"),
+                    "last_checked_at": m.get("last_checked_at"),
+                    "summary": latest.get("summary"),
+                }
+            )
+        deployments.append(
+            {
+                "name": d["name"],
+                "status": d["status"],
+                "desired": d["desired"],
+                "url": d["url"],
+                "model_ref": d["model_ref"],
+                "share": share,
+                "loaded": loaded,
+                "serving_error": (d.get("serving") or {}).get("error"),
+                "monitors": monitors,
+            }
+        )
     reviews = services.reviews.list_reviews(v["model_name"], v["version"])
     audit = services.audit.list(entity_type="model_version", entity_id=v["id"], max_results=200)
     project = None
     if lineage.get("project_name"):
         project = _safe(services.projects.get_project, lineage["project_name"])
-    return {"version": v, "model": model, "run": run, "datasets": datasets, "notebook": notebook,
-            "deployments": deployments, "reviews": reviews, "audit": audit["items"],
-            "project": project}
+    return {
+        "version": v,
+        "model": model,
+        "run": run,
+        "datasets": datasets,
+        "notebook": notebook,
+        "deployments": deployments,
+        "reviews": reviews,
+        "audit": audit["items"],
+        "project": project,
+    }
 
 
 def render_bundle(services: Any, name: Any, version: Any) -> str:
@@ -132,92 +164,207 @@ def render_bundle(services: Any, name: Any, version: Any) -> str:
     parts: list[str] = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
         "style-src 'unsafe-inline'; img-src data:\">",
         '<meta name="generator" content="LabCycle review bundle">',
         f"<title>Review bundle: {e(v['ref'])}</title><style>{CSS}</style></head><body>",
         f"<h1>Model card and review bundle: <code>{e(v['ref'])}</code></h1>",
         f'<p class="muted">Generated {e(now)} by LabCycle. Review state: '
         f"{badge(reviews['state'])}"
-        + (f" by {e(reviews['decided_by'])} at {e(reviews['decided_at'])}"
-           if reviews["decided_by"] else "") + "</p>",
+        + (
+            f" by {e(reviews['decided_by'])} at {e(reviews['decided_at'])}"
+            if reviews["decided_by"]
+            else ""
+        )
+        + "</p>",
         "<h2>Purpose</h2>",
-        "<h3>Model</h3>", md(model.get("description")),
-        "<h3>This version</h3>", md(v.get("description")),
-        table(["field", "value"], [
-            ["model", e(v["model_name"])], ["version", e(v["version"])],
-            ["flavor", e(v.get("flavor"))], ["aliases", e(", ".join(v.get("aliases") or []))],
-            ["tags", e(v.get("tags"))], ["registered by", e(v.get("created_by"))],
-            ["registered at", e(v.get("created_at"))], ["status", e(v.get("status"))],
-            ["trusted load", e(v.get("trusted"))],
-            ["project", e(lineage.get("project_name"))],
-            ["signature", f'<span class="mono">{e(v.get("signature"))}</span>'],
-        ]),
+        "<h3>Model</h3>",
+        md(model.get("description")),
+        "<h3>This version</h3>",
+        md(v.get("description")),
+        table(
+            ["field", "value"],
+            [
+                ["model", e(v["model_name"])],
+                ["version", e(v["version"])],
+                ["flavor", e(v.get("flavor"))],
+                ["aliases", e(", ".join(v.get("aliases") or []))],
+                ["tags", e(v.get("tags"))],
+                ["registered by", e(v.get("created_by"))],
+                ["registered at", e(v.get("created_at"))],
+                ["status", e(v.get("status"))],
+                ["trusted load", e(v.get("trusted"))],
+                ["project", e(lineage.get("project_name"))],
+                ["signature", f'<span class="mono">{e(v.get("signature"))}</span>'],
+            ],
+        ),
     ]
     if data["project"]:
         p = data["project"]
-        parts += ["<h3>Project README</h3>",
-                  md((p.get("description") or "")[:20_000]),
-                  f'<p class="muted">Repository: {e(p.get("git_url") or "none recorded")}; owners: '
-                  f'{e(", ".join(p.get("owners") or []) or "none (open project)")}</p>']
-    parts += ["<h2>Data</h2>", table(
-        ["dataset", "context", "fingerprint (digest)", "content digest", "rows", "source", "schema"],
-        [[e(d.get("name")), e(d.get("context")), f'<span class="mono">{e(d.get("digest"))}</span>',
-          f'<span class="mono">{e(d.get("content_digest"))}</span>', e(d.get("row_count")),
-          e(d.get("source")), f'<span class="mono">{e(d.get("schema"))}</span>']
-         for d in data["datasets"]], "No dataset was recorded as an input of the run.")]
-    parts += ["<h2>Metrics</h2>", table(
-        ["metric", "value"], [[e(k), e(val)] for k, val in sorted((v.get("metrics") or {}).items())],
-        "No metrics recorded.")]
+        parts += [
+            "<h3>Project README</h3>",
+            md((p.get("description") or "")[:20_000]),
+            f'<p class="muted">Repository: {e(p.get("git_url") or "none recorded")}; owners: '
+            f"{e(', '.join(p.get('owners') or []) or 'none (open project)')}</p>",
+        ]
+    parts += [
+        "<h2>Data</h2>",
+        table(
+            [
+                "dataset",
+                "context",
+                "fingerprint (digest)",
+                "content digest",
+                "rows",
+                "source",
+                "schema",
+            ],
+            [
+                [
+                    e(d.get("name")),
+                    e(d.get("context")),
+                    f'<span class="mono">{e(d.get("digest"))}</span>',
+                    f'<span class="mono">{e(d.get("content_digest"))}</span>',
+                    e(d.get("row_count")),
+                    e(d.get("source")),
+                    f'<span class="mono">{e(d.get("schema"))}</span>',
+                ]
+                for d in data["datasets"]
+            ],
+            "No dataset was recorded as an input of the run.",
+        ),
+    ]
+    parts += [
+        "<h2>Metrics</h2>",
+        table(
+            ["metric", "value"],
+            [[e(k), e(val)] for k, val in sorted((v.get("metrics") or {}).items())],
+            "No metrics recorded.",
+        ),
+    ]
     if run:
-        parts += ["<h3>Parameters of the run</h3>", table(
-            ["param", "value"], [[e(k), e(val)] for k, val in sorted((run.get("params") or {}).items())],
-            "No parameters recorded.")]
+        parts += [
+            "<h3>Parameters of the run</h3>",
+            table(
+                ["param", "value"],
+                [[e(k), e(val)] for k, val in sorted((run.get("params") or {}).items())],
+                "No parameters recorded.",
+            ),
+        ]
     nb = data["notebook"] or {}
-    flow = [f"datasets ({len(data['datasets'])})",
-            f"run {lineage.get('run_name') or v.get('run_id') or '?'}",
-            f"notebook {nb.get('path') or lineage.get('notebook_path') or '(none)'}",
-            f"version {v['ref']}",
-            f"deployments ({len(data['deployments'])})",
-            f"monitors ({sum(len(d['monitors']) for d in data['deployments'])})"]
-    parts += ["<h2>Lineage</h2>", f'<p class="flow">{" → ".join(e(x) for x in flow)}</p>',
-              table(["step", "what"], [
-                  ["run", e(f"{lineage.get('run_name') or ''} ({v.get('run_id') or 'deleted'})")],
-                  ["experiment", e(lineage.get("experiment_name"))],
-                  ["project", e(lineage.get("project_name"))],
-                  ["notebook", e(nb.get("path") or lineage.get("notebook_path"))
-                   + (" (snapshot stored)" if nb.get("snapshot") else "")
-                   + (" (executed copy stored)" if nb.get("executed") else "")],
-                  ["source", e(lineage.get("source"))],
-                  ["git commit", f'<span class="mono">{e(lineage.get("git_commit"))}</span>'],
-                  ["ran as", e(lineage.get("user"))],
-              ])]
+    flow = [
+        f"datasets ({len(data['datasets'])})",
+        f"run {lineage.get('run_name') or v.get('run_id') or '?'}",
+        f"notebook {nb.get('path') or lineage.get('notebook_path') or '(none)'}",
+        f"version {v['ref']}",
+        f"deployments ({len(data['deployments'])})",
+        f"monitors ({sum(len(d['monitors']) for d in data['deployments'])})",
+    ]
+    parts += [
+        "<h2>Lineage</h2>",
+        f'<p class="flow">{" → ".join(e(x) for x in flow)}</p>',
+        table(
+            ["step", "what"],
+            [
+                ["run", e(f"{lineage.get('run_name') or ''} ({v.get('run_id') or 'deleted'})")],
+                ["experiment", e(lineage.get("experiment_name"))],
+                ["project", e(lineage.get("project_name"))],
+                [
+                    "notebook",
+                    e(nb.get("path") or lineage.get("notebook_path"))
+                    + (" (snapshot stored)" if nb.get("snapshot") else "")
+                    + (" (executed copy stored)" if nb.get("executed") else ""),
+                ],
+                ["source", e(lineage.get("source"))],
+                ["git commit", f'<span class="mono">{e(lineage.get("git_commit"))}</span>'],
+                ["ran as", e(lineage.get("user"))],
+            ],
+        ),
+    ]
     dep_rows, mon_rows = [], []
     for d in data["deployments"]:
-        dep_rows.append([e(d["name"]), badge(d["status"]), e(d["model_ref"]), e(f"{d['share']:g}%"),
-                         e(d["url"]), e(d.get("serving_error"))])
+        dep_rows.append(
+            [
+                e(d["name"]),
+                badge(d["status"]),
+                e(d["model_ref"]),
+                e(f"{d['share']:g}%"),
+                e(d["url"]),
+                e(d.get("serving_error")),
+            ]
+        )
         for m in d["monitors"]:
-            mon_rows.append([e(m["name"]), e(d["name"]), badge(m["health"]),
-                             e("yes" if m["alerting"] else "no"), e(m["last_checked_at"]),
-                             e(m["summary"])])
-    parts += ["<h2>Deployments</h2>", table(
-        ["deployment", "status", "model reference", "traffic to this version", "URL", "serving note"],
-        dep_rows, "This version is not deployed."),
-        "<h2>Monitoring status</h2>", table(
+            mon_rows.append(
+                [
+                    e(m["name"]),
+                    e(d["name"]),
+                    badge(m["health"]),
+                    e("yes" if m["alerting"] else "no"),
+                    e(m["last_checked_at"]),
+                    e(m["summary"]),
+                ]
+            )
+    parts += [
+        "<h2>Deployments</h2>",
+        table(
+            [
+                "deployment",
+                "status",
+                "model reference",
+                "traffic to this version",
+                "URL",
+                "serving note",
+            ],
+            dep_rows,
+            "This version is not deployed.",
+        ),
+        "<h2>Monitoring status</h2>",
+        table(
             ["monitor", "deployment", "health", "alerting", "last check", "summary"],
-            mon_rows, "No monitor watches a deployment of this version.")]
-    parts += ["<h2>Reviews</h2>",
-              f"<p>Policy: {'approval required before deployment' if policy['require_approval'] else 'no approval required'}"
-              f" (projects: {e(', '.join(policy['projects']) or 'none')}); who can approve: "
-              f"{e(', '.join(policy['approvers']) or 'nobody listed')}.</p>",
-              table(["when", "reviewer", "role", "decision", "counts", "comment"],
-                    [[e(r["at"]), e(r["reviewer"]), e(r["role"]), badge(
-                        {"approve": "approved", "reject": "rejected"}.get(r["decision"], r["decision"])),
-                      e("yes" if r["counts"] else "no"), md(r["comment"])]
-                     for r in reviews["items"]], "No reviews yet.")]
-    parts += ["<h2>Audit trail of this version</h2>", table(
-        ["when", "user", "action", "details"],
-        [[e(a["at"]), e(a["user"]), e(a["action"]), f'<span class="mono">{e(a["details"])}</span>']
-         for a in data["audit"]], "No events.")]
+            mon_rows,
+            "No monitor watches a deployment of this version.",
+        ),
+    ]
+    parts += [
+        "<h2>Reviews</h2>",
+        f"<p>Policy: {'approval required before deployment' if policy['require_approval'] else 'no approval required'}"
+        f" (projects: {e(', '.join(policy['projects']) or 'none')}); who can approve: "
+        f"{e(', '.join(policy['approvers']) or 'nobody listed')}.</p>",
+        table(
+            ["when", "reviewer", "role", "decision", "counts", "comment"],
+            [
+                [
+                    e(r["at"]),
+                    e(r["reviewer"]),
+                    e(r["role"]),
+                    badge(
+                        {"approve": "approved", "reject": "rejected"}.get(
+                            r["decision"], r["decision"]
+                        )
+                    ),
+                    e("yes" if r["counts"] else "no"),
+                    md(r["comment"]),
+                ]
+                for r in reviews["items"]
+            ],
+            "No reviews yet.",
+        ),
+    ]
+    parts += [
+        "<h2>Audit trail of this version</h2>",
+        table(
+            ["when", "user", "action", "details"],
+            [
+                [
+                    e(a["at"]),
+                    e(a["user"]),
+                    e(a["action"]),
+                    f'<span class="mono">{e(a["details"])}</span>',
+                ]
+                for a in data["audit"]
+            ],
+            "No events.",
+        ),
+    ]
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -29,16 +29,28 @@ from ..store.models import ModelReview, ModelVersion, Project, RegisteredModel
 from .access import RANK, version_project_ids
 from .common import audit, iso, new_id, now_ms
 
-MR, MV, RM, P = ModelReview.__table__, ModelVersion.__table__, RegisteredModel.__table__, Project.__table__
+MR, MV, RM, P = (
+    ModelReview.__table__,
+    ModelVersion.__table__,
+    RegisteredModel.__table__,
+    Project.__table__,
+)
 DECISIONS = ("approve", "reject", "comment")
 COUNTING = ("owner", "approver")
 MAX_COMMENT = 100_000
 
 
 def review_dict(r: Any) -> dict[str, Any]:
-    return {"id": r.id, "model_version_id": r.model_version_id, "reviewer": r.reviewer,
-            "role": r.role, "decision": r.decision, "comment": r.comment, "at": iso(r.at),
-            "counts": r.decision != "comment" and r.role in COUNTING}
+    return {
+        "id": r.id,
+        "model_version_id": r.model_version_id,
+        "reviewer": r.reviewer,
+        "role": r.role,
+        "decision": r.decision,
+        "comment": r.comment,
+        "at": iso(r.at),
+        "counts": r.decision != "comment" and r.role in COUNTING,
+    }
 
 
 class ReviewService:
@@ -59,12 +71,14 @@ class ReviewService:
 
     def state_in(self, conn: Connection, version_id: str) -> dict[str, Any]:
         """``{"state", "decided_by", "decided_at", "approvals", "rejections", "comments"}``."""
-        rows = conn.execute(select(MR).where(MR.c.model_version_id == version_id)
-                            .order_by(MR.c.at, MR.c.id)).all()
+        rows = conn.execute(
+            select(MR).where(MR.c.model_version_id == version_id).order_by(MR.c.at, MR.c.id)
+        ).all()
         counted = [r for r in rows if r.decision != "comment" and r.role in COUNTING]
         latest = counted[-1] if counted else None
         return {
-            "state": {"approve": "approved", "reject": "rejected"}[latest.decision] if latest
+            "state": {"approve": "approved", "reject": "rejected"}[latest.decision]
+            if latest
             else "pending",
             "decided_by": latest.reviewer if latest else None,
             "decided_at": iso(latest.at) if latest else None,
@@ -76,34 +90,46 @@ class ReviewService:
     def policy_in(self, conn: Connection, version_id: str) -> dict[str, Any]:
         """Whether a project of the version requires approval, and who can approve."""
         ids = sorted({r[0] for r in conn.execute(version_project_ids(conn, [version_id])) if r[0]})
-        rows = conn.execute(select(P.c.id, P.c.name, P.c.settings).where(P.c.id.in_(ids))).all() \
-            if ids else []
+        rows = (
+            conn.execute(select(P.c.id, P.c.name, P.c.settings).where(P.c.id.in_(ids))).all()
+            if ids
+            else []
+        )
         requiring = [r for r in rows if (r.settings or {}).get("require_approval")]
         approvers: list[str] = []
         for r in requiring or rows:
             approvers += self.access.approvers(conn, r.id)
-        return {"require_approval": bool(requiring),
-                "projects": [r.name for r in rows],
-                "requiring_projects": [r.name for r in requiring],
-                "approvers": list(dict.fromkeys(approvers))}
+        return {
+            "require_approval": bool(requiring),
+            "projects": [r.name for r in rows],
+            "requiring_projects": [r.name for r in requiring],
+            "approvers": list(dict.fromkeys(approvers)),
+        }
 
     def list_reviews(self, name: Any, version: Any) -> dict[str, Any]:
         """Every review of the version (oldest first), its state and the policy."""
         v = self._version(name, version)
         with self.store.read() as conn:
-            rows = conn.execute(select(MR).where(MR.c.model_version_id == v["id"])
-                                .order_by(MR.c.at, MR.c.id)).all()
-            return {"model_name": v["model_name"], "version": v["version"],
-                    "model_version_id": v["id"], "items": [review_dict(r) for r in rows],
-                    **self.state_in(conn, v["id"]), "policy": self.policy_in(conn, v["id"])}
+            rows = conn.execute(
+                select(MR).where(MR.c.model_version_id == v["id"]).order_by(MR.c.at, MR.c.id)
+            ).all()
+            return {
+                "model_name": v["model_name"],
+                "version": v["version"],
+                "model_version_id": v["id"],
+                "items": [review_dict(r) for r in rows],
+                **self.state_in(conn, v["id"]),
+                "policy": self.policy_in(conn, v["id"]),
+            }
 
     def state(self, version_id: str) -> dict[str, Any]:
         with self.store.read() as conn:
             return {**self.state_in(conn, version_id), "policy": self.policy_in(conn, version_id)}
 
     # -- writing ------------------------------------------------------------------------------
-    def add_review(self, name: Any, version: Any, *, decision: Any, actor: str,
-                   comment: Any = "") -> dict[str, Any]:
+    def add_review(
+        self, name: Any, version: Any, *, decision: Any, actor: str, comment: Any = ""
+    ) -> dict[str, Any]:
         """Approve, reject (with a reason) or comment on a version. Reviewing needs the
         editor role in the version's projects, or being one of their approvers."""
         if decision not in DECISIONS:
@@ -113,13 +139,16 @@ class ReviewService:
         if not isinstance(comment, str):
             raise InvalidInput("comment must be a string (Markdown).", field="comment")
         if len(comment) > MAX_COMMENT:
-            raise InvalidInput(f"comment may have at most {MAX_COMMENT:,} characters.",
-                               field="comment")
+            raise InvalidInput(
+                f"comment may have at most {MAX_COMMENT:,} characters.", field="comment"
+            )
         if "\x00" in comment:
             raise InvalidInput("comment may not contain NUL characters.", field="comment")
         if decision in ("reject", "comment") and not comment.strip():
-            raise InvalidInput(f"A {decision} needs a comment"
-                               + (" saying why." if decision == "reject" else "."), field="comment")
+            raise InvalidInput(
+                f"A {decision} needs a comment" + (" saying why." if decision == "reject" else "."),
+                field="comment",
+            )
         v = self._version(name, version)
         with self.store.write() as conn:
             if not conn.execute(select(MV.c.id).where(MV.c.id == v["id"])).first():
@@ -131,20 +160,50 @@ class ReviewService:
                     f"You ({actor}) cannot review {v['ref']}: it needs the editor role in project "
                     f"{', '.join(repr(p) for p in policy['projects'])} or being one of its "
                     f"approvers ({', '.join(policy['approvers']) or 'none listed'}).",
-                    role_needed="editor", user=actor)
+                    role_needed="editor",
+                    user=actor,
+                )
             before = self.state_in(conn, v["id"])["state"]
             now = now_ms()
             review_id = new_id()
-            conn.execute(insert(MR).values(id=review_id, model_version_id=v["id"], reviewer=actor,
-                                           role=role, decision=decision, comment=comment, at=now))
-            audit(conn, actor, f"model.version.review.{decision}", "model_version", v["id"], {
-                "model": v["model_name"], "version": v["version"], "review_id": review_id,
-                "role": role, "comment_chars": len(comment),
-                "before": before, "after": self.state_in(conn, v["id"])["state"]})
+            conn.execute(
+                insert(MR).values(
+                    id=review_id,
+                    model_version_id=v["id"],
+                    reviewer=actor,
+                    role=role,
+                    decision=decision,
+                    comment=comment,
+                    at=now,
+                )
+            )
+            audit(
+                conn,
+                actor,
+                f"model.version.review.{decision}",
+                "model_version",
+                v["id"],
+                {
+                    "model": v["model_name"],
+                    "version": v["version"],
+                    "review_id": review_id,
+                    "role": role,
+                    "comment_chars": len(comment),
+                    "before": before,
+                    "after": self.state_in(conn, v["id"])["state"],
+                },
+            )
             row = conn.execute(select(MR).where(MR.c.id == review_id)).one()
-            return {**review_dict(row), "model_name": v["model_name"], "version": v["version"],
-                    **{k: val for k, val in self.state_in(conn, v["id"]).items()
-                       if k in ("state", "decided_by", "decided_at")}}
+            return {
+                **review_dict(row),
+                "model_name": v["model_name"],
+                "version": v["version"],
+                **{
+                    k: val
+                    for k, val in self.state_in(conn, v["id"]).items()
+                    if k in ("state", "decided_by", "decided_at")
+                },
+            }
 
     def standing(self, conn: Connection, version_id: str, user: str) -> str | None:
         """owner, approver, editor (weakest over the version's projects) or None."""
@@ -176,13 +235,18 @@ class ReviewService:
         if state["state"] == "approved":
             return None
         ref = version.get("ref") or f"{version.get('model_name')}/{version.get('version')}"
-        why = (f"it was rejected by {state['decided_by']}" if state["state"] == "rejected"
-               else "it has no approval yet")
-        return (f"Model version {ref} is not approved ({why}) and project "
-                f"{', '.join(repr(p) for p in policy['requiring_projects'])} requires approval "
-                f"before deployment. Who can approve: {', '.join(policy['approvers'])} "
-                f"(labcycle models review {ref} --approve, or POST "
-                f"models/{version.get('model_name')}/versions/{version.get('version')}/reviews).")
+        why = (
+            f"it was rejected by {state['decided_by']}"
+            if state["state"] == "rejected"
+            else "it has no approval yet"
+        )
+        return (
+            f"Model version {ref} is not approved ({why}) and project "
+            f"{', '.join(repr(p) for p in policy['requiring_projects'])} requires approval "
+            f"before deployment. Who can approve: {', '.join(policy['approvers'])} "
+            f"(labcycle models review {ref} --approve, or POST "
+            f"models/{version.get('model_name')}/versions/{version.get('version')}/reviews)."
+        )
 
     def require_deployable(self, versions: list[dict[str, Any]]) -> None:
         """409 unless every version may be deployed under its projects' policy."""
@@ -190,11 +254,16 @@ class ReviewService:
             for version in versions:
                 reason = self.blocked(conn, version)
                 if reason:
-                    raise Conflict(reason, reason="approval_required",
-                                   version=version.get("ref"), field="model")
+                    raise Conflict(
+                        reason,
+                        reason="approval_required",
+                        version=version.get("ref"),
+                        field="model",
+                    )
 
-    def gate_target(self, deployment: dict[str, Any],
-                    versions: list[tuple[dict[str, Any], float]]) -> tuple[list, str | None]:
+    def gate_target(
+        self, deployment: dict[str, Any], versions: list[tuple[dict[str, Any], float]]
+    ) -> tuple[list, str | None]:
         """What a serving process may serve of ``versions``: the unapproved ones are held
         back (module docstring). Returns the versions and a message when something was."""
         with self.store.read() as conn:
@@ -208,8 +277,9 @@ class ReviewService:
             fallback = self._last_approved(conn, deployment)
             if fallback is None:
                 return [], f"{held} No approved version of {deployment['model_name']} to serve."
-            return [(fallback, 100.0)], (f"{held} Still serving {fallback['ref']}, the last "
-                                         "approved version.")
+            return [(fallback, 100.0)], (
+                f"{held} Still serving {fallback['ref']}, the last approved version."
+            )
 
     def _last_approved(self, conn: Connection, deployment: dict[str, Any]) -> dict | None:
         registry = self.services.registry
@@ -221,12 +291,14 @@ class ReviewService:
                 continue
             if not self.blocked(conn, v):
                 return v
-        model = conn.execute(select(RM.c.id, RM.c.name).where(
-            RM.c.name == deployment["model_name"])).first()
+        model = conn.execute(
+            select(RM.c.id, RM.c.name).where(RM.c.name == deployment["model_name"])
+        ).first()
         if model is None:
             return None
-        for (version_id,) in conn.execute(select(MV.c.id).where(MV.c.model_id == model.id)
-                                          .order_by(MV.c.version.desc())):
+        for (version_id,) in conn.execute(
+            select(MV.c.id).where(MV.c.model_id == model.id).order_by(MV.c.version.desc())
+        ):
             v = registry.get_version_by_id(version_id)
             if not self.blocked(conn, v):
                 return v

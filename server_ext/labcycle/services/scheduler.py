@@ -35,8 +35,13 @@ def _wall_clock_ms() -> int:
 class Scheduler:
     """Fire due schedules and advance sweeps every ``interval`` seconds."""
 
-    def __init__(self, services: Services, *, interval: float = 1.0,
-                 clock: Callable[[], int] = _wall_clock_ms) -> None:
+    def __init__(
+        self,
+        services: Services,
+        *,
+        interval: float = 1.0,
+        clock: Callable[[], int] = _wall_clock_ms,
+    ) -> None:
         self.services = services
         self.interval = interval
         self.clock = clock
@@ -93,8 +98,9 @@ class Scheduler:
     def start_thread(self) -> None:
         if self._thread is None:
             self._stop.clear()
-            self._thread = threading.Thread(target=self._run_thread, name="labcycle-scheduler",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._run_thread, name="labcycle-scheduler", daemon=True
+            )
             self._thread.start()
 
     def _run_thread(self) -> None:

@@ -89,26 +89,31 @@ def validate_timezone(tz: Any) -> str:
     if tz is None or tz == "":
         return "UTC"
     if not isinstance(tz, str):
-        raise InvalidInput("timezone must be an IANA name such as 'UTC' or 'Europe/Paris'.",
-                           field="timezone")
+        raise InvalidInput(
+            "timezone must be an IANA name such as 'UTC' or 'Europe/Paris'.", field="timezone"
+        )
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidInput(f"timezone {tz!r} is not a known IANA time zone (e.g. 'UTC', "
-                           "'Europe/Paris').", field="timezone") from None
+        raise InvalidInput(
+            f"timezone {tz!r} is not a known IANA time zone (e.g. 'UTC', 'Europe/Paris').",
+            field="timezone",
+        ) from None
     return tz
 
 
 def validate_cron(cron: Any) -> str:
     if not isinstance(cron, str) or not cron.strip():
-        raise InvalidInput("cron must be a cron expression such as '0 3 * * *' (03:00 daily).",
-                           field="cron")
+        raise InvalidInput(
+            "cron must be a cron expression such as '0 3 * * *' (03:00 daily).", field="cron"
+        )
     cron = " ".join(cron.split())
     if len(cron.split()) not in (5, 6) or not croniter.is_valid(cron):
         raise InvalidInput(
             f"cron {cron!r} is not a valid cron expression: give 5 fields 'minute hour "
             "day-of-month month day-of-week', e.g. '*/15 * * * *' or '0 3 * * 1-5'.",
-            field="cron")
+            field="cron",
+        )
     return cron
 
 
@@ -156,7 +161,9 @@ class ScheduleService:
         if not isinstance(kind, str) or kind not in SCHEDULE_KINDS:
             raise InvalidInput(
                 f"kind {kind!r} is not a registered schedule kind; known: "
-                f"{', '.join(sorted(SCHEDULE_KINDS)) or 'none'}.", field="kind")
+                f"{', '.join(sorted(SCHEDULE_KINDS)) or 'none'}.",
+                field="kind",
+            )
         return SCHEDULE_KINDS[kind]
 
     def _payload(self, kind: ScheduleKind, payload: Any) -> dict[str, Any]:
@@ -166,9 +173,18 @@ class ScheduleService:
             raise InvalidInput("payload must be an object.", field="payload")
         return kind.validate(payload, self._services()) if kind.validate else payload
 
-    def create(self, *, actor: str, kind: str, cron: str, payload: dict | None = None,
-               timezone: str | None = None, name: str | None = None, paused: bool = False,
-               now: int | None = None) -> dict[str, Any]:
+    def create(
+        self,
+        *,
+        actor: str,
+        kind: str,
+        cron: str,
+        payload: dict | None = None,
+        timezone: str | None = None,
+        name: str | None = None,
+        paused: bool = False,
+        now: int | None = None,
+    ) -> dict[str, Any]:
         spec = self._kind(kind)
         cron = validate_cron(cron)
         tz = validate_timezone(timezone)
@@ -178,30 +194,52 @@ class ScheduleService:
         now = now_ms() if now is None else now
         schedule_id = new_id()
         if name is None:
-            name = f"{kind}: {clean.get('notebook', '')}".strip(": ") or f"schedule-{schedule_id[:8]}"
+            name = (
+                f"{kind}: {clean.get('notebook', '')}".strip(": ") or f"schedule-{schedule_id[:8]}"
+            )
         values = dict(
-            id=schedule_id, name=validate_name(name, "name", 250), kind=kind, cron=cron,
-            timezone=tz, payload=clean, paused=paused, next_run_at=next_fire(cron, tz, now),
-            last_run_at=None, last_status=None, last_result=None, last_error=None, fire_count=0,
-            created_by=actor, created_at=now, updated_at=now,
+            id=schedule_id,
+            name=validate_name(name, "name", 250),
+            kind=kind,
+            cron=cron,
+            timezone=tz,
+            payload=clean,
+            paused=paused,
+            next_run_at=next_fire(cron, tz, now),
+            last_run_at=None,
+            last_status=None,
+            last_result=None,
+            last_error=None,
+            fire_count=0,
+            created_by=actor,
+            created_at=now,
+            updated_at=now,
         )
         with self.store.write() as conn:
             conn.execute(insert(S).values(**values))
-            audit(conn, actor, "schedule.create", "schedule", schedule_id,
-                  {"kind": kind, "cron": cron, "timezone": tz, "name": values["name"]})
+            audit(
+                conn,
+                actor,
+                "schedule.create",
+                "schedule",
+                schedule_id,
+                {"kind": kind, "cron": cron, "timezone": tz, "name": values["name"]},
+            )
         return self.get(schedule_id)
 
     def get(self, schedule_id: str) -> dict[str, Any]:
         validate_id(schedule_id, "schedule_id")
         with self.store.read() as conn:
-            row = conn.execute(select(S).where(S.c.id == schedule_id,
-                                               readable(conn, "schedule", S.c.id))).first()
+            row = conn.execute(
+                select(S).where(S.c.id == schedule_id, readable(conn, "schedule", S.c.id))
+            ).first()
         if row is None:
             raise NotFound(f"No schedule with id {schedule_id!r}.")
         return schedule_dict(row)
 
-    def list(self, *, kind: str | None = None, max_results: Any = None,
-             page_token: str | None = None) -> dict[str, Any]:
+    def list(
+        self, *, kind: str | None = None, max_results: Any = None, page_token: str | None = None
+    ) -> dict[str, Any]:
         limit, offset = page_bounds(max_results, page_token)
         query = select(S)
         if kind:
@@ -209,13 +247,23 @@ class ScheduleService:
         query = query.order_by(S.c.created_at.desc(), S.c.id).limit(limit + 1).offset(offset)
         with self.store.read() as conn:
             rows = conn.execute(query.where(readable(conn, "schedule", S.c.id))).all()
-        return {"items": [schedule_dict(r) for r in rows[:limit]],
-                "next_page_token": next_token(offset, limit, len(rows))}
+        return {
+            "items": [schedule_dict(r) for r in rows[:limit]],
+            "next_page_token": next_token(offset, limit, len(rows)),
+        }
 
-    def update(self, schedule_id: str, *, actor: str, paused: bool | None = None,
-               cron: str | None = None, timezone: str | None = None,
-               payload: dict | None = None, name: str | None = None,
-               now: int | None = None) -> dict[str, Any]:
+    def update(
+        self,
+        schedule_id: str,
+        *,
+        actor: str,
+        paused: bool | None = None,
+        cron: str | None = None,
+        timezone: str | None = None,
+        payload: dict | None = None,
+        name: str | None = None,
+        now: int | None = None,
+    ) -> dict[str, Any]:
         """Pause, resume, or change the cron/zone/payload/name; ``next_run_at`` follows."""
         validate_id(schedule_id, "schedule_id")
         if paused is not None and not isinstance(paused, bool):
@@ -237,20 +285,32 @@ class ScheduleService:
             if paused is not None:
                 values["paused"] = paused
             if not values:
-                raise InvalidInput("Give at least one of paused, cron, timezone, payload, name.",
-                                   field="body")
+                raise InvalidInput(
+                    "Give at least one of paused, cron, timezone, payload, name.", field="body"
+                )
             # A resumed or re-timed schedule starts from now: occurrences missed while it
             # was paused are skipped, not caught up.
             if "cron" in values or "timezone" in values or (paused is False and row.paused):
-                values["next_run_at"] = next_fire(values.get("cron", row.cron),
-                                                  values.get("timezone", row.timezone), now)
+                values["next_run_at"] = next_fire(
+                    values.get("cron", row.cron), values.get("timezone", row.timezone), now
+                )
             values["updated_at"] = now
             conn.execute(update(S).where(S.c.id == schedule_id).values(**values))
-            audit(conn, actor, "schedule.update", "schedule", schedule_id, {
-                "before": {k: getattr(row, k) for k in values
-                           if k not in ("updated_at", "next_run_at")},
-                "after": {k: v for k, v in values.items() if k not in ("updated_at", "next_run_at")},
-            })
+            audit(
+                conn,
+                actor,
+                "schedule.update",
+                "schedule",
+                schedule_id,
+                {
+                    "before": {
+                        k: getattr(row, k) for k in values if k not in ("updated_at", "next_run_at")
+                    },
+                    "after": {
+                        k: v for k, v in values.items() if k not in ("updated_at", "next_run_at")
+                    },
+                },
+            )
         return self.get(schedule_id)
 
     def pause(self, schedule_id: str, *, actor: str) -> dict[str, Any]:
@@ -266,8 +326,14 @@ class ScheduleService:
             if row is None:
                 raise NotFound(f"No schedule with id {schedule_id!r}.")
             conn.execute(delete(S).where(S.c.id == schedule_id))
-            audit(conn, actor, "schedule.delete", "schedule", schedule_id,
-                  {"name": row.name, "kind": row.kind})
+            audit(
+                conn,
+                actor,
+                "schedule.delete",
+                "schedule",
+                schedule_id,
+                {"name": row.name, "kind": row.kind},
+            )
 
     def history(self, schedule_id: str, max_results: Any = None) -> builtins.list[dict[str, Any]]:
         """The jobs this schedule submitted, newest first (kind "job")."""
@@ -283,8 +349,9 @@ class ScheduleService:
         now = now_ms() if now is None else now
         with self.store.read() as conn:
             rows = conn.execute(
-                select(S).where(S.c.paused.is_(False), S.c.next_run_at.is_not(None),
-                                S.c.next_run_at <= now).order_by(S.c.next_run_at)
+                select(S)
+                .where(S.c.paused.is_(False), S.c.next_run_at.is_not(None), S.c.next_run_at <= now)
+                .order_by(S.c.next_run_at)
             ).all()
         claimed = []
         for row in rows:
@@ -294,10 +361,17 @@ class ScheduleService:
                 following = None
             with self.store.write() as conn:
                 hit = conn.execute(
-                    update(S).where(S.c.id == row.id, S.c.next_run_at == row.next_run_at,
-                                    S.c.paused.is_(False))
-                    .values(next_run_at=following, last_run_at=now, last_status="firing",
-                            fire_count=S.c.fire_count + 1, updated_at=now)
+                    update(S)
+                    .where(
+                        S.c.id == row.id, S.c.next_run_at == row.next_run_at, S.c.paused.is_(False)
+                    )
+                    .values(
+                        next_run_at=following,
+                        last_run_at=now,
+                        last_status="firing",
+                        fire_count=S.c.fire_count + 1,
+                        updated_at=now,
+                    )
                 ).rowcount
             if hit == 1:
                 claimed.append({**schedule_dict(row), "occurrence": iso(row.next_run_at)})
@@ -310,14 +384,29 @@ class ScheduleService:
             kind = self._kind(schedule["kind"])
             result = kind.fire(self._services(), schedule) or {}
         except Exception as exc:  # one failing schedule must not stop the others
-            log.warning("LabCycle: schedule %s (%s) failed: %s", schedule["id"], schedule["name"], exc)
+            log.warning(
+                "LabCycle: schedule %s (%s) failed: %s", schedule["id"], schedule["name"], exc
+            )
             status, error = "error", f"{type(exc).__name__}: {exc}"[:4000]
         with self.store.write() as conn:
-            conn.execute(update(S).where(S.c.id == schedule["id"]).values(
-                last_status=status, last_result=result, last_error=error))
-            audit(conn, schedule["created_by"], "schedule.fire", "schedule", schedule["id"],
-                  {"occurrence": schedule.get("occurrence"), "status": status,
-                   "result": result, "error": error})
+            conn.execute(
+                update(S)
+                .where(S.c.id == schedule["id"])
+                .values(last_status=status, last_result=result, last_error=error)
+            )
+            audit(
+                conn,
+                schedule["created_by"],
+                "schedule.fire",
+                "schedule",
+                schedule["id"],
+                {
+                    "occurrence": schedule.get("occurrence"),
+                    "status": status,
+                    "result": result,
+                    "error": error,
+                },
+            )
         return {"schedule_id": schedule["id"], "status": status, "result": result, "error": error}
 
     def run_due(self, now: int | None = None) -> builtins.list[dict[str, Any]]:
@@ -326,8 +415,20 @@ class ScheduleService:
 
 
 # -- the "job" kind ----------------------------------------------------------------------
-_JOB_FIELDS = {"notebook", "parameters", "experiment", "project", "name", "cwd", "env",
-               "timeout_s", "retries", "resources", "git_ref", "kernel_name"}
+_JOB_FIELDS = {
+    "notebook",
+    "parameters",
+    "experiment",
+    "project",
+    "name",
+    "cwd",
+    "env",
+    "timeout_s",
+    "retries",
+    "resources",
+    "git_ref",
+    "kernel_name",
+}
 
 
 def validate_job_payload(payload: dict[str, Any], services: Services) -> dict[str, Any]:
@@ -336,12 +437,16 @@ def validate_job_payload(payload: dict[str, Any], services: Services) -> dict[st
     than a failed job at 03:00."""
     unknown = sorted(set(payload) - _JOB_FIELDS)
     if unknown:
-        raise InvalidInput(f"payload.{unknown[0]} is not a field of a job schedule; known: "
-                           f"{', '.join(sorted(_JOB_FIELDS))}.", field=f"payload.{unknown[0]}")
+        raise InvalidInput(
+            f"payload.{unknown[0]} is not a field of a job schedule; known: "
+            f"{', '.join(sorted(_JOB_FIELDS))}.",
+            field=f"payload.{unknown[0]}",
+        )
     notebook = payload.get("notebook")
     if not isinstance(notebook, str) or not notebook.strip():
-        raise InvalidInput("payload.notebook must name the notebook to run.",
-                           field="payload.notebook")
+        raise InvalidInput(
+            "payload.notebook must name the notebook to run.", field="payload.notebook"
+        )
     parameters = payload.get("parameters")
     if parameters is not None:
         from .sweep_space import expand_trials
@@ -350,11 +455,13 @@ def validate_job_payload(payload: dict[str, Any], services: Services) -> dict[st
     cwd, git_ref = payload.get("cwd"), payload.get("git_ref")
     for field, value in (("cwd", cwd), ("git_ref", git_ref)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise InvalidInput(f"payload.{field} must be a non-empty string.",
-                               field=f"payload.{field}")
+            raise InvalidInput(
+                f"payload.{field} must be a non-empty string.", field=f"payload.{field}"
+            )
     clean = dict(payload)
     clean["notebook"], resolved_cwd = services.jobs.check_paths(
-        notebook.strip(), cwd, git_ref, prefix="payload.")
+        notebook.strip(), cwd, git_ref, prefix="payload."
+    )
     if resolved_cwd is not None:
         clean["cwd"] = resolved_cwd
     return clean

@@ -57,11 +57,13 @@ class ParsedQuery:
 
     def fts5(self) -> str:
         """The FTS5 MATCH expression; every word is quoted (letters and digits only)."""
+
         def quoted(words: list[str], prefix: bool) -> str:
             return '"' + " ".join(words) + '"' + ("*" if prefix else "")
 
-        positive = " OR ".join(quoted(w, not phrase and len(w) == 1 and len(w[0]) >= 2)
-                             for w, phrase, _ in self.terms)
+        positive = " OR ".join(
+            quoted(w, not phrase and len(w) == 1 and len(w[0]) >= 2) for w, phrase, _ in self.terms
+        )
         if not self.excluded:
             return positive
         negative = " OR ".join(quoted(w, False) for w, _ in self.excluded)
@@ -99,7 +101,7 @@ def parse_query(q: Any) -> ParsedQuery:
         words = [w[:MAX_WORD].lower() for w in _WORD.findall(raw or "")][:MAX_TERMS]
         if not words:
             continue
-        raw = _CONTROL.sub(" ", raw)[:MAX_WORD * MAX_TERMS]
+        raw = _CONTROL.sub(" ", raw)[: MAX_WORD * MAX_TERMS]
         if negative:
             if len(parsed.excluded) < MAX_EXCLUDED:
                 parsed.excluded.append((words, raw))
@@ -130,12 +132,13 @@ def _types(value: Any) -> list[str]:
         raise InvalidInput("type must be a type name or a list of them.", field="type")
     out = []
     for item in items:
-        for part in (item.split(",") if isinstance(item, str) else [item]):
+        for part in item.split(",") if isinstance(item, str) else [item]:
             part = part.strip() if isinstance(part, str) else part
             if part not in SEARCH_TYPES:
                 shown = repr(part)[:60]
-                raise InvalidInput(f"type must be one of {', '.join(SEARCH_TYPES)}; got {shown}.",
-                                   field="type")
+                raise InvalidInput(
+                    f"type must be one of {', '.join(SEARCH_TYPES)}; got {shown}.", field="type"
+                )
             out.append(part)
     return sorted(set(out))
 
@@ -144,8 +147,9 @@ def _text_filter(value: Any, field_name: str, limit: int = 250) -> str | None:
     if value is None or value == "":
         return None
     if not isinstance(value, str) or len(value) > limit or "\x00" in value:
-        raise InvalidInput(f"{field_name} must be a string of at most {limit} characters.",
-                           field=field_name)
+        raise InvalidInput(
+            f"{field_name} must be a string of at most {limit} characters.", field=field_name
+        )
     return value
 
 
@@ -215,8 +219,10 @@ class SearchService:
             params["until"] = until_ms
         if tag:
             key, sep, value = tag.partition("=")
-            where.append("EXISTS (SELECT 1 FROM search_doc_tags t WHERE t.doc_id = d.id "
-                         "AND t.key = :tag_key" + (" AND t.value = :tag_value)" if sep else ")"))
+            where.append(
+                "EXISTS (SELECT 1 FROM search_doc_tags t WHERE t.doc_id = d.id "
+                "AND t.key = :tag_key" + (" AND t.value = :tag_value)" if sep else ")")
+            )
             params["tag_key"] = key.strip()[:250]
             if sep:
                 params["tag_value"] = value.strip()[:250]
@@ -227,8 +233,9 @@ class SearchService:
             if hidden_projects(conn):  # private projects the reader is not in: hidden in SQL
                 d = SearchDoc.__table__.alias("d")
                 clause = readable_ref(conn, d.c.entity_type, d.c.entity_id)
-                where.append("(" + str(clause.compile(conn, compile_kwargs={"literal_binds": True}))
-                             + ")")
+                where.append(
+                    "(" + str(clause.compile(conn, compile_kwargs={"literal_binds": True})) + ")"
+                )
             if project:
                 project_id = conn.execute(
                     select(P.c.id).where((P.c.id == project) | (P.c.name == project))
@@ -244,61 +251,94 @@ class SearchService:
             items = self._items(conn, rows[:limit], snippets)
         return {"items": items, "next_page_token": next_token(offset, limit, len(rows))}
 
-    _COLUMNS = ("d.id, d.entity_type, d.entity_id, d.title, d.owner, d.project_id, "
-                "d.updated_at")
+    _COLUMNS = "d.id, d.entity_type, d.entity_id, d.title, d.owner, d.project_id, d.updated_at"
 
-    def _browse(self, conn: Connection, where: list[str], params: dict, limit: int,
-                offset: int) -> tuple[Sequence[Any], dict]:
-        sql = (f"SELECT {self._COLUMNS}, NULL AS score, substr(d.body, 1, {SNIPPET_CHARS}) AS snip "
-               "FROM search_docs d" + (" WHERE " + " AND ".join(where) if where else "")
-               + " ORDER BY d.updated_at DESC, d.id LIMIT :limit OFFSET :offset")
+    def _browse(
+        self, conn: Connection, where: list[str], params: dict, limit: int, offset: int
+    ) -> tuple[Sequence[Any], dict]:
+        sql = (
+            f"SELECT {self._COLUMNS}, NULL AS score, substr(d.body, 1, {SNIPPET_CHARS}) AS snip "
+            "FROM search_docs d"
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY d.updated_at DESC, d.id LIMIT :limit OFFSET :offset"
+        )
         rows = conn.execute(text(sql), {**params, "limit": limit + 1, "offset": offset}).all()
         return rows, {r.id: html.escape(r.snip or "", quote=False) for r in rows}
 
-    def _sqlite(self, conn: Connection, parsed: ParsedQuery, where: list[str], params: dict,
-                limit: int, offset: int) -> tuple[Sequence[Any], dict]:
+    def _sqlite(
+        self,
+        conn: Connection,
+        parsed: ParsedQuery,
+        where: list[str],
+        params: dict,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Any], dict]:
         match = parsed.fts5()
-        sql = (f"SELECT {self._COLUMNS}, -bm25(search_fts, 10.0, 4.0, 1.0) AS score "
-               "FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid "
-               "WHERE search_fts MATCH :match" + "".join(" AND " + w for w in where)
-               + " ORDER BY bm25(search_fts, 10.0, 4.0, 1.0), d.updated_at DESC, d.id "
-               "LIMIT :limit OFFSET :offset")
-        rows = conn.execute(text(sql), {**params, "match": match, "limit": limit + 1,
-                                        "offset": offset}).all()
+        sql = (
+            f"SELECT {self._COLUMNS}, -bm25(search_fts, 10.0, 4.0, 1.0) AS score "
+            "FROM search_fts JOIN search_docs d ON d.id = search_fts.rowid "
+            "WHERE search_fts MATCH :match"
+            + "".join(" AND " + w for w in where)
+            + " ORDER BY bm25(search_fts, 10.0, 4.0, 1.0), d.updated_at DESC, d.id "
+            "LIMIT :limit OFFSET :offset"
+        )
+        rows = conn.execute(
+            text(sql), {**params, "match": match, "limit": limit + 1, "offset": offset}
+        ).all()
         snippets: dict[int, str] = {}
         page = [r.id for r in rows[:limit]]
         if page:  # only for the page: a snippet per matching row would cost more than the search
             marks = ", ".join(f":r{i}" for i in range(len(page)))
             cut = "char(2), char(3), '…', 24"
             for rowid, *columns in conn.execute(
-                text(f"SELECT rowid, snippet(search_fts, 2, {cut}), snippet(search_fts, 0, {cut}), "
-                     f"snippet(search_fts, 1, {cut}) FROM search_fts "
-                     f"WHERE search_fts MATCH :match AND rowid IN ({marks})"),
+                text(
+                    f"SELECT rowid, snippet(search_fts, 2, {cut}), snippet(search_fts, 0, {cut}), "
+                    f"snippet(search_fts, 1, {cut}) FROM search_fts "
+                    f"WHERE search_fts MATCH :match AND rowid IN ({marks})"
+                ),
                 {"match": match, **{f"r{i}": r for i, r in enumerate(page)}},
             ):
                 snippets[rowid] = _best_snippet(columns)
         return rows, snippets
 
-    def _postgres(self, conn: Connection, parsed: ParsedQuery, where: list[str], params: dict,
-                  limit: int, offset: int) -> tuple[Sequence[Any], dict]:
+    def _postgres(
+        self,
+        conn: Connection,
+        parsed: ParsedQuery,
+        where: list[str],
+        params: dict,
+        limit: int,
+        offset: int,
+    ) -> tuple[Sequence[Any], dict]:
         expr, rank_expr, query_params = parsed.tsquery()
-        sql = (f"SELECT {self._COLUMNS}, ts_rank(d.tsv, qq.r, 1) AS score "
-               f"FROM search_docs d, (SELECT {expr} AS q, {rank_expr} AS r) qq "
-               "WHERE d.tsv @@ qq.q" + "".join(" AND " + w for w in where)
-               + " ORDER BY score DESC, d.updated_at DESC, d.id LIMIT :limit OFFSET :offset")
-        rows = conn.execute(text(sql), {**params, **query_params, "limit": limit + 1,
-                                        "offset": offset}).all()
+        sql = (
+            f"SELECT {self._COLUMNS}, ts_rank(d.tsv, qq.r, 1) AS score "
+            f"FROM search_docs d, (SELECT {expr} AS q, {rank_expr} AS r) qq "
+            "WHERE d.tsv @@ qq.q"
+            + "".join(" AND " + w for w in where)
+            + " ORDER BY score DESC, d.updated_at DESC, d.id LIMIT :limit OFFSET :offset"
+        )
+        rows = conn.execute(
+            text(sql), {**params, **query_params, "limit": limit + 1, "offset": offset}
+        ).all()
         snippets: dict[int, str] = {}
         page = [r.id for r in rows[:limit]]
         if page:  # ts_headline parses the text: only for the page, and at most 20,000 characters
             marks = ", ".join(f":r{i}" for i in range(len(page)))
-            options = (f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, "
-                       "MaxFragments=2, FragmentDelimiter=\" … \"")
-            heads = ", ".join(f"ts_headline('english', left(d.{c}, 20000), qq.r, :options)"
-                              for c in ("body", "title", "tags"))
+            options = (
+                f"StartSel={_START}, StopSel={_STOP}, MaxWords=30, MinWords=12, "
+                'MaxFragments=2, FragmentDelimiter=" … "'
+            )
+            heads = ", ".join(
+                f"ts_headline('english', left(d.{c}, 20000), qq.r, :options)"
+                for c in ("body", "title", "tags")
+            )
             for rowid, *columns in conn.execute(
-                text(f"SELECT d.id, {heads} FROM search_docs d, (SELECT {rank_expr} AS r) qq "
-                     f"WHERE d.id IN ({marks})"),
+                text(
+                    f"SELECT d.id, {heads} FROM search_docs d, (SELECT {rank_expr} AS r) qq "
+                    f"WHERE d.id IN ({marks})"
+                ),
                 {**query_params, "options": options, **{f"r{i}": r for i, r in enumerate(page)}},
             ):
                 snippets[rowid] = _best_snippet(columns)
@@ -313,8 +353,10 @@ class SearchService:
                 refs.append(("run", r.entity_id.split("/", 1)[0]))
             else:
                 refs.append((r.entity_type, r.entity_id))
-        described = {(d["type"], d["id"]): d
-                     for d in describe_many(conn, list(dict.fromkeys(refs)), missing="skip")}
+        described = {
+            (d["type"], d["id"]): d
+            for d in describe_many(conn, list(dict.fromkeys(refs)), missing="skip")
+        }
         items = []
         for r, ref in zip(rows, refs, strict=True):
             info = described.get(ref)
@@ -335,7 +377,8 @@ class SearchService:
             }
             if r.entity_type == "notebook":
                 run_id, artifact = r.entity_id.split("/", 1)
-                item.update(run_id=run_id, artifact=artifact,
-                            url=f"runs/{run_id}/artifacts/{artifact}")
+                item.update(
+                    run_id=run_id, artifact=artifact, url=f"runs/{run_id}/artifacts/{artifact}"
+                )
             items.append(item)
         return items

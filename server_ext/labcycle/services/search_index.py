@@ -63,23 +63,55 @@ from ..store.models import Param as ParamRow
 log = logging.getLogger(__name__)
 
 SD, SDT, SS = SearchDoc.__table__, SearchDocTag.__table__, SearchState.__table__
-P, E, R, PA, T = (Project.__table__, Experiment.__table__, Run.__table__, ParamRow.__table__,
-                  Tag.__table__)
-RM, MV, RMT, MVT, MA = (RegisteredModel.__table__, ModelVersion.__table__,
-                        RegisteredModelTag.__table__, ModelVersionTag.__table__,
-                        ModelAlias.__table__)
-D, DEP, MON, N, A = (Dataset.__table__, Deployment.__table__, Monitor.__table__,
-                     Note.__table__, Artifact.__table__)
+P, E, R, PA, T = (
+    Project.__table__,
+    Experiment.__table__,
+    Run.__table__,
+    ParamRow.__table__,
+    Tag.__table__,
+)
+RM, MV, RMT, MVT, MA = (
+    RegisteredModel.__table__,
+    ModelVersion.__table__,
+    RegisteredModelTag.__table__,
+    ModelVersionTag.__table__,
+    ModelAlias.__table__,
+)
+D, DEP, MON, N, A = (
+    Dataset.__table__,
+    Deployment.__table__,
+    Monitor.__table__,
+    Note.__table__,
+    Artifact.__table__,
+)
 
 #: the types a search can return (``notebook``: a run's notebook snapshot)
-SEARCH_TYPES = ("project", "experiment", "run", "notebook", "note", "model", "model_version",
-                "dataset", "deployment", "monitor")
+SEARCH_TYPES = (
+    "project",
+    "experiment",
+    "run",
+    "notebook",
+    "note",
+    "model",
+    "model_version",
+    "dataset",
+    "deployment",
+    "monitor",
+)
 NOTEBOOK_ARTIFACTS = ("executed.ipynb", "notebook.ipynb")
 MAX_TITLE, MAX_TAGS, MAX_BODY, MAX_VALUE = 1_000, 20_000, 200_000, 2_000
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 #: audit actions that change nothing a search shows
-SKIPPED_ACTIONS = frozenset({"run.cells", "run.input", "monitor.check", "model.load.trusted",
-                             "model.log.trusted", "artifact.put"})
+SKIPPED_ACTIONS = frozenset(
+    {
+        "run.cells",
+        "run.input",
+        "monitor.check",
+        "model.load.trusted",
+        "model.log.trusted",
+        "artifact.put",
+    }
+)
 _CHUNK = 500
 # NUL cannot be stored in PostgreSQL text; \x02/\x03 mark highlights in snippets.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -98,7 +130,7 @@ def _now() -> int:
 
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
     for i in range(0, len(ids), _CHUNK):
-        yield ids[i:i + _CHUNK]
+        yield ids[i : i + _CHUNK]
 
 
 def _rows(conn: Connection, stmt: Any, column: Any, ids: list[str] | None) -> Sequence[Any]:
@@ -119,9 +151,18 @@ def _pairs(conn: Connection, table: Any, owner: Any, ids: list[str] | None) -> d
     return out
 
 
-def _doc(entity_type: str, entity_id: str, *, title: Any, body: Iterable[Any] = (),
-         tags: dict | Iterable[str] | None = None, owner: Any = None,
-         project_id: Any = None, created_at: Any = None, updated_at: Any = None) -> dict:
+def _doc(
+    entity_type: str,
+    entity_id: str,
+    *,
+    title: Any,
+    body: Iterable[Any] = (),
+    tags: dict | Iterable[str] | None = None,
+    owner: Any = None,
+    project_id: Any = None,
+    created_at: Any = None,
+    updated_at: Any = None,
+) -> dict:
     pairs: list[tuple[str, str]] = []
     if isinstance(tags, dict):
         pairs = [(str(k), "" if v is None else str(v)) for k, v in tags.items()]
@@ -149,18 +190,34 @@ def _projects(conn: Connection, ids: list[str] | None) -> list[dict]:
     for r in _rows(conn, select(P), P.c.id, ids):
         m = r._mapping
         tags = m.get("tags")
-        out.append(_doc("project", r.id, title=r.name,
-                        body=[r.description, m.get("git_url"), m.get("status")],
-                        tags=tags if isinstance(tags, (list, dict)) else None,
-                        owner=r.created_by, project_id=r.id, created_at=r.created_at,
-                        updated_at=r.updated_at))
+        out.append(
+            _doc(
+                "project",
+                r.id,
+                title=r.name,
+                body=[r.description, m.get("git_url"), m.get("status")],
+                tags=tags if isinstance(tags, (list, dict)) else None,
+                owner=r.created_by,
+                project_id=r.id,
+                created_at=r.created_at,
+                updated_at=r.updated_at,
+            )
+        )
     return out
 
 
 def _experiments(conn: Connection, ids: list[str] | None) -> list[dict]:
     return [
-        _doc("experiment", r.id, title=r.name, body=[r.description], owner=r.created_by,
-             project_id=r.project_id, created_at=r.created_at, updated_at=r.updated_at)
+        _doc(
+            "experiment",
+            r.id,
+            title=r.name,
+            body=[r.description],
+            owner=r.created_by,
+            project_id=r.project_id,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
         for r in _rows(conn, select(E), E.c.id, ids)
     ]
 
@@ -168,20 +225,42 @@ def _experiments(conn: Connection, ids: list[str] | None) -> list[dict]:
 def _runs(conn: Connection, ids: list[str] | None) -> list[dict]:
     rows = _rows(
         conn,
-        select(R.c.id, R.c.name, R.c.user, R.c.status, R.c.source, R.c.notebook_path,
-               R.c.git_branch, R.c.created_at, R.c.updated_at, E.c.project_id)
-        .join(E, E.c.id == R.c.experiment_id),
-        R.c.id, ids,
+        select(
+            R.c.id,
+            R.c.name,
+            R.c.user,
+            R.c.status,
+            R.c.source,
+            R.c.notebook_path,
+            R.c.git_branch,
+            R.c.created_at,
+            R.c.updated_at,
+            E.c.project_id,
+        ).join(E, E.c.id == R.c.experiment_id),
+        R.c.id,
+        ids,
     )
     found = [r.id for r in rows] if ids is not None else None
     params = _pairs(conn, PA, PA.c.run_id, found)
     tags = _pairs(conn, T, T.c.run_id, found)
     return [
-        _doc("run", r.id, title=r.name,
-             body=[*(f"{k} {v}" for k, v in params.get(r.id, {}).items()), r.notebook_path,
-                   r.git_branch, r.source, r.status],
-             tags=tags.get(r.id, {}), owner=r.user, project_id=r.project_id,
-             created_at=r.created_at, updated_at=r.updated_at)
+        _doc(
+            "run",
+            r.id,
+            title=r.name,
+            body=[
+                *(f"{k} {v}" for k, v in params.get(r.id, {}).items()),
+                r.notebook_path,
+                r.git_branch,
+                r.source,
+                r.status,
+            ],
+            tags=tags.get(r.id, {}),
+            owner=r.user,
+            project_id=r.project_id,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
         for r in rows
     ]
 
@@ -201,14 +280,23 @@ def _models(conn: Connection, ids: list[str] | None) -> list[dict]:
     found = [r.id for r in rows]
     tags = _pairs(conn, RMT, RMT.c.model_id, found if ids is not None else None)
     aliases: dict[str, list[str]] = defaultdict(list)
-    for model_id, alias in _rows(conn, select(MA.c.model_id, MA.c.alias), MA.c.model_id,
-                                 found if ids is not None else None):
+    for model_id, alias in _rows(
+        conn, select(MA.c.model_id, MA.c.alias), MA.c.model_id, found if ids is not None else None
+    ):
         aliases[model_id].append(alias)
     projects = _entity_projects(conn, "model", found)
     return [
-        _doc("model", r.id, title=r.name, body=[r.description, *aliases.get(r.id, [])],
-             tags=tags.get(r.id, {}), owner=r.created_by, project_id=projects.get(r.id),
-             created_at=r.created_at, updated_at=r.updated_at)
+        _doc(
+            "model",
+            r.id,
+            title=r.name,
+            body=[r.description, *aliases.get(r.id, [])],
+            tags=tags.get(r.id, {}),
+            owner=r.created_by,
+            project_id=projects.get(r.id),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
         for r in rows
     ]
 
@@ -216,19 +304,35 @@ def _models(conn: Connection, ids: list[str] | None) -> list[dict]:
 def _model_versions(conn: Connection, ids: list[str] | None) -> list[dict]:
     rows = _rows(
         conn,
-        select(MV.c.id, MV.c.version, MV.c.description, MV.c.flavor, MV.c.status,
-               MV.c.created_by, MV.c.created_at, MV.c.updated_at, RM.c.name.label("model_name"))
-        .join(RM, RM.c.id == MV.c.model_id),
-        MV.c.id, ids,
+        select(
+            MV.c.id,
+            MV.c.version,
+            MV.c.description,
+            MV.c.flavor,
+            MV.c.status,
+            MV.c.created_by,
+            MV.c.created_at,
+            MV.c.updated_at,
+            RM.c.name.label("model_name"),
+        ).join(RM, RM.c.id == MV.c.model_id),
+        MV.c.id,
+        ids,
     )
     found = [r.id for r in rows]
     tags = _pairs(conn, MVT, MVT.c.version_id, found if ids is not None else None)
     projects = _entity_projects(conn, "model_version", found)
     return [
-        _doc("model_version", r.id, title=f"{r.model_name} v{r.version}",
-             body=[r.description, r.flavor, r.status], tags=tags.get(r.id, {}),
-             owner=r.created_by, project_id=projects.get(r.id), created_at=r.created_at,
-             updated_at=r.updated_at)
+        _doc(
+            "model_version",
+            r.id,
+            title=f"{r.model_name} v{r.version}",
+            body=[r.description, r.flavor, r.status],
+            tags=tags.get(r.id, {}),
+            owner=r.created_by,
+            project_id=projects.get(r.id),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
         for r in rows
     ]
 
@@ -241,20 +345,48 @@ def _datasets(conn: Connection, ids: list[str] | None) -> list[dict]:
         if not isinstance(columns, list):
             columns = []
         names = [c.get("name") for c in columns if isinstance(c, dict) and c.get("name")]
-        out.append(_doc("dataset", r.id, title=r.name, body=[r.source, " ".join(map(str, names))],
-                        owner=r.created_by, created_at=r.created_at, updated_at=r.created_at))
+        out.append(
+            _doc(
+                "dataset",
+                r.id,
+                title=r.name,
+                body=[r.source, " ".join(map(str, names))],
+                owner=r.created_by,
+                created_at=r.created_at,
+                updated_at=r.created_at,
+            )
+        )
     return out
 
 
 def _deployments(conn: Connection, ids: list[str] | None) -> list[dict]:
-    rows = _rows(conn, select(DEP.c.id, DEP.c.name, DEP.c.model_ref, DEP.c.url, DEP.c.status,
-                              DEP.c.created_by, DEP.c.created_at, DEP.c.updated_at),
-                 DEP.c.id, ids)
+    rows = _rows(
+        conn,
+        select(
+            DEP.c.id,
+            DEP.c.name,
+            DEP.c.model_ref,
+            DEP.c.url,
+            DEP.c.status,
+            DEP.c.created_by,
+            DEP.c.created_at,
+            DEP.c.updated_at,
+        ),
+        DEP.c.id,
+        ids,
+    )
     projects = _entity_projects(conn, "deployment", [r.id for r in rows])
     return [
-        _doc("deployment", r.id, title=r.name, body=[r.model_ref, r.url, r.status],
-             owner=r.created_by, project_id=projects.get(r.id), created_at=r.created_at,
-             updated_at=r.updated_at)
+        _doc(
+            "deployment",
+            r.id,
+            title=r.name,
+            body=[r.model_ref, r.url, r.status],
+            owner=r.created_by,
+            project_id=projects.get(r.id),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
         for r in rows
     ]
 
@@ -262,18 +394,35 @@ def _deployments(conn: Connection, ids: list[str] | None) -> list[dict]:
 def _monitors(conn: Connection, ids: list[str] | None) -> list[dict]:
     rows = _rows(
         conn,
-        select(MON.c.id, MON.c.name, MON.c.target, MON.c.features, MON.c.created_by,
-               MON.c.created_at, MON.c.updated_at, DEP.c.name.label("deployment"))
-        .outerjoin(DEP, DEP.c.id == MON.c.deployment_id),
-        MON.c.id, ids,
+        select(
+            MON.c.id,
+            MON.c.name,
+            MON.c.target,
+            MON.c.features,
+            MON.c.created_by,
+            MON.c.created_at,
+            MON.c.updated_at,
+            DEP.c.name.label("deployment"),
+        ).outerjoin(DEP, DEP.c.id == MON.c.deployment_id),
+        MON.c.id,
+        ids,
     )
     projects = _entity_projects(conn, "monitor", [r.id for r in rows])
     return [
-        _doc("monitor", r.id, title=r.name,
-             body=[r.deployment, r.target,
-                   " ".join(map(str, r.features)) if isinstance(r.features, list) else None],
-             owner=r.created_by, project_id=projects.get(r.id), created_at=r.created_at,
-             updated_at=r.updated_at)
+        _doc(
+            "monitor",
+            r.id,
+            title=r.name,
+            body=[
+                r.deployment,
+                r.target,
+                " ".join(map(str, r.features)) if isinstance(r.features, list) else None,
+            ],
+            owner=r.created_by,
+            project_id=projects.get(r.id),
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
         for r in rows
     ]
 
@@ -288,16 +437,30 @@ def note_title(body: str) -> str:
 
 def _notes(conn: Connection, ids: list[str] | None) -> list[dict]:
     return [
-        _doc("note", r.id, title=note_title(r.body), body=[r.body], owner=r.created_by,
-             project_id=r.project_id, created_at=r.created_at, updated_at=r.updated_at)
+        _doc(
+            "note",
+            r.id,
+            title=note_title(r.body),
+            body=[r.body],
+            owner=r.created_by,
+            project_id=r.project_id,
+            created_at=r.created_at,
+            updated_at=r.updated_at,
+        )
         for r in _rows(conn, select(N), N.c.id, ids)
     ]
 
 
 BUILDERS = {
-    "project": _projects, "experiment": _experiments, "run": _runs, "model": _models,
-    "model_version": _model_versions, "dataset": _datasets, "deployment": _deployments,
-    "monitor": _monitors, "note": _notes,
+    "project": _projects,
+    "experiment": _experiments,
+    "run": _runs,
+    "model": _models,
+    "model_version": _model_versions,
+    "dataset": _datasets,
+    "deployment": _deployments,
+    "monitor": _monitors,
+    "note": _notes,
 }
 
 
@@ -323,22 +486,32 @@ def notebook_text(content: bytes) -> str | None:
     return "\n\n".join(parts)
 
 
-def notebook_doc(conn: Connection, run_id: str, artifact: str, content: bytes,
-                 updated_at: int | None = None) -> dict | None:
+def notebook_doc(
+    conn: Connection, run_id: str, artifact: str, content: bytes, updated_at: int | None = None
+) -> dict | None:
     text = notebook_text(content)
     run = conn.execute(
         select(R.c.name, R.c.user, R.c.notebook_path, E.c.project_id)
-        .join(E, E.c.id == R.c.experiment_id).where(R.c.id == run_id)
+        .join(E, E.c.id == R.c.experiment_id)
+        .where(R.c.id == run_id)
     ).first()
     if text is None or run is None:
         return None
     title = run.notebook_path or f"{run.name} · {artifact}"
-    return _doc("notebook", f"{run_id}/{artifact}", title=title, body=[text], owner=run.user,
-                project_id=run.project_id, updated_at=updated_at)
+    return _doc(
+        "notebook",
+        f"{run_id}/{artifact}",
+        title=title,
+        body=[text],
+        owner=run.user,
+        project_id=run.project_id,
+        updated_at=updated_at,
+    )
 
 
-def index_notebook(conn: Connection, run_id: str, artifact: str, blobs: Any, digest: str,
-                   size: int) -> None:
+def index_notebook(
+    conn: Connection, run_id: str, artifact: str, blobs: Any, digest: str, size: int
+) -> None:
     """(Re)index a run's notebook snapshot; called by ArtifactService when one is stored."""
     if artifact not in NOTEBOOK_ARTIFACTS:
         return
@@ -351,7 +524,9 @@ def index_notebook(conn: Connection, run_id: str, artifact: str, blobs: Any, dig
             else:
                 write_docs(conn, [doc])
     except Exception:  # the artifact matters more than its search document
-        log.exception("LabCycle search: could not index the notebook %s of run %s", artifact, run_id)
+        log.exception(
+            "LabCycle search: could not index the notebook %s of run %s", artifact, run_id
+        )
 
 
 # -- writing documents ------------------------------------------------------------------------
@@ -363,10 +538,19 @@ def write_docs(conn: Connection, docs: list[dict]) -> None:
     """Upsert documents (by type and id) and replace their tags."""
     if not docs:
         return
-    columns = ("entity_type", "entity_id", "project_id", "owner", "title", "tags", "body",
-               "created_at", "updated_at")
+    columns = (
+        "entity_type",
+        "entity_id",
+        "project_id",
+        "owner",
+        "title",
+        "tags",
+        "body",
+        "created_at",
+        "updated_at",
+    )
     for start in range(0, len(docs), _CHUNK):
-        batch = docs[start:start + _CHUNK]
+        batch = docs[start : start + _CHUNK]
         stmt = _insert(conn)
         stmt = stmt.on_conflict_do_update(
             index_elements=["entity_type", "entity_id"],
@@ -375,8 +559,11 @@ def write_docs(conn: Connection, docs: list[dict]) -> None:
         rows = conn.execute(stmt, [{c: d[c] for c in columns} for d in batch]).all()
         ids = {(r.entity_type, r.entity_id): r.id for r in rows}
         conn.execute(delete(SDT).where(SDT.c.doc_id.in_(list(ids.values()))))
-        tags = [{"doc_id": ids[(d["entity_type"], d["entity_id"])], "key": k, "value": v}
-                for d in batch for k, v in d["tag_pairs"].items()]
+        tags = [
+            {"doc_id": ids[(d["entity_type"], d["entity_id"])], "key": k, "value": v}
+            for d in batch
+            for k, v in d["tag_pairs"].items()
+        ]
         if tags:
             conn.execute(insert(SDT), tags)
 
@@ -387,11 +574,13 @@ def _delete(conn: Connection, keys: list[tuple[str, str]]) -> None:
         by_type[entity_type].append(entity_id)
     for entity_type, ids in by_type.items():
         for chunk in _chunks(ids):
-            doc_ids = select(SD.c.id).where(SD.c.entity_type == entity_type,
-                                            SD.c.entity_id.in_(chunk))
+            doc_ids = select(SD.c.id).where(
+                SD.c.entity_type == entity_type, SD.c.entity_id.in_(chunk)
+            )
             conn.execute(delete(SDT).where(SDT.c.doc_id.in_(doc_ids)))
-            conn.execute(delete(SD).where(SD.c.entity_type == entity_type,
-                                          SD.c.entity_id.in_(chunk)))
+            conn.execute(
+                delete(SD).where(SD.c.entity_type == entity_type, SD.c.entity_id.in_(chunk))
+            )
 
 
 def update(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
@@ -400,8 +589,9 @@ def update(conn: Connection, keys: Iterable[tuple[str, str]]) -> None:
     for entity_type, entity_id in keys:
         by_type[entity_type].add(entity_id)
     if by_type.get("model_version"):  # a version's model shows its aliases and project
-        for model_id, in conn.execute(select(MV.c.model_id).where(
-                MV.c.id.in_(sorted(by_type["model_version"])))):
+        for (model_id,) in conn.execute(
+            select(MV.c.model_id).where(MV.c.id.in_(sorted(by_type["model_version"])))
+        ):
             by_type["model"].add(model_id)
     gone: list[tuple[str, str]] = []
     for entity_type, id_set in by_type.items():
@@ -432,21 +622,27 @@ def prune(conn: Connection) -> None:
         conn.execute(delete(SDT).where(SDT.c.doc_id.in_(stale)))
         conn.execute(delete(SD).where(SD.c.id.in_(stale)))
     # notebooks whose run is gone: their id is "<run id>/<artifact>"
-    runs = {r for r, in conn.execute(select(R.c.id))}
-    orphans = [(t, i) for t, i in conn.execute(
-        select(SD.c.entity_type, SD.c.entity_id).where(SD.c.entity_type == "notebook")
-    ) if i.split("/", 1)[0] not in runs]
+    runs = {r for (r,) in conn.execute(select(R.c.id))}
+    orphans = [
+        (t, i)
+        for t, i in conn.execute(
+            select(SD.c.entity_type, SD.c.entity_id).where(SD.c.entity_type == "notebook")
+        )
+        if i.split("/", 1)[0] not in runs
+    ]
     _delete(conn, orphans)
 
 
 # -- marking in the writers' transactions -----------------------------------------------------
-def mark(conn: Connection, action: str, entity_type: str, entity_id: str,
-         details: dict | None = None) -> None:
+def mark(
+    conn: Connection, action: str, entity_type: str, entity_id: str, details: dict | None = None
+) -> None:
     """Remember that ``entity_type``/``entity_id`` changed (called by ``audit``)."""
     if entity_type not in BUILDERS or action in SKIPPED_ACTIONS:
         return
-    if action == "run.log" and not (isinstance(details, dict)
-                                    and (details.get("params") or details.get("tags"))):
+    if action == "run.log" and not (
+        isinstance(details, dict) and (details.get("params") or details.get("tags"))
+    ):
         return  # metric points: the hot path of logging, and nothing a search shows
     pending = conn.info.setdefault(db.PENDING_KEY, {}).setdefault("search", set())
     pending.add((entity_type, entity_id))
@@ -465,8 +661,7 @@ def flush(conn: Connection) -> None:
         with conn.begin_nested():
             update(conn, pending)
     except Exception:  # never fail the user's write for its search document
-        log.exception("LabCycle search: could not update the index for %s",
-                      sorted(pending)[:10])
+        log.exception("LabCycle search: could not update the index for %s", sorted(pending)[:10])
 
 
 if mark not in db.ON_AUDIT:
@@ -487,8 +682,11 @@ def reindex_all(conn: Connection, blobs: Any = None) -> dict[str, int]:
         counts[entity_type] = len(docs)
     counts["notebook"] = 0
     if blobs is not None:
-        rows = conn.execute(select(A.c.run_id, A.c.path, A.c.digest, A.c.size, A.c.created_at)
-                            .where(A.c.path.in_(NOTEBOOK_ARTIFACTS))).all()
+        rows = conn.execute(
+            select(A.c.run_id, A.c.path, A.c.digest, A.c.size, A.c.created_at).where(
+                A.c.path.in_(NOTEBOOK_ARTIFACTS)
+            )
+        ).all()
         docs = []
         for r in rows:
             if r.size > MAX_NOTEBOOK_BYTES:
@@ -514,9 +712,10 @@ def reindex_all(conn: Connection, blobs: Any = None) -> dict[str, int]:
 
 def set_state(conn: Connection, key: str, value: str) -> None:
     stmt = (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(SS)
-    conn.execute(stmt.on_conflict_do_update(index_elements=["key"],
-                                            set_={"value": stmt.excluded.value}),
-                 {"key": key, "value": value})
+    conn.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value}),
+        {"key": key, "value": value},
+    )
 
 
 def get_state(conn: Connection, key: str) -> str | None:
@@ -540,5 +739,4 @@ def _register_note_resolver() -> None:
 
 _register_note_resolver()
 
-__all__ = ["SEARCH_TYPES", "flush", "index_notebook", "mark", "reindex_all", "update",
-           "write_docs"]
+__all__ = ["SEARCH_TYPES", "flush", "index_notebook", "mark", "reindex_all", "update", "write_docs"]

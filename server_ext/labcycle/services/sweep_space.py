@@ -72,8 +72,9 @@ def _integer(value: Any, field: str) -> int:
 def expand_grid(grid: Any, field: str = "grid") -> list[dict[str, Any]]:
     """The cartesian product of a ``{name: [values]}`` grid."""
     if not isinstance(grid, dict) or not grid:
-        raise InvalidInput(f"{field} must be a non-empty object of name → list of values.",
-                           field=field)
+        raise InvalidInput(
+            f"{field} must be a non-empty object of name → list of values.", field=field
+        )
     names, choices = [], []
     for name, values in grid.items():
         validate_param_name(name, f"{field}.{name}")
@@ -85,8 +86,9 @@ def expand_grid(grid: Any, field: str = "grid") -> list[dict[str, Any]]:
         choices.append([_check_scalar(v, f"{field}.{name}[{i}]") for i, v in enumerate(values)])
     size = math.prod(len(c) for c in choices)
     if size > MAX_TRIALS:
-        raise InvalidInput(f"{field} makes {size:,} trials; at most {MAX_TRIALS:,} per sweep.",
-                           field=field)
+        raise InvalidInput(
+            f"{field} makes {size:,} trials; at most {MAX_TRIALS:,} per sweep.", field=field
+        )
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*choices)]
 
 
@@ -108,33 +110,40 @@ def _sampler(spec: Any, field: str):  # returns a closure over one Random
         if kind == "choice":
             args: Any = spec.pop("values", spec.pop("choices", None))
         elif kind == "normal":
-            args = [spec.pop("mu", spec.pop("mean", None)), spec.pop("sigma", spec.pop("std", None))]
+            args = [
+                spec.pop("mu", spec.pop("mean", None)),
+                spec.pop("sigma", spec.pop("std", None)),
+            ]
         else:
             args = [spec.pop("low", None), spec.pop("high", None)]
     else:
         kinds = [k for k in spec if k in DISTRIBUTIONS]
         if len(kinds) != 1:
             raise InvalidInput(
-                f"{field} must name one distribution: {{\"distribution\": \"uniform\", \"low\": 0, "
-                f"\"high\": 1}}, or one of {', '.join(f'{{{k!r}: ...}}' for k in DISTRIBUTIONS)}.",
+                f'{field} must name one distribution: {{"distribution": "uniform", "low": 0, '
+                f'"high": 1}}, or one of {", ".join(f"{{{k!r}: ...}}" for k in DISTRIBUTIONS)}.',
                 field=field,
             )
         kind = kinds[0]
         args = spec.pop(kind)
     if spec:
         extra = sorted(spec)[0]
-        raise InvalidInput(f"{field}.{extra} is not a known field of a {kind} distribution.",
-                           field=f"{field}.{extra}")
+        raise InvalidInput(
+            f"{field}.{extra} is not a known field of a {kind} distribution.",
+            field=f"{field}.{extra}",
+        )
     if kind == "choice":
         if not isinstance(args, (list, tuple)) or not args:
-            raise InvalidInput(f"{field}.choice must be a non-empty list of values.",
-                               field=f"{field}.choice")
+            raise InvalidInput(
+                f"{field}.choice must be a non-empty list of values.", field=f"{field}.choice"
+            )
         values = [_check_scalar(v, f"{field}.choice[{i}]") for i, v in enumerate(args)]
         return lambda rng: values[rng.randrange(len(values))]
     names = ("mu", "sigma") if kind == "normal" else ("low", "high")
     if not isinstance(args, (list, tuple)) or len(args) != 2:
-        raise InvalidInput(f"{field}.{kind} needs two numbers [{names[0]}, {names[1]}].",
-                           field=f"{field}.{kind}")
+        raise InvalidInput(
+            f"{field}.{kind} needs two numbers [{names[0]}, {names[1]}].", field=f"{field}.{kind}"
+        )
     low: float
     high: float
     if kind == "randint":
@@ -146,28 +155,33 @@ def _sampler(spec: Any, field: str):  # returns a closure over one Random
             raise InvalidInput(f"{field}.sigma must be positive.", field=f"{field}.sigma")
         return lambda rng: rng.gauss(low, high)
     if high < low:
-        raise InvalidInput(f"{field}.high ({high}) must not be below low ({low}).",
-                           field=f"{field}.high")
+        raise InvalidInput(
+            f"{field}.high ({high}) must not be below low ({low}).", field=f"{field}.high"
+        )
     if kind == "randint":
         return lambda rng: rng.randint(low, high)
     if kind == "uniform":
         return lambda rng: rng.uniform(low, high)
     if low <= 0:
-        raise InvalidInput(f"{field}.low must be positive for a loguniform distribution.",
-                           field=f"{field}.low")
+        raise InvalidInput(
+            f"{field}.low must be positive for a loguniform distribution.", field=f"{field}.low"
+        )
     log_low, log_high = math.log(low), math.log(high)
     return lambda rng: math.exp(rng.uniform(log_low, log_high))
 
 
-def expand_random(space: Any, n_trials: Any, seed: Any = None,
-                  field: str = "random") -> list[dict[str, Any]]:
+def expand_random(
+    space: Any, n_trials: Any, seed: Any = None, field: str = "random"
+) -> list[dict[str, Any]]:
     """``n_trials`` seeded draws from ``space``; the same seed gives the same trials."""
     if not isinstance(space, dict) or not space:
-        raise InvalidInput(f"{field} must be a non-empty object of name → distribution.",
-                           field=field)
+        raise InvalidInput(
+            f"{field} must be a non-empty object of name → distribution.", field=field
+        )
     if n_trials is None:
-        raise InvalidInput("n_trials is required with a random search (how many draws).",
-                           field="n_trials")
+        raise InvalidInput(
+            "n_trials is required with a random search (how many draws).", field="n_trials"
+        )
     n = _integer(n_trials, "n_trials")
     if not 1 <= n <= MAX_TRIALS:
         raise InvalidInput(f"n_trials must be between 1 and {MAX_TRIALS:,}.", field="n_trials")
@@ -189,37 +203,54 @@ def expand_trials(trials: Any, field: str = "trials") -> list[dict[str, Any]]:
     out = []
     for i, trial in enumerate(trials):
         if not isinstance(trial, dict):
-            raise InvalidInput(f"{field}[{i}] must be an object of name → value.",
-                               field=f"{field}[{i}]")
-        out.append({validate_param_name(k, f"{field}[{i}].{k}"):
-                    _check_scalar(v, f"{field}[{i}].{k}") for k, v in trial.items()})
+            raise InvalidInput(
+                f"{field}[{i}] must be an object of name → value.", field=f"{field}[{i}]"
+            )
+        out.append(
+            {
+                validate_param_name(k, f"{field}[{i}].{k}"): _check_scalar(v, f"{field}[{i}].{k}")
+                for k, v in trial.items()
+            }
+        )
     return out
 
 
-def expand(*, grid: Any = None, random: Any = None, trials: Any = None,
-           n_trials: Any = None, seed: Any = None) -> list[dict[str, Any]]:
+def expand(
+    *,
+    grid: Any = None,
+    random: Any = None,
+    trials: Any = None,
+    n_trials: Any = None,
+    seed: Any = None,
+) -> list[dict[str, Any]]:
     """Every trial of a sweep spec (see the module docstring)."""
     if trials is not None and (grid is not None or random is not None):
-        raise InvalidInput("Give trials alone, or a grid and/or a random space, not both.",
-                           field="trials")
+        raise InvalidInput(
+            "Give trials alone, or a grid and/or a random space, not both.", field="trials"
+        )
     if trials is not None:
         return expand_trials(trials)
     if grid is None and random is None:
-        raise InvalidInput("A sweep needs a grid, a random space or a list of trials.",
-                           field="grid")
+        raise InvalidInput(
+            "A sweep needs a grid, a random space or a list of trials.", field="grid"
+        )
     if random is None and n_trials is not None:
-        raise InvalidInput("n_trials applies to a random search; a grid runs every point.",
-                           field="n_trials")
+        raise InvalidInput(
+            "n_trials applies to a random search; a grid runs every point.", field="n_trials"
+        )
     points = expand_grid(grid) if grid is not None else [{}]
     draws = expand_random(random, n_trials, seed) if random is not None else [{}]
     if len(points) * len(draws) > MAX_TRIALS:
-        raise InvalidInput(f"The sweep makes {len(points) * len(draws):,} trials; at most "
-                           f"{MAX_TRIALS:,}.", field="n_trials")
+        raise InvalidInput(
+            f"The sweep makes {len(points) * len(draws):,} trials; at most {MAX_TRIALS:,}.",
+            field="n_trials",
+        )
     both = set(points[0]) & set(draws[0])
     if both:
         name = sorted(both)[0]
-        raise InvalidInput(f"Parameter {name!r} is in both the grid and the random space.",
-                           field=f"random.{name}")
+        raise InvalidInput(
+            f"Parameter {name!r} is in both the grid and the random space.", field=f"random.{name}"
+        )
     return [{**draw, **point} for draw in draws for point in points]
 
 
@@ -244,7 +275,9 @@ def parse_cli_random(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
         if not sep or not name.strip() or not paren or not rest.endswith(")"):
             raise InvalidInput(
                 f"--random takes NAME=DIST(ARGS) such as lr=loguniform(1e-4,1e-1), "
-                f"depth=choice(3,5,8) or n=randint(1,10); got {item!r}.", field="random")
+                f"depth=choice(3,5,8) or n=randint(1,10); got {item!r}.",
+                field="random",
+            )
         args = [literal(a) for a in rest[:-1].split(",") if a.strip()]
         kind = kind.strip()
         space[name.strip()] = {kind: args} if kind in DISTRIBUTIONS else {"distribution": kind}

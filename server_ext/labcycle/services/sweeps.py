@@ -122,27 +122,64 @@ class SweepService:
         parallel = to_int(parallel, "parallel", 2)
         if not 1 <= parallel <= MAX_PARALLEL:
             raise InvalidInput(f"parallel must be between 1 and {MAX_PARALLEL}.", field="parallel")
-        options = {"cwd": cwd, "env": env, "timeout_s": timeout_s, "retries": retries,
-                   "resources": resources, "git_ref": git_ref, "kernel_name": kernel_name}
+        options = {
+            "cwd": cwd,
+            "env": env,
+            "timeout_s": timeout_s,
+            "retries": retries,
+            "resources": resources,
+            "git_ref": git_ref,
+            "kernel_name": kernel_name,
+        }
         self._check_options(options)
         notebook, options["cwd"] = self.jobs.check_paths(notebook, cwd, git_ref)
         sweep_id = new_id()
         stem = os.path.basename(notebook)[: -len(".ipynb")] or "notebook"
         name = validate_name(name, "name", 200) if name else f"{stem[:180]}-sweep-{sweep_id[:6]}"
         now = now_ms()
-        spec = {"grid": grid, "random": random, "trials": trials if trials is not None else None,
-                "n_trials": n_trials, "seed": seed, "parameters": base}
+        spec = {
+            "grid": grid,
+            "random": random,
+            "trials": trials if trials is not None else None,
+            "n_trials": n_trials,
+            "seed": seed,
+            "parameters": base,
+        }
         with self.store.write() as conn:
-            conn.execute(insert(SW).values(
-                id=sweep_id, name=name, notebook=notebook,
-                experiment=validate_name(experiment, "experiment") if experiment else None,
-                project=validate_name(project, "project") if project else None,
-                spec=spec, trials=expanded, job_options={k: v for k, v in options.items() if v is not None},
-                n_trials=len(expanded), submitted=0, parallel=parallel, status="running",
-                error=None, created_by=actor, created_at=now, updated_at=now, ended_at=None))
-            audit(conn, actor, "sweep.create", "sweep", sweep_id,
-                  {"name": name, "notebook": notebook, "n_trials": len(expanded),
-                   "parallel": parallel})
+            conn.execute(
+                insert(SW).values(
+                    id=sweep_id,
+                    name=name,
+                    notebook=notebook,
+                    experiment=validate_name(experiment, "experiment") if experiment else None,
+                    project=validate_name(project, "project") if project else None,
+                    spec=spec,
+                    trials=expanded,
+                    job_options={k: v for k, v in options.items() if v is not None},
+                    n_trials=len(expanded),
+                    submitted=0,
+                    parallel=parallel,
+                    status="running",
+                    error=None,
+                    created_by=actor,
+                    created_at=now,
+                    updated_at=now,
+                    ended_at=None,
+                )
+            )
+            audit(
+                conn,
+                actor,
+                "sweep.create",
+                "sweep",
+                sweep_id,
+                {
+                    "name": name,
+                    "notebook": notebook,
+                    "n_trials": len(expanded),
+                    "parallel": parallel,
+                },
+            )
         if start:
             self.advance(sweep_id)
         return self.get(sweep_id)
@@ -158,9 +195,15 @@ class SweepService:
             jobs_module._clean_resources(options["resources"])
         if options["timeout_s"] is not None:
             t = options["timeout_s"]
-            if isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t) or t <= 0:
-                raise InvalidInput("timeout_s must be a positive number of seconds.",
-                                   field="timeout_s")
+            if (
+                isinstance(t, bool)
+                or not isinstance(t, (int, float))
+                or not math.isfinite(t)
+                or t <= 0
+            ):
+                raise InvalidInput(
+                    "timeout_s must be a positive number of seconds.", field="timeout_s"
+                )
         retries = to_int(options["retries"], "retries", 0)
         if not 0 <= retries <= 100:
             raise InvalidInput("retries must be between 0 and 100.", field="retries")
@@ -171,8 +214,9 @@ class SweepService:
 
     # -- dispatch ----------------------------------------------------------------------------
     def _job_counts(self, conn: Any, sweep_id: str) -> dict[str, int]:
-        rows = conn.execute(select(J.c.status, func.count()).where(J.c.sweep_id == sweep_id)
-                            .group_by(J.c.status)).all()
+        rows = conn.execute(
+            select(J.c.status, func.count()).where(J.c.sweep_id == sweep_id).group_by(J.c.status)
+        ).all()
         return {status: int(n) for status, n in rows}
 
     def advance(self, sweep_id: str, *, actor: str | None = None) -> int:
@@ -194,16 +238,22 @@ class SweepService:
         if free <= 0:
             if row.submitted >= row.n_trials and final >= row.n_trials:
                 self._finish(sweep_id, counts)
-            elif (row.submitted >= row.n_trials and sum(counts.values()) < row.n_trials
-                  and now_ms() - (row.updated_at or 0) > LOST_SLOT_GRACE_MS):
+            elif (
+                row.submitted >= row.n_trials
+                and sum(counts.values()) < row.n_trials
+                and now_ms() - (row.updated_at or 0) > LOST_SLOT_GRACE_MS
+            ):
                 self._resubmit_lost(row)
             return 0
         now = now_ms()
         with self.store.write() as conn:
             claimed = conn.execute(
-                update(SW).where(SW.c.id == sweep_id, SW.c.submitted == row.submitted,
-                                 SW.c.status == "running")
-                .values(submitted=row.submitted + free, updated_at=now)).rowcount
+                update(SW)
+                .where(
+                    SW.c.id == sweep_id, SW.c.submitted == row.submitted, SW.c.status == "running"
+                )
+                .values(submitted=row.submitted + free, updated_at=now)
+            ).rowcount
         if claimed != 1:
             return 0  # another process claimed these slots first
         for index in range(row.submitted, row.submitted + free):
@@ -217,28 +267,41 @@ class SweepService:
     def _stop(self, sweep_id: str, error: str) -> None:
         now = now_ms()
         with self.store.write() as conn:
-            done = conn.execute(update(SW).where(SW.c.id == sweep_id, SW.c.status == "running")
-                                .values(status="cancelled", error=error[:4000], ended_at=now,
-                                        updated_at=now)).rowcount
+            done = conn.execute(
+                update(SW)
+                .where(SW.c.id == sweep_id, SW.c.status == "running")
+                .values(status="cancelled", error=error[:4000], ended_at=now, updated_at=now)
+            ).rowcount
             if done:
-                owner = conn.execute(select(SW.c.created_by).where(SW.c.id == sweep_id)).scalar_one()
+                owner = conn.execute(
+                    select(SW.c.created_by).where(SW.c.id == sweep_id)
+                ).scalar_one()
                 audit(conn, owner, "sweep.stop", "sweep", sweep_id, {"error": error})
 
     def _submit(self, row: Any, index: int, actor: str | None) -> dict[str, Any]:
         options = dict(row.job_options or {})
         return self.jobs.submit(
-            actor=actor or row.created_by, notebook=row.notebook, parameters=row.trials[index],
-            experiment=row.experiment, project=row.project, name=trial_name(row.name, index),
-            sweep_id=row.id, **{k: options[k] for k in JOB_OPTIONS if k in options})
+            actor=actor or row.created_by,
+            notebook=row.notebook,
+            parameters=row.trials[index],
+            experiment=row.experiment,
+            project=row.project,
+            name=trial_name(row.name, index),
+            sweep_id=row.id,
+            **{k: options[k] for k in JOB_OPTIONS if k in options},
+        )
 
     def _resubmit_lost(self, row: Any) -> None:
         """Slots claimed by a process that died before submitting: submit those trials
         (once: the process that moves ``updated_at`` on does it)."""
         with self.store.write() as conn:
             taken = conn.execute(
-                update(SW).where(SW.c.id == row.id, SW.c.updated_at == row.updated_at,
-                                 SW.c.status == "running")
-                .values(updated_at=now_ms())).rowcount
+                update(SW)
+                .where(
+                    SW.c.id == row.id, SW.c.updated_at == row.updated_at, SW.c.status == "running"
+                )
+                .values(updated_at=now_ms())
+            ).rowcount
         if taken != 1:
             return
         with self.store.read() as conn:
@@ -251,10 +314,15 @@ class SweepService:
     def _finish(self, sweep_id: str, counts: dict[str, int]) -> None:
         now = now_ms()
         with self.store.write() as conn:
-            done = conn.execute(update(SW).where(SW.c.id == sweep_id, SW.c.status == "running")
-                                .values(status="finished", ended_at=now, updated_at=now)).rowcount
+            done = conn.execute(
+                update(SW)
+                .where(SW.c.id == sweep_id, SW.c.status == "running")
+                .values(status="finished", ended_at=now, updated_at=now)
+            ).rowcount
             if done:
-                owner = conn.execute(select(SW.c.created_by).where(SW.c.id == sweep_id)).scalar_one()
+                owner = conn.execute(
+                    select(SW.c.created_by).where(SW.c.id == sweep_id)
+                ).scalar_one()
                 audit(conn, owner, "sweep.finish", "sweep", sweep_id, {"jobs": counts})
 
     def advance_all(self) -> int:
@@ -279,8 +347,11 @@ class SweepService:
                 raise NotFound(f"No sweep with id {sweep_id!r}.")
             if row.status != "running":
                 raise Conflict(f"Sweep {sweep_id} is {row.status} already.", status=row.status)
-            conn.execute(update(SW).where(SW.c.id == sweep_id)
-                         .values(status="cancelled", ended_at=now, updated_at=now))
+            conn.execute(
+                update(SW)
+                .where(SW.c.id == sweep_id)
+                .values(status="cancelled", ended_at=now, updated_at=now)
+            )
             audit(conn, actor, "sweep.cancel", "sweep", sweep_id, None)
             job_ids = self._unfinished_job_ids(conn, sweep_id)
         for job_id in job_ids:
@@ -290,8 +361,13 @@ class SweepService:
 
     @staticmethod
     def _unfinished_job_ids(conn: Any, sweep_id: str) -> list[str]:
-        return list(conn.execute(select(J.c.id).where(
-            J.c.sweep_id == sweep_id, J.c.status.in_(("pending", "queued", "running")))).scalars())
+        return list(
+            conn.execute(
+                select(J.c.id).where(
+                    J.c.sweep_id == sweep_id, J.c.status.in_(("pending", "queued", "running"))
+                )
+            ).scalars()
+        )
 
     # -- read --------------------------------------------------------------------------------
     def unfinished_job_ids(self, sweep_id: str) -> list[str]:
@@ -339,8 +415,9 @@ class SweepService:
     def get(self, sweep_id: str, *, with_runs: bool = False) -> dict[str, Any]:
         validate_id(sweep_id, "sweep_id")
         with self.store.read() as conn:
-            row = conn.execute(select(SW).where(SW.c.id == sweep_id,
-                                                readable(conn, "sweep", SW.c.id))).first()
+            row = conn.execute(
+                select(SW).where(SW.c.id == sweep_id, readable(conn, "sweep", SW.c.id))
+            ).first()
             if row is None:
                 raise NotFound(f"No sweep with id {sweep_id!r}.")
             summary = self._summary(row, self._job_counts(conn, sweep_id))
@@ -348,8 +425,9 @@ class SweepService:
             summary["runs"] = self.runs(sweep_id)
         return summary
 
-    def list(self, *, status: str | None = None, max_results: Any = None,
-             page_token: str | None = None) -> dict[str, Any]:
+    def list(
+        self, *, status: str | None = None, max_results: Any = None, page_token: str | None = None
+    ) -> dict[str, Any]:
         limit, offset = page_bounds(max_results, page_token)
         query = select(SW)
         if status:
@@ -363,30 +441,46 @@ class SweepService:
             counts: dict[str, dict[str, int]] = {r.id: {} for r in page}
             if page:
                 for sweep_id, status_, n in conn.execute(
-                        select(J.c.sweep_id, J.c.status, func.count())
-                        .where(J.c.sweep_id.in_(list(counts)))
-                        .group_by(J.c.sweep_id, J.c.status)):
+                    select(J.c.sweep_id, J.c.status, func.count())
+                    .where(J.c.sweep_id.in_(list(counts)))
+                    .group_by(J.c.sweep_id, J.c.status)
+                ):
                     counts[sweep_id][status_] = int(n)
-        return {"items": [self._summary(r, counts[r.id]) for r in page],
-                "next_page_token": next_token(offset, limit, len(rows))}
+        return {
+            "items": [self._summary(r, counts[r.id]) for r in page],
+            "next_page_token": next_token(offset, limit, len(rows)),
+        }
 
     def runs(self, sweep_id: str) -> builtins.list[dict[str, Any]]:
         """One row per trial: its parameters, job, run, run status and latest metrics."""
         validate_id(sweep_id, "sweep_id")
         with self.store.read() as conn:
-            row = conn.execute(select(SW.c.trials, SW.c.n_trials).where(SW.c.id == sweep_id)).first()
+            row = conn.execute(
+                select(SW.c.trials, SW.c.n_trials).where(SW.c.id == sweep_id)
+            ).first()
             if row is None:
                 raise NotFound(f"No sweep with id {sweep_id!r}.")
             jobs = conn.execute(
-                select(J.c.id, J.c.name, J.c.status, J.c.run_id, J.c.error, J.c.created_at,
-                       J.c.started_at, J.c.ended_at)
-                .where(J.c.sweep_id == sweep_id).order_by(J.c.created_at, J.c.id)).all()
+                select(
+                    J.c.id,
+                    J.c.name,
+                    J.c.status,
+                    J.c.run_id,
+                    J.c.error,
+                    J.c.created_at,
+                    J.c.started_at,
+                    J.c.ended_at,
+                )
+                .where(J.c.sweep_id == sweep_id)
+                .order_by(J.c.created_at, J.c.id)
+            ).all()
             run_ids = [j.run_id for j in jobs if j.run_id]
             runs: dict[str, Any] = {}
             for start in range(0, len(run_ids), 900):
-                chunk = run_ids[start:start + 900]
-                for r in conn.execute(select(R.c.id, R.c.status, R.c.name)
-                                      .where(R.c.id.in_(chunk))):
+                chunk = run_ids[start : start + 900]
+                for r in conn.execute(
+                    select(R.c.id, R.c.status, R.c.name).where(R.c.id.in_(chunk))
+                ):
                     runs[r.id] = r
             _, metrics, _ = self.tracking._values_for(conn, run_ids)
         by_index: dict[int, Any] = {}
@@ -401,17 +495,19 @@ class SweepService:
             duration = None
             if trial_job is not None and trial_job.started_at and trial_job.ended_at:
                 duration = (trial_job.ended_at - trial_job.started_at) / 1000
-            out.append({
-                "trial": index,
-                "parameters": row.trials[index],
-                "job_id": trial_job.id if trial_job is not None else None,
-                "status": trial_job.status if trial_job is not None else "not_submitted",
-                "run_id": run.id if run is not None else None,
-                "run_status": run.status if run is not None else None,
-                "metrics": metrics.get(run.id, {}) if run is not None else {},
-                "error": trial_job.error if trial_job is not None else None,
-                "duration_s": duration,
-            })
+            out.append(
+                {
+                    "trial": index,
+                    "parameters": row.trials[index],
+                    "job_id": trial_job.id if trial_job is not None else None,
+                    "status": trial_job.status if trial_job is not None else "not_submitted",
+                    "run_id": run.id if run is not None else None,
+                    "run_status": run.status if run is not None else None,
+                    "metrics": metrics.get(run.id, {}) if run is not None else {},
+                    "error": trial_job.error if trial_job is not None else None,
+                    "duration_s": duration,
+                }
+            )
         return out
 
     def best(self, sweep_id: str, metric: str, mode: str = "max") -> dict[str, Any]:
@@ -420,11 +516,15 @@ class SweepService:
             raise InvalidInput("mode must be 'max' or 'min'.", field="mode")
         if not isinstance(metric, str) or not metric:
             raise InvalidInput("metric must be a metric key.", field="metric")
-        scored = [r for r in self.runs(sweep_id)
-                  if isinstance(r["metrics"].get(metric), (int, float))
-                  and not math.isnan(r["metrics"][metric])]
+        scored = [
+            r
+            for r in self.runs(sweep_id)
+            if isinstance(r["metrics"].get(metric), (int, float))
+            and not math.isnan(r["metrics"][metric])
+        ]
         if not scored:
-            raise NotFound(f"No run of sweep {sweep_id} has logged metric {metric!r} yet.",
-                           field="metric")
+            raise NotFound(
+                f"No run of sweep {sweep_id} has logged metric {metric!r} yet.", field="metric"
+            )
         pick = max if mode == "max" else min
         return pick(scored, key=lambda r: r["metrics"][metric])

@@ -48,8 +48,13 @@ from .ownership import readable
 from .projects import ProjectService
 from .query import RunQueryCompiler, parse_filter, parse_order_by
 
-R, PA, M, LM, T = (Run.__table__, Param.__table__, Metric.__table__, LatestMetric.__table__,
-                   Tag.__table__)
+R, PA, M, LM, T = (
+    Run.__table__,
+    Param.__table__,
+    Metric.__table__,
+    LatestMetric.__table__,
+    Tag.__table__,
+)
 E, P = Experiment.__table__, Project.__table__
 STATUSES = ("running", "finished", "failed", "killed")
 FINAL_STATUSES = ("finished", "failed", "killed")
@@ -161,7 +166,9 @@ class TrackingService:
             if experiment_id:
                 validate_id(experiment_id, "experiment_id")
                 if not conn.execute(select(E.c.id).where(E.c.id == experiment_id)).first():
-                    raise NotFound(f"No experiment with id {experiment_id!r}.", field="experiment_id")
+                    raise NotFound(
+                        f"No experiment with id {experiment_id!r}.", field="experiment_id"
+                    )
             else:
                 experiment_id = self.projects.ensure_experiment(
                     conn, experiment or "Default", project, actor
@@ -193,8 +200,14 @@ class TrackingService:
             )
             if tags:
                 self._set_tags(conn, run_id, tags)
-            audit(conn, actor, "run.create", "run", run_id,
-                  {"experiment_id": experiment_id, "name": name, "source": source})
+            audit(
+                conn,
+                actor,
+                "run.create",
+                "run",
+                run_id,
+                {"experiment_id": experiment_id, "name": name, "source": source},
+            )
         return self.get_run(run_id)
 
     def _require_run(self, conn: Connection, run_id: str, *, writable: bool = False) -> Any:
@@ -223,29 +236,43 @@ class TrackingService:
             run = self._run_summary(row, *self._values_for(conn, [run_id]))
             ds, ri = Dataset.__table__, RunInput.__table__
             datasets = conn.execute(
-                select(ds, ri.c.context).join(ri, ri.c.dataset_id == ds.c.id).where(ri.c.run_id == run_id)
+                select(ds, ri.c.context)
+                .join(ri, ri.c.dataset_id == ds.c.id)
+                .where(ri.c.run_id == run_id)
             ).all()
             artifact_count = conn.execute(
-                select(func.count()).select_from(Artifact.__table__).where(Artifact.run_id == run_id)
+                select(func.count())
+                .select_from(Artifact.__table__)
+                .where(Artifact.run_id == run_id)
             ).scalar()
             cell_count = conn.execute(
-                select(func.count()).select_from(CellExecution.__table__)
+                select(func.count())
+                .select_from(CellExecution.__table__)
                 .where(CellExecution.run_id == run_id)
             ).scalar()
             # the local modules captured at run end (provenance/code.py)
-            code_files = conn.execute(
-                select(Artifact.path).where(Artifact.run_id == run_id,
-                                            Artifact.path.like("code/%"))
-                .order_by(Artifact.path)
-            ).scalars().all()
+            code_files = (
+                conn.execute(
+                    select(Artifact.path)
+                    .where(Artifact.run_id == run_id, Artifact.path.like("code/%"))
+                    .order_by(Artifact.path)
+                )
+                .scalars()
+                .all()
+            )
         from .datasets import dataset_dict  # local import: datasets imports this module's peers
 
         run.update(
             experiment_name=row.experiment_name,
             project_name=row.project_name,
             kernel=row.kernel,
-            git={"remote": row.git_remote, "commit": row.git_commit, "branch": row.git_branch,
-                 "dirty": row.git_dirty, "diff": row.git_diff},
+            git={
+                "remote": row.git_remote,
+                "commit": row.git_commit,
+                "branch": row.git_branch,
+                "dirty": row.git_dirty,
+                "diff": row.git_diff,
+            },
             python_version=row.python_version,
             packages=row.packages or {},
             out_of_order=row.out_of_order,
@@ -263,7 +290,7 @@ class TrackingService:
         tags: dict[str, dict] = defaultdict(dict)
         # Chunk the IN lists: SQLite caps the number of bound parameters.
         for start in range(0, len(run_ids), 900):
-            chunk = run_ids[start:start + 900]
+            chunk = run_ids[start : start + 900]
             for run_id, key, value in conn.execute(
                 select(PA.c.run_id, PA.c.key, PA.c.value).where(PA.c.run_id.in_(chunk))
             ).all():  # one fetchall, not a fetchone per row (a search page has ~20 per run)
@@ -329,14 +356,26 @@ class TrackingService:
                 raise InvalidInput(
                     f"end_time {iso(values['end_time'])} is before the run's start_time "
                     f"{iso(before.start_time)}; give an end_time at or after the start.",
-                    field="end_time")
+                    field="end_time",
+                )
             if values:
                 values["updated_at"] = now_ms()
                 conn.execute(update(R).where(R.c.id == run_id).values(**values))
-                audit(conn, actor, "run.update", "run", run_id, {
-                    "before": {k: getattr(before, k) for k in ("status", "name", "end_time") if k in values},
-                    "after": {k: v for k, v in values.items() if k != "updated_at"},
-                })
+                audit(
+                    conn,
+                    actor,
+                    "run.update",
+                    "run",
+                    run_id,
+                    {
+                        "before": {
+                            k: getattr(before, k)
+                            for k in ("status", "name", "end_time")
+                            if k in values
+                        },
+                        "after": {k: v for k, v in values.items() if k != "updated_at"},
+                    },
+                )
         return self.get_run(run_id)
 
     def delete_run(self, run_id: str, *, actor: str) -> None:
@@ -346,12 +385,26 @@ class TrackingService:
             if row is None:
                 raise NotFound(f"No run with id {run_id!r}.")
             # Children first: SQLite needs foreign keys on for ON DELETE, and PostgreSQL is explicit.
-            for table in (PA, M, LM, T, Artifact.__table__, CellExecution.__table__, RunInput.__table__):
+            for table in (
+                PA,
+                M,
+                LM,
+                T,
+                Artifact.__table__,
+                CellExecution.__table__,
+                RunInput.__table__,
+            ):
                 conn.execute(delete(table).where(table.c.run_id == run_id))
             conn.execute(update(R).where(R.c.parent_run_id == run_id).values(parent_run_id=None))
             conn.execute(delete(R).where(R.c.id == run_id))
-            audit(conn, actor, "run.delete", "run", run_id,
-                  {"name": row.name, "experiment_id": row.experiment_id})
+            audit(
+                conn,
+                actor,
+                "run.delete",
+                "run",
+                run_id,
+                {"name": row.name, "experiment_id": row.experiment_id},
+            )
 
     # -- params, metrics, tags ------------------------------------------------------------
     def log_batch(
@@ -403,15 +456,18 @@ class TrackingService:
         if not isinstance(params, dict):
             raise InvalidInput("params must be an object of key → value.", field="params")
         return {
-            validate_key(k, f"params.{k}" if isinstance(k, str) else "params"):
-            param_value(v, f"params.{k}")
+            validate_key(k, f"params.{k}" if isinstance(k, str) else "params"): param_value(
+                v, f"params.{k}"
+            )
             for k, v in params.items()
         }
 
     @staticmethod
     def _clean_metrics(metrics: list) -> Points:
         if not isinstance(metrics, list):
-            raise InvalidInput("metrics must be a list of {key, value, step, timestamp}.", field="metrics")
+            raise InvalidInput(
+                "metrics must be a list of {key, value, step, timestamp}.", field="metrics"
+            )
         if len(metrics) > MAX_BATCH:
             raise InvalidInput(f"At most {MAX_BATCH} metric points per batch.", field="metrics")
         fast = _clean_point_tuples(metrics)
@@ -429,15 +485,22 @@ class TrackingService:
             if (kind is tuple or kind is list) and len(item) == 4:
                 key, value, step, ts = item
             elif isinstance(item, dict):
-                key, value, step, ts = (item.get("key"), item.get("value"), item.get("step"),
-                                        item.get("timestamp"))
+                key, value, step, ts = (
+                    item.get("key"),
+                    item.get("value"),
+                    item.get("step"),
+                    item.get("timestamp"),
+                )
                 if "value" not in item:
-                    raise InvalidInput(f"metrics[{i}].value is missing.", field=f"metrics[{i}].value")
+                    raise InvalidInput(
+                        f"metrics[{i}].value is missing.", field=f"metrics[{i}].value"
+                    )
             elif isinstance(item, (tuple, list)) and 2 <= len(item) <= 4:
                 key, value, step, ts = (*item, None, None)[:4]
             else:
-                raise InvalidInput(f"metrics[{i}] must be an object with key and value.",
-                                   field=f"metrics[{i}]")
+                raise InvalidInput(
+                    f"metrics[{i}] must be an object with key and value.", field=f"metrics[{i}]"
+                )
             if type(key) is not str or key not in keys:
                 key = validate_key(key, f"metrics[{i}].key")
                 keys.add(key)
@@ -465,19 +528,28 @@ class TrackingService:
                     )
 
         def stored_values() -> dict[str, str]:
-            return dict(conn.execute(
-                select(PA.c.key, PA.c.value).where(PA.c.run_id == run_id, PA.c.key.in_(list(params)))
-            ).all())
+            return dict(
+                conn.execute(
+                    select(PA.c.key, PA.c.value).where(
+                        PA.c.run_id == run_id, PA.c.key.in_(list(params))
+                    )
+                ).all()
+            )
 
         existing = stored_values()
         check(existing)
-        new = [{"run_id": run_id, "key": k, "value": v}
-               for k, v in sorted(params.items()) if k not in existing]
+        new = [
+            {"run_id": run_id, "key": k, "value": v}
+            for k, v in sorted(params.items())
+            if k not in existing
+        ]
         if new:
             # Another writer may store the same keys meanwhile (PostgreSQL): skip those rows,
             # then compare with what is stored now.
             conn.execute(
-                insert_on_conflict(conn, PA).on_conflict_do_nothing(index_elements=["run_id", "key"]),
+                insert_on_conflict(conn, PA).on_conflict_do_nothing(
+                    index_elements=["run_id", "key"]
+                ),
                 new,
             )
             check(stored_values())
@@ -487,7 +559,9 @@ class TrackingService:
         keys, steps, values, stamps = points
         n = len(keys)
         le = operator.le
-        if all(map(le, steps, islice(steps, 1, None))) and all(map(le, stamps, islice(stamps, 1, None))):
+        if all(map(le, steps, islice(steps, 1, None))) and all(
+            map(le, stamps, islice(stamps, 1, None))
+        ):
             # steps and timestamps never decrease in this batch (the usual training loop), so
             # each key's last point is its newest; a later one wins a tie, as below.
             last = dict(zip(keys, range(n), strict=True))  # no tuple per point: the hot path
@@ -501,13 +575,15 @@ class TrackingService:
                     newest[key] = (step, ts, value)
         # The hot path of bulk ingest: one executemany on the driver's cursor, fed by a zip
         # (it reuses its row tuple once the driver has bound it: no list of rows).
-        rows = zip(repeat(run_id, n), keys, steps, values, stamps, repeat(server_time, n),
-                   strict=True)
+        rows = zip(
+            repeat(run_id, n), keys, steps, values, stamps, repeat(server_time, n), strict=True
+        )
         with contextlib.closing(conn.connection.cursor()) as cursor:
             cursor.executemany(
                 "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
-                "VALUES (?, ?, ?, ?, ?, ?)" if self.store.is_sqlite else
-                "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
+                "VALUES (?, ?, ?, ?, ?, ?)"
+                if self.store.is_sqlite
+                else "INSERT INTO metrics (run_id, key, step, value, timestamp, server_time) "
                 "VALUES (%s, %s, %s, %s, %s, %s)",
                 # sqlite3 and psycopg take any iterable of rows; SQLAlchemy's DBAPI protocol
                 # says Sequence
@@ -518,8 +594,10 @@ class TrackingService:
         # take row locks in the same order in every transaction.
         conn.execute(
             self._latest_upsert(conn),
-            [{"run_id": run_id, "key": key, "step": step, "value": value, "timestamp": ts}
-             for key, (step, ts, value) in sorted(newest.items())],
+            [
+                {"run_id": run_id, "key": key, "step": step, "value": value, "timestamp": ts}
+                for key, (step, ts, value) in sorted(newest.items())
+            ],
         )
 
     def _latest_upsert(self, conn: Connection) -> Any:
@@ -533,8 +611,11 @@ class TrackingService:
             excluded = base.excluded
             stmt = cache[conn.dialect.name] = base.on_conflict_do_update(
                 index_elements=["run_id", "key"],
-                set_={"step": excluded.step, "value": excluded.value,
-                      "timestamp": excluded.timestamp},
+                set_={
+                    "step": excluded.step,
+                    "value": excluded.value,
+                    "timestamp": excluded.timestamp,
+                },
                 where=or_(
                     excluded.step > LM.c.step,
                     and_(excluded.step == LM.c.step, excluded.timestamp >= LM.c.timestamp),
@@ -543,14 +624,19 @@ class TrackingService:
         return stmt
 
     def _set_tags(self, conn: Connection, run_id: str, tags: dict) -> None:
-        clean = {validate_key(k, f"tags.{k}" if isinstance(k, str) else "tags"):
-                 param_value(v, f"tags.{k}") for k, v in tags.items()}
+        clean = {
+            validate_key(k, f"tags.{k}" if isinstance(k, str) else "tags"): param_value(
+                v, f"tags.{k}"
+            )
+            for k, v in tags.items()
+        }
         if not clean:
             return
         stmt = insert_on_conflict(conn, T)  # atomic: concurrent writers of a tag do not collide
         conn.execute(
-            stmt.on_conflict_do_update(index_elements=["run_id", "key"],
-                                       set_={"value": stmt.excluded.value}),
+            stmt.on_conflict_do_update(
+                index_elements=["run_id", "key"], set_={"value": stmt.excluded.value}
+            ),
             [{"run_id": run_id, "key": k, "value": v} for k, v in sorted(clean.items())],
         )
 
@@ -569,8 +655,12 @@ class TrackingService:
         return {
             "key": key,
             "points": [
-                {"step": r.step, "value": _null_to_nan(r.value), "timestamp": r.timestamp,
-                 "server_time": r.server_time}
+                {
+                    "step": r.step,
+                    "value": _null_to_nan(r.value),
+                    "timestamp": r.timestamp,
+                    "server_time": r.server_time,
+                }
                 for r in rows
             ],
         }
@@ -590,7 +680,9 @@ class TrackingService:
         orders = parse_order_by(order_by)
         query = select(*(R.c[name] for name in SUMMARY_COLUMNS))
         if experiment_ids:
-            query = query.where(R.c.experiment_id.in_([validate_id(e, "experiment_id") for e in experiment_ids]))
+            query = query.where(
+                R.c.experiment_id.in_([validate_id(e, "experiment_id") for e in experiment_ids])
+            )
         if where is not None:
             query = query.where(where)
         clauses: list[Any] = []  # ORDER BY terms: columns and their desc()/nulls_last()

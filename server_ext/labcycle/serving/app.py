@@ -97,10 +97,17 @@ def _json_array(values: np.ndarray) -> Any:
 
 
 def _error(status: int, code: str, message: str, request_id: str, **details: Any) -> Response:
-    return Response(dumps({"error": {"code": code, "message": message, "details": details},
-                           "request_id": request_id}),
-                    status_code=status, media_type="application/json",
-                    headers={"X-Request-Id": request_id})
+    return Response(
+        dumps(
+            {
+                "error": {"code": code, "message": message, "details": details},
+                "request_id": request_id,
+            }
+        ),
+        status_code=status,
+        media_type="application/json",
+        headers={"X-Request-Id": request_id},
+    )
 
 
 @dataclass
@@ -147,13 +154,17 @@ class ModelServer:
             from ..services import Services
 
             lc = LabCycleConfig()
-            self.services = Services.open(cfg.db_url or lc.db_url,
-                                          cfg.artifact_url or lc.artifact_url, migrate=False)
+            self.services = Services.open(
+                cfg.db_url or lc.db_url, cfg.artifact_url or lc.artifact_url, migrate=False
+            )
         if cfg.capture:
             from ..config import LabCycleConfig
 
-            url = cfg.capture_url or (self.services.blobs.url if self.services is not None
-                                      else cfg.artifact_url or LabCycleConfig().artifact_url)
+            url = cfg.capture_url or (
+                self.services.blobs.url
+                if self.services is not None
+                else cfg.artifact_url or LabCycleConfig().artifact_url
+            )
             self.capture = open_capture(url, self.deployment_id, cfg)
         self._control = asyncio.get_running_loop().create_task(self._control_loop())
         self.stats.start()  # with several workers: publish this one's window to the others
@@ -204,8 +215,11 @@ class ModelServer:
             state = self.states.get(key, {})
             if state.get("state") == "failed" and time.time() < self._retry_at.get(key, 0):
                 continue
-            self.states[key] = {"state": "loading", "error": None,
-                                "version": ref.get("version") if isinstance(ref, dict) else None}
+            self.states[key] = {
+                "state": "loading",
+                "error": None,
+                "version": ref.get("version") if isinstance(ref, dict) else None,
+            }
             await self._report()
             try:
                 slot = await loop.run_in_executor(self.load_pool, self._load, ref)
@@ -219,7 +233,11 @@ class ModelServer:
             self.slots[key] = slot
             self.states[key] = {"state": "ready", "error": None, "version": slot.model.number}
         ready = [(self.slots[k], w) for k, w in keys if k in self.slots]
-        pending = [k for k, _ in keys if k not in self.slots and self.states.get(k, {}).get("state") == "loading"]
+        pending = [
+            k
+            for k, _ in keys
+            if k not in self.slots and self.states.get(k, {}).get("state") == "loading"
+        ]
         if ready and not pending:
             total = sum(w for _, w in ready)
             cum, acc = [], 0.0
@@ -227,14 +245,20 @@ class ModelServer:
                 acc += w / total
                 cum.append(acc)
             new = (cum, [s for s, _ in ready])
-            if [s.model.key for s in new[1]] != [s.model.key for s in self.routes[1]] or cum != self.routes[0]:
+            if [s.model.key for s in new[1]] != [
+                s.model.key for s in self.routes[1]
+            ] or cum != self.routes[0]:
                 self.routes = new  # one assignment: the switch is atomic
             wanted = {k for k, _ in keys}
             for key in [k for k in self.slots if k not in wanted]:
                 old = self.slots.pop(key)  # requests in flight keep their reference
                 self.states.pop(key, None)
-                asyncio.get_running_loop().call_later(30, old.batcher.close) if old.batcher else None
-        for key in [k for k in self.states if k not in {k for k, _ in keys} and k not in self.slots]:
+                asyncio.get_running_loop().call_later(
+                    30, old.batcher.close
+                ) if old.batcher else None
+        for key in [
+            k for k in self.states if k not in {k for k, _ in keys} and k not in self.slots
+        ]:
             self.states.pop(key, None)
         await self._report()
 
@@ -251,10 +275,15 @@ class ModelServer:
         slot.names = slot.schema.names
         cfg = self.config
         executor = None if cfg.predict_mode == "inline" else self.predict_pool
-        slot.batcher = Batcher(functools.partial(self._run_batch, slot), executor,
-                               enabled=cfg.batching, max_batch_rows=cfg.max_batch_rows,
-                               max_wait_us=cfg.max_wait_us, gauge=lambda: self.parsing,
-                               alone=lambda: self.inflight <= 1)
+        slot.batcher = Batcher(
+            functools.partial(self._run_batch, slot),
+            executor,
+            enabled=cfg.batching,
+            max_batch_rows=cfg.max_batch_rows,
+            max_wait_us=cfg.max_wait_us,
+            gauge=lambda: self.parsing,
+            alone=lambda: self.inflight <= 1,
+        )
         return slot
 
     def state(self) -> dict[str, Any]:
@@ -263,8 +292,11 @@ class ModelServer:
         for c, s in zip(cum, slots, strict=False):
             weights[s.model.key] = round((c - prev) * 100, 6)
             prev = c
-        return {"versions": {k: dict(v) for k, v in self.states.items()}, "routes": weights,
-                "error": self.target_error}
+        return {
+            "versions": {k: dict(v) for k, v in self.states.items()},
+            "routes": weights,
+            "error": self.target_error,
+        }
 
     async def _report(self) -> None:
         if not self.config.deployment_id:
@@ -275,8 +307,11 @@ class ModelServer:
         self._reported = state
         try:
             await asyncio.get_running_loop().run_in_executor(
-                self.load_pool, self.services.deployments.report, self.config.deployment_id,
-                {**state, "pid": os.getpid(), "at": int(time.time() * 1000)})
+                self.load_pool,
+                self.services.deployments.report,
+                self.config.deployment_id,
+                {**state, "pid": os.getpid(), "at": int(time.time() * 1000)},
+            )
         except Exception:  # reporting must not stop serving
             log.exception("LabCycle: reporting the serving state failed")
             self._reported = None
@@ -310,15 +345,30 @@ class ModelServer:
         results, start = [], 0
         for item in items:
             end = start + item.rows
-            results.append((preds[start:end], None if proba is None else proba[start:end],
-                            ids[start:end], (now - item.started) * 1000))
+            results.append(
+                (
+                    preds[start:end],
+                    None if proba is None else proba[start:end],
+                    ids[start:end],
+                    (now - item.started) * 1000,
+                )
+            )
             start = end
         if self.capture is not None:  # references only: the writer thread does the work
             self._capture(slot, items, results, cols, block, preds, proba, ids)
         return results
 
-    def _capture(self, slot: Slot, items: list[Pending], results: list[Any], cols: dict,
-                 block: np.ndarray | None, preds: Any, proba: Any, ids: list[str]) -> None:
+    def _capture(
+        self,
+        slot: Slot,
+        items: list[Pending],
+        results: list[Any],
+        cols: dict,
+        block: np.ndarray | None,
+        preds: Any,
+        proba: Any,
+        ids: list[str],
+    ) -> None:
         if not all(item.capture for item in items):  # some asked not to be logged
             keep = [i for i, item in enumerate(items) if item.capture]
             if not keep:
@@ -331,15 +381,23 @@ class ModelServer:
             block = None if block is None else block[mask]
             cols = cols if block is not None else {n: a[mask] for n, a in cols.items()}
         assert self.capture is not None  # _run_batch calls this only with a writer
-        self.capture.append(CapturedBatch(
-            # with a block, the columns are its names (in its order), not kept twice
-            columns=cols if block is None else dict.fromkeys(slot.names), predictions=preds,
-            probabilities=proba, prediction_ids=ids,
-            request_ids=[item.request_id for item in items],
-            request_rows=[item.rows for item in items],
-            latency_ms=[res[3] for res in results], model_name=slot.model.name,
-            model_version=slot.model.number, version_id=slot.model.key,
-            ts_ms=int(time.time() * 1000), block=block))
+        self.capture.append(
+            CapturedBatch(
+                # with a block, the columns are its names (in its order), not kept twice
+                columns=cols if block is None else dict.fromkeys(slot.names),
+                predictions=preds,
+                probabilities=proba,
+                prediction_ids=ids,
+                request_ids=[item.request_id for item in items],
+                request_rows=[item.rows for item in items],
+                latency_ms=[res[3] for res in results],
+                model_name=slot.model.name,
+                model_version=slot.model.number,
+                version_id=slot.model.key,
+                ts_ms=int(time.time() * 1000),
+                block=block,
+            )
+        )
 
     def authorized(self, request: Request, *, stats: bool = False) -> bool:
         stored = self.config.api_key_hash
@@ -351,7 +409,11 @@ class ModelServer:
         if stats and check_stats_token(request.headers.get("x-labcycle-stats"), stored):
             return True  # the supervisor, which knows the key's hash but not the key
         header = request.headers.get("authorization", "")
-        key = header[7:].strip() if header[:7].lower() == "bearer " else request.headers.get("x-api-key")
+        key = (
+            header[7:].strip()
+            if header[:7].lower() == "bearer "
+            else request.headers.get("x-api-key")
+        )
         return check_api_key(key, stored)
 
     async def read_body(self, request: Request) -> bytes:
@@ -361,14 +423,24 @@ class ModelServer:
             if not length.isdigit():
                 raise BadRequest("Content-Length is not a number.", field="Content-Length")
             if int(length) > limit:
-                raise BadRequest(f"The body is larger than the limit of {limit} bytes; send fewer "
-                                 "rows per request.", field="body", status=413, code="too_large")
+                raise BadRequest(
+                    f"The body is larger than the limit of {limit} bytes; send fewer "
+                    "rows per request.",
+                    field="body",
+                    status=413,
+                    code="too_large",
+                )
         chunks, size = [], 0
         async for chunk in request.stream():  # checked while reading, not after
             size += len(chunk)
             if size > limit:
-                raise BadRequest(f"The body is larger than the limit of {limit} bytes; send fewer "
-                                 "rows per request.", field="body", status=413, code="too_large")
+                raise BadRequest(
+                    f"The body is larger than the limit of {limit} bytes; send fewer "
+                    "rows per request.",
+                    field="body",
+                    status=413,
+                    code="too_large",
+                )
             chunks.append(chunk)
         return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
@@ -385,20 +457,31 @@ class ModelServer:
     async def _predict(self, request: Request, started: float) -> Response:
         request_id = self.ids.next()
         if not self.authorized(request):
-            return _error(401, "unauthorized", "Send the deployment's API key as 'Authorization: "
-                          "Bearer KEY' (or 'X-API-Key: KEY').", request_id)
+            return _error(
+                401,
+                "unauthorized",
+                "Send the deployment's API key as 'Authorization: "
+                "Bearer KEY' (or 'X-API-Key: KEY').",
+                request_id,
+            )
         self.parsing += 1
         try:
             raw = await self.read_body(request)
             slot = self.choose()
             if slot is None:
-                return _error(503, "not_ready", "No model version is loaded yet; see GET /ready.",
-                              request_id)
-            columns, rows = parse_request(slot.schema, raw, request.headers.get("content-type", ""),
-                                          self.config.max_rows)
+                return _error(
+                    503, "not_ready", "No model version is loaded yet; see GET /ready.", request_id
+                )
+            columns, rows = parse_request(
+                slot.schema, raw, request.headers.get("content-type", ""), self.config.max_rows
+            )
         except BadRequest as exc:
-            return Response(dumps({**exc.body(), "request_id": request_id}), status_code=exc.status,
-                            media_type="application/json", headers={"X-Request-Id": request_id})
+            return Response(
+                dumps({**exc.body(), "request_id": request_id}),
+                status_code=exc.status,
+                media_type="application/json",
+                headers={"X-Request-Id": request_id},
+            )
         except ClientDisconnect:
             return Response(status_code=400)
         finally:
@@ -406,21 +489,35 @@ class ModelServer:
         try:
             assert slot.batcher is not None  # made when the slot was loaded
             preds, proba, ids, _ = await slot.batcher.submit(
-                columns, rows, request_id, started, capture=_wants_capture(request))
+                columns, rows, request_id, started, capture=_wants_capture(request)
+            )
         except (ValueError, TypeError, KeyError) as exc:
-            return _error(422, "prediction_failed", f"The model could not predict on this input: "
-                          f"{str(exc)[:300]}", request_id)
+            return _error(
+                422,
+                "prediction_failed",
+                f"The model could not predict on this input: {str(exc)[:300]}",
+                request_id,
+            )
         except Exception:  # never a traceback to the client
             log.exception("LabCycle: prediction failed")
-            return _error(500, "internal", "The model server hit an unexpected error; its log has "
-                          "the details.", request_id)
-        body = {"request_id": request_id, "model_name": slot.model.name,
-                "model_version": slot.model.number, "predictions": _json_array(preds),
-                "prediction_ids": ids}
+            return _error(
+                500,
+                "internal",
+                "The model server hit an unexpected error; its log has the details.",
+                request_id,
+            )
+        body = {
+            "request_id": request_id,
+            "model_name": slot.model.name,
+            "model_version": slot.model.number,
+            "predictions": _json_array(preds),
+            "prediction_ids": ids,
+        }
         if proba is not None:
             body["probabilities"] = proba
-        return Response(dumps(body), media_type="application/json",
-                        headers={"X-Request-Id": request_id})
+        return Response(
+            dumps(body), media_type="application/json", headers={"X-Request-Id": request_id}
+        )
 
     async def feedback(self, request: Request) -> Response:
         request_id = self.ids.next()
@@ -432,10 +529,13 @@ class ModelServer:
                 body = loads(raw)
             except ValueError as exc:
                 raise BadRequest(f"The body is not valid JSON: {exc}.") from None
-            items = body.get("feedback") if isinstance(body, dict) and "feedback" in body else [body]
+            items = (
+                body.get("feedback") if isinstance(body, dict) and "feedback" in body else [body]
+            )
             if not isinstance(items, list) or not items:
-                raise BadRequest("Send {\"prediction_id\", \"value\"} or {\"feedback\": [...]}.",
-                                 field="feedback")
+                raise BadRequest(
+                    'Send {"prediction_id", "value"} or {"feedback": [...]}.', field="feedback"
+                )
             from ..errors import InvalidInput
             from ..services.deployments import _feedback_items
 
@@ -451,33 +551,60 @@ class ModelServer:
                 except InvalidInput as exc:
                     raise BadRequest(exc.message, field=exc.details.get("field", "body")) from None
         except BadRequest as exc:
-            return Response(dumps({**exc.body(), "request_id": request_id}), status_code=exc.status,
-                            media_type="application/json")
+            return Response(
+                dumps({**exc.body(), "request_id": request_id}),
+                status_code=exc.status,
+                media_type="application/json",
+            )
         if self.capture is None:
-            return _error(409, "capture_off", "Prediction capture is off for this deployment.",
-                          request_id)
+            return _error(
+                409, "capture_off", "Prediction capture is off for this deployment.", request_id
+            )
         for pid, value in checked:
             self.capture.append_feedback(pid, value, "api")
-        return Response(dumps({"logged": len(checked), "request_id": request_id}), status_code=202,
-                        media_type="application/json")
+        return Response(
+            dumps({"logged": len(checked), "request_id": request_id}),
+            status_code=202,
+            media_type="application/json",
+        )
 
     async def health(self, request: Request) -> Response:
-        return Response(dumps({"status": "ok", "deployment_id": self.deployment_id,
-                               "pid": os.getpid(), "workers": self.config.workers, "uptime_s": round(time.time() - self.started, 3)}),
-                        media_type="application/json")
+        return Response(
+            dumps(
+                {
+                    "status": "ok",
+                    "deployment_id": self.deployment_id,
+                    "pid": os.getpid(),
+                    "workers": self.config.workers,
+                    "uptime_s": round(time.time() - self.started, 3),
+                }
+            ),
+            media_type="application/json",
+        )
 
     async def ready(self, request: Request) -> Response:
         ready = bool(self.routes[1])
-        return Response(dumps({"ready": ready, "deployment_id": self.deployment_id, **self.state()}),
-                        status_code=200 if ready else 503, media_type="application/json")
+        return Response(
+            dumps({"ready": ready, "deployment_id": self.deployment_id, **self.state()}),
+            status_code=200 if ready else 503,
+            media_type="application/json",
+        )
 
     async def stats_route(self, request: Request) -> Response:
         """Request counters and latency over the last minute, of all the server's workers."""
         if not self.authorized(request, stats=True):
             return _error(401, "unauthorized", "Send the deployment's API key.", self.ids.next())
-        return Response(dumps({"deployment_id": self.deployment_id, "pid": os.getpid(),
-                               "workers": self.config.workers, **self.stats.snapshot()}),
-                        media_type="application/json")
+        return Response(
+            dumps(
+                {
+                    "deployment_id": self.deployment_id,
+                    "pid": os.getpid(),
+                    "workers": self.config.workers,
+                    **self.stats.snapshot(),
+                }
+            ),
+            media_type="application/json",
+        )
 
     async def schema(self, request: Request) -> Response:
         if not self.authorized(request):
@@ -486,13 +613,25 @@ class ModelServer:
         if not slots:
             return _error(503, "not_ready", "No model version is loaded yet.", self.ids.next())
         first = slots[0].model
-        return Response(dumps({
-            "model_name": first.name, "model_version": first.number,
-            "signature": first.signature,
-            "versions": [{"version": s.model.number, "version_id": s.model.key,
-                          "signature": s.model.signature} for s in slots],
-            "formats": ["application/json records", "application/json split", "text/csv"],
-        }), media_type="application/json")
+        return Response(
+            dumps(
+                {
+                    "model_name": first.name,
+                    "model_version": first.number,
+                    "signature": first.signature,
+                    "versions": [
+                        {
+                            "version": s.model.number,
+                            "version_id": s.model.key,
+                            "signature": s.model.signature,
+                        }
+                        for s in slots
+                    ],
+                    "formats": ["application/json records", "application/json split", "text/csv"],
+                }
+            ),
+            media_type="application/json",
+        )
 
     async def hello(self, request: Request) -> Response:
         await request.body()
@@ -502,17 +641,33 @@ class ModelServer:
 async def _http_error(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 500)
     code = {404: "not_found", 405: "method_not_allowed"}.get(status, "error")
-    message = {404: "No such route: the model server has /predict, /feedback, /health, /ready, "
-                    "/schema and /stats.", 405: "This method is not allowed on this route."}.get(status, "Error.")
-    return Response(dumps({"error": {"code": code, "message": message, "details": {}}}),
-                    status_code=status, media_type="application/json")
+    message = {
+        404: "No such route: the model server has /predict, /feedback, /health, /ready, "
+        "/schema and /stats.",
+        405: "This method is not allowed on this route.",
+    }.get(status, "Error.")
+    return Response(
+        dumps({"error": {"code": code, "message": message, "details": {}}}),
+        status_code=status,
+        media_type="application/json",
+    )
 
 
 async def _internal(request: Request, exc: Exception) -> Response:
     log.exception("LabCycle model server error", exc_info=exc)
-    return Response(dumps({"error": {"code": "internal", "message": "Unexpected error; see the "
-                                     "model server's log.", "details": {}}}),
-                    status_code=500, media_type="application/json")
+    return Response(
+        dumps(
+            {
+                "error": {
+                    "code": "internal",
+                    "message": "Unexpected error; see the model server's log.",
+                    "details": {},
+                }
+            }
+        ),
+        status_code=500,
+        media_type="application/json",
+    )
 
 
 def build_app(config: ServeConfig) -> Starlette:
@@ -538,8 +693,11 @@ def build_app(config: ServeConfig) -> Starlette:
         finally:
             await server.shutdown()
 
-    app = Starlette(routes=routes, lifespan=lifespan,
-                    exception_handlers={HTTPException: _http_error, Exception: _internal})
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error, Exception: _internal},
+    )
     app.state.server = server
     return app
 
@@ -555,8 +713,13 @@ def run(config: ServeConfig) -> None:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     os.environ[CONFIG_ENV] = config.to_env()
-    kwargs: dict[str, Any] = {"host": config.host, "port": config.port, "access_log": False,
-                              "log_level": "warning", "timeout_graceful_shutdown": 20}
+    kwargs: dict[str, Any] = {
+        "host": config.host,
+        "port": config.port,
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_graceful_shutdown": 20,
+    }
     try:
         import uvloop  # noqa: F401
 
@@ -570,22 +733,38 @@ def run(config: ServeConfig) -> None:
     except ImportError:
         pass
     if config.workers > 1:
-        uvicorn.run("labcycle.serving.app:create_app", factory=True, workers=config.workers,
-                    **kwargs)
+        uvicorn.run(
+            "labcycle.serving.app:create_app", factory=True, workers=config.workers, **kwargs
+        )
     else:
         uvicorn.run(build_app(config), **kwargs)
 
 
 def open_capture(url: str, deployment_id: str, cfg: ServeConfig) -> CaptureWriter:
     """A started capture writer for the prediction log at ``url``, with its spool."""
-    spool = Spool(cfg.spool_dir, url, deployment_id, compact_seconds=cfg.flush_seconds,
-                  process=cfg.capture_process)
-    return CaptureWriter(spool.log.fs, spool.log.root, deployment_id, flush_rows=cfg.flush_rows,
-                         flush_seconds=cfg.flush_seconds, spool=spool).start()
+    spool = Spool(
+        cfg.spool_dir,
+        url,
+        deployment_id,
+        compact_seconds=cfg.flush_seconds,
+        process=cfg.capture_process,
+    )
+    return CaptureWriter(
+        spool.log.fs,
+        spool.log.root,
+        deployment_id,
+        flush_rows=cfg.flush_rows,
+        flush_seconds=cfg.flush_seconds,
+        spool=spool,
+    ).start()
 
 
 def _wants_capture(request: Request) -> bool:
     """``X-LabCycle-Capture: off`` keeps a request out of the prediction log (the what-if
     app's exploratory calls would otherwise look like real traffic to the monitors)."""
     return request.headers.get("x-labcycle-capture", "").strip().lower() not in (
-        "off", "0", "false", "no")
+        "off",
+        "0",
+        "false",
+        "no",
+    )

@@ -42,10 +42,17 @@ class Batcher:
     """Queue + drainer for one model version. ``run_batch(items) -> list[result]`` runs in
     ``executor``; each item's future gets its own result (or the batch's exception)."""
 
-    def __init__(self, run_batch: Callable[[list[Pending]], list[Any]], executor: Executor | None, *,
-                 enabled: bool = True, max_batch_rows: int = 256, max_wait_us: int = 2000,
-                 gauge: Callable[[], int] | None = None,
-                 alone: Callable[[], bool] | None = None) -> None:
+    def __init__(
+        self,
+        run_batch: Callable[[list[Pending]], list[Any]],
+        executor: Executor | None,
+        *,
+        enabled: bool = True,
+        max_batch_rows: int = 256,
+        max_wait_us: int = 2000,
+        gauge: Callable[[], int] | None = None,
+        alone: Callable[[], bool] | None = None,
+    ) -> None:
         self.run_batch = run_batch
         self.executor = executor
         self.enabled = enabled
@@ -60,8 +67,14 @@ class Batcher:
         self.batches = 0
         self.requests = 0
 
-    async def submit(self, columns: dict[str, np.ndarray], rows: int, request_id: str,
-                     started: float, capture: bool = True) -> Any:
+    async def submit(
+        self,
+        columns: dict[str, np.ndarray],
+        rows: int,
+        request_id: str,
+        started: float,
+        capture: bool = True,
+    ) -> Any:
         loop = asyncio.get_running_loop()
         item = Pending(columns, rows, request_id, started, loop.create_future(), capture)
         if not self.enabled:
@@ -99,8 +112,11 @@ class Batcher:
                 if self.max_wait and self.gauge() > 0:
                     # Requests are mid-parse: give them up to max_wait to join this batch.
                     deadline = time.perf_counter() + self.max_wait
-                    while (self.gauge() > 0 and time.perf_counter() < deadline
-                           and sum(p.rows for p in self.queue) < self.max_batch_rows):
+                    while (
+                        self.gauge() > 0
+                        and time.perf_counter() < deadline
+                        and sum(p.rows for p in self.queue) < self.max_batch_rows
+                    ):
                         await asyncio.sleep(0)
                 if self.executor is None:
                     await asyncio.sleep(0)  # inline: let requests already read join first

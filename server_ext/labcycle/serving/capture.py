@@ -111,8 +111,12 @@ def write_table(fs: Any, directory: str, table: pa.Table) -> str:
     with fs.open(tmp, "wb") as fh:
         # Dictionary encoding only where values repeat (it costs more than it saves on
         # numbers); zstd: small files at a low CPU cost.
-        pq.write_table(table, fh, compression="zstd",
-                       use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names])
+        pq.write_table(
+            table,
+            fh,
+            compression="zstd",
+            use_dictionary=[c for c in DICTIONARY_COLUMNS if c in table.column_names],
+        )
     fs.mv(tmp, f"{directory}/{name}")
     return f"{directory}/{name}"
 
@@ -152,20 +156,25 @@ def _id_column(batches: list[CapturedBatch]) -> pa.Array:
         except ValueError:
             start, end = 0, -1
         if len(first) != 32 or first[:16] != last[:16] or end - start != len(ids) - 1:
-            return pa.array(list(itertools.chain.from_iterable(
-                b.prediction_ids for b in batches)), pa.string())
+            return pa.array(
+                list(itertools.chain.from_iterable(b.prediction_ids for b in batches)), pa.string()
+            )
         runs.append((first[:16].encode(), start, len(ids)))
     total = sum(n for _, _, n in runs)
     if not total:
         return pa.array([], pa.string())
     counters = np.concatenate([np.arange(s, s + n, dtype=np.uint64) for _, s, n in runs])
     digits = _HEX[((counters[:, None] >> _NIBBLES) & np.uint64(15)).astype(np.intp)]
-    prefixes = np.repeat(np.frombuffer(b"".join(p for p, _, _ in runs), np.uint8).reshape(-1, 16),
-                         [n for _, _, n in runs], axis=0)
+    prefixes = np.repeat(
+        np.frombuffer(b"".join(p for p, _, _ in runs), np.uint8).reshape(-1, 16),
+        [n for _, _, n in runs],
+        axis=0,
+    )
     data = np.ascontiguousarray(np.hstack([prefixes, digits]))
     offsets = np.arange(0, 32 * total + 1, 32, dtype=np.int32)
-    return pa.Array.from_buffers(pa.string(), total,
-                                 [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+    return pa.Array.from_buffers(
+        pa.string(), total, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
 
 
 def batches_table(batches: list[CapturedBatch], deployment_id: str) -> pa.Table:
@@ -175,10 +184,12 @@ def batches_table(batches: list[CapturedBatch], deployment_id: str) -> pa.Table:
     rows_per_batch = np.fromiter((b.rows for b in batches), np.int64, len(batches))
     n = int(rows_per_batch.sum())
     req_rows = np.fromiter(itertools.chain.from_iterable(b.request_rows for b in batches), np.int64)
-    request_ids = np.fromiter(itertools.chain.from_iterable(b.request_ids for b in batches),
-                              object, len(req_rows))
-    latency = np.fromiter(itertools.chain.from_iterable(b.latency_ms for b in batches),
-                          np.float64, len(req_rows))
+    request_ids = np.fromiter(
+        itertools.chain.from_iterable(b.request_ids for b in batches), object, len(req_rows)
+    )
+    latency = np.fromiter(
+        itertools.chain.from_iterable(b.latency_ms for b in batches), np.float64, len(req_rows)
+    )
     ts = np.repeat(np.fromiter((b.ts_ms for b in batches), np.int64, len(batches)), rows_per_batch)
     cols: dict[str, pa.Array] = {
         "prediction_id": _id_column(batches),
@@ -196,7 +207,8 @@ def batches_table(batches: list[CapturedBatch], deployment_id: str) -> pa.Table:
         if proba.ndim == 1:
             proba = proba[:, None]
         cols["probability"] = pa.FixedSizeListArray.from_arrays(
-            pa.array(np.ascontiguousarray(proba).ravel()), proba.shape[1]).cast(pa.list_(pa.float64()))
+            pa.array(np.ascontiguousarray(proba).ravel()), proba.shape[1]
+        ).cast(pa.list_(pa.float64()))
     else:
         cols["probability"] = pa.nulls(n, pa.list_(pa.float64()))
     blocks = [b.block for b in batches if b.block is not None]
@@ -219,19 +231,30 @@ def batch_table(batch: CapturedBatch, deployment_id: str) -> pa.Table:
 def _group_key(b: CapturedBatch) -> tuple:
     proba = b.probabilities
     width = None if proba is None else (1 if np.ndim(proba) == 1 else np.shape(proba)[1])
-    return (b.ts_ms // DAY_MS, b.version_id, b.model_version, b.model_name, tuple(b.columns),
-            width, b.block is not None)
+    return (
+        b.ts_ms // DAY_MS,
+        b.version_id,
+        b.model_version,
+        b.model_name,
+        tuple(b.columns),
+        width,
+        b.block is not None,
+    )
 
 
 def feedback_table(items: list[tuple[str, Any, int, str]], deployment_id: str) -> pa.Table:
-    return pa.table({
-        "prediction_id": pa.array([i[0] for i in items], pa.string()),
-        "value": pa.array([json.dumps(i[1]) for i in items], pa.string()),
-        "deployment_id": pa.array([deployment_id] * len(items), pa.string()),
-        "ts": pa.array(np.array([i[2] for i in items], dtype="datetime64[ms]"),
-                       pa.timestamp("ms", tz="UTC")),
-        "user": pa.array([i[3] for i in items], pa.string()),
-    })
+    return pa.table(
+        {
+            "prediction_id": pa.array([i[0] for i in items], pa.string()),
+            "value": pa.array([json.dumps(i[1]) for i in items], pa.string()),
+            "deployment_id": pa.array([deployment_id] * len(items), pa.string()),
+            "ts": pa.array(
+                np.array([i[2] for i in items], dtype="datetime64[ms]"),
+                pa.timestamp("ms", tz="UTC"),
+            ),
+            "user": pa.array([i[3] for i in items], pa.string()),
+        }
+    )
 
 
 class PredictionLog:
@@ -266,8 +289,11 @@ class PredictionLog:
         ok = True
         for directory, tables in by_dir.items():
             try:
-                merged = [tables[0] if len(tables) == 1 else pa.concat_tables(
-                    tables, promote_options="permissive")]
+                merged = [
+                    tables[0]
+                    if len(tables) == 1
+                    else pa.concat_tables(tables, promote_options="permissive")
+                ]
             except (pa.ArrowInvalid, pa.ArrowTypeError):
                 merged = tables
             for table in merged:
@@ -282,8 +308,11 @@ class PredictionLog:
         for item in items:
             by_dir[partition_dir(self.root, "feedback", self.deployment_id, item[2])].append(item)
         for directory, chunk in by_dir.items():
-            self._retrying(lambda d=directory, c=chunk: write_table(
-                self.fs, d, feedback_table(c, self.deployment_id)))
+            self._retrying(
+                lambda d=directory, c=chunk: write_table(
+                    self.fs, d, feedback_table(c, self.deployment_id)
+                )
+            )
 
     def _retrying(self, fn: Any) -> bool:
         for attempt in range(5):
@@ -292,7 +321,9 @@ class PredictionLog:
                 return True
             except Exception:  # storage hiccup: retry, then report
                 self.failures += 1
-                log.exception("LabCycle: writing the prediction log failed (attempt %d)", attempt + 1)
+                log.exception(
+                    "LabCycle: writing the prediction log failed (attempt %d)", attempt + 1
+                )
                 time.sleep(0.2 * (attempt + 1))
         return False
 
@@ -304,8 +335,16 @@ class CaptureWriter:
     servers use) it only hands the queued batches to the spool, once a second, as raw
     buffers; a compactor process turns them into Parquet (:mod:`.spool`)."""
 
-    def __init__(self, fs: Any, root: str, deployment_id: str, *, flush_rows: int = 100_000,
-                 flush_seconds: float = 5.0, spool: Any = None) -> None:
+    def __init__(
+        self,
+        fs: Any,
+        root: str,
+        deployment_id: str,
+        *,
+        flush_rows: int = 100_000,
+        flush_seconds: float = 5.0,
+        spool: Any = None,
+    ) -> None:
         # with a spool, feedback goes to the same log object the final compaction writes
         self.log = spool.log if spool is not None else PredictionLog(fs, root, deployment_id)
         self.spool = spool

@@ -23,7 +23,9 @@ from typing import Any
 import numpy as np
 
 _ARGMAX_CLASSIFIERS = {
-    "RandomForestClassifier", "ExtraTreesClassifier", "DecisionTreeClassifier",
+    "RandomForestClassifier",
+    "ExtraTreesClassifier",
+    "DecisionTreeClassifier",
     "ExtraTreeClassifier",
 }
 
@@ -34,7 +36,9 @@ def _estimator_of(model: Any) -> Any:
 
 
 class ServedModel:
-    def __init__(self, loaded: Any, version: dict[str, Any], signature: dict[str, Any] | None) -> None:
+    def __init__(
+        self, loaded: Any, version: dict[str, Any], signature: dict[str, Any] | None
+    ) -> None:
         self.loaded = loaded
         self.version = version
         self.signature = signature or {"inputs": [], "outputs": []}
@@ -46,20 +50,28 @@ class ServedModel:
                 self._proba = lambda frame: est.predict_proba(frame.to_numpy())
             else:
                 self._proba = est.predict_proba
-        self.has_proba = self._classes is not None or callable(getattr(loaded, "predict_proba", None))
+        self.has_proba = self._classes is not None or callable(
+            getattr(loaded, "predict_proba", None)
+        )
         self.matrix_ok = False
         if self._classes is not None:
             fitted = getattr(est, "feature_names_in_", None)
             inputs = [c.get("name") for c in self.signature.get("inputs") or []]
-            same = list(fitted) == inputs if fitted is not None else (
-                self.signature.get("input_type") == "ndarray"
-                and getattr(est, "n_features_in_", None) == len(inputs))
+            same = (
+                list(fitted) == inputs
+                if fitted is not None
+                else (
+                    self.signature.get("input_type") == "ndarray"
+                    and getattr(est, "n_features_in_", None) == len(inputs)
+                )
+            )
             if same and inputs:
                 self.matrix_ok = True
                 self._proba_matrix = est.predict_proba
                 # the matrix has no names on purpose (checked above, and per request)
-                warnings.filterwarnings("ignore", message="X does not have valid feature names",
-                                        category=UserWarning)
+                warnings.filterwarnings(
+                    "ignore", message="X does not have valid feature names", category=UserWarning
+                )
 
     @property
     def key(self) -> str:
@@ -72,7 +84,11 @@ class ServedModel:
     @property
     def number(self) -> int | None:
         v = self.version.get("version")
-        return int(v) if isinstance(v, (int, np.integer)) or (isinstance(v, str) and v.isdigit()) else None
+        return (
+            int(v)
+            if isinstance(v, (int, np.integer)) or (isinstance(v, str) and v.isdigit())
+            else None
+        )
 
     def predict(self, frame: Any, want_proba: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         proba: np.ndarray | None
@@ -89,7 +105,9 @@ class ServedModel:
             proba = None if proba is None else np.asarray(proba)
         return preds, proba
 
-    def predict_matrix(self, block: np.ndarray, want_proba: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    def predict_matrix(
+        self, block: np.ndarray, want_proba: bool = True
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """A (rows × signature columns) float matrix, when :attr:`matrix_ok`."""
         proba = np.asarray(self._proba_matrix(block))
         assert self._classes is not None  # matrix_ok holds for argmax classifiers only
@@ -107,7 +125,9 @@ class ServedModel:
                 row[col["name"]] = [cats[0]]
             elif dtype.startswith("float"):
                 lo, hi = col.get("min"), col.get("max")
-                row[col["name"]] = [float((lo + hi) / 2) if lo is not None and hi is not None else 0.0]
+                row[col["name"]] = [
+                    float((lo + hi) / 2) if lo is not None and hi is not None else 0.0
+                ]
             elif dtype.startswith(("int", "uint")):
                 row[col["name"]] = [int(col.get("min") or 0)]
             elif dtype.startswith("bool"):
@@ -122,8 +142,10 @@ def _signature_from_estimator(est: Any) -> dict[str, Any]:
     if names is None:
         n = int(getattr(est, "n_features_in_", 0))
         names = [f"x{i}" for i in range(n)]
-    return {"inputs": [{"name": str(n), "dtype": "float64", "nullable": False} for n in names],
-            "outputs": [{"name": "prediction", "dtype": "object"}]}
+    return {
+        "inputs": [{"name": str(n), "dtype": "float64", "nullable": False} for n in names],
+        "outputs": [{"name": "prediction", "dtype": "object"}],
+    }
 
 
 def load_path(path: str | Path) -> ServedModel:
@@ -141,14 +163,21 @@ def load_path(path: str | Path) -> ServedModel:
     # anything else needs the registry's explicit trust decision.
     foreign = [t for t in untrusted if not t.startswith(("sklearn.", "numpy.", "scipy."))]
     if foreign:
-        raise PermissionError(f"{files[0]} needs untrusted types {foreign}; load it through the "
-                              "registry with an explicit trust decision.")
+        raise PermissionError(
+            f"{files[0]} needs untrusted types {foreign}; load it through the "
+            "registry with an explicit trust decision."
+        )
     est = sio.load(files[0], trusted=untrusted)
     sig_file = folder / "signature.json"
-    signature = json.loads(sig_file.read_text()) if sig_file.is_file() else _signature_from_estimator(est)
+    signature = (
+        json.loads(sig_file.read_text()) if sig_file.is_file() else _signature_from_estimator(est)
+    )
     meta_file = folder / "version.json"
-    version = json.loads(meta_file.read_text()) if meta_file.is_file() else {
-        "id": "local", "model_name": folder.name or "model", "version": None}
+    version = (
+        json.loads(meta_file.read_text())
+        if meta_file.is_file()
+        else {"id": "local", "model_name": folder.name or "model", "version": None}
+    )
     return ServedModel(est, version, signature)
 
 
@@ -170,8 +199,9 @@ def load(ref: Any, services: Any = None) -> ServedModel:
 
             services = Services.from_config()
         try:
-            loaded = load_model(ref, services=services, trusted=trusted,
-                                actor="labcycle-serve" if trusted else None)
+            loaded = load_model(
+                ref, services=services, trusted=trusted, actor="labcycle-serve" if trusted else None
+            )
         finally:
             if owned:
                 services.close()

@@ -41,8 +41,9 @@ def parse_since(since: Any) -> tuple[str | None, pd.Timestamp | None]:
     return ts.strftime("%Y-%m-%d"), ts
 
 
-def _partitions(fs: Any, root: str, kind: str, deployment_id: str,
-                day: str | None) -> list[tuple[str, str]]:
+def _partitions(
+    fs: Any, root: str, kind: str, deployment_id: str, day: str | None
+) -> list[tuple[str, str]]:
     """``(day, folder)`` of the date partitions from ``day`` on, oldest first."""
     base = f"{root.rstrip('/')}/{kind}/deployment={deployment_id}"
     # Another process (the compactor) writes the log: listings cached by an object-store
@@ -61,11 +62,16 @@ def _partitions(fs: Any, root: str, kind: str, deployment_id: str,
 def _parquet_files(fs: Any, folder: str) -> list[str]:
     """The finished Parquet files of a partition (not the ``.part-*.tmp`` being written)."""
     fs.invalidate_cache(folder)  # listed afresh: see _partitions
-    return sorted(p for p in fs.ls(folder, detail=False)
-                  if p.endswith(".parquet") and not p.rsplit("/", 1)[-1].startswith("."))
+    return sorted(
+        p
+        for p in fs.ls(folder, detail=False)
+        if p.endswith(".parquet") and not p.rsplit("/", 1)[-1].startswith(".")
+    )
 
 
-def _read_kind(fs: Any, root: str, kind: str, deployment_id: str, day: str | None) -> pa.Table | None:
+def _read_kind(
+    fs: Any, root: str, kind: str, deployment_id: str, day: str | None
+) -> pa.Table | None:
     tables = []
     for _, folder in _partitions(fs, root, kind, deployment_id, day):
         for path in _parquet_files(fs, folder):
@@ -86,8 +92,9 @@ def _log_fs(services: Any, artifact_url: str | None) -> tuple[Any, str]:
     return open_url(artifact_url or config.artifact_url, config.storage_options)
 
 
-def read_predictions(deployment_id: str, since: Any = None, *, services: Any = None,
-                     artifact_url: str | None = None) -> pd.DataFrame:
+def read_predictions(
+    deployment_id: str, since: Any = None, *, services: Any = None, artifact_url: str | None = None
+) -> pd.DataFrame:
     """Every captured prediction of ``deployment_id`` (from ``since`` on), one row each.
 
     Columns: ``prediction_id, request_id, deployment_id, model_name, model_version,
@@ -98,24 +105,40 @@ def read_predictions(deployment_id: str, since: Any = None, *, services: Any = N
     day, ts = parse_since(since)
     table = _read_kind(fs, root, "predictions", deployment_id, day)
     if table is None:
-        return pd.DataFrame(columns=["prediction_id", "request_id", "deployment_id", "model_name",
-                                     "model_version", "version_id", "ts", "latency_ms",
-                                     "prediction", "probability", "ground_truth", "feedback_ts"])
+        return pd.DataFrame(
+            columns=[
+                "prediction_id",
+                "request_id",
+                "deployment_id",
+                "model_name",
+                "model_version",
+                "version_id",
+                "ts",
+                "latency_ms",
+                "prediction",
+                "probability",
+                "ground_truth",
+                "feedback_ts",
+            ]
+        )
     frame = table.to_pandas()
     if ts is not None:
         frame = frame[frame["ts"] >= ts]
     feedback = _read_kind(fs, root, "feedback", deployment_id, None)
     if feedback is not None and feedback.num_rows:
         fb = feedback.to_pandas().sort_values("ts").drop_duplicates("prediction_id", keep="last")
-        fb = pd.DataFrame({"prediction_id": fb["prediction_id"],
-                           "ground_truth": [json.loads(v) for v in fb["value"]],
-                           "feedback_ts": fb["ts"]})
+        fb = pd.DataFrame(
+            {
+                "prediction_id": fb["prediction_id"],
+                "ground_truth": [json.loads(v) for v in fb["value"]],
+                "feedback_ts": fb["ts"],
+            }
+        )
         frame = frame.merge(fb, on="prediction_id", how="left")
     else:
         frame["ground_truth"] = None
         frame["feedback_ts"] = pd.NaT
     return frame.reset_index(drop=True)
-
 
 
 class _Unreadable(LabCycleError):
@@ -127,10 +150,13 @@ def _guard(fs: Any, root: str, path: str, fn: Any) -> Any:
         return fn()
     except (OSError, ValueError, pa.ArrowException) as exc:
         base = root.rstrip("/") + "/"
-        where = path[len(base):] if path.startswith(base) else path
+        where = path[len(base) :] if path.startswith(base) else path
         reason = str(exc).replace(base, "")[:200]  # paths relative to the store, as in `where`
-        raise _Unreadable(f"The prediction log cannot be read at {where} ({type(exc).__name__}: "
-                          f"{reason}); repair or remove that file.", path=where) from None
+        raise _Unreadable(
+            f"The prediction log cannot be read at {where} ({type(exc).__name__}: "
+            f"{reason}); repair or remove that file.",
+            path=where,
+        ) from None
 
 
 def _ts_ms(fs: Any, path: str) -> np.ndarray:
@@ -165,8 +191,9 @@ def _read_rows(fs: Any, path: str, rows: list[int]) -> list[dict[str, Any]]:
     return table.take(pa.array(local, pa.int64())).to_pandas().to_dict("records")
 
 
-def _ground_truth(fs: Any, root: str, deployment_id: str, ids: set[str],
-                  first_day: str) -> dict[str, tuple[Any, Any]]:
+def _ground_truth(
+    fs: Any, root: str, deployment_id: str, ids: set[str], first_day: str
+) -> dict[str, tuple[Any, Any]]:
     """``prediction_id → (value, ts)`` of the latest feedback for ``ids``. Feedback names a
     prediction that /predict returned, so it is logged on the prediction's day or later
     (a day earlier allowed for clocks that differ)."""
@@ -175,6 +202,7 @@ def _ground_truth(fs: Any, root: str, deployment_id: str, ids: set[str],
     found = []
     for _, folder in _partitions(fs, root, "feedback", deployment_id, day):
         for path in _guard(fs, root, folder, lambda f=folder: _parquet_files(fs, f)):
+
             def read(p: str = path) -> pa.Table:
                 with fs.open(p, "rb") as fh:
                     t = pq.read_table(fh, columns=["prediction_id", "value", "ts"])
@@ -185,8 +213,10 @@ def _ground_truth(fs: Any, root: str, deployment_id: str, ids: set[str],
         return {}
     fb = pa.concat_tables(found, promote_options="permissive").to_pandas()
     fb = fb.sort_values("ts", kind="stable").drop_duplicates("prediction_id", keep="last")
-    return {pid: (_json_value(v), ts) for pid, v, ts in zip(fb["prediction_id"], fb["value"],
-                                                            fb["ts"], strict=True)}
+    return {
+        pid: (_json_value(v), ts)
+        for pid, v, ts in zip(fb["prediction_id"], fb["value"], fb["ts"], strict=True)
+    }
 
 
 def _json_value(text: Any) -> Any:
@@ -196,9 +226,15 @@ def _json_value(text: Any) -> Any:
         return text  # not written by LabCycle: shown as stored
 
 
-def read_predictions_page(deployment_id: str, *, offset: int, limit: int, since: Any = None,
-                          services: Any = None, artifact_url: str | None = None,
-                          ) -> tuple[list[dict[str, Any]], bool]:
+def read_predictions_page(
+    deployment_id: str,
+    *,
+    offset: int,
+    limit: int,
+    since: Any = None,
+    services: Any = None,
+    artifact_url: str | None = None,
+) -> tuple[list[dict[str, Any]], bool]:
     """The predictions at ``offset`` … ``offset + limit`` of the log ordered newest first
     (ties in the order they were written), each a record with the columns of
     :func:`read_predictions` (its own inputs only), and whether more follow.
@@ -217,8 +253,9 @@ def read_predictions_page(deployment_id: str, *, offset: int, limit: int, since:
     seen = 0  # rows of the partitions newer than the current one
     page: list[tuple[str, str, int]] = []  # (day, file, row) in page order
     base = f"{root.rstrip('/')}/predictions/deployment={deployment_id}"
-    folders = _guard(fs, root, base, lambda: _partitions(fs, root, "predictions",
-                                                         deployment_id, day))
+    folders = _guard(
+        fs, root, base, lambda: _partitions(fs, root, "predictions", deployment_id, day)
+    )
     for part_day, folder in reversed(folders):
         files = _guard(fs, root, folder, lambda f=folder: _parquet_files(fs, f))
         if offset > seen and part_day != day:
@@ -257,9 +294,11 @@ def read_predictions_page(deployment_id: str, *, offset: int, limit: int, since:
         records.update(((path, row), rec) for row, rec in zip(numbers, got, strict=True))
     out = [records[(path, row)] for _, path, row in page]
     if out:
-        truth = _ground_truth(fs, root, deployment_id, {r["prediction_id"] for r in out},
-                              min(d for d, _, _ in page))
+        truth = _ground_truth(
+            fs, root, deployment_id, {r["prediction_id"] for r in out}, min(d for d, _, _ in page)
+        )
         for rec in out:
-            rec["ground_truth"], rec["feedback_ts"] = truth.get(rec["prediction_id"],
-                                                                (None, pd.NaT))
+            rec["ground_truth"], rec["feedback_ts"] = truth.get(
+                rec["prediction_id"], (None, pd.NaT)
+            )
     return out, more

@@ -119,42 +119,59 @@ def encode_batch(b: CapturedBatch) -> list[Any]:
     arrays = [*inputs, b.predictions] + ([b.probabilities] if b.probabilities is not None else [])
     specs, buffers = zip(*(_encode_array(a) for a in arrays), strict=True)
     run = _id_run(b.prediction_ids)
-    header = dumps({
-        "model_name": b.model_name, "model_version": b.model_version,
-        "version_id": b.version_id, "ts_ms": b.ts_ms, "request_ids": b.request_ids,
-        "request_rows": b.request_rows, "latency_ms": b.latency_ms,
-        "ids": [*run, b.rows] if run else list(b.prediction_ids),
-        "columns": list(b.columns), "block": b.block is not None,
-        "proba": b.probabilities is not None, "arrays": list(specs)})
+    header = dumps(
+        {
+            "model_name": b.model_name,
+            "model_version": b.model_version,
+            "version_id": b.version_id,
+            "ts_ms": b.ts_ms,
+            "request_ids": b.request_ids,
+            "request_rows": b.request_rows,
+            "latency_ms": b.latency_ms,
+            "ids": [*run, b.rows] if run else list(b.prediction_ids),
+            "columns": list(b.columns),
+            "block": b.block is not None,
+            "proba": b.probabilities is not None,
+            "arrays": list(specs),
+        }
+    )
     return [struct.pack("<I", len(header)), header, *buffers]
 
 
 def decode_file(data: bytes) -> list[CapturedBatch]:
-    if data[:len(MAGIC)] != MAGIC:
+    if data[: len(MAGIC)] != MAGIC:
         raise ValueError("not a LabCycle spool file")
     view, pos, batches = memoryview(data), len(MAGIC), []
     while pos < len(data):
         (size,) = struct.unpack_from("<I", data, pos)
-        h = loads(bytes(view[pos + 4:pos + 4 + size]))
+        h = loads(bytes(view[pos + 4 : pos + 4 + size]))
         pos += 4 + size
         arrays = []
         for spec in h["arrays"]:
-            arrays.append(_decode_array(spec, view[pos:pos + spec[2]]))
+            arrays.append(_decode_array(spec, view[pos : pos + spec[2]]))
             pos += spec[2]
         if pos > len(data):
             raise ValueError("truncated spool file")
         ids = h["ids"]
         n_inputs = 1 if h["block"] else len(h["columns"])
-        batches.append(CapturedBatch(
-            columns=dict.fromkeys(h["columns"]) if h["block"] else dict(
-                zip(h["columns"], arrays[:n_inputs], strict=True)),
-            predictions=arrays[n_inputs],
-            probabilities=arrays[n_inputs + 1] if h["proba"] else None,
-            prediction_ids=IdRun(*ids) if len(ids) == 3 and isinstance(ids[1], int) else ids,
-            request_ids=h["request_ids"], request_rows=h["request_rows"],
-            latency_ms=h["latency_ms"], model_name=h["model_name"],
-            model_version=h["model_version"], version_id=h["version_id"], ts_ms=h["ts_ms"],
-            block=arrays[0] if h["block"] else None))
+        batches.append(
+            CapturedBatch(
+                columns=dict.fromkeys(h["columns"])
+                if h["block"]
+                else dict(zip(h["columns"], arrays[:n_inputs], strict=True)),
+                predictions=arrays[n_inputs],
+                probabilities=arrays[n_inputs + 1] if h["proba"] else None,
+                prediction_ids=IdRun(*ids) if len(ids) == 3 and isinstance(ids[1], int) else ids,
+                request_ids=h["request_ids"],
+                request_rows=h["request_rows"],
+                latency_ms=h["latency_ms"],
+                model_name=h["model_name"],
+                model_version=h["model_version"],
+                version_id=h["version_id"],
+                ts_ms=h["ts_ms"],
+                block=arrays[0] if h["block"] else None,
+            )
+        )
     return batches
 
 
@@ -167,7 +184,7 @@ def write_all(fd: int, parts: list[Any]) -> None:
     views = [memoryview(p).cast("B") for p in parts if len(p)]
     i = 0
     while i < len(views):
-        n = os.writev(fd, views[i:i + IOV_MAX])
+        n = os.writev(fd, views[i : i + IOV_MAX])
         while n:  # a short write leaves the rest of a buffer for the next call
             if n >= len(views[i]):
                 n -= len(views[i])
@@ -218,22 +235,34 @@ class Compactor:
 class Spool:
     """The serving worker's side: writes spool files and keeps a compactor process running."""
 
-    def __init__(self, directory: str | Path | None, log_url: str, deployment_id: str, *,
-                 compact_seconds: float = 5.0, process: bool = True,
-                 restart_seconds: float = 10.0, storage_options: dict | None = None) -> None:
+    def __init__(
+        self,
+        directory: str | Path | None,
+        log_url: str,
+        deployment_id: str,
+        *,
+        compact_seconds: float = 5.0,
+        process: bool = True,
+        restart_seconds: float = 10.0,
+        storage_options: dict | None = None,
+    ) -> None:
         from ..store.storage import open_url, storage_options_from_env
 
         # the compactor process opens the log with the same options
-        self.storage_options = (storage_options_from_env() if storage_options is None
-                                else dict(storage_options))
+        self.storage_options = (
+            storage_options_from_env() if storage_options is None else dict(storage_options)
+        )
         fs, root = open_url(log_url, self.storage_options)
         self.log = PredictionLog(fs, root, deployment_id)
-        self.directory = Path(directory) if directory else default_spool_dir(
-            fs, root, log_url, deployment_id)
+        self.directory = (
+            Path(directory) if directory else default_spool_dir(fs, root, log_url, deployment_id)
+        )
         self.log_url = log_url
         self.compact_seconds = compact_seconds
         self.process = process
-        self.restart_seconds = restart_seconds  # a compactor that dies sooner is not restarted at once
+        self.restart_seconds = (
+            restart_seconds  # a compactor that dies sooner is not restarted at once
+        )
         self.failures = 0
         self._proc: subprocess.Popen | None = None
         self._started_at = 0.0
@@ -249,11 +278,24 @@ class Spool:
         from ..store.storage import storage_env
 
         self._started_at = time.monotonic()
-        self._proc = subprocess.Popen([
-            sys.executable, "-m", "labcycle.serving.spool", "--spool-dir", str(self.directory),
-            "--log-url", self.log_url, "--deployment", self.log.deployment_id,
-            "--every", str(self.compact_seconds), "--parent", str(os.getpid())],
-            env={**os.environ, **storage_env(self.storage_options)})
+        self._proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "labcycle.serving.spool",
+                "--spool-dir",
+                str(self.directory),
+                "--log-url",
+                self.log_url,
+                "--deployment",
+                self.log.deployment_id,
+                "--every",
+                str(self.compact_seconds),
+                "--parent",
+                str(os.getpid()),
+            ],
+            env={**os.environ, **storage_env(self.storage_options)},
+        )
 
     def write(self, batches: list[CapturedBatch]) -> None:
         self._seq += 1
@@ -271,17 +313,24 @@ class Spool:
             tmp.rename(self.directory / name)
         except (OSError, TypeError, ValueError):
             self.failures += 1
-            log.exception("LabCycle: spooling %d captured batches failed; writing them to the "
-                          "log directly", len(batches))
+            log.exception(
+                "LabCycle: spooling %d captured batches failed; writing them to the log directly",
+                len(batches),
+            )
             tmp.unlink(missing_ok=True)
             self.log.write(batches)
             return
         if not self.process:
             Compactor(self.directory, self.log).compact(wait=True)
-        elif self._proc is not None and self._proc.poll() is not None \
-                and time.monotonic() - self._started_at > self.restart_seconds:
-            log.warning("LabCycle: the prediction log compactor exited (%s); restarting it",
-                        self._proc.returncode)
+        elif (
+            self._proc is not None
+            and self._proc.poll() is not None
+            and time.monotonic() - self._started_at > self.restart_seconds
+        ):
+            log.warning(
+                "LabCycle: the prediction log compactor exited (%s); restarting it",
+                self._proc.returncode,
+            )
             self._start_compactor()
 
     def close(self) -> None:

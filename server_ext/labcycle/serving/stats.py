@@ -80,8 +80,11 @@ def shared_dir(deployment_id: str, port: int) -> Path | None:
     """The directory where the workers of one server exchange their windows:
     ``<tmp>/labcycle-stats-<uid>/<deployment>-<port>``, created private (0700). None, with a
     warning, when it cannot be made ours (e.g. another user owns the name in a shared /tmp)."""
-    name = deployment_id if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", deployment_id) else \
-        hashlib.sha256(deployment_id.encode()).hexdigest()[:16]
+    name = (
+        deployment_id
+        if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", deployment_id)
+        else hashlib.sha256(deployment_id.encode()).hexdigest()[:16]
+    )
     base = Path(tempfile.gettempdir()) / f"labcycle-stats-{os.getuid()}"
     path = base / f"{name}-{int(port)}"
     try:
@@ -109,8 +112,14 @@ class Stats:
     interval : seconds between two publications (:meth:`start`)
     """
 
-    def __init__(self, window: float = 60.0, size: int = 50_000, *,
-                 shared: str | os.PathLike | None = None, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        window: float = 60.0,
+        size: int = 50_000,
+        *,
+        shared: str | os.PathLike | None = None,
+        interval: float = 1.0,
+    ) -> None:
         self.window = window
         self.size = size
         self.shared = Path(shared) if shared is not None else None
@@ -151,8 +160,9 @@ class Stats:
         t, lat = self._t, self._lat
         if self._new:
             new, self._new = self._new, collections.deque(maxlen=self.size)
-            rows = np.fromiter(itertools.chain.from_iterable(new), np.float64,
-                               3 * len(new)).reshape(-1, 3)
+            rows = np.fromiter(
+                itertools.chain.from_iterable(new), np.float64, 3 * len(new)
+            ).reshape(-1, 3)
             ok = rows[:, 2] < 400
             t = np.concatenate((t, rows[:, 0]))
             lat = np.concatenate((lat, np.where(ok, rows[:, 1] * 1000, np.nan).astype(np.float32)))
@@ -160,12 +170,22 @@ class Stats:
         if not keep.all():
             t, lat = t[keep], lat[keep]
         if len(t) > self.size:
-            t, lat = t[-self.size:], lat[-self.size:]
+            t, lat = t[-self.size :], lat[-self.size :]
         self._t, self._lat = t, lat
 
     def _own(self, now: float, ppid: int = 0) -> Part:
-        return Part(self.pid, ppid, now, self.started, self.requests, self.errors, self.rejected,
-                    self.size, self._t, self._lat)
+        return Part(
+            self.pid,
+            ppid,
+            now,
+            self.started,
+            self.requests,
+            self.errors,
+            self.rejected,
+            self.size,
+            self._t,
+            self._lat,
+        )
 
     def snapshot(self, now: float | None = None) -> dict[str, Any]:
         """The server's figures: this worker's live window merged with its siblings' last
@@ -179,8 +199,10 @@ class Stats:
             for part in self._siblings.values():
                 # a sibling that died since the publisher looked stops counting now
                 with contextlib.suppress(psutil.Error):
-                    if now - part.at <= self.stale_after and \
-                            psutil.Process(part.pid).status() != psutil.STATUS_ZOMBIE:
+                    if (
+                        now - part.at <= self.stale_after
+                        and psutil.Process(part.pid).status() != psutil.STATUS_ZOMBIE
+                    ):
                         parts.append(part)
         return merge(parts, now, self.window)
 
@@ -266,8 +288,12 @@ class Stats:
             if not sibling or name.startswith("."):
                 continue
             part = read_part(self.shared / name)
-            if part is not None and part.pid == pid and part.ppid == ppid and \
-                    now - part.at <= self.stale_after:
+            if (
+                part is not None
+                and part.pid == pid
+                and part.ppid == ppid
+                and now - part.at <= self.stale_after
+            ):
                 siblings[pid] = part
         return siblings
 
@@ -287,9 +313,17 @@ def merge(parts: list[Part], now: float, window: float) -> dict[str, Any]:
         total_rate += rate
         lat = p.lat[recent]
         lats.append(lat[~np.isnan(lat)])
-        workers.append({"pid": p.pid, "requests": p.requests, "errors": p.errors,
-                        "rejected": p.rejected, "window_requests": n,
-                        "request_rate": round(rate, 3), "age_s": round(max(0.0, now - p.at), 3)})
+        workers.append(
+            {
+                "pid": p.pid,
+                "requests": p.requests,
+                "errors": p.errors,
+                "rejected": p.rejected,
+                "window_requests": n,
+                "request_rate": round(rate, 3),
+                "age_s": round(max(0.0, now - p.at), 3),
+            }
+        )
     lat = np.concatenate(lats).astype(np.float64) if lats else np.empty(0)
     pct = (lambda q: round(float(np.percentile(lat, q)), 3)) if len(lat) else (lambda q: None)
     return {
@@ -299,8 +333,11 @@ def merge(parts: list[Part], now: float, window: float) -> dict[str, Any]:
         "rejected": sum(w["rejected"] for w in workers),
         "window_requests": sum(w["window_requests"] for w in workers),
         "request_rate": round(total_rate, 3),
-        "latency_ms": {"p50": pct(50), "p99": pct(99),
-                       "mean": round(float(lat.mean()), 3) if len(lat) else None},
+        "latency_ms": {
+            "p50": pct(50),
+            "p99": pct(99),
+            "mean": round(float(lat.mean()), 3) if len(lat) else None,
+        },
         "uptime_s": round(now - min(p.started for p in parts), 3),
         "workers_reporting": len(workers),
         "per_worker": sorted(workers, key=lambda w: w["pid"]),
@@ -308,12 +345,28 @@ def merge(parts: list[Part], now: float, window: float) -> dict[str, Any]:
 
 
 def encode(part: Part) -> bytes:
-    header = json.dumps({"pid": part.pid, "ppid": part.ppid, "at": part.at,
-                         "started": part.started, "requests": part.requests,
-                         "errors": part.errors, "rejected": part.rejected, "size": part.size,
-                         "n": len(part.t)}).encode()
-    return b"".join((MAGIC, struct.pack("<I", len(header)), header,
-                     part.t.astype("<f8").tobytes(), part.lat.astype("<f4").tobytes()))
+    header = json.dumps(
+        {
+            "pid": part.pid,
+            "ppid": part.ppid,
+            "at": part.at,
+            "started": part.started,
+            "requests": part.requests,
+            "errors": part.errors,
+            "rejected": part.rejected,
+            "size": part.size,
+            "n": len(part.t),
+        }
+    ).encode()
+    return b"".join(
+        (
+            MAGIC,
+            struct.pack("<I", len(header)),
+            header,
+            part.t.astype("<f8").tobytes(),
+            part.lat.astype("<f4").tobytes(),
+        )
+    )
 
 
 def read_part(path: str | os.PathLike) -> Part | None:
@@ -345,14 +398,16 @@ def decode(data: bytes) -> Part | None:
     if hlen > MAX_HEADER or start + hlen > len(data):
         return None
     try:
-        h = json.loads(data[start:start + hlen])
+        h = json.loads(data[start : start + hlen])
     except ValueError:
         return None
     ints = ("pid", "ppid", "requests", "errors", "rejected", "size", "n")
     floats = ("at", "started")
-    if not isinstance(h, dict) or \
-            not all(type(h.get(k)) is int and 0 <= h[k] < 2**53 for k in ints) or \
-            not all(isinstance(h.get(k), (int, float)) and math.isfinite(h[k]) for k in floats):
+    if (
+        not isinstance(h, dict)
+        or not all(type(h.get(k)) is int and 0 <= h[k] < 2**53 for k in ints)
+        or not all(isinstance(h.get(k), (int, float)) and math.isfinite(h[k]) for k in floats)
+    ):
         return None
     n, body = h["n"], start + hlen
     if n > MAX_ENTRIES or len(data) != body + 12 * n or h["size"] < 1:
@@ -361,5 +416,15 @@ def decode(data: bytes) -> Part | None:
     lat = np.frombuffer(data, "<f4", n, body + 8 * n).astype(np.float32)
     if not np.isfinite(t).all():
         return None
-    return Part(h["pid"], h["ppid"], float(h["at"]), float(h["started"]), h["requests"],
-                h["errors"], h["rejected"], h["size"], t, lat)
+    return Part(
+        h["pid"],
+        h["ppid"],
+        float(h["at"]),
+        float(h["started"]),
+        h["requests"],
+        h["errors"],
+        h["rejected"],
+        h["size"],
+        t,
+        lat,
+    )

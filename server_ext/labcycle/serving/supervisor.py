@@ -78,8 +78,14 @@ def base_url(d: dict[str, Any]) -> str:
 
 
 class Supervisor:
-    def __init__(self, services: Any, home: str | os.PathLike | None = None, *,
-                 interval: float = 2.0, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        services: Any,
+        home: str | os.PathLike | None = None,
+        *,
+        interval: float = 2.0,
+        env: dict[str, str] | None = None,
+    ) -> None:
         from ..config import LabCycleConfig
 
         self.services = services
@@ -174,19 +180,30 @@ class Supervisor:
                 ready = self.readiness(d) or {}
                 if ready.get("ready"):
                     # Serving, but a newer target may have failed: show it, keep "ready".
-                    failed = [f"version {v.get('version')}: {v.get('error')}"
-                              for v in (ready.get("versions") or {}).values()
-                              if v.get("state") == "failed"]
+                    failed = [
+                        f"version {v.get('version')}: {v.get('error')}"
+                        for v in (ready.get("versions") or {}).values()
+                        if v.get("state") == "failed"
+                    ]
                     error = ready.get("error") or (failed[0] if failed else None)
                     if d["status"] != "ready" or d["error"] != error:
                         deployments.set_runtime(d["id"], status="ready", error=error)
                 else:
-                    failed = [v.get("error") for v in (ready.get("versions") or {}).values()
-                              if v.get("state") == "failed"]
+                    failed = [
+                        v.get("error")
+                        for v in (ready.get("versions") or {}).values()
+                        if v.get("state") == "failed"
+                    ]
                     error = ready.get("error") or (failed[0] if failed else None)
-                    status = "failed" if error and not any(
-                        v.get("state") == "loading" for v in (ready.get("versions") or {}).values()
-                    ) else "starting"
+                    status = (
+                        "failed"
+                        if error
+                        and not any(
+                            v.get("state") == "loading"
+                            for v in (ready.get("versions") or {}).values()
+                        )
+                        else "starting"
+                    )
                     if d["status"] != status or d["error"] != error:
                         deployments.set_runtime(d["id"], status=status, error=error)
                 return deployments.get(d["id"])
@@ -196,14 +213,21 @@ class Supervisor:
                 self._terminate(pid)  # alive but not answering: a hung or foreign process
             if d["status"] == "failed" and d["error"] and d["error"].startswith("crashed"):
                 return d
-            crashes = [t for t in self._crashes.get(d["id"], []) if time.time() - t < RESTART_WINDOW_S]
+            crashes = [
+                t for t in self._crashes.get(d["id"], []) if time.time() - t < RESTART_WINDOW_S
+            ]
             if d["pids"]:
                 crashes.append(time.time())
             self._crashes[d["id"]] = crashes
             if len(crashes) >= MAX_RESTARTS:
-                deployments.set_runtime(d["id"], status="failed", pids=[],
-                                        error="crashed {} times in {} s; log: {}".format(
-                                            len(crashes), RESTART_WINDOW_S, self._log_tail(d["id"])))
+                deployments.set_runtime(
+                    d["id"],
+                    status="failed",
+                    pids=[],
+                    error="crashed {} times in {} s; log: {}".format(
+                        len(crashes), RESTART_WINDOW_S, self._log_tail(d["id"])
+                    ),
+                )
                 return deployments.get(d["id"])
             self._spawn(d, restart=bool(d["pids"]))
             return deployments.get(d["id"])
@@ -215,23 +239,36 @@ class Supervisor:
             return ""
 
     def _spawn(self, d: dict[str, Any], *, restart: bool) -> int:
-        env = {**os.environ, **self.extra_env,
-               **storage_env(self.services.blobs.storage_options),
-               "LABCYCLE_DB_URL": self.services.store.url,
-               "LABCYCLE_ARTIFACT_URL": self.services.blobs.url,
-               "LABCYCLE_HOME": str(self.home)}
+        env = {
+            **os.environ,
+            **self.extra_env,
+            **storage_env(self.services.blobs.storage_options),
+            "LABCYCLE_DB_URL": self.services.store.url,
+            "LABCYCLE_ARTIFACT_URL": self.services.blobs.url,
+            "LABCYCLE_HOME": str(self.home),
+        }
         for name in ("LABCYCLE_API_URL", "LABCYCLE_API_TOKEN"):
             env.pop(name, None)  # the server process talks to the store, never to Jupyter
         logfile = open(self.folder(d["id"]) / "server.log", "ab")  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", "labcycle", "serve", "--deployment", d["id"]],
-            env=env, stdout=logfile, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=str(self.folder(d["id"])))
+            env=env,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=str(self.folder(d["id"])),
+        )
         logfile.close()
         self._children[d["id"]] = proc
         self.services.deployments.set_runtime(
-            d["id"], status="starting", pids=[proc.pid], started_at=now_ms(), error=None,
-            restarts=d["restarts"] + (1 if restart else 0))
+            d["id"],
+            status="starting",
+            pids=[proc.pid],
+            started_at=now_ms(),
+            error=None,
+            restarts=d["restarts"] + (1 if restart else 0),
+        )
         log.info("LabCycle: started deployment %s (pid %d) on %s", d["name"], proc.pid, d["url"])
         return proc.pid
 
@@ -253,7 +290,11 @@ class Supervisor:
         """Reconcile now and, if ``wait``, until the deployment is ready, failed or stopped."""
         deadline = time.monotonic() + wait
         d = self.reconcile_one(deployment_id)
-        while wait and time.monotonic() < deadline and d["status"] not in ("ready", "failed", "stopped"):
+        while (
+            wait
+            and time.monotonic() < deadline
+            and d["status"] not in ("ready", "failed", "stopped")
+        ):
             time.sleep(0.2)
             d = self.reconcile_one(deployment_id)
         return d

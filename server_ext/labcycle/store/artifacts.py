@@ -37,11 +37,17 @@ def validate_artifact_path(path: str, field: str = "path") -> str:
     if len(path) > 1000:
         raise InvalidInput("An artifact path may have at most 1000 characters.", field=field)
     if any(ord(ch) < 32 for ch in path):
-        raise InvalidInput("An artifact path may not contain NUL or control characters.", field=field)
+        raise InvalidInput(
+            "An artifact path may not contain NUL or control characters.", field=field
+        )
     if "\\" in path:
-        raise InvalidInput("Use '/' to separate folders in an artifact path, not '\\'.", field=field)
+        raise InvalidInput(
+            "Use '/' to separate folders in an artifact path, not '\\'.", field=field
+        )
     if path.startswith("/") or re.match(r"^[A-Za-z]:", path):
-        raise InvalidInput("An artifact path must be relative to the run, not absolute.", field=field)
+        raise InvalidInput(
+            "An artifact path must be relative to the run, not absolute.", field=field
+        )
     if _ENCODED_SEPARATOR.search(path):
         raise InvalidInput(
             "An artifact path may not contain percent-encoded dots, slashes or percent signs.",

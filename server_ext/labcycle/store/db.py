@@ -60,11 +60,17 @@ def normalise_url(url: str) -> str:
 def _missing_driver(url: str, exc: ImportError) -> str:
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() in (
-            "psycopg", "psycopg2"):
-        return ("A postgresql:// database URL needs psycopg, which is not installed: "
-                "pip install 'labcycle[postgres]'.")
-    return (f"The database URL's driver ({parsed.drivername}) is not installed: "
-            f"{getattr(exc, 'name', None) or exc}.")
+        "psycopg",
+        "psycopg2",
+    ):
+        return (
+            "A postgresql:// database URL needs psycopg, which is not installed: "
+            "pip install 'labcycle[postgres]'."
+        )
+    return (
+        f"The database URL's driver ({parsed.drivername}) is not installed: "
+        f"{getattr(exc, 'name', None) or exc}."
+    )
 
 
 class Store:

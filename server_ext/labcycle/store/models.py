@@ -504,9 +504,7 @@ class Monitor(Base):
     thresholds: Mapped[dict] = mapped_column(JSON)
     channels: Mapped[list] = mapped_column(JSON)
     cooldown_s: Mapped[int] = mapped_column(Integer)
-    schedule_id: Mapped[str | None] = mapped_column(
-        ForeignKey("schedules.id", ondelete="SET NULL")
-    )
+    schedule_id: Mapped[str | None] = mapped_column(ForeignKey("schedules.id", ondelete="SET NULL"))
     alert_state: Mapped[dict | None] = mapped_column(JSON)
     health: Mapped[str] = mapped_column(String(16))
     last_check_id: Mapped[str | None] = mapped_column(ID)
@@ -650,7 +648,8 @@ class SearchDocTag(Base):
 
     doc_id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"),
-        ForeignKey("search_docs.id", ondelete="CASCADE"), primary_key=True,
+        ForeignKey("search_docs.id", ondelete="CASCADE"),
+        primary_key=True,
     )
     key: Mapped[str] = mapped_column(KEY, primary_key=True)
     value: Mapped[str] = mapped_column(String(250))

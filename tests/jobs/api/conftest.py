@@ -13,11 +13,16 @@ from traitlets.config import Config
 @pytest.fixture
 def jp_server_config(tmp_path: Path) -> Config:
     home = tmp_path / "labcycle"
-    return Config({
-        "ServerApp": {"jpserver_extensions": {"labcycle": True}},
-        "LabCycle": {"db_url": f"sqlite:///{home / 'labcycle.db'}",
-                     "artifact_url": str(home / "artifacts"), "max_concurrent_jobs": 1},
-    })
+    return Config(
+        {
+            "ServerApp": {"jpserver_extensions": {"labcycle": True}},
+            "LabCycle": {
+                "db_url": f"sqlite:///{home / 'labcycle.db'}",
+                "artifact_url": str(home / "artifacts"),
+                "max_concurrent_jobs": 1,
+            },
+        }
+    )
 
 
 @pytest.fixture

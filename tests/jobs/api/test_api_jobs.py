@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from labcycle.server.responses_jobs import Job, JobList
+from labcycle.server.responses.jobs import Job, JobList
 
 from ..conftest import write_notebook
 
@@ -26,13 +26,22 @@ async def _wait(api, job_id: str, timeout: float = 150) -> dict:
 
 
 async def test_submit_run_and_read_a_job_over_rest(api, jp_root_dir):
-    write_notebook(jp_root_dir / "nbs" / "train.ipynb",
-                   "import labcycle as lc, os\nlc.log_metric('lr10', lr * 10)\n"
-                   "print(type(lc.fluent._state.transport()).__name__)",
-                   parameters="lr = 0.0")
-    status, job, headers = await api("POST", "jobs", body={
-        "notebook": "nbs/train.ipynb", "parameters": {"lr": 0.5}, "experiment": "rest",
-        "env": {"SERVICE_PASSWORD": "hunter2", "COLOR": "red"}})
+    write_notebook(
+        jp_root_dir / "nbs" / "train.ipynb",
+        "import labcycle as lc, os\nlc.log_metric('lr10', lr * 10)\n"
+        "print(type(lc.api.fluent._state.transport()).__name__)",
+        parameters="lr = 0.0",
+    )
+    status, job, headers = await api(
+        "POST",
+        "jobs",
+        body={
+            "notebook": "nbs/train.ipynb",
+            "parameters": {"lr": 0.5},
+            "experiment": "rest",
+            "env": {"SERVICE_PASSWORD": "hunter2", "COLOR": "red"},
+        },
+    )
     assert status == 201, job
     Job.model_validate(job)
     assert headers["Location"].endswith(f"/labcycle/api/v1/jobs/{job['id']}")

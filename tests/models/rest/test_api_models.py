@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from labcycle.server import responses_models as out
+from labcycle.server.responses import models as out
 
 NAME = "churn model"
 
@@ -20,12 +20,19 @@ async def _stage(api, make_run, model, X=None, *, flavor=None, trusted=False) ->
 
     run = await make_run()
     folder = Path(tempfile.mkdtemp()) / "m"
-    save_model_dir(model, folder, input_example=None if X is None else X.head(), flavor=flavor,
-                   trusted=trusted)
+    save_model_dir(
+        model, folder, input_example=None if X is None else X.head(), flavor=flavor, trusted=trusted
+    )
     for path in sorted(folder.iterdir()):
-        reply = await api("PUT", "runs", run["id"], "artifacts", f"staged/{path.name}",
-                          raw_body=path.read_bytes(),
-                          headers={"Content-Type": "application/octet-stream"})
+        reply = await api(
+            "PUT",
+            "runs",
+            run["id"],
+            "artifacts",
+            f"staged/{path.name}",
+            raw_body=path.read_bytes(),
+            headers={"Content-Type": "application/octet-stream"},
+        )
         assert reply.status == 201, reply
     return run["id"]
 
@@ -33,9 +40,18 @@ async def _stage(api, make_run, model, X=None, *, flavor=None, trusted=False) ->
 async def test_register_list_show_alias_over_rest(api, make_run, sk_model, churn_data):
     X, _ = churn_data
     run_id = await _stage(api, make_run, sk_model, X)
-    reply = await api("POST", "models", NAME, "versions",
-                      body={"run_id": run_id, "source_path": "staged", "description": "first",
-                            "tags": {"team": "risk"}})
+    reply = await api(
+        "POST",
+        "models",
+        NAME,
+        "versions",
+        body={
+            "run_id": run_id,
+            "source_path": "staged",
+            "description": "first",
+            "tags": {"team": "risk"},
+        },
+    )
     assert reply.status == 201, reply
     v1 = out.ModelVersion.model_validate(reply.json)
     assert (v1.model_name, v1.version, v1.flavor, v1.description) == (NAME, 1, "sklearn", "first")
@@ -43,8 +59,9 @@ async def test_register_list_show_alias_over_rest(api, make_run, sk_model, churn
     assert v1.signature["inputs"][0]["name"] == "tenure"
 
     run_id = await _stage(api, make_run, sk_model, X)
-    reply = await api("POST", "models", NAME, "versions",
-                      body={"run_id": run_id, "source_path": "staged"})
+    reply = await api(
+        "POST", "models", NAME, "versions", body={"run_id": run_id, "source_path": "staged"}
+    )
     assert reply.status == 201 and reply.json["version"] == 2
 
     listed = out.RegisteredModelList.model_validate((await api("GET", "models")).json)
@@ -55,7 +72,8 @@ async def test_register_list_show_alias_over_rest(api, make_run, sk_model, churn
         assert reply.status == 200, (spelling, reply)
         out.RegisteredModel.model_validate(reply.json)
     versions = out.ModelVersionList.model_validate(
-        (await api("GET", "models", NAME, "versions")).json)
+        (await api("GET", "models", NAME, "versions")).json
+    )
     assert [v.version for v in versions.items] == [2, 1]
 
     reply = await api("PUT", "models", NAME, "aliases", "champion", body={"version": 1})
@@ -67,8 +85,14 @@ async def test_register_list_show_alias_over_rest(api, make_run, sk_model, churn
     audit = (await api("GET", "audit", params={"action": "model.alias.set"})).json["items"]
     assert [(e["details"]["before"], e["details"]["after"]) for e in audit] == [(1, 2), (None, 1)]
 
-    reply = await api("PATCH", "models", NAME, "versions", "1",
-                      body={"description": "retired", "tags": {"team": None, "stage": "old"}})
+    reply = await api(
+        "PATCH",
+        "models",
+        NAME,
+        "versions",
+        "1",
+        body={"description": "retired", "tags": {"team": None, "stage": "old"}},
+    )
     assert reply.status == 200, reply
     assert (reply.json["description"], reply.json["tags"]) == ("retired", {"stage": "old"})
     out.ModelVersion.model_validate((await api("GET", "models", NAME, "versions", "v1")).json)
@@ -92,23 +116,67 @@ async def test_bad_input_over_rest(api, make_run, sk_model):
         (("POST", "models", "Churn", "versions"), ok, 409, "conflict", "name"),
         (("POST", "models", "a%40b", "versions"), ok, 400, "invalid_input", "name"),
         (("POST", "models", "a%252Fb", "versions"), ok, 400, "invalid_input", "name"),
-        (("POST", "models", "x", "versions"), {"source_path": "staged"}, 400, "invalid_input", "run_id"),
-        (("POST", "models", "x", "versions"), {**ok, "color": "red"}, 400, "invalid_input", "color"),
+        (
+            ("POST", "models", "x", "versions"),
+            {"source_path": "staged"},
+            400,
+            "invalid_input",
+            "run_id",
+        ),
+        (
+            ("POST", "models", "x", "versions"),
+            {**ok, "color": "red"},
+            400,
+            "invalid_input",
+            "color",
+        ),
         (("POST", "models", "x", "versions"), {**ok, "run_id": "nope"}, 404, "not_found", "run_id"),
-        (("POST", "models", "x", "versions"), {**ok, "source_path": "../etc"}, 400, "invalid_input",
-         "source_path"),
-        (("POST", "models", "x", "versions"), {**ok, "source_path": "other"}, 400, "invalid_input",
-         "source_path"),
+        (
+            ("POST", "models", "x", "versions"),
+            {**ok, "source_path": "../etc"},
+            400,
+            "invalid_input",
+            "source_path",
+        ),
+        (
+            ("POST", "models", "x", "versions"),
+            {**ok, "source_path": "other"},
+            400,
+            "invalid_input",
+            "source_path",
+        ),
         (("GET", "models", "nobody"), None, 404, "not_found", "name"),
         (("GET", "models", "churn", "versions", "abc"), None, 400, "invalid_input", "version"),
         (("GET", "models", "churn", "versions", "7"), None, 404, "not_found", "version"),
         (("PATCH", "models", "churn", "versions", "1"), {}, 400, "invalid_input", "body"),
-        (("PUT", "models", "churn", "aliases", "champion"), {"version": 0}, 400, "invalid_input",
-         "version"),
-        (("PUT", "models", "churn", "aliases", "champion"), {"version": 5}, 404, "not_found", "version"),
-        (("PUT", "models", "churn", "aliases", "latest"), {"version": 1}, 400, "invalid_input", "alias"),
-        (("PUT", "models", "churn", "aliases", "two%20words"), {"version": 1}, 400, "invalid_input",
-         "alias"),
+        (
+            ("PUT", "models", "churn", "aliases", "champion"),
+            {"version": 0},
+            400,
+            "invalid_input",
+            "version",
+        ),
+        (
+            ("PUT", "models", "churn", "aliases", "champion"),
+            {"version": 5},
+            404,
+            "not_found",
+            "version",
+        ),
+        (
+            ("PUT", "models", "churn", "aliases", "latest"),
+            {"version": 1},
+            400,
+            "invalid_input",
+            "alias",
+        ),
+        (
+            ("PUT", "models", "churn", "aliases", "two%20words"),
+            {"version": 1},
+            400,
+            "invalid_input",
+            "alias",
+        ),
         (("DELETE", "models", "churn", "aliases", "nope"), None, 404, "not_found", "alias"),
         (("GET", "models"), None, 400, "invalid_input", "max_results"),
     ]
@@ -119,8 +187,14 @@ async def test_bad_input_over_rest(api, make_run, sk_model):
         error = reply.error
         assert error["code"] == code, (parts, error)
         assert error["details"].get("field") == field, (parts, error)
-    reply = await api("POST", "models", "x", "versions", raw_body=b"{not json",
-                      headers={"Content-Type": "application/json"})
+    reply = await api(
+        "POST",
+        "models",
+        "x",
+        "versions",
+        raw_body=b"{not json",
+        headers={"Content-Type": "application/json"},
+    )
     assert reply.status == 400 and reply.error["details"]["field"] == "body"
 
 
@@ -134,11 +208,12 @@ async def test_pickle_needs_trust_over_rest(api, make_run, sk_model):
 
 
 @pytest.fixture
-def http_lc(http_server_client, http_server_port, jp_base_url, jp_auth_header, tmp_path,
-            monkeypatch):
+def http_lc(
+    http_server_client, http_server_port, jp_base_url, jp_auth_header, tmp_path, monkeypatch
+):
     """The Python API pointed at this test's server over HTTP (as a kernel would be)."""
     import labcycle as lc
-    from labcycle.fluent import _state
+    from labcycle.api.fluent import _state
 
     monkeypatch.setenv("LABCYCLE_HOME", str(tmp_path / "kernel-home"))
     token = jp_auth_header["Authorization"].split(" ", 1)[1]

@@ -30,8 +30,9 @@ def register_flavor(name: str, cls: type[Flavor]) -> type[Flavor]:
     if not isinstance(name, str) or not name.isidentifier():
         raise InvalidInput("A flavor name must be an identifier such as 'sklearn'.", field="flavor")
     if not (isinstance(cls, type) and issubclass(cls, Flavor)):
-        raise InvalidInput("A flavor must be a subclass of labcycle.models.flavors.Flavor.",
-                           field="flavor")
+        raise InvalidInput(
+            "A flavor must be a subclass of labcycle.models.flavors.Flavor.", field="flavor"
+        )
     cls.name = name
     FLAVORS[name] = cls
     return cls
@@ -51,8 +52,9 @@ def _load_entry_points() -> None:
         except Exception:  # a broken plugin must not break the built-ins
             import logging
 
-            logging.getLogger(__name__).warning("Cannot load model flavor plugin %s", ep.name,
-                                                exc_info=True)
+            logging.getLogger(__name__).warning(
+                "Cannot load model flavor plugin %s", ep.name, exc_info=True
+            )
 
 
 def get_flavor(name: str) -> Flavor:

@@ -30,8 +30,9 @@ class PythonFlavor(Flavor):
     def can_handle(cls, model: Any) -> bool:
         return callable(getattr(model, "predict", None))
 
-    def save(self, model: Any, folder: Path, *, code_paths: list | None = None,
-             **options: Any) -> dict[str, Any]:
+    def save(
+        self, model: Any, folder: Path, *, code_paths: list | None = None, **options: Any
+    ) -> dict[str, Any]:
         if not callable(getattr(model, "predict", None)):
             raise InvalidInput("A python-flavor model needs a predict() method.", field="model")
         code = folder / CODE_DIR
@@ -42,11 +43,16 @@ class PythonFlavor(Flavor):
             if source.is_file():
                 shutil.copy2(source, code / source.name)
             elif source.is_dir():
-                shutil.copytree(source, code / source.name,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                shutil.copytree(
+                    source,
+                    code / source.name,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+                )
             else:
-                raise InvalidInput(f"code_paths[{i}] {str(item)!r} is not a file or folder.",
-                                   field=f"code_paths[{i}]")
+                raise InvalidInput(
+                    f"code_paths[{i}] {str(item)!r} is not a file or folder.",
+                    field=f"code_paths[{i}]",
+                )
             copied.append(source.name)
         if isinstance(model, type):
             return {"class": f"{model.__module__}:{model.__qualname__}", "code": copied}

@@ -18,8 +18,22 @@ from .base import Flavor
 FILE = "model.skops"
 ALLOWED_ROOTS = ("sklearn.", "numpy.", "scipy.")
 # Inside the allowed packages, names that read or write files or exist only for tests.
-DENIED_PARTS = ("load", "save", "memmap", "fromfile", "tofile", "ctypeslib", "f2py",
-                "distutils", "testing", "_testing", "externals", "exec", "eval", "system")
+DENIED_PARTS = (
+    "load",
+    "save",
+    "memmap",
+    "fromfile",
+    "tofile",
+    "ctypeslib",
+    "f2py",
+    "distutils",
+    "testing",
+    "_testing",
+    "externals",
+    "exec",
+    "eval",
+    "system",
+)
 
 
 def allowed_type(name: str) -> bool:

@@ -73,7 +73,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("model_id", "alias"),
     )
     with op.batch_alter_table("model_aliases", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_model_aliases_version_id"), ["version_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_model_aliases_version_id"), ["version_id"], unique=False
+        )
     op.create_table(
         "registered_model_tags",
         sa.Column("model_id", sa.String(length=32), nullable=False),

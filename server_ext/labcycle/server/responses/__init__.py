@@ -1,0 +1,1 @@
+"""Pydantic models of the REST API's answers, one module per resource."""

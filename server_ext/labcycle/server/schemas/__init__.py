@@ -1,0 +1,1 @@
+"""Pydantic models of the REST API's request bodies and queries, one module per resource."""
