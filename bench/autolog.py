@@ -205,10 +205,9 @@ def report(lab: dict, mlf: dict | None, rows: int, rounds: int) -> str:
         begin,
         "## Autolog overhead (issue 12): a 100-tree forest, with and without autologging",
         "",
-        f"{stamp()} · {machine()} · load average {load_average()} at the end · the machine "
-        "is shared with other engineers' test runs (load average "
-        f"{START_LOAD} at the start), "
-        "so single fits' wall times swing by a factor of 2 or more; rounds alternate plain "
+        f"{stamp()} · {machine()} · load average {START_LOAD} at the start, "
+        f"{load_average()} at the end (other work on the machine makes single fits' wall "
+        "times swing); rounds alternate plain "
         "and autologged fits, the medians are compared, and the process's CPU time (all "
         "its threads), which the other processes disturb far less, is given beside the "
         "wall time.",
