@@ -64,7 +64,7 @@ def test_every_domain_answers_the_same_over_both_transports(transports, live_jup
             "listed": sorted(p["name"] for p in lc.list_projects() if p["name"] == project),
             "members": lc.project_members(project),
             "notes": [n["body"] for n in lc.notes(("run", runs[0]))],
-            "audit": lc.audit_log(entity_id=runs[0])["action"].tolist(),
+            "audit": lc.audit_log(entity_id=runs[0], max_results=1000)["action"].tolist(),
             "lineage": sorted(n["id"] for n in lc.lineage("run", runs[0])["nodes"]),
             "compare": (compared["params"], compared["parallel"]["rows"]),
             "schedules": [s.name for s in lc.schedules() if s.name.startswith(project)],
