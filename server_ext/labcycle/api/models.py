@@ -19,7 +19,7 @@ from ..errors import InvalidInput
 from ..models import LoadedModel, load_model_dir, materialize, save_model_dir
 from ..models import _is_model_dir as is_model_dir
 from ..services.registry import name_segment, normalise_name
-from .fluent import Run, _state, active_run, end_run, log_dataset, start_run
+from .fluent import Run, _state, active_run, current_transport, end_run, log_dataset, start_run
 
 __all__ = [
     "ModelVersion",
@@ -164,11 +164,11 @@ def log_model(
     display, _ = normalise_name(name)
     own_run = run_id is None and active_run() is None
     if run_id is not None:
-        run = Run({"id": run_id}, _state.transport())
+        run = Run({"id": run_id}, current_transport())
     else:
         current = None if own_run else active_run()
         run = start_run(name=f"log-model-{display}"[:250]) if current is None else current
-    transport = _state.transport()
+    transport = current_transport()
     status = "failed"
     folder = Path(tempfile.mkdtemp(prefix="labcycle-model-"))
     try:
@@ -254,7 +254,7 @@ def load_model(ref: Any, trusted: bool = False) -> LoadedModel:
         ref = ref.data
     if is_model_dir(ref):
         return load_model_dir(ref, trusted=trusted)
-    transport = _state.transport()
+    transport = current_transport()
     version = transport.resolve_model(ref)
     if trusted:
         transport.record_trusted_load(version)
@@ -264,22 +264,22 @@ def load_model(ref: Any, trusted: bool = False) -> LoadedModel:
 
 def set_alias(name: str, alias: str, version: int) -> ModelVersion:
     """Point ``alias`` (``champion``, ``challenger``...) at ``version`` of model ``name``."""
-    transport = _state.transport()
+    transport = current_transport()
     return ModelVersion(transport.set_model_alias(name, alias, version), transport)
 
 
 def delete_alias(name: str, alias: str) -> None:
-    _state.transport().delete_model_alias(name, alias)
+    current_transport().delete_model_alias(name, alias)
 
 
 def get_model(name: str) -> RegisteredModel:
     """The registered model ``name`` (any spelling that normalises to it)."""
-    transport = _state.transport()
+    transport = current_transport()
     return RegisteredModel(transport.get_model(name), transport)
 
 
 def list_models() -> list[RegisteredModel]:
-    transport = _state.transport()
+    transport = current_transport()
     items, token = [], None
     while True:
         page = transport.list_models(max_results=1000, page_token=token)

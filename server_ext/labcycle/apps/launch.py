@@ -23,12 +23,9 @@ import sys
 from pathlib import Path
 
 from ..errors import NotFound
-from ..services.common import APPS_ROUTE
 
 #: an app's name: the notebook's file name without ``.ipynb``
 APP_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]{0,63}")
-#: the route of the apps, under the server's base_url
-ROUTE = APPS_ROUTE
 
 
 def apps_dir() -> Path:

@@ -29,4 +29,4 @@ def save_booster(fit_run: FitRun, booster: Any, file: str) -> None:
     with tempfile.TemporaryDirectory(prefix="labcycle-booster-") as tmp:
         path = Path(tmp) / file
         booster.save_model(str(path))
-        fluent._state.transport().upload_artifact(fit_run.id, f"model/{file}", path)
+        fluent.current_transport().upload_artifact(fit_run.id, f"model/{file}", path)

@@ -196,7 +196,7 @@ class FitRun:
         from ..api import fluent
 
         data = fluent.create_run_record(
-            fluent._state.transport(),
+            fluent.current_transport(),
             name=self.name,
             tags={"labcycle.autolog": "true"},
             start_time=started,
@@ -283,7 +283,7 @@ class FitRun:
             if self.id is None:  # the run could not be created: nothing to end
                 return
             fluent._state.flusher().flush(self.id)
-            fluent._state.transport().update_run(self.id, status=status, end_time=ended)
+            fluent.current_transport().update_run(self.id, status=status, end_time=ended)
             fluent._state.steps.pop(self.id, None)
             fluent._state.params.pop(self.id, None)
 

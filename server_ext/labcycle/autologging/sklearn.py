@@ -233,7 +233,7 @@ def _log_candidates(fit_run: FitRun, search: Any, config: Any) -> None:
     order = list(np.argsort(ranks, kind="stable")) if ranks is not None else list(range(count))
     if config.max_tuning_runs is not None:
         order = order[: max(0, int(config.max_tuning_runs))]
-    transport = fluent._state.transport()
+    transport = fluent.current_transport()
     metric_keys = [k for k in results if k.startswith(("mean_", "std_", "rank_"))]
     now = int(time.time() * 1000)
     for index in sorted(int(i) for i in order):

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from ..services.entities import ENTITY_TYPES
 from .base import _resolve_run, _services, console, emit_json, friendly_errors, main
 
 STATUS_STYLE = {
@@ -28,20 +29,6 @@ STATUS_STYLE = {
     "deleted": "dim",
     "stopped": "dim",
 }
-ENTITY_TYPES = (
-    "project",
-    "experiment",
-    "run",
-    "model",
-    "model_version",
-    "dataset",
-    "deployment",
-    "monitor",
-    "job",
-    "sweep",
-    "schedule",
-    "note",
-)
 
 
 def _label(node: dict[str, Any]) -> str:

@@ -34,7 +34,8 @@ try:  # Voila is a dependency; the route is left out when it cannot be imported
 except Exception:  # pragma: no cover
     VoilaHandler = None
 
-from ...apps.launch import APP_NAME, ROUTE, app_names, apps_dir
+from ...apps.launch import APP_NAME, app_names, apps_dir
+from ...services.common import APPS_ROUTE
 from ..app_kernels import APP_KERNELS_KEY
 
 
@@ -71,7 +72,7 @@ if VoilaHandler is not None:
 
         def _page(self, status: int, title: str, text: str) -> None:
             links = "".join(
-                f"<li><a href='{html.escape(self.base_url)}{ROUTE}/{n}'>{n}</a></li>"
+                f"<li><a href='{html.escape(self.base_url)}{APPS_ROUTE}/{n}'>{n}</a></li>"
                 for n in app_names()
             )
             self.set_status(status)
@@ -137,7 +138,7 @@ def app_handlers(serverapp: Any) -> list[tuple]:
     template_paths = collect_template_paths(["voila", "nbconvert"], configuration.template)
     return [
         (
-            rf"/{ROUTE}/(?P<name>[^/]+)",
+            rf"/{APPS_ROUTE}/(?P<name>[^/]+)",
             VoilaAppHandler,
             {
                 "config": serverapp.config,
